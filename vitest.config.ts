@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+// One project per kind of test, so each can be run alone (`vitest run --project unit`).
+// Everything slower than unit tests talks to real things: sshd on loopback, Debian's
+// kernel trees, QEMU guests, the Pulumi engine.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts", "kernel/**/*.test.ts"], testTimeout: 20_000 } },
+      { test: { name: "provider", include: ["test/provider/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false } },
+      { test: { name: "kernel", include: ["test/kernel/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 1_200_000, fileParallelism: false } },
+      { test: { name: "fleet", include: ["test/fleet/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 1_800_000, fileParallelism: false } },
+      { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 1_800_000, hookTimeout: 1_800_000, fileParallelism: false } },
+    ],
+  },
+});
