@@ -1,0 +1,89 @@
+// The developer container for the host's exact OS version: downloaded once per version
+// into a cache on the host, its detached signature checked against the pinned key (a bad
+// or missing signature fails and leaves nothing behind), decompressed.
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionSpec } from "../ssh/session";
+import { hostStep } from "./hostStep";
+import { connectionChanged } from "./connectionDiff";
+import { devContainerScript } from "./scripts";
+
+export interface DeveloperContainerInputs {
+  connection: ConnectionSpec;
+  osVersion: string;
+  imageUrl: string;
+  signatureUrl: string;
+  /** Armored key; "" means the key the host's OS ships, accepted only with the pinned fingerprint. */
+  signingKey: string;
+  signingKeyFingerprint: string;
+  cacheDir: string;
+  commandTimeoutSeconds: number;
+}
+
+export interface DeveloperContainerOutputs extends DeveloperContainerInputs {
+  /** Observed: the image is in the cache and matches its verification stamp. */
+  present: boolean;
+  imagePath: string;
+  /** sha256 of the signed download. */
+  sha256: string;
+  /** Fingerprint of the key that signed it. */
+  signedBy: string;
+}
+
+const IDENTITY: (keyof DeveloperContainerInputs)[] = ["osVersion", "imageUrl", "signatureUrl", "signingKey", "signingKeyFingerprint", "cacheDir"];
+
+export function diffDeveloperContainer(olds: DeveloperContainerOutputs, news: DeveloperContainerInputs): pulumi.dynamic.DiffResult {
+  const replaces = IDENTITY.filter((k) => olds[k] !== news[k]);
+  if (replaces.length > 0) return { changes: true, replaces };
+  return { changes: olds.present === false || connectionChanged(olds.connection, news.connection) };
+}
+
+function env(p: DeveloperContainerInputs, action: string) {
+  return {
+    ACTION: action,
+    CACHE_DIR: p.cacheDir,
+    VERSION: p.osVersion,
+    IMAGE_URL: p.imageUrl,
+    SIGNATURE_URL: p.signatureUrl,
+    SIGNING_KEY: p.signingKey,
+    FINGERPRINT: p.signingKeyFingerprint,
+  };
+}
+
+async function fetchAndVerify(p: DeveloperContainerInputs): Promise<DeveloperContainerOutputs> {
+  const r = await hostStep(p.connection, `fetching the developer container for OS ${p.osVersion}`, devContainerScript, env(p, "create"), p.commandTimeoutSeconds);
+  return { ...p, present: true, imagePath: `${p.cacheDir}/${p.osVersion}/developer_container.bin`, sha256: r.values.sha256 ?? "", signedBy: r.values.fingerprint ?? "" };
+}
+
+const developerContainerProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: DeveloperContainerInputs) {
+    return { id: `${inputs.connection.host}:devcontainer:${inputs.osVersion}`, outs: await fetchAndVerify(inputs) };
+  },
+  async read(id: string, props: DeveloperContainerOutputs) {
+    const r = await hostStep(props.connection, "checking the developer container", devContainerScript, env(props, "probe"), props.commandTimeoutSeconds);
+    const present = r.values.present === "true" && r.values.url === props.imageUrl;
+    return { id, props: { ...props, present, sha256: r.values.sha256 ?? "", signedBy: r.values.fingerprint ?? "" } };
+  },
+  async diff(_id: string, olds: DeveloperContainerOutputs, news: DeveloperContainerInputs) {
+    return diffDeveloperContainer(olds, news);
+  },
+  async update(_id: string, olds: DeveloperContainerOutputs, news: DeveloperContainerInputs) {
+    // Only the way to reach the host changed: record it, touch nothing.
+    if (olds.present) return { outs: { ...olds, connection: news.connection, commandTimeoutSeconds: news.commandTimeoutSeconds } };
+    return { outs: await fetchAndVerify(news) };
+  },
+  async delete(_id: string, props: DeveloperContainerOutputs) {
+    await hostStep(props.connection, `removing the developer container for OS ${props.osVersion}`, devContainerScript, env(props, "delete"), props.commandTimeoutSeconds);
+  },
+};
+
+export type DeveloperContainerArgs = { [K in keyof DeveloperContainerInputs]: pulumi.Input<DeveloperContainerInputs[K]> };
+
+export class DeveloperContainer extends pulumi.dynamic.Resource {
+  public declare readonly imagePath: pulumi.Output<string>;
+  public declare readonly sha256: pulumi.Output<string>;
+  public declare readonly present: pulumi.Output<boolean>;
+
+  constructor(name: string, args: DeveloperContainerArgs, opts?: pulumi.CustomResourceOptions) {
+    super(developerContainerProvider, name, { ...args, present: undefined, imagePath: undefined, sha256: undefined, signedBy: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "DeveloperContainer");
+  }
+}

@@ -1,0 +1,121 @@
+// What a host is running: kernel release, OS version/board/group, boot id and where the
+// kernel config is. Probed over SSH when the program runs (preview and up alike), so the
+// resources below get them as ordinary inputs and a kernel update shows up as a diff in
+// `pulumi preview`. The resource records them in state; its read probes again, so
+// `pulumi refresh` sees a host that changed under us.
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionSpec } from "../ssh/session";
+import { hostStep } from "./hostStep";
+import { factsScript } from "./scripts";
+
+export interface HostFactsValues {
+  kernelRelease: string;
+  arch: string;
+  bootId: string;
+  osId: string;
+  osVersion: string;
+  board: string;
+  group: string;
+  /** Path of the running kernel's config on the host ("" when none was found). */
+  kernelConfig: string;
+}
+
+export interface FactsProbe {
+  releaseFiles: string[];
+  versionVariable: string;
+  boardVariable: string;
+  updateConfFiles: string[];
+  defaultGroup: string;
+  kernelConfigSources: string[];
+}
+
+/**
+ * The facts are top-level inputs (not nested) because during a preview Pulumi knows a
+ * resource's outputs only where they are inputs: dependents then see real values.
+ */
+export interface HostFactsInputs extends Partial<HostFactsValues> {
+  connection: ConnectionSpec;
+  probe: FactsProbe;
+  /** Why the host could not be probed when the program ran; create/update fail with it. */
+  unreachable?: string;
+}
+
+type HostFactsOutputs = HostFactsInputs & HostFactsValues;
+
+/** Group names are channels, but update.conf may hold a UUID (a Nebraska group): the URL needs a channel. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, timeoutSeconds = 60): Promise<HostFactsValues> {
+  const r = await hostStep(
+    connection,
+    "reading host facts",
+    factsScript,
+    {
+      RELEASE_FILES: probe.releaseFiles.join("\n"),
+      VERSION_VARIABLE: probe.versionVariable,
+      BOARD_VARIABLE: probe.boardVariable,
+      UPDATE_CONF_FILES: probe.updateConfFiles.join("\n"),
+      DEFAULT_GROUP: probe.defaultGroup,
+      CONFIG_SOURCES: probe.kernelConfigSources.join("\n"),
+    },
+    timeoutSeconds,
+  );
+  const v = r.values;
+  return {
+    kernelRelease: v.kernelRelease ?? "",
+    arch: v.arch ?? "",
+    bootId: v.bootId ?? "",
+    osId: v.osId ?? "",
+    osVersion: v.osVersion ?? "",
+    board: v.board ?? "",
+    group: UUID.test(v.group ?? "") ? probe.defaultGroup : (v.group ?? probe.defaultGroup),
+    kernelConfig: v.kernelConfig ?? "",
+  };
+}
+
+/** Facts that matter for what is built; the boot id changes on every reboot and does not. */
+export const TRACKED_FACTS: (keyof HostFactsValues)[] = ["kernelRelease", "arch", "osId", "osVersion", "board", "group", "kernelConfig"];
+
+export function diffFacts(olds: Partial<HostFactsValues>, news: HostFactsInputs): pulumi.dynamic.DiffResult {
+  if (news.unreachable) return { changes: true };
+  return { changes: TRACKED_FACTS.some((k) => olds[k] !== news[k]) };
+}
+
+function outputsOf(inputs: HostFactsInputs): HostFactsOutputs {
+  if (inputs.unreachable) throw new Error(inputs.unreachable);
+  return inputs as HostFactsOutputs;
+}
+
+const hostFactsProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: HostFactsInputs) {
+    return { id: `${inputs.connection.host}-facts`, outs: outputsOf(inputs) };
+  },
+  async read(id: string, props: HostFactsOutputs) {
+    const facts = await probeFacts(props.connection, props.probe);
+    return { id, props: { ...props, ...facts } };
+  },
+  async diff(_id: string, olds: HostFactsOutputs, news: HostFactsInputs) {
+    return diffFacts(olds, news);
+  },
+  async update(_id: string, _olds: HostFactsOutputs, news: HostFactsInputs) {
+    return { outs: outputsOf(news) };
+  },
+  // Facts are only a record of the host; nothing to undo there.
+  async delete() {},
+};
+
+export class HostFacts extends pulumi.dynamic.Resource {
+  public declare readonly kernelRelease: pulumi.Output<string>;
+  public declare readonly osVersion: pulumi.Output<string>;
+  public declare readonly board: pulumi.Output<string>;
+  public declare readonly group: pulumi.Output<string>;
+  public declare readonly kernelConfig: pulumi.Output<string>;
+  public declare readonly bootId: pulumi.Output<string>;
+  public declare readonly arch: pulumi.Output<string>;
+
+  /** `facts` as probed when the program ran, or `unreachable` with the reason. */
+  constructor(name: string, args: { connection: pulumi.Input<ConnectionSpec>; probe: FactsProbe; facts?: HostFactsValues; unreachable?: string }, opts?: pulumi.CustomResourceOptions) {
+    const { facts, ...rest } = args;
+    super(hostFactsProvider, name, { ...rest, ...facts }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "HostFacts");
+  }
+}

@@ -1,0 +1,101 @@
+// A module set loaded with modprobe in the configured order, and brought back at boot by
+// /etc/modules-load.d and /etc/modprobe.d files. A failed modprobe reports the kernel
+// messages it caused and the doctor's reading of them.
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionSpec } from "../ssh/session";
+import { hostStep } from "./hostStep";
+import { connectionChanged } from "./connectionDiff";
+import { explainDmesg } from "./preflightOnHost";
+import { loadScript } from "./scripts";
+
+export interface ModuleLoadInputs {
+  connection: ConnectionSpec;
+  set: string;
+  /** modprobe order. */
+  modules: string[];
+  /** module -> "k=v ..." for /etc/modprobe.d. */
+  parameters: Record<string, string>;
+  kernelRelease: string;
+  /** Changes whenever the set is rebuilt, so that the new build gets loaded. */
+  buildDigest: string;
+  /** For the doctor: where the kernel's sources and config are on the host. */
+  workDir: string;
+  kernelConfig: string;
+  commandTimeoutSeconds: number;
+}
+
+export interface ModuleLoadOutputs extends ModuleLoadInputs {
+  /** Observed: modules of the set that are not loaded. */
+  notLoaded: string[];
+  /** Observed: the boot-time files are present with the expected content. */
+  persisted: boolean;
+}
+
+export function diffModuleLoad(olds: ModuleLoadOutputs, news: ModuleLoadInputs): pulumi.dynamic.DiffResult {
+  if (!news.kernelRelease) return { changes: false };
+  const changed = (["set", "modules", "parameters", "kernelRelease", "buildDigest"] as const).some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+  const drifted = (olds.notLoaded ?? []).length > 0 || olds.persisted === false;
+  return { changes: changed || drifted || connectionChanged(olds.connection, news.connection) };
+}
+
+function env(p: ModuleLoadInputs, action: string, reload = false) {
+  return {
+    ACTION: action,
+    SET: p.set,
+    MODULES: p.modules.join(" "),
+    PARAMETERS: Object.entries(p.parameters ?? {})
+      .map(([m, v]) => `${m} ${v}`)
+      .join("\n"),
+    RELOAD: String(reload),
+  };
+}
+
+const MARK = "--- new kernel messages ---";
+
+async function load(p: ModuleLoadInputs, reload: boolean): Promise<ModuleLoadOutputs> {
+  try {
+    await hostStep(p.connection, `loading ${p.modules.join(", ")}`, loadScript, env(p, "load", reload), p.commandTimeoutSeconds);
+  } catch (e: any) {
+    const message = String(e?.message ?? e);
+    const at = message.indexOf(MARK);
+    const dmesg = at >= 0 ? message.slice(at + MARK.length).trim() : "";
+    if (!dmesg) throw e;
+    const reading = await explainDmesg(p.connection, { workDir: p.workDir, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, timeoutSeconds: p.commandTimeoutSeconds }, dmesg);
+    throw new Error(`${message}\n--- what they mean ---\n${reading}`);
+  }
+  return { ...p, notLoaded: [], persisted: true };
+}
+
+const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: ModuleLoadInputs) {
+    return { id: `${inputs.connection.host}:${inputs.set}:load`, outs: await load(inputs, false) };
+  },
+  async read(id: string, props: ModuleLoadOutputs) {
+    const r = await hostStep(props.connection, `checking that ${props.set} is loaded`, loadScript, env(props, "probe"), props.commandTimeoutSeconds);
+    return { id, props: { ...props, notLoaded: r.lists.missing ?? [], persisted: r.values.persisted === "true" } };
+  },
+  async diff(_id: string, olds: ModuleLoadOutputs, news: ModuleLoadInputs) {
+    return diffModuleLoad(olds, news);
+  },
+  async update(_id: string, olds: ModuleLoadOutputs, news: ModuleLoadInputs) {
+    // A rebuilt set (same kernel) must replace the old code in the running kernel.
+    const rebuilt = olds.buildDigest !== news.buildDigest && olds.kernelRelease === news.kernelRelease;
+    const changedSet = JSON.stringify(olds.modules) !== JSON.stringify(news.modules) || JSON.stringify(olds.parameters) !== JSON.stringify(news.parameters);
+    if (changedSet) await hostStep(olds.connection, `unloading the old ${olds.set}`, loadScript, env(olds, "unload"), olds.commandTimeoutSeconds);
+    return { outs: await load(news, rebuilt) };
+  },
+  async delete(_id: string, props: ModuleLoadOutputs) {
+    await hostStep(props.connection, `unloading ${props.modules.join(", ")}`, loadScript, env(props, "unload"), props.commandTimeoutSeconds);
+  },
+};
+
+export type ModuleLoadArgs = { [K in keyof ModuleLoadInputs]: pulumi.Input<ModuleLoadInputs[K]> };
+
+export class ModuleLoad extends pulumi.dynamic.Resource {
+  public declare readonly notLoaded: pulumi.Output<string[]>;
+  public declare readonly persisted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: ModuleLoadArgs, opts?: pulumi.CustomResourceOptions) {
+    super(moduleLoadProvider, name, { ...args, notLoaded: undefined, persisted: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "ModuleLoad");
+  }
+}

@@ -1,0 +1,74 @@
+// The writable overlay over the read-only modules directory (the seed's Problem #2),
+// mounted now and brought back at boot by a systemd mount unit or an /etc/fstab line.
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionSpec } from "../ssh/session";
+import { hostStep } from "./hostStep";
+import { overlayScript } from "./scripts";
+
+export interface ModulesOverlayInputs {
+  connection: ConnectionSpec;
+  modulesDir: string;
+  upperDir: string;
+  workDir: string;
+  persistence: "mount-unit" | "fstab";
+  commandTimeoutSeconds: number;
+}
+
+export interface ModulesOverlayOutputs extends ModulesOverlayInputs {
+  /** Observed: the overlay is mounted with our upper dir. */
+  mounted: boolean;
+  /** Observed: the mount unit (or fstab line) and the modules-load ordering are in place. */
+  persisted: boolean;
+  /** Folders create made, and delete removes. */
+  createdDirs: string[];
+}
+
+const LAYOUT: (keyof ModulesOverlayInputs)[] = ["modulesDir", "upperDir", "workDir", "persistence"];
+
+/** A different layout is a different overlay (replace); a lost mount or unit is drift (update repairs it). */
+export function diffOverlay(olds: ModulesOverlayOutputs, news: ModulesOverlayInputs): pulumi.dynamic.DiffResult {
+  const replaces = LAYOUT.filter((k) => olds[k] !== news[k]);
+  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
+  const drifted = olds.mounted === false || olds.persisted === false;
+  return { changes: drifted };
+}
+
+function env(p: ModulesOverlayInputs, action: string, createdDirs: string[] = []) {
+  return { ACTION: action, MODULES_DIR: p.modulesDir, UPPER_DIR: p.upperDir, WORK_DIR: p.workDir, PERSISTENCE: p.persistence, CREATED_DIRS: createdDirs.join(" ") };
+}
+
+async function apply(p: ModulesOverlayInputs, createdBefore: string[]): Promise<ModulesOverlayOutputs> {
+  const r = await hostStep(p.connection, `mounting the modules overlay on ${p.modulesDir}`, overlayScript, env(p, "create"), p.commandTimeoutSeconds);
+  const createdDirs = [...new Set([...createdBefore, ...(r.lists.createdDir ?? [])])];
+  return { ...p, mounted: true, persisted: true, createdDirs };
+}
+
+const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: ModulesOverlayInputs) {
+    return { id: `${inputs.connection.host}:${inputs.modulesDir}`, outs: await apply(inputs, []) };
+  },
+  async read(id: string, props: ModulesOverlayOutputs) {
+    const r = await hostStep(props.connection, "checking the modules overlay", overlayScript, env(props, "probe"), props.commandTimeoutSeconds);
+    return { id, props: { ...props, mounted: r.values.mounted === "true", persisted: r.values.persisted === "true" } };
+  },
+  async diff(_id: string, olds: ModulesOverlayOutputs, news: ModulesOverlayInputs) {
+    return diffOverlay(olds, news);
+  },
+  async update(_id: string, olds: ModulesOverlayOutputs, news: ModulesOverlayInputs) {
+    return { outs: await apply(news, olds.createdDirs ?? []) };
+  },
+  async delete(_id: string, props: ModulesOverlayOutputs) {
+    await hostStep(props.connection, `removing the modules overlay from ${props.modulesDir}`, overlayScript, env(props, "delete", props.createdDirs), props.commandTimeoutSeconds);
+  },
+};
+
+export type ModulesOverlayArgs = { [K in keyof ModulesOverlayInputs]: pulumi.Input<ModulesOverlayInputs[K]> };
+
+export class ModulesOverlay extends pulumi.dynamic.Resource {
+  public declare readonly mounted: pulumi.Output<boolean>;
+  public declare readonly persisted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: ModulesOverlayArgs, opts?: pulumi.CustomResourceOptions) {
+    super(modulesOverlayProvider, name, { ...args, mounted: undefined, persisted: undefined, createdDirs: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "ModulesOverlay");
+  }
+}

@@ -1,0 +1,81 @@
+// Runs the Kconfig preflight (bin/kmod-fleet, see kernel/) on the host's exact kernel
+// sources and running config before anything is compiled, and the Unknown-symbol doctor
+// on the kernel messages of a failed modprobe. The host's Kconfig/Kbuild files are fetched
+// into a temporary folder here and analysed locally: the host has no Node.js, and the
+// analysis stays out of the serialized provider code.
+import { join } from "path";
+import type { ConnectionSpec } from "../ssh/session";
+import { hostStep } from "./hostStep";
+import { buildScript } from "./scripts";
+import { progress } from "./progress";
+
+/** Resolved when the program loads, captured by value in the provider. */
+const cli = join(__dirname, "..", "bin", "kmod-fleet");
+
+export interface KernelOnHost {
+  workDir: string;
+  kernelRelease: string;
+  kernelConfig: string;
+  timeoutSeconds: number;
+}
+
+/** Copies the host's Kconfig/Kbuild files, Module.symvers and running config into a temp folder. */
+async function fetchKernelTree(conn: ConnectionSpec, k: KernelOnHost, symbols: string[] = []): Promise<{ dir: string; config: string; cleanup: () => void }> {
+  const fs = require("fs");
+  const os = require("os");
+  const path = require("path");
+  const { execFileSync } = require("child_process");
+  const env = { ACTION: "kconfig-files", KERNEL: k.kernelRelease, WORK_DIR: k.workDir, SET: "-", IMAGE: "", MODULES_DIR: "", KERNEL_CONFIG: k.kernelConfig, SOURCES_COMMAND: "", SOURCE_KIND: "", SYMBOLS: symbols.join(" ") };
+  const tree = await hostStep(conn, `reading the Kconfig tree of ${k.kernelRelease}`, buildScript, env, k.timeoutSeconds);
+  const config = await hostStep(conn, "reading the running kernel config", `zcat -f "$KERNEL_CONFIG"`, { KERNEL_CONFIG: k.kernelConfig }, k.timeoutSeconds);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kmod-fleet-${conn.host}-`));
+  execFileSync("tar", ["-xz", "-C", dir], { input: Buffer.from(tree.stdout.trim(), "base64") });
+  const configPath = path.join(dir, ".running-config");
+  fs.writeFileSync(configPath, config.stdout);
+  return { dir, config: configPath, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Fails (and so builds nothing) when a requested option can never load on this kernel. */
+export async function runPreflightOnHost(conn: ConnectionSpec, req: KernelOnHost & { options: string[]; set: string }): Promise<void> {
+  const { spawnSync } = require("child_process");
+  const tree = await fetchKernelTree(conn, req);
+  try {
+    progress(conn.host, `preflight: ${req.options.map((o) => `${o}=m`).join(" ")} on ${req.kernelRelease}`);
+    const r = spawnSync(cli, ["preflight", "--source", tree.dir, "--config", tree.config, ...req.options.map((o) => `${o}=m`)], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    if (r.status === 1) {
+      throw new Error(`${conn.host}: module set ${req.set} can never load on kernel ${req.kernelRelease}; nothing was built.\n${r.stdout.trim()}`);
+    }
+    if (r.status !== 0) throw new Error(`${conn.host}: the preflight could not run (exit ${r.status}): ${(r.stderr || r.error?.message || "").trim()}`);
+    progress(conn.host, r.stdout.trim().split("\n")[0] ?? "preflight ok");
+  } finally {
+    tree.cleanup();
+  }
+}
+
+/** Symbols named by Unknown-symbol, namespace and CRC lines. */
+export function symbolsIn(dmesg: string): string[] {
+  const found = new Set<string>();
+  for (const m of dmesg.matchAll(/Unknown symbol (\S+)|uses symbol (\S+) from namespace|disagrees about version of symbol (\S+)/g)) {
+    found.add(m[1] ?? m[2] ?? m[3]);
+  }
+  return [...found];
+}
+
+/** The doctor's reading of the kernel messages of a failed modprobe ("" when it cannot run). */
+export async function explainDmesg(conn: ConnectionSpec, k: KernelOnHost, dmesg: string): Promise<string> {
+  const { spawnSync } = require("child_process");
+  const path = require("path");
+  let tree: { dir: string; config: string; cleanup: () => void } | undefined;
+  try {
+    tree = await fetchKernelTree(conn, k, symbolsIn(dmesg));
+    const args = ["doctor", "--source", tree.dir, "--config", tree.config, "--dmesg", "-"];
+    const symvers = path.join(tree.dir, "Module.symvers");
+    if (require("fs").existsSync(symvers)) args.push("--symvers", symvers);
+    const r = spawnSync(cli, args, { input: dmesg, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    return r.status === 0 || r.status === 1 ? r.stdout.trim() : `(the doctor could not run: ${(r.stderr || "").trim()})`;
+  } catch (e: any) {
+    return `(the doctor could not read this kernel's sources: ${e?.message ?? e})`;
+  } finally {
+    tree?.cleanup();
+  }
+}

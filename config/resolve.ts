@@ -1,0 +1,221 @@
+// Validates the raw stack config and fills in every default in one place, so the rest of
+// the program sees complete, checked values. All problems are reported at once, each
+// with its path in the config (`hosts[2].hostKey: ...`).
+import { fleetSchema, type AuthConfig, type FleetConfig, type ModuleSetConfig } from "./schema";
+import { builtInProfiles, type Profile } from "./profiles";
+
+export const CONFIG_KEY = "kmod-fleet:fleet";
+
+export interface ResolvedJump {
+  address: string;
+  port: number;
+  user: string;
+  auth: AuthConfig;
+  /** Pinned keys, or "insecure" when the user turned verification off explicitly. */
+  hostKeys: string[] | "insecure";
+}
+
+export interface ResolvedHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  auth: AuthConfig;
+  hostKeys: string[] | "insecure";
+  jump?: ResolvedJump;
+  labels: string[];
+  connectTimeoutSeconds: number;
+  connectAttempts: number;
+  buildTimeoutSeconds: number;
+  commandTimeoutSeconds: number;
+}
+
+export type ModuleSource =
+  | { kind: "dir"; dir: string }
+  | { kind: "git"; url: string; ref: string }
+  | { kind: "inTree"; options: string[]; directories: string[] };
+
+export interface ResolvedModuleSet {
+  name: string;
+  source: ModuleSource;
+  load: string[];
+  /** module -> "k=v k2=v2", as an /etc/modprobe.d options line takes it. */
+  parameters: Record<string, string>;
+  /** Names of the hosts that get this set. */
+  hosts: string[];
+}
+
+export interface ResolvedStorage {
+  modulesRoot: string;
+  modulesWorkDir: string;
+  persistence: "mount-unit" | "fstab";
+  cacheDir: string;
+  workDir: string;
+}
+
+export interface ResolvedFleet {
+  hosts: ResolvedHost[];
+  profile: Profile;
+  kernelConfigSources: string[];
+  storage: ResolvedStorage;
+  moduleSets: ResolvedModuleSet[];
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid ${CONFIG_KEY} config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export const DEFAULT_AUTH: AuthConfig = { privateKeyConfig: "sshPrivateKey" };
+
+const DEFAULTS = {
+  port: 22,
+  user: "core",
+  connectTimeoutSeconds: 15,
+  connectAttempts: 3,
+  buildTimeoutSeconds: 3600,
+  commandTimeoutSeconds: 900,
+};
+
+export const DEFAULT_KERNEL_CONFIG_SOURCES = ["/proc/config.gz", "/boot/config-${KERNEL}", "/usr/boot/config-${KERNEL}", "/usr/lib/modules/${KERNEL}/build/.config"];
+
+function pathOf(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(top level)";
+}
+
+/**
+ * Checks `raw` (the value of the `kmod-fleet:fleet` config key) and returns the complete
+ * fleet. Throws ConfigError listing every problem. `dirExists` lets the caller check
+ * local source folders (kept out of here so this stays free of I/O).
+ */
+export function resolveFleetConfig(raw: unknown, opts: { dirExists?: (dir: string) => boolean } = {}): ResolvedFleet {
+  if (raw === undefined || raw === null) {
+    throw new ConfigError([`${CONFIG_KEY}: missing; set it in Pulumi.<stack>.yaml (see Pulumi.example.yaml)`]);
+  }
+  const parsed = fleetSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`));
+  }
+  const problems: string[] = [];
+  const cfg: FleetConfig = parsed.data;
+  const hosts = cfg.hosts.map((h, i) => resolveHost(cfg, i, problems));
+
+  const seen = new Map<string, number>();
+  cfg.hosts.forEach((h, i) => {
+    if (seen.has(h.name)) problems.push(`hosts[${i}].name: "${h.name}" is already used by hosts[${seen.get(h.name)}]`);
+    else seen.set(h.name, i);
+  });
+
+  const profile: Profile = { ...builtInProfiles[cfg.profile?.base ?? "flatcar"], ...stripUndefined(cfg.profile ?? {}) };
+  if (!profile.signatureUrl.includes("${URL}") && !/^https?:\/\//.test(profile.signatureUrl)) {
+    problems.push(`profile.signatureUrl: expected a URL or a template containing \${URL}`);
+  }
+
+  const moduleSets = (cfg.moduleSets ?? []).map((s, i) => resolveModuleSet(s, i, hosts, problems, opts.dirExists));
+  const setNames = new Set<string>();
+  moduleSets.forEach((s, i) => {
+    if (setNames.has(s.name)) problems.push(`moduleSets[${i}].name: "${s.name}" is used by another module set`);
+    setNames.add(s.name);
+  });
+
+  const modulesRoot = cfg.storage?.modulesRoot ?? "/opt/modules";
+  const storage: ResolvedStorage = {
+    modulesRoot,
+    modulesWorkDir: `${modulesRoot}.wd`,
+    persistence: cfg.storage?.persistence ?? "mount-unit",
+    cacheDir: cfg.storage?.cacheDir ?? "/var/cache/kmod-fleet",
+    workDir: cfg.storage?.workDir ?? "/var/lib/kmod-fleet",
+  };
+  if (storage.modulesRoot.startsWith(profile.modulesDir)) {
+    problems.push(`storage.modulesRoot: ${modulesRoot} is inside ${profile.modulesDir}; the overlay's upper dir must be on writable storage outside it (default /opt/modules)`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets };
+}
+
+function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedHost {
+  const h = cfg.hosts[i];
+  const d = cfg.defaults ?? {};
+  const at = `hosts[${i}]`;
+  const hostKey = h.hostKey ?? d.hostKey;
+  const insecure = h.insecureIgnoreHostKey ?? d.insecureIgnoreHostKey;
+  if (h.hostKey !== undefined && h.insecureIgnoreHostKey) {
+    problems.push(`${at}.insecureIgnoreHostKey: cannot be set together with hostKey; remove one of them`);
+  }
+  if (hostKey === undefined && !insecure) {
+    problems.push(`${at}.hostKey: required: pin the host's public SSH key (e.g. the output of \`ssh-keyscan -p ${h.port ?? d.port ?? DEFAULTS.port} ${h.address}\` without the host name), or set insecureIgnoreHostKey: true for this host`);
+  }
+  const jumpCfg = h.jump ?? d.jump;
+  let jump: ResolvedJump | undefined;
+  if (jumpCfg) {
+    const jumpKey = jumpCfg.hostKey;
+    if (jumpKey === undefined && !jumpCfg.insecureIgnoreHostKey) {
+      problems.push(`${at}.jump.hostKey: required: pin the jump host's public SSH key, or set jump.insecureIgnoreHostKey: true`);
+    }
+    jump = {
+      address: jumpCfg.address,
+      port: jumpCfg.port ?? DEFAULTS.port,
+      user: jumpCfg.user ?? h.user ?? d.user ?? DEFAULTS.user,
+      auth: jumpCfg.auth ?? h.auth ?? d.auth ?? DEFAULT_AUTH,
+      hostKeys: jumpKey === undefined ? "insecure" : [jumpKey].flat(),
+    };
+  }
+  return {
+    name: h.name,
+    address: h.address,
+    port: h.port ?? d.port ?? DEFAULTS.port,
+    user: h.user ?? d.user ?? DEFAULTS.user,
+    auth: h.auth ?? d.auth ?? DEFAULT_AUTH,
+    hostKeys: hostKey === undefined ? "insecure" : [hostKey].flat(),
+    jump,
+    labels: [...new Set([...(d.labels ?? []), ...(h.labels ?? [])])],
+    connectTimeoutSeconds: h.connectTimeoutSeconds ?? d.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
+    connectAttempts: h.connectAttempts ?? d.connectAttempts ?? DEFAULTS.connectAttempts,
+    buildTimeoutSeconds: h.buildTimeoutSeconds ?? d.buildTimeoutSeconds ?? DEFAULTS.buildTimeoutSeconds,
+    commandTimeoutSeconds: h.commandTimeoutSeconds ?? d.commandTimeoutSeconds ?? DEFAULTS.commandTimeoutSeconds,
+  };
+}
+
+function resolveModuleSet(s: ModuleSetConfig, i: number, hosts: ResolvedHost[], problems: string[], dirExists?: (dir: string) => boolean): ResolvedModuleSet {
+  const at = `moduleSets[${i}]`;
+  let source: ModuleSource;
+  if (s.source.dir !== undefined) {
+    source = { kind: "dir", dir: s.source.dir };
+    if (dirExists && !dirExists(s.source.dir)) problems.push(`${at}.source.dir: folder ${s.source.dir} does not exist (relative paths are relative to the Pulumi project)`);
+  } else if (s.source.git !== undefined) {
+    source = { kind: "git", ...s.source.git };
+  } else {
+    const inTree = s.source.inTree!;
+    source = { kind: "inTree", options: inTree.options.map((o) => o.replace(/^CONFIG_/, "").replace(/=m$/, "")), directories: inTree.directories };
+  }
+
+  let selected: string[];
+  if (s.hosts === undefined || s.hosts === "all") {
+    selected = hosts.map((h) => h.name);
+  } else {
+    const names = s.hosts.names ?? [];
+    const labels = s.hosts.labels ?? [];
+    names.forEach((n, j) => {
+      if (!hosts.some((h) => h.name === n)) problems.push(`${at}.hosts.names[${j}]: no host is named "${n}"`);
+    });
+    labels.forEach((l, j) => {
+      if (!hosts.some((h) => h.labels.includes(l))) problems.push(`${at}.hosts.labels[${j}]: no host has the label "${l}"`);
+    });
+    selected = hosts.filter((h) => names.includes(h.name) || h.labels.some((l) => labels.includes(l))).map((h) => h.name);
+  }
+
+  const parameters: Record<string, string> = {};
+  for (const [mod, params] of Object.entries(s.parameters ?? {})) {
+    parameters[mod] = Object.entries(params)
+      .map(([k, v]) => `${k}=${typeof v === "boolean" ? (v ? "1" : "0") : String(v)}`)
+      .join(" ");
+  }
+  return { name: s.name, source, load: s.load, parameters, hosts: selected };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

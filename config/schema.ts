@@ -1,0 +1,189 @@
+// The stack configuration of kmod-fleet, as the user writes it under the config key
+// `kmod-fleet:fleet` (see Pulumi.example.yaml). Every field is validated here; defaults are
+// filled in by config/resolve.ts, not here, so that "what the user wrote" stays visible.
+import { z } from "zod";
+
+const hostName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "expected a host name of lowercase letters, digits and '-' (it becomes part of resource names)");
+
+const configKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "expected the name of a secret stack config key, e.g. sshPrivateKey");
+
+/** How to log in. Exactly one of privateKeyConfig, keyFile and agent. */
+export const authSchema = z
+  .object({
+    /** Name of a secret config key (in the kmod-fleet namespace) holding the private key. */
+    privateKeyConfig: configKey.optional(),
+    /** Path of a private key file on the machine that runs pulumi. */
+    keyFile: z.string().min(1, "expected a file path").optional(),
+    /** true: use $SSH_AUTH_SOCK; a string: the agent socket path. */
+    agent: z.union([z.literal(true), z.string().min(1)]).optional(),
+    /** Name of a secret config key holding the key's passphrase. */
+    passphraseConfig: configKey.optional(),
+  })
+  .strict()
+  .refine((a) => [a.privateKeyConfig, a.keyFile, a.agent].filter((v) => v !== undefined).length === 1, {
+    message: "expected exactly one of privateKeyConfig, keyFile or agent",
+  });
+
+/**
+ * A pinned SSH host key: the public key as in known_hosts ("ssh-ed25519 AAAA...") or its
+ * fingerprint ("SHA256:..."). Several may be given (a host with several key types).
+ */
+const hostKey = z
+  .string()
+  .regex(/^(SHA256:[A-Za-z0-9+/]{43}=?|(ssh-|ecdsa-|sk-)[a-z0-9@.-]+ [A-Za-z0-9+/]+=*( .*)?)$/, "expected a public key line like 'ssh-ed25519 AAAA...' or a fingerprint like 'SHA256:...'");
+
+const connectionFields = {
+  address: z.string().min(1, "expected a host name or IP address"),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "expected a user name"),
+  auth: authSchema,
+  hostKey: z.union([hostKey, z.array(hostKey).min(1)]),
+  /** Turns host key verification off for this host. Never the default. */
+  insecureIgnoreHostKey: z.literal(true),
+};
+
+/** A bastion to reach the host through (like ssh -J). */
+export const jumpSchema = z
+  .object({
+    address: connectionFields.address,
+    port: connectionFields.port.optional(),
+    user: connectionFields.user.optional(),
+    auth: authSchema.optional(),
+    hostKey: connectionFields.hostKey.optional(),
+    insecureIgnoreHostKey: connectionFields.insecureIgnoreHostKey.optional(),
+  })
+  .strict();
+
+const timeouts = {
+  /** Seconds to wait for SSH to answer, per attempt (default 15). */
+  connectTimeoutSeconds: z.number().int().min(1).max(600),
+  /** Connection attempts before giving up (default 3, with backoff). */
+  connectAttempts: z.number().int().min(1).max(10),
+  /** Seconds a module build may run (default 3600). */
+  buildTimeoutSeconds: z.number().int().min(10),
+  /** Seconds any other step may run (default 900: downloads of a 1 GB image included). */
+  commandTimeoutSeconds: z.number().int().min(5),
+};
+
+export const hostSchema = z
+  .object({
+    name: hostName,
+    address: connectionFields.address,
+    port: connectionFields.port.optional(),
+    user: connectionFields.user.optional(),
+    auth: authSchema.optional(),
+    hostKey: connectionFields.hostKey.optional(),
+    insecureIgnoreHostKey: connectionFields.insecureIgnoreHostKey.optional(),
+    jump: jumpSchema.optional(),
+    labels: z.array(z.string().min(1)).optional(),
+    connectTimeoutSeconds: timeouts.connectTimeoutSeconds.optional(),
+    connectAttempts: timeouts.connectAttempts.optional(),
+    buildTimeoutSeconds: timeouts.buildTimeoutSeconds.optional(),
+    commandTimeoutSeconds: timeouts.commandTimeoutSeconds.optional(),
+  })
+  .strict();
+
+/** Shared by all hosts; a host's own field wins. */
+export const defaultsSchema = hostSchema.omit({ name: true, address: true }).partial().strict();
+
+/** ${VAR} placeholders of the download URL; see config/profiles.ts. */
+const urlTemplate = z.string().regex(/^https?:\/\/\S+$/, "expected an http(s) URL template, e.g. https://${GROUP}.release.flatcar-linux.net/${BOARD}/${VERSION}/flatcar_developer_container.bin.bz2");
+const absolutePath = z.string().regex(/^\/\S*$/, "expected an absolute path");
+const shellVariable = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "expected a shell variable name");
+
+/** Where the OS, its release and its developer container are. Every field overrides the base. */
+export const profileSchema = z
+  .object({
+    base: z.enum(["flatcar", "coreos"]).optional(),
+    /** Shell files sourced to learn the release (later files override earlier ones). */
+    releaseFiles: z.array(absolutePath).min(1).optional(),
+    versionVariable: shellVariable.optional(),
+    boardVariable: shellVariable.optional(),
+    /** update.conf files; later ones override earlier ones (/etc over /usr). */
+    updateConfFiles: z.array(absolutePath).min(1).optional(),
+    /** GROUP when no update.conf sets it. */
+    defaultGroup: z.string().min(1).optional(),
+    devContainerUrl: urlTemplate.optional(),
+    /** Detached signature URL; ${URL} is the image URL. */
+    signatureUrl: z.string().min(1).optional(),
+    /** ASCII-armored public key that must have signed the developer container. */
+    signingKey: z.string().regex(/-----BEGIN PGP PUBLIC KEY BLOCK-----/, "expected an ASCII-armored PGP public key").optional(),
+    /** Fingerprint the signature must come from (40 hex digits). */
+    signingKeyFingerprint: z.string().regex(/^[0-9A-Fa-f]{40}$/, "expected a 40-digit hex key fingerprint").optional(),
+    /** Run inside the developer container; must leave the running kernel's sources at /usr/src/linux. */
+    sourcesCommand: z.string().min(1).optional(),
+    /** The read-only modules directory the overlay goes over. */
+    modulesDir: absolutePath.optional(),
+  })
+  .strict();
+
+const optionName = z
+  .string()
+  .regex(/^(CONFIG_)?[A-Z0-9_]+(=m)?$/, "expected a kernel option to build as a module, e.g. DRM_I915 or CONFIG_DRM_I915=m (only =m: a built-in option needs a new kernel)");
+
+const relativeDir = z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_./+-]+$/, "expected a directory inside the kernel tree, e.g. drivers/gpu/drm");
+
+const sourceSchema = z
+  .object({
+    /** A local folder, uploaded to each host (out-of-tree module with a Kbuild/Makefile). */
+    dir: z.string().min(1).optional(),
+    /** A git repository at a pinned ref, cloned inside the developer container. */
+    git: z.object({ url: z.string().min(1), ref: z.string().regex(/^[0-9a-f]{7,40}$|^v?[0-9][\w.+-]*$/, "expected a commit hash or a version tag") }).strict().optional(),
+    /** Options to enable as m and the M= directories to build, in order, as in the seed. */
+    inTree: z
+      .object({ options: z.array(optionName).min(1), directories: z.array(relativeDir).min(1) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((s) => [s.dir, s.git, s.inTree].filter((v) => v !== undefined).length === 1, {
+    message: "expected exactly one of dir, git or inTree",
+  });
+
+const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, "expected a module name as modprobe takes it (no path, no .ko)");
+
+export const moduleSetSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, "expected a short name of lowercase letters, digits, '-' and '_'"),
+    source: sourceSchema,
+    /** Modules to modprobe, in this order. */
+    load: z.array(moduleName).min(1),
+    /** Module parameters: { module: { param: value } }. */
+    parameters: z.record(moduleName, z.record(z.string().regex(/^[A-Za-z0-9_]+$/, "expected a parameter name"), z.union([z.string(), z.number(), z.boolean()]))).optional(),
+    /** Which hosts get this set: all (default), or hosts named or labelled so. */
+    hosts: z.union([z.literal("all"), z.object({ names: z.array(hostName).optional(), labels: z.array(z.string()).optional() }).strict()]).optional(),
+  })
+  .strict();
+
+export const storageSchema = z
+  .object({
+    /** Overlay upper dir on writable storage; the work dir is "<modulesRoot>.wd". */
+    modulesRoot: absolutePath.optional(),
+    /** How the overlay comes back after a reboot: a systemd mount unit (Flatcar's way) or the seed's /etc/fstab line. */
+    persistence: z.enum(["mount-unit", "fstab"]).optional(),
+    /** Where downloaded developer containers are kept, one per OS version. */
+    cacheDir: absolutePath.optional(),
+    /** Build trees, job folders and build logs. */
+    workDir: absolutePath.optional(),
+  })
+  .strict();
+
+export const fleetSchema = z
+  .object({
+    defaults: defaultsSchema.optional(),
+    hosts: z.array(hostSchema).min(1, "expected at least one host"),
+    profile: profileSchema.optional(),
+    /** Where the running kernel's config is, tried in order; ${KERNEL} is `uname -r`. */
+    kernelConfigSources: z.array(absolutePath).min(1).optional(),
+    storage: storageSchema.optional(),
+    moduleSets: z.array(moduleSetSchema).optional(),
+  })
+  .strict();
+
+export type AuthConfig = z.infer<typeof authSchema>;
+export type HostConfig = z.infer<typeof hostSchema>;
+export type ProfileConfig = z.infer<typeof profileSchema>;
+export type ModuleSetConfig = z.infer<typeof moduleSetSchema>;
+export type FleetConfig = z.infer<typeof fleetSchema>;
