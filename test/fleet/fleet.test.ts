@@ -1,0 +1,146 @@
+// Tests of the test fleet itself: one boot of two hosts shared by the whole file, one
+// reboot (the kernel update of h2). Needs root, QEMU and the packages in .ci/apt-packages;
+// a missing prerequisite fails the suite with a message naming it.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../../testbed/exec";
+import { down, findHost, keyPath, knownHostsPath, readState, sshArgs, sshCapture, stackConfig, status, up, updateKernel } from "../../testbed/fleet";
+import { missingPrerequisites } from "../../testbed/images";
+import { BOARD, GROUP, KERNELS } from "../../testbed/recipe";
+import { IMAGE_NAME, writeMode } from "../../testbed/releaseServer";
+import { verifyDetached } from "../../testbed/signingKey";
+import { releaseModeFile } from "../../testbed/fleet";
+
+const [installed, update] = KERNELS;
+
+describe("test fleet", () => {
+  beforeAll(async () => {
+    const missing = missingPrerequisites();
+    if (missing.length) throw new Error(`the fleet tests need: ${missing.join("; ")} (install the packages in .ci/apt-packages)`);
+    if (readState()) await down();
+    await up({ hosts: 2 });
+  });
+
+  afterAll(async () => {
+    await down();
+  });
+
+  it("boots two hosts on the installed kernel, dressed as Flatcar", async () => {
+    const st = await status();
+    expect(st.map((h) => h.name)).toEqual(["h1", "h2"]);
+    for (const h of st) {
+      expect(h.state).toBe("up");
+      expect(h.kernelRelease).toBe(installed.release);
+      expect(h.osVersion).toBe(installed.osVersion);
+      expect(h.pendingKernel).toBeNull();
+      expect(h.hostKey).toMatch(/^ssh-ed25519 /);
+    }
+    expect(st[0].bootId).not.toBe(st[1].bootId);
+    const r = await sshCapture(findHost("h1"), ". /usr/share/flatcar/release; . /usr/share/flatcar/update.conf; . /etc/os-release; echo $FLATCAR_RELEASE_BOARD $GROUP $ID $(hostname)");
+    expect(r.stdout.trim()).toBe(`${BOARD} ${GROUP} flatcar h1`);
+  });
+
+  it("accepts the pinned host key and refuses a wrong one", async () => {
+    const h1 = findHost("h1");
+    const h2 = findHost("h2");
+    const ok = await sshCapture(h1, "true");
+    expect(ok.code, ok.stderr).toBe(0);
+    // A known_hosts that pins h2's key for h1's address.
+    const wrong = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "testbed-kh-")), "known_hosts");
+    fs.writeFileSync(wrong, `[127.0.0.1]:${h1.sshPort} ${h2.hostKey}\n`);
+    const args = sshArgs(h1).map((a) => (a === `UserKnownHostsFile=${knownHostsPath()}` ? `UserKnownHostsFile=${wrong}` : a));
+    const bad = await run("ssh", [...args, "true"], { timeoutMs: 60_000 });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+  });
+
+  it("has a read-only /usr/lib/modules and writable /etc, /opt, /var", async () => {
+    const r = await sshCapture(findHost("h1"), "touch /usr/lib/modules/x 2>&1; findmnt -n -o OPTIONS --target /usr/lib/modules; for d in /etc /opt /var; do touch $d/.w && rm $d/.w && echo $d writable; done");
+    expect(r.stdout).toMatch(/Read-only file system/);
+    expect(r.stdout.split("\n")[1]).toMatch(/(^|,)ro(,|$)/);
+    expect(r.stdout).toContain("/etc writable");
+    expect(r.stdout).toContain("/opt writable");
+    expect(r.stdout).toContain("/var writable");
+  });
+
+  it("serves a developer container that verifies with the test key, and a corrupted one that does not", async () => {
+    const state = readState()!;
+    const cfg = (await stackConfig()) as { profile: { signingKey: string } };
+    const url = `http://127.0.0.1:${state.releaseServer.port}/${GROUP}/${BOARD}/${installed.osVersion}/${IMAGE_NAME}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "testbed-rel-"));
+    const fetchTo = async (u: string, f: string) => {
+      const res = await fetch(u);
+      expect(res.status).toBe(200);
+      fs.writeFileSync(f, Buffer.from(await res.arrayBuffer()));
+    };
+    try {
+      await fetchTo(url, path.join(dir, "img"));
+      await fetchTo(`${url}.sig`, path.join(dir, "sig"));
+      const good = await verifyDetached(cfg.profile.signingKey, path.join(dir, "img"), path.join(dir, "sig"));
+      expect(good.ok, good.output).toBe(true);
+
+      writeMode(releaseModeFile(), "corrupt-image", installed.osVersion);
+      await fetchTo(url, path.join(dir, "img-bad"));
+      const corrupt = await verifyDetached(cfg.profile.signingKey, path.join(dir, "img-bad"), path.join(dir, "sig"));
+      expect(corrupt.ok).toBe(false);
+      expect(corrupt.output).toMatch(/BAD signature/);
+
+      writeMode(releaseModeFile(), "bad-signature");
+      await fetchTo(`${url}.sig`, path.join(dir, "sig-bad"));
+      const badSig = await verifyDetached(cfg.profile.signingKey, path.join(dir, "img"), path.join(dir, "sig-bad"));
+      expect(badSig.ok).toBe(false);
+    } finally {
+      writeMode(releaseModeFile(), "ok");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // Guests reach the server through user-mode networking.
+    const g = await sshCapture(findHost("h1"), `curl -fsS -o /dev/null -w '%{http_code}' http://10.0.2.2:${state.releaseServer.port}/${GROUP}/${BOARD}/${installed.osVersion}/${IMAGE_NAME}.sig`);
+    expect(g.stdout).toBe("200");
+  });
+
+  it("stages a kernel update on h2 and boots it on reboot (new uname -r, OS version and boot id)", async () => {
+    const before = (await status()).find((h) => h.name === "h2")!;
+    const staged = await updateKernel("h2");
+    expect(staged.to).toBe(update.release);
+    const pending = (await status()).find((h) => h.name === "h2")!;
+    expect(pending.pendingKernel).toBe(update.release);
+    expect(pending.kernelRelease).toBe(installed.release);
+    const ue = await sshCapture(findHost("h2"), "update_engine_client -status");
+    expect(ue.stdout).toContain("CURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT");
+    expect(ue.stdout).toContain(`NEW_VERSION=${update.osVersion}`);
+
+    const rebooted = await updateKernel("h2", { reboot: false }).catch((e: Error) => e);
+    expect(rebooted).toBeInstanceOf(Error); // the newest kernel is already staged
+
+    const { reboot } = await import("../../testbed/fleet");
+    await reboot("h2");
+    const after = (await status()).find((h) => h.name === "h2")!;
+    expect(after.kernelRelease).toBe(update.release);
+    expect(after.osVersion).toBe(update.osVersion);
+    expect(after.bootId).not.toBe(before.bootId);
+    expect(after.pendingKernel).toBeNull();
+    expect(after.sshPort).toBe(before.sshPort);
+    const ue2 = await sshCapture(findHost("h2"), "update_engine_client -status");
+    expect(ue2.stdout).toContain("UPDATE_STATUS_IDLE");
+    // h1 was left alone.
+    const h1 = (await status()).find((h) => h.name === "h1")!;
+    expect(h1.kernelRelease).toBe(installed.release);
+  });
+
+  it("prints a stack config with the fleet's hosts, pinned keys and the release server", async () => {
+    const cfg = (await stackConfig()) as { defaults: { auth: { keyFile: string } }; hosts: { name: string; port: number; hostKey: string }[]; profile: { devContainerUrl: string } };
+    expect(cfg.defaults.auth.keyFile).toBe(keyPath());
+    expect(cfg.hosts.map((h) => h.name)).toEqual(["h1", "h2"]);
+    expect(cfg.hosts[0].hostKey).toBe(findHost("h1").hostKey);
+    expect(cfg.profile.devContainerUrl).toMatch(/^http:\/\/10\.0\.2\.2:\d+\/\$\{GROUP\}\/\$\{BOARD\}\/\$\{VERSION\}\/flatcar_developer_container\.bin\.bz2$/);
+    let schema: { fleetSchema?: { parse(v: unknown): unknown } } | undefined;
+    try {
+      schema = await import("../../config/schema");
+    } catch {
+      schema = undefined; // the schema is not there yet
+    }
+    if (schema?.fleetSchema) expect(() => schema!.fleetSchema!.parse(cfg)).not.toThrow();
+  });
+});

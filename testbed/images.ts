@@ -1,0 +1,115 @@
+// Builds and caches the fleet's images (host image, developer containers) and lays out
+// the signed release directory the release server serves.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { haveCommand, runOk } from "./exec";
+import { BOARD, GROUP, KERNELS, IN_TREE, TESTBED_DIR, cacheDir, devContainerHash, hostImageHash, kernelPackages } from "./recipe";
+import { publishRelease, IMAGE_NAME } from "./releaseServer";
+import { ensureSigningKey, SigningKey } from "./signingKey";
+
+export interface Images {
+  /** base.qcow2, vmlinuz-<kver>, initrd.img-<kver> */
+  hostDir: string;
+  /** <kver>/flatcar_developer_container.bin.bz2 */
+  devDir: string;
+  /** <GROUP>/<BOARD>/<VERSION>/... */
+  releaseRoot: string;
+  key: SigningKey;
+}
+
+/** Commands the image build and the fleet need, with the Debian package providing each. */
+export const PREREQUISITES: Record<string, string> = {
+  "qemu-system-x86_64": "qemu-system-x86",
+  "qemu-img": "qemu-utils",
+  debootstrap: "debootstrap",
+  "mkfs.ext4": "e2fsprogs",
+  gpg: "gnupg",
+  ssh: "openssh-client",
+  "ssh-keygen": "openssh-client",
+  bzip2: "bzip2",
+  "apt-get": "apt",
+};
+
+/** What is missing to build and run the fleet, as sentences; empty when all is there. */
+export function missingPrerequisites(): string[] {
+  const missing: string[] = [];
+  if (process.getuid && process.getuid() !== 0) missing.push("root privileges (debootstrap, chroot and loop-free mkfs.ext4 -d run as root)");
+  for (const [cmd, pkg] of Object.entries(PREREQUISITES)) {
+    if (!haveCommand(cmd)) missing.push(`command ${cmd} (Debian package ${pkg})`);
+  }
+  return missing;
+}
+
+const log = (msg: string) => process.stderr.write(`testbed: ${msg}\n`);
+
+function debFile(dir: string, pkg: string): string | undefined {
+  const [name, version] = pkg.split("=");
+  const prefix = `${name}_${version.replace(/^\d+:/, "")}_`;
+  return fs.readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith(".deb"));
+}
+
+/** Downloads the pinned kernel packages with apt-get (once). */
+export async function ensureKernelPackages(): Promise<string> {
+  const dir = path.join(cacheDir(), "debs");
+  fs.mkdirSync(dir, { recursive: true });
+  const wanted = KERNELS.flatMap(kernelPackages);
+  const missing = wanted.filter((p) => !debFile(dir, p));
+  if (missing.length) {
+    log(`downloading ${missing.join(" ")}`);
+    try {
+      await runOk("apt-get", ["download", ...missing], { cwd: dir });
+    } catch (e) {
+      throw new Error(`could not download the kernel packages (${missing.join(", ")}); run apt-get update first, and check that the Debian mirror still serves these versions.\n${(e as Error).message}`);
+    }
+  }
+  return dir;
+}
+
+async function buildOnce(dir: string, what: string, script: string, args: string[]): Promise<void> {
+  if (fs.existsSync(path.join(dir, ".complete"))) return;
+  const started = Date.now();
+  log(`building ${what} in ${dir} (several minutes)`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  await runOk("nice", ["bash", path.join(TESTBED_DIR, "images", script), dir, ...args], { inheritStderr: true });
+  const seconds = Math.round((Date.now() - started) / 1000);
+  fs.writeFileSync(path.join(dir, ".complete"), JSON.stringify({ builtAt: new Date().toISOString(), seconds }) + "\n");
+  log(`${what} built in ${seconds} s`);
+}
+
+/** Removes cached images of older recipes (they are large). */
+function pruneOld(kind: string, keep: string): void {
+  const root = path.join(cacheDir(), "images");
+  for (const e of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+    if (e.startsWith(`${kind}-`) && e !== keep) fs.rmSync(path.join(root, e), { recursive: true, force: true });
+  }
+}
+
+/** Builds whatever is missing (host image and developer containers in parallel), then signs and publishes. */
+export async function ensureImages(): Promise<Images> {
+  const missing = missingPrerequisites();
+  if (missing.length) throw new Error(`the test fleet cannot be built; missing: ${missing.join("; ")}. Install the packages listed in .ci/apt-packages.`);
+  const debs = await ensureKernelPackages();
+  const hostName = `host-${hostImageHash()}`;
+  const devName = `dev-${devContainerHash()}`;
+  const hostDir = path.join(cacheDir(), "images", hostName);
+  const devDir = path.join(cacheDir(), "images", devName);
+  pruneOld("host", hostName);
+  pruneOld("dev", devName);
+  await Promise.all([
+    buildOnce(hostDir, "host image", "build-host.sh", [debs, GROUP, ...KERNELS.map((k) => `${k.release}=${k.osVersion}`)]),
+    buildOnce(devDir, "developer containers", "build-devcontainer.sh", [debs, IN_TREE.directory, ...KERNELS.map((k) => k.release)]),
+  ]);
+  const key = await ensureSigningKey(path.join(cacheDir(), "keys", "gnupg"));
+  const releaseRoot = path.join(cacheDir(), "release");
+  const stampFile = path.join(releaseRoot, ".published");
+  const stamp = `${devName} ${key.fingerprint}\n`;
+  if (!fs.existsSync(stampFile) || fs.readFileSync(stampFile, "utf8") !== stamp) {
+    fs.rmSync(releaseRoot, { recursive: true, force: true });
+    for (const k of KERNELS) {
+      await publishRelease({ root: releaseRoot, group: GROUP, board: BOARD, version: k.osVersion, image: path.join(devDir, k.release, IMAGE_NAME), key });
+    }
+    fs.writeFileSync(stampFile, stamp);
+    log(`published and signed the developer containers under ${releaseRoot}`);
+  }
+  return { hostDir, devDir, releaseRoot, key };
+}

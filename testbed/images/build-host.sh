@@ -1,0 +1,101 @@
+#!/bin/bash
+# Build the host image: Debian bookworm dressed as Flatcar, with every test kernel's
+# modules in a read-only /usr/lib/modules. Output (in OUT):
+#   base.qcow2             root file system (ext4), shared read-only by all hosts
+#   vmlinuz-<kver>, initrd.img-<kver>   for QEMU direct kernel boot
+# Usage: build-host.sh OUT DEBS_DIR GROUP KVER=OSVERSION...
+set -eu
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/common.sh"
+
+[ "$#" -ge 4 ] || die "usage: build-host.sh OUT DEBS_DIR GROUP KVER=OSVERSION..."
+out="$1"; debs="$2"; group="$3"; shift 3
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot)"
+
+work="$out.work"
+root="$work/rootfs"
+rm -rf "$work"
+mkdir -p "$work" "$out"
+trap 'chroot_release' EXIT
+
+pkgs=systemd,systemd-sysv,openssh-server,kmod,udev,iproute2,systemd-container,dbus,gpg,gpgv,curl,ca-certificates,bzip2,initramfs-tools,linux-base,procps
+echo "== debootstrap host rootfs" >&2
+debootstrap --variant=minbase --include="$pkgs" "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed (log: $work/debootstrap.log)"; }
+
+# Small initrd: only what finds a virtio root disk (ext4 is built into the cloud kernel).
+sed -i 's/^MODULES=.*/MODULES=list/' "$root/etc/initramfs-tools/initramfs.conf"
+printf '%s\n' virtio_pci virtio_blk >>"$root/etc/initramfs-tools/modules"
+
+echo "== install kernels" >&2
+chroot_prepare "$root"
+mkdir -p "$root/tmp/debs"
+for spec in "$@"; do
+    kver="${spec%%=*}"
+    deb=$(ls "$debs"/linux-image-"$kver"_*.deb 2>/dev/null | head -1)
+    [ -n "$deb" ] || die "no linux-image package for $kver in $debs"
+    cp "$deb" "$root/tmp/debs/"
+done
+chroot "$root" sh -c 'dpkg -i /tmp/debs/*.deb' >"$work/kernels.log" 2>&1 \
+    || { tail -20 "$work/kernels.log" >&2; die "kernel install failed"; }
+rm -rf "$root/tmp/debs"
+chroot_release
+
+echo "== dress as Flatcar" >&2
+cp -a "$here/host-files/." "$root/"
+chmod 0755 "$root/usr/bin/update_engine_client" "$root/usr/lib/testbed/"*.sh
+# One release description per kernel: an OS update brings its own kernel.
+for spec in "$@"; do
+    kver="${spec%%=*}"; osv="${spec#*=}"
+    d="$root/usr/share/flatcar/by-kernel/$kver"
+    mkdir -p "$d"
+    cat >"$d/release" <<REL
+FLATCAR_RELEASE_VERSION=$osv
+FLATCAR_RELEASE_BOARD=amd64-usr
+FLATCAR_RELEASE_APPID={e96281a6-d1af-4bde-9a0a-97b76e56dc57}
+REL
+    cat >"$d/os-release" <<REL
+NAME="Flatcar Container Linux by Kinvolk"
+ID=flatcar
+ID_LIKE=coreos
+VERSION=$osv
+VERSION_ID=$osv
+BUILD_ID=testbed
+PRETTY_NAME="Flatcar Container Linux by Kinvolk $osv (testbed, Debian $(cat "$root/etc/debian_version") inside)"
+ANSI_COLOR="38;5;75"
+HOME_URL="https://flatcar.org/"
+REL
+done
+first="${1%%=*}"
+cp "$root/usr/share/flatcar/by-kernel/$first/release" "$root/usr/share/flatcar/release"
+cp "$root/usr/share/flatcar/by-kernel/$first/os-release" "$root/usr/lib/os-release"
+printf 'GROUP=%s\n' "$group" >"$root/usr/share/flatcar/update.conf"
+ln -sfn ../usr/lib/os-release "$root/etc/os-release"
+mkdir -p "$root/opt" "$root/var/lib/testbed" "$root/etc/flatcar" "$root/root/.ssh"
+chmod 0700 "$root/root/.ssh"
+
+# Every host gets its own identity from its seed disk, so the base holds none.
+rm -f "$root"/etc/ssh/ssh_host_*
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+echo testbed >"$root/etc/hostname"
+chroot "$root" systemctl enable systemd-networkd.service testbed-seed.service flatcar-dress.service >/dev/null 2>&1
+chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
+    systemd-networkd-wait-online.service getty@tty1.service >/dev/null 2>&1 || true
+
+for spec in "$@"; do
+    kver="${spec%%=*}"
+    cp "$root/boot/vmlinuz-$kver" "$out/vmlinuz-$kver"
+    cp "$root/boot/initrd.img-$kver" "$out/initrd.img-$kver"
+done
+rm -f "$root"/boot/initrd.img-*
+slim_rootfs "$root"
+
+echo "== make image" >&2
+make_ext4 "$root" "$work/base.raw" 64 tbroot
+# A sparse 4 GiB file system: room for developer containers and builds in each overlay.
+truncate -s 4G "$work/base.raw"
+resize2fs -f "$work/base.raw" >/dev/null 2>&1
+qemu-img convert -O qcow2 "$work/base.raw" "$out/base.qcow2"
+rm -rf "$work"
+echo "== host image ready in $out" >&2
