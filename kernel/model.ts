@@ -1,0 +1,37 @@
+/**
+ * A kernel tree parsed once and queried many times: the Kconfig model is built eagerly,
+ * the Kbuild index and the export index only when first needed (a preflight reads no .c
+ * files but those of dead-end objects; the doctor indexes exports once).
+ */
+import { KconfigModel, ParseOptions, parseKconfig } from "./kconfigParser";
+import { KbuildIndex, indexKbuild } from "./kbuild";
+import { ExportSite, indexExports } from "./exports";
+import { SourceTree } from "./sourceTree";
+
+export interface ModelOptions {
+  /** Architecture directory under arch/ (default "x86"). */
+  arch?: string;
+}
+
+export class KernelModel {
+  readonly kconfig: KconfigModel;
+  private kbuildIndex?: KbuildIndex;
+  private exportIndex?: Map<string, ExportSite[]>;
+  readonly arch: string;
+
+  constructor(readonly tree: SourceTree, opts: ModelOptions = {}) {
+    this.arch = opts.arch ?? "x86";
+    const parseOpts: ParseOptions = { srcarch: this.arch };
+    this.kconfig = parseKconfig(tree, parseOpts);
+    if (this.kconfig.files.length === 0) throw new Error("no Kconfig at the top of the source tree: is --source a kernel tree?");
+  }
+
+  get kbuild(): KbuildIndex {
+    return (this.kbuildIndex ??= indexKbuild(this.tree, { srcarch: this.arch }));
+  }
+
+  /** symbol → where the source exports it (all objects Kbuild knows; computed once). */
+  get exports(): Map<string, ExportSite[]> {
+    return (this.exportIndex ??= indexExports(this.tree, this.kbuild));
+  }
+}

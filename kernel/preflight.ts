@@ -1,0 +1,296 @@
+/**
+ * The preflight: what would enabling some options do to a running kernel's config, and
+ * can the result be loaded as modules into that kernel, or does it need a new kernel?
+ *
+ * 1. Add the unmet `depends on` of each request (a tristate as m, a bool as y), repeatedly,
+ *    until every request reaches its value; a dependency that cannot hold (`!X` with X set,
+ *    an option without a prompt) is a conflict.
+ * 2. Evaluate the running config and the config with requests + additions, as olddefconfig
+ *    would, and diff them.
+ * 3. Classify every change through the Kbuild index: objects that become part of vmlinux
+ *    are a dead end (the running kernel cannot gain them; modules that use their exports
+ *    will fail with "Unknown symbol"), objects that become m make new modules, bools that
+ *    only add objects to those modules are fine.
+ */
+import { Evaluation, snapshot } from "./evaluate";
+import { Expr, exprSymbols, exprToString, orExpr } from "./expr";
+import { ConfigValues, parseAssignment, parseDotConfig } from "./dotconfig";
+import { KernelModel } from "./model";
+import { moduleFile, moduleName } from "./kbuild";
+import { scanExports, sourcesOf } from "./exports";
+import { M, N, Tri, Y, parseTri, triName } from "./tristate";
+
+export interface PreflightOptions {
+  /**
+   * A config whose values answer the compiler probes (`$(cc-option,...)`) instead of the
+   * running config's; the agreement test passes a baseline olddefconfig made on this machine.
+   */
+  probeConfigText?: string;
+}
+
+export interface NeededBy {
+  option: string;
+  how: "request" | "depends" | "select" | "imply" | "default";
+}
+
+export interface PreflightResult {
+  verdict: "ok" | "no-op" | "dead-end";
+  requests: { option: string; value: string; result: string }[];
+  /** Options the preflight set because a request depends on them. */
+  added: { option: string; value: string; why: string }[];
+  /** Everything olddefconfig would change; from/to are n/m/y or a value (null: not written). */
+  changes: { option: string; from: string | null; to: string | null; type: string }[];
+  newModules: { module: string; file: string; options: string[] }[];
+  deadEnds: {
+    option: string;
+    type: string;
+    reason: "built-in only" | "module must become built-in";
+    objects: string[];
+    /** Exported symbols of those objects: modules using them fail with "Unknown symbol". */
+    missingSymbols: string[];
+    /** From the option towards the request: who pulls it in and how. */
+    neededBy: NeededBy[];
+  }[];
+  /** Bool options that only add code to modules being built, and other harmless changes. */
+  harmless: { option: string; note: string }[];
+  conflicts: string[];
+  warnings: string[];
+}
+
+export function preflight(model: KernelModel, configText: string, requests: string[], opts: PreflightOptions = {}): PreflightResult {
+  const syms = model.kconfig.symbols;
+  const running = parseDotConfig(configText);
+  const probe = opts.probeConfigText !== undefined ? parseDotConfig(opts.probeConfigText) : running;
+  const res: PreflightResult = { verdict: "ok", requests: [], added: [], changes: [], newModules: [], deadEnds: [], harmless: [], conflicts: [], warnings: [] };
+
+  // Requests, validated.
+  const wanted = new Map<string, Tri>();
+  for (const r of requests) {
+    const a = parseAssignment(r);
+    const sym = a && syms.get(a.name);
+    if (!a || !sym || sym.isChoice) {
+      res.conflicts.push(`${r}: no such option in this tree's Kconfig (arch ${model.arch})`);
+      continue;
+    }
+    if (sym.type !== "bool" && sym.type !== "tristate") {
+      res.conflicts.push(`${a.name}: is ${sym.type}; only bool and tristate options can be requested`);
+      continue;
+    }
+    let v = parseTri(a.value);
+    if (v === M && sym.type === "bool") {
+      res.warnings.push(`${a.name} is bool: it can only be y, requesting y`);
+      v = Y;
+    }
+    wanted.set(a.name, v);
+  }
+
+  // 1. Add unmet dependencies until the requests hold.
+  const added = new Map<string, { value: Tri; why: string; by: string }>();
+  const userValues = (): ConfigValues => {
+    const u = new Map(running);
+    for (const [k, v] of added) u.set(k, triName(v.value));
+    for (const [k, v] of wanted) u.set(k, triName(v));
+    return u;
+  };
+  let ev = new Evaluation(model.kconfig, userValues(), probe);
+  const reported = new Set<string>();
+  for (let round = 0; round < 50; round++) {
+    let grew = false;
+    const goals: [string, Tri][] = [...wanted, ...[...added].map(([k, v]) => [k, v.value] as [string, Tri])];
+    for (const [name, want] of goals) {
+      if (ev.tri(name) >= want) continue;
+      const sym = syms.get(name)!;
+      const vis = sym.prompts.reduce<Expr | undefined>((acc, p) => orExpr(acc, p), undefined);
+      if (!vis) {
+        if (!reported.has(name)) res.conflicts.push(`${name} has no prompt: only a select or a default can set it, and none applies`);
+        reported.add(name);
+        continue;
+      }
+      const needWant: Tri = sym.type === "bool" ? M : want;
+      const found = needs(ev, vis, needWant);
+      for (const c of found.conflicts) {
+        const msg = `${name}: ${c}`;
+        if (!reported.has(msg)) res.conflicts.push(msg);
+        reported.add(msg);
+      }
+      for (const [dep, v] of found.assign) {
+        const depSym = syms.get(dep);
+        if (!depSym || (depSym.type !== "bool" && depSym.type !== "tristate")) {
+          const msg = `${name} depends on ${dep}, which is not a bool/tristate option of this tree`;
+          if (!reported.has(msg)) res.conflicts.push(msg);
+          reported.add(msg);
+          continue;
+        }
+        const val: Tri = depSym.type === "bool" ? Y : v;
+        const cur = added.get(dep)?.value ?? wanted.get(dep) ?? N;
+        if (cur >= val) continue;
+        added.set(dep, { value: val, why: `${name} depends on ${exprToString(vis)}`, by: name });
+        grew = true;
+      }
+    }
+    if (!grew) break;
+    ev = new Evaluation(model.kconfig, userValues(), probe);
+  }
+  for (const [k, v] of added) res.added.push({ option: k, value: triName(v.value), why: v.why });
+  for (const [k, v] of wanted) {
+    const got = ev.tri(k);
+    res.requests.push({ option: k, value: triName(v), result: triName(got) });
+    if (got < v && res.conflicts.length === 0) res.conflicts.push(`${k}=${triName(v)} would end up ${triName(got)}: its dependencies cannot be met`);
+  }
+
+  // 2. Diff.
+  const base = new Evaluation(model.kconfig, running, probe);
+  const before = snapshot(base);
+  const after = snapshot(ev);
+  const changed = new Set<string>();
+  for (const [name, to] of after) {
+    const from = before.get(name);
+    if (from === to) continue;
+    changed.add(name);
+    res.changes.push({ option: name, from: from ?? null, to: to ?? null, type: syms.get(name)!.type });
+  }
+
+  // 3. Classify through Kbuild.
+  const builtin = new Map<string, Set<string>>(); // option → objects newly in vmlinux
+  const modules = new Map<string, Set<string>>(); // target → options
+  const seen = new Set<object>();
+  for (const name of changed) {
+    for (const p of model.kbuild.byOption.get(name) ?? []) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const b = base.expr(p.gate);
+      const a = ev.expr(p.gate);
+      if (a === b) continue;
+      const culprits = [...exprSymbols(p.gate)].filter((s) => changed.has(s));
+      if (a === Y) {
+        for (const c of culprits.filter((c) => ev.tri(c) === Y)) {
+          if (!builtin.has(c)) builtin.set(c, new Set());
+          builtin.get(c)!.add(p.object);
+        }
+      } else if (a === M && b === N) {
+        if (!modules.has(p.target)) modules.set(p.target, new Set());
+        for (const c of culprits) modules.get(p.target)!.add(c);
+      }
+    }
+  }
+  for (const [target, opts] of modules) {
+    res.newModules.push({ module: moduleName(target), file: moduleFile(target), options: [...opts].sort() });
+  }
+  res.newModules.sort((a, b) => a.file.localeCompare(b.file));
+
+  const why = new WhyFinder(ev, base, changed, wanted, added);
+  for (const c of res.changes) {
+    const sym = syms.get(c.option)!;
+    if (sym.type !== "bool" && sym.type !== "tristate") continue;
+    const objects = builtin.get(c.option);
+    const mToY = c.from === "m" && c.to === "y";
+    if (objects || mToY) {
+      const objs = [...(objects ?? [])].sort();
+      const missing = new Set<string>();
+      for (const o of objs) for (const s of sourcesOf(model.tree, o)) for (const e of scanExports(s.text, s.file)) missing.add(e.symbol);
+      res.deadEnds.push({
+        option: c.option,
+        type: sym.type,
+        reason: mToY ? "module must become built-in" : "built-in only",
+        objects: objs,
+        missingSymbols: [...missing].sort(),
+        neededBy: why.chain(c.option),
+      });
+    } else if (c.to !== "n" && sym.type === "bool") {
+      const mods = res.newModules.filter((m) => m.options.includes(c.option)).map((m) => m.module);
+      res.harmless.push({ option: c.option, note: mods.length ? `adds code to ${mods.join(", ")}` : "no code of its own in vmlinux" });
+    }
+  }
+
+  res.verdict = res.deadEnds.length || res.conflicts.length ? "dead-end" : res.changes.length ? "ok" : "no-op";
+  return res;
+}
+
+/**
+ * What a tristate expression needs so that it reaches `want`: options to set, or
+ * conflicts when a part cannot hold (`!X` with X set). For `A || B` the first branch
+ * that can be met without conflicts is taken: Kconfig writers put the real dependency
+ * first and `COMPILE_TEST` last.
+ */
+function needs(ev: Evaluation, e: Expr, want: Tri): { assign: Map<string, Tri>; conflicts: string[] } {
+  const out = { assign: new Map<string, Tri>(), conflicts: [] as string[] };
+  if (ev.expr(e) >= want) return out;
+  const set = (name: string, v: Tri) => out.assign.set(name, Math.max(out.assign.get(name) ?? 0, v) as Tri);
+  switch (e.k) {
+    case "sym":
+      set(e.name, want);
+      break;
+    case "and":
+      for (const part of [e.a, e.b]) {
+        const r = needs(ev, part, want);
+        for (const [k, v] of r.assign) set(k, v);
+        out.conflicts.push(...r.conflicts);
+      }
+      break;
+    case "or": {
+      const a = needs(ev, e.a, want);
+      const r = a.conflicts.length === 0 ? a : needs(ev, e.b, want);
+      const pick = r.conflicts.length === 0 ? r : a;
+      for (const [k, v] of pick.assign) set(k, v);
+      out.conflicts.push(...pick.conflicts);
+      break;
+    }
+    case "cmp":
+      if (e.a.k === "sym" && e.b.k === "const" && (e.op === "=" || e.op === "!=")) {
+        const v = e.b.value;
+        if (e.op === "=" && (v === "y" || v === "m")) set(e.a.name, parseTri(v));
+        else if (e.op === "!=" && v === "n") set(e.a.name, M);
+        else out.conflicts.push(`needs ${exprToString(e)}, which does not hold`);
+      } else out.conflicts.push(`needs ${exprToString(e)}, which does not hold`);
+      break;
+    default:
+      out.conflicts.push(`needs ${exprToString(e)}, which does not hold`);
+  }
+  return out;
+}
+
+/** Explains why an option changed: the chain of selects/implies/defaults/depends back to a request. */
+class WhyFinder {
+  constructor(
+    private readonly ev: Evaluation,
+    private readonly base: Evaluation,
+    private readonly changed: Set<string>,
+    private readonly wanted: Map<string, Tri>,
+    private readonly added: Map<string, { by: string }>,
+  ) {}
+
+  chain(option: string): NeededBy[] {
+    const out: NeededBy[] = [];
+    const visited = new Set<string>([option]);
+    let cur = option;
+    for (let i = 0; i < 30; i++) {
+      const step = this.step(cur);
+      if (!step) break;
+      out.push(step);
+      if (step.how === "request" || visited.has(step.option)) break;
+      visited.add(step.option);
+      cur = step.option;
+    }
+    return out;
+  }
+
+  private step(name: string): NeededBy | undefined {
+    if (this.wanted.has(name)) return { option: name, how: "request" };
+    const add = this.added.get(name);
+    if (add) return { option: add.by, how: "depends" };
+    const sym = this.ev.model.symbols.get(name)!;
+    const pick = (list: { by: string; cond: Expr | undefined }[]) =>
+      list.find((r) => this.changed.has(r.by) && this.ev.tri(r.by) !== N && (!r.cond || this.ev.expr(r.cond) !== N)) ??
+      list.find((r) => r.by !== "m" && this.ev.tri(r.by) !== N && (!r.cond || this.ev.expr(r.cond) !== N) && this.base.expr(r.cond ?? { k: "const", value: "y" }) === N);
+    const sel = pick(sym.revDep);
+    if (sel) return { option: sel.by, how: "select" };
+    const imp = pick(sym.impliedBy);
+    if (imp) return { option: imp.by, how: "imply" };
+    const d = this.ev.activeDefault(sym);
+    if (d) {
+      const names = [...exprSymbols(d.expr), ...(d.cond ? exprSymbols(d.cond) : [])].filter((s) => this.changed.has(s));
+      if (names.length) return { option: names[0], how: "default" };
+    }
+    return undefined;
+  }
+}
