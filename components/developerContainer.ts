@@ -54,7 +54,8 @@ async function fetchAndVerify(p: DeveloperContainerInputs): Promise<DeveloperCon
   return { ...p, present: true, imagePath: `${p.cacheDir}/${p.osVersion}/developer_container.bin`, sha256: r.values.sha256 ?? "", signedBy: r.values.fingerprint ?? "" };
 }
 
-const developerContainerProvider: pulumi.dynamic.ResourceProvider = {
+/** Exported for the provider tests, which call it directly against real hosts. */
+export const developerContainerProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: DeveloperContainerInputs) {
     return { id: `${inputs.connection.host}:devcontainer:${inputs.osVersion}`, outs: await fetchAndVerify(inputs) };
   },

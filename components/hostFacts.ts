@@ -86,7 +86,8 @@ function outputsOf(inputs: HostFactsInputs): HostFactsOutputs {
   return inputs as HostFactsOutputs;
 }
 
-const hostFactsProvider: pulumi.dynamic.ResourceProvider = {
+/** Exported for the provider tests, which call it directly against real hosts. */
+export const hostFactsProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: HostFactsInputs) {
     return { id: `${inputs.connection.host}-facts`, outs: outputsOf(inputs) };
   },

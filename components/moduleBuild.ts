@@ -120,7 +120,8 @@ async function build(p: ModuleBuildInputs): Promise<ModuleBuildOutputs> {
   return { ...p, modules, installDir: r.values.installDir ?? "", logPath: r.values.logPath ?? "", drift: [] };
 }
 
-const moduleBuildProvider: pulumi.dynamic.ResourceProvider = {
+/** Exported for the provider tests, which call it directly against real hosts. */
+export const moduleBuildProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModuleBuildInputs) {
     return { id: `${inputs.connection.host}:${inputs.set}:${inputs.kernelRelease}`, outs: await build(inputs) };
   },

@@ -66,7 +66,8 @@ async function load(p: ModuleLoadInputs, reload: boolean): Promise<ModuleLoadOut
   return { ...p, notLoaded: [], persisted: true };
 }
 
-const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
+/** Exported for the provider tests, which call it directly against real hosts. */
+export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModuleLoadInputs) {
     return { id: `${inputs.connection.host}:${inputs.set}:load`, outs: await load(inputs, false) };
   },

@@ -43,7 +43,8 @@ async function apply(p: ModulesOverlayInputs, createdBefore: string[]): Promise<
   return { ...p, mounted: true, persisted: true, createdDirs };
 }
 
-const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
+/** Exported for the provider tests, which call it directly against real hosts. */
+export const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModulesOverlayInputs) {
     return { id: `${inputs.connection.host}:${inputs.modulesDir}`, outs: await apply(inputs, []) };
   },

@@ -1,0 +1,109 @@
+// A real OpenSSH server on loopback for the provider tests: its own host key, a throwaway
+// authorized key for root, no PAM, no passwords. Everything lives in one temp folder.
+import { spawn, execFileSync, type ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+export interface TestSshd {
+  port: number;
+  dir: string;
+  /** "ssh-ed25519 AAAA..." as a stack config pins it. */
+  hostKey: string;
+  /** The client key authorized for root. */
+  privateKey: string;
+  /** A second key, encrypted with `passphrase`, also authorized. */
+  encryptedKey: string;
+  passphrase: string;
+  stop(): Promise<void>;
+}
+
+const SSHD = "/usr/sbin/sshd";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function keygen(file: string, passphrase = ""): void {
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "kmod-fleet-test", "-f", file]);
+}
+
+async function waitForBanner(port: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, "127.0.0.1");
+      c.once("data", (d) => {
+        c.destroy();
+        resolve(d.toString().startsWith("SSH-"));
+      });
+      c.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sshd did not answer on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+export async function startSshd(): Promise<TestSshd> {
+  if (!fs.existsSync(SSHD)) {
+    throw new Error(`${SSHD} is missing: the provider tests run a real OpenSSH server on loopback; install it with \`apt-get install openssh-server\` (.ci/run does)`);
+  }
+  if (process.getuid?.() !== 0) throw new Error("the provider tests start sshd for root logins and must run as root");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-sshd-"));
+  keygen(path.join(dir, "host_ed25519"));
+  keygen(path.join(dir, "client"));
+  const passphrase = "correct horse battery staple";
+  keygen(path.join(dir, "client_encrypted"), passphrase);
+  fs.writeFileSync(path.join(dir, "authorized_keys"), fs.readFileSync(path.join(dir, "client.pub"), "utf8") + fs.readFileSync(path.join(dir, "client_encrypted.pub"), "utf8"));
+  const port = await freePort();
+  fs.writeFileSync(
+    path.join(dir, "sshd_config"),
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${dir}/host_ed25519`,
+      `PidFile ${dir}/sshd.pid`,
+      `AuthorizedKeysFile ${dir}/authorized_keys`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      "Subsystem sftp internal-sftp",
+      "",
+    ].join("\n"),
+  );
+  fs.mkdirSync("/run/sshd", { recursive: true });
+  const child: ChildProcess = spawn(SSHD, ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr!.on("data", (d) => (log += d.toString()));
+  try {
+    await waitForBanner(port, 10_000);
+  } catch (e: any) {
+    child.kill();
+    throw new Error(`${e.message}\n${log}`);
+  }
+  const pub = fs.readFileSync(path.join(dir, "host_ed25519.pub"), "utf8").trim().split(" ");
+  return {
+    port,
+    dir,
+    hostKey: `${pub[0]} ${pub[1]}`,
+    privateKey: fs.readFileSync(path.join(dir, "client"), "utf8"),
+    encryptedKey: fs.readFileSync(path.join(dir, "client_encrypted"), "utf8"),
+    passphrase,
+    async stop() {
+      child.kill();
+      await new Promise((r) => child.once("exit", r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
