@@ -266,6 +266,8 @@ class WhyFinder {
     for (let i = 0; i < 30; i++) {
       const step = this.step(cur);
       if (!step) break;
+      // "DRM (depends) ← DRM_I915 (request)": the request marker adds nothing after a depends on it.
+      if (step.how === "request" && out.length && out[out.length - 1].option === step.option) break;
       out.push(step);
       if (step.how === "request" || visited.has(step.option)) break;
       visited.add(step.option);

@@ -1,0 +1,115 @@
+/**
+ * kmod-fleet CLI: the kernel analysis on a local tree. All file reading and decompression
+ * happens here; kernel/ stays pure.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+import { KernelModel, SourceTree, doctor, preflight, renderDoctor, renderPreflight } from "../kernel";
+
+const USAGE = `usage:
+  kmod-fleet preflight --source <kernel tree> --config <.config|config.gz|config.xz>
+                       [--arch x86] [--json] OPTION=m [OPTION=y ...]
+      Predicts what enabling the options does to the running kernel's config, and whether
+      they can be built as modules for it. Options may be given with or without CONFIG_;
+      a bare name means =m.
+  kmod-fleet doctor --source <kernel tree> --config <cfg> [--symvers <Module.symvers>]
+                    --dmesg <file or -> [--arch x86] [--json]
+      Explains Unknown symbol / CRC / namespace / vermagic lines of a failed modprobe.
+
+exit status: 0 ok or no-op (doctor: report printed), 1 dead end (preflight), 2 usage error.`;
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[], flags: string[], bools: string[]) {
+  const values: Record<string, string> = {};
+  const set = new Set<string>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-h" || a === "--help") throw new UsageError("");
+    if (bools.includes(a)) set.add(a);
+    else if (a.startsWith("--")) {
+      const [k, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+      if (!flags.includes(k)) throw new UsageError(`unknown option ${k}`);
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${k} needs a value`);
+      values[k] = v;
+    } else rest.push(a);
+  }
+  return { values, set, rest };
+}
+
+function need(values: Record<string, string>, k: string): string {
+  if (!values[k]) throw new UsageError(`${k} is required`);
+  return values[k];
+}
+
+function localTree(root: string): SourceTree {
+  if (!fs.existsSync(path.join(root, "Kconfig"))) throw new UsageError(`--source ${root}: no Kconfig there; give the top of a kernel source tree`);
+  return {
+    read(p) {
+      try {
+        return fs.readFileSync(path.join(root, p), "utf8");
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** Reads a file or stdin ("-"), decompressing .gz with zlib and .xz with `xz -dc`. */
+function readText(file: string, what: string): string {
+  if (file === "-") return fs.readFileSync(0, "utf8");
+  if (!fs.existsSync(file)) throw new UsageError(`${what} ${file}: no such file`);
+  if (file.endsWith(".gz")) return zlib.gunzipSync(fs.readFileSync(file)).toString("utf8");
+  if (file.endsWith(".xz")) {
+    try {
+      return execFileSync("xz", ["-dc", file], { maxBuffer: 256 << 20 }).toString("utf8");
+    } catch (err) {
+      throw new UsageError(`${what} ${file}: cannot decompress with xz (${(err as Error).message.split("\n")[0]})`);
+    }
+  }
+  return fs.readFileSync(file, "utf8");
+}
+
+function main(argv: string[]): number {
+  const [cmd, ...args] = argv;
+  if (cmd === "preflight") {
+    const { values, set, rest } = parseArgs(args, ["--source", "--config", "--arch"], ["--json"]);
+    if (!rest.length) throw new UsageError("name at least one option, e.g. DRM_I915=m");
+    for (const r of rest) if (!/^(CONFIG_)?[A-Za-z0-9_]+(=[ymn])?$/i.test(r)) throw new UsageError(`'${r}' is not OPTION=m|y|n`);
+    const tree = localTree(need(values, "--source"));
+    const config = readText(need(values, "--config"), "--config");
+    const model = new KernelModel(tree, { arch: values["--arch"] ?? "x86" });
+    const r = preflight(model, config, rest);
+    process.stdout.write(set.has("--json") ? JSON.stringify(r, null, 2) + "\n" : renderPreflight(r));
+    return r.verdict === "dead-end" ? 1 : 0;
+  }
+  if (cmd === "doctor") {
+    const { values, set, rest } = parseArgs(args, ["--source", "--config", "--symvers", "--dmesg", "--arch"], ["--json"]);
+    if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+    const tree = localTree(need(values, "--source"));
+    const config = readText(need(values, "--config"), "--config");
+    const dmesg = readText(need(values, "--dmesg"), "--dmesg");
+    const symvers = values["--symvers"] ? readText(values["--symvers"], "--symvers") : undefined;
+    const r = doctor(new KernelModel(tree, { arch: values["--arch"] ?? "x86" }), config, dmesg, symvers);
+    process.stdout.write(set.has("--json") ? JSON.stringify(r, null, 2) + "\n" : renderDoctor(r));
+    return 0;
+  }
+  throw new UsageError(cmd ? `unknown command '${cmd}'` : "");
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof UsageError) {
+    if (err.message) process.stderr.write(`kmod-fleet: ${err.message}\n\n`);
+    process.stderr.write(USAGE + "\n");
+    process.exitCode = err.message ? 2 : 0;
+  } else {
+    process.stderr.write(`kmod-fleet: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 2;
+  }
+}
