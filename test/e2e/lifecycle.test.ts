@@ -1,0 +1,161 @@
+// The whole lifecycle with the real Pulumi engine on the QEMU test fleet (2 hosts).
+// Scenarios run in order and share the fleet; every check looks at the hosts over SSH.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as path from "path";
+import { footprint, loaded, sh, Stack, testbed } from "./harness";
+import { repoRoot } from "../../toolchain/env";
+
+const PAIR = ["pair_provider", "pair_consumer"];
+const stack = new Stack("e2e", path.join(repoRoot, ".cache", "e2e-state"));
+let baseFleet: Record<string, any>;
+const before: Record<string, string> = {};
+const kernels: Record<string, string> = {};
+const timings: Record<string, number> = {};
+
+function pairSet() {
+  return { name: "kmod-pair", source: { dir: "testbed/fixtures/kmod-pair" }, load: PAIR, parameters: { pair_consumer: { greeting: "hello-from-e2e" } } };
+}
+
+function names(steps: { name: string }[]): string[] {
+  return steps.map((s) => s.name).sort();
+}
+
+async function buildLogMtime(h: string, kernel: string): Promise<string> {
+  return sh(h, `stat -c %Y /var/lib/kmod-fleet/logs/kmod-pair-${kernel}.log`);
+}
+
+beforeAll(async () => {
+  const state = await testbed.up({ hosts: 2 });
+  expect(state.hosts.map((h) => h.name)).toEqual(["h1", "h2"]);
+  baseFleet = await testbed.stackConfig();
+  for (const h of ["h1", "h2"]) {
+    before[h] = await footprint(h);
+    kernels[h] = await sh(h, "uname -r");
+  }
+  stack.init({ ...baseFleet, defaults: { user: "root" }, moduleSets: [pairSet()] }, fs.readFileSync(testbed.keyPath(), "utf8"));
+}, 1_800_000);
+
+afterAll(() => {
+  console.log(`e2e phase timings (s): ${JSON.stringify(timings)}`);
+});
+
+describe("kmod-fleet on the test fleet", () => {
+  it("preview on a fresh fleet lists each host's resources and changes nothing", async () => {
+    const { steps, result } = stack.preview();
+    timings.previewFresh = result.seconds;
+    for (const h of ["h1", "h2"]) {
+      for (const r of ["facts", "overlay", "devcontainer", "kmod-pair-build", "kmod-pair-load"]) {
+        expect(steps.find((s) => s.name === `${h}-${r}`)?.op, `${h}-${r}`).toBe("create");
+      }
+      expect(await footprint(h)).toBe(before[h]);
+    }
+  });
+
+  it("up builds and loads the modules on both hosts", async () => {
+    const r = stack.up();
+    timings.upFresh = r.seconds;
+    expect(r.output).toMatch(/h1: building kmod-pair for/);
+    for (const h of ["h1", "h2"]) {
+      const k = kernels[h];
+      expect(await sh(h, "findmnt -n -o FSTYPE,OPTIONS /usr/lib/modules")).toMatch(/^overlay .*upperdir=\/opt\/modules/);
+      expect(await sh(h, "systemctl is-enabled usr-lib-modules.mount")).toBe("enabled");
+      expect(await sh(h, "ls /var/cache/kmod-fleet/*/")).toMatch(/developer_container.bin\s+verified/);
+      expect(await sh(h, `ls /usr/lib/modules/${k}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
+      expect(await sh(h, `modinfo -F vermagic /usr/lib/modules/${k}/extra/kmod-pair/pair_consumer.ko`)).toMatch(new RegExp(`^${k} `));
+      // depmod knows them: modprobe resolves the dependency of the consumer on the provider.
+      expect(await sh(h, "modprobe --show-depends pair_consumer")).toMatch(/pair_provider\.ko[\s\S]*pair_consumer\.ko/);
+      expect(await loaded(h, PAIR)).toEqual(PAIR);
+      // Loaded in order: the consumer holds the provider.
+      expect(await sh(h, "ls /sys/module/pair_provider/holders")).toBe("pair_consumer");
+      expect(await sh(h, "cat /sys/module/pair_consumer/parameters/greeting")).toBe("hello-from-e2e");
+      expect(await sh(h, "cat /etc/modules-load.d/kmod-fleet-kmod-pair.conf | grep -v '^#'")).toBe("pair_provider\npair_consumer");
+      expect(await sh(h, "cat /etc/modprobe.d/kmod-fleet-kmod-pair.conf | grep -v '^#'")).toBe("options pair_consumer greeting=hello-from-e2e");
+    }
+  });
+
+  it("the SSH key stays a secret in state", () => {
+    const exported = stack.cli(["stack", "export"]).stdout;
+    const keyBody = fs.readFileSync(testbed.keyPath(), "utf8").split("\n")[1];
+    expect(exported).not.toContain(keyBody);
+    expect(exported).toContain("4dabf18193072939515e22adb298388d");
+  });
+
+  it("a second up changes nothing and builds nothing", async () => {
+    const mtimes = [await buildLogMtime("h1", kernels.h1), await buildLogMtime("h2", kernels.h2)];
+    const r = stack.up();
+    timings.upNoop = r.seconds;
+    expect(r.output).not.toMatch(/building kmod-pair/);
+    expect(r.output).not.toMatch(/\d+ (created|updated|replaced|deleted)/);
+    expect([await buildLogMtime("h1", kernels.h1), await buildLogMtime("h2", kernels.h2)]).toEqual(mtimes);
+    const refresh = stack.preview(["--refresh"]);
+    timings.previewRefreshNoop = refresh.result.seconds;
+    expect(refresh.changes).toEqual([]);
+  });
+
+  it("after a reboot the overlay and the modules come back by themselves", async () => {
+    await testbed.reboot("h1");
+    expect(await sh("h1", "findmnt -n -o FSTYPE /usr/lib/modules")).toBe("overlay");
+    expect(await loaded("h1", PAIR)).toEqual(PAIR);
+    expect(stack.preview(["--refresh"]).changes).toEqual([]);
+  });
+
+  it("drift on one host is seen for exactly the affected resources and repaired", async () => {
+    await sh("h1", `rm /usr/lib/modules/${kernels.h1}/extra/kmod-pair/pair_consumer.ko && modprobe -r pair_consumer && umount /usr/lib/modules`);
+    const h2Before = await buildLogMtime("h2", kernels.h2);
+    const { changes } = stack.preview(["--refresh"]);
+    expect(names(changes)).toEqual(["h1-kmod-pair-build", "h1-kmod-pair-load", "h1-overlay"]);
+    const r = stack.up(["--refresh"]);
+    timings.upRepair = r.seconds;
+    expect(await sh("h1", "findmnt -n -o FSTYPE /usr/lib/modules")).toBe("overlay");
+    expect(await sh("h1", `ls /usr/lib/modules/${kernels.h1}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
+    expect(await loaded("h1", PAIR)).toEqual(PAIR);
+    expect(await buildLogMtime("h2", kernels.h2)).toBe(h2Before);
+    expect(stack.preview(["--refresh"]).changes).toEqual([]);
+  });
+
+  it("after a kernel auto-update on h2, preview shows a rebuild on h2 only and up rebuilds there", async () => {
+    const h1Log = await buildLogMtime("h1", kernels.h1);
+    const update = await testbed.updateKernel("h2", { reboot: true });
+    expect(update.to).not.toBe(kernels.h2);
+    kernels.h2 = await sh("h2", "uname -r");
+    expect(kernels.h2).toBe(update.to);
+    const { changes } = stack.preview();
+    expect(changes.every((c) => c.name.startsWith("h2-")), JSON.stringify(changes)).toBe(true);
+    expect(changes.find((c) => c.name === "h2-kmod-pair-build")?.op).toMatch(/replace/);
+    const r = stack.up();
+    timings.upAfterKernelUpdate = r.seconds;
+    expect(await sh("h2", `ls /usr/lib/modules/${kernels.h2}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
+    expect(await sh("h2", "modinfo -F vermagic pair_consumer")).toMatch(new RegExp(`^${kernels.h2} `));
+    expect(await loaded("h2", PAIR)).toEqual(PAIR);
+    expect(await buildLogMtime("h1", kernels.h1)).toBe(h1Log);
+  });
+
+  it("a bad signature fails that host with a clear error and leaves nothing; the other host converges", async () => {
+    // h1 must fetch its image again; the release server signs it wrongly. h2 has drift to repair.
+    const version = await sh("h1", ". /usr/share/flatcar/release; echo $FLATCAR_RELEASE_VERSION");
+    await sh("h1", `rm -rf /var/cache/kmod-fleet/${version}`);
+    await sh("h2", "modprobe -r pair_consumer");
+    testbed.setReleaseMode("bad-signature", version);
+    try {
+      const r = stack.up(["--refresh", "--continue-on-error"], { allowFail: true });
+      expect(r.code).not.toBe(0);
+      expect(r.output).toMatch(/h1: fetching the developer container for OS \S+ failed[\s\S]*BAD SIGNATURE/);
+      expect(await sh("h1", "ls -A /var/cache/kmod-fleet")).toBe("");
+      expect(await loaded("h2", PAIR)).toEqual(PAIR);
+    } finally {
+      testbed.setReleaseMode("ok", version);
+    }
+    stack.up(["--refresh"]);
+    expect(await sh("h1", `ls /var/cache/kmod-fleet/${version}`)).toBe("developer_container.bin\nverified");
+  });
+
+  it("destroy puts the hosts back as they were", async () => {
+    const r = stack.cli(["destroy", "--yes", "--skip-preview"]);
+    timings.destroy = r.seconds;
+    for (const h of ["h1", "h2"]) {
+      expect(await loaded(h, PAIR)).toEqual([]);
+      expect(await footprint(h)).toBe(before[h]);
+    }
+  });
+});

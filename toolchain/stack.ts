@@ -1,0 +1,93 @@
+// Runs this project's Pulumi program with the offline toolchain: one stack in its own
+// state folder, driven through the real CLI (used by `npm run demo` and the e2e tests).
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { assertToolchain, pulumiBin, pulumiEnv, repoRoot } from "./env";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr together, for messages. */
+  output: string;
+  seconds: number;
+}
+
+export interface PreviewStep {
+  op: string;
+  /** The resource name, e.g. "h1-kmod-pair-build". */
+  name: string;
+  type: string;
+}
+
+/** One Pulumi stack of this project in its own state folder. */
+export class Stack {
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(
+    readonly name: string,
+    readonly stateDir: string,
+  ) {
+    assertToolchain();
+    fs.mkdirSync(stateDir, { recursive: true });
+    // Transpile only: type checking is `npx tsc --noEmit`'s job, not every run's.
+    this.env = { ...pulumiEnv({ backendUrl: `file://${stateDir}` }), PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+  }
+
+  get configFile(): string {
+    return path.join(repoRoot, `Pulumi.${this.name}.yaml`);
+  }
+
+  cli(args: string[], opts: { input?: string; allowFail?: boolean; timeoutSeconds?: number } = {}): CliResult {
+    const started = Date.now();
+    const r = spawnSync(pulumiBin, [...args, "--stack", this.name, "--non-interactive"], {
+      cwd: repoRoot,
+      env: this.env,
+      input: opts.input,
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+      timeout: (opts.timeoutSeconds ?? 1800) * 1000,
+    });
+    const result = { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", output: `${r.stdout ?? ""}\n${r.stderr ?? ""}`, seconds: (Date.now() - started) / 1000 };
+    if (result.code !== 0 && !opts.allowFail) {
+      throw new Error(`pulumi ${args.join(" ")} failed (exit ${result.code}):\n${result.output.slice(-6000)}`);
+    }
+    return result;
+  }
+
+  /** Creates the stack anew with this fleet config and the SSH key as a secret. */
+  init(fleet: Record<string, unknown>, privateKey: string): void {
+    this.destroyState();
+    const r = spawnSync(pulumiBin, ["stack", "init", this.name, "--non-interactive"], { cwd: repoRoot, env: this.env, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`pulumi stack init ${this.name} failed: ${r.stderr}`);
+    this.setFleet(fleet);
+    this.cli(["config", "set", "--secret", "kmod-fleet:sshPrivateKey"], { input: privateKey });
+  }
+
+  /** Rewrites the kmod-fleet:fleet value in the stack file, keeping everything else. */
+  setFleet(fleet: Record<string, unknown>): void {
+    const doc = (fs.existsSync(this.configFile) ? yaml.load(fs.readFileSync(this.configFile, "utf8")) : {}) as any;
+    doc.config = { ...(doc.config ?? {}), "kmod-fleet:fleet": fleet };
+    fs.writeFileSync(this.configFile, yaml.dump(doc, { lineWidth: -1 }));
+  }
+
+  /** `pulumi preview --json` as steps, with the resources that change. */
+  preview(extra: string[] = []): { steps: PreviewStep[]; changes: PreviewStep[]; result: CliResult } {
+    const result = this.cli(["preview", "--json", ...extra]);
+    const json = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
+    const steps: PreviewStep[] = (json.steps ?? []).map((s: any) => ({ op: s.op, name: String(s.urn).split("::").pop()!, type: String(s.urn).split("::")[2] ?? "" }));
+    return { steps, changes: steps.filter((s) => s.op !== "same"), result };
+  }
+
+  up(extra: string[] = [], opts: { allowFail?: boolean } = {}): CliResult {
+    return this.cli(["up", "--yes", "--skip-preview", ...extra], opts);
+  }
+
+  /** Forgets this stack (state and stack file) without touching its hosts or other stacks. */
+  destroyState(): void {
+    spawnSync(pulumiBin, ["stack", "rm", this.name, "--yes", "--force", "--non-interactive"], { cwd: repoRoot, env: this.env, encoding: "utf8" });
+    if (fs.existsSync(this.configFile)) fs.rmSync(this.configFile);
+  }
+}
