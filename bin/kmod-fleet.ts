@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { KernelModel, SourceTree, doctor, preflight, renderDoctor, renderPreflight } from "../kernel";
+import { localTree } from "./localTree";
 
 const USAGE = `usage:
   kmod-fleet preflight --source <kernel tree> --config <.config|config.gz|config.xz>
@@ -46,17 +47,9 @@ function need(values: Record<string, string>, k: string): string {
   return values[k];
 }
 
-function localTree(root: string): SourceTree {
+function sourceTree(root: string): SourceTree {
   if (!fs.existsSync(path.join(root, "Kconfig"))) throw new UsageError(`--source ${root}: no Kconfig there; give the top of a kernel source tree`);
-  return {
-    read(p) {
-      try {
-        return fs.readFileSync(path.join(root, p), "utf8");
-      } catch {
-        return undefined;
-      }
-    },
-  };
+  return localTree(root);
 }
 
 /** Reads a file or stdin ("-"), decompressing .gz with zlib and .xz with `xz -dc`. */
@@ -80,7 +73,7 @@ function main(argv: string[]): number {
     const { values, set, rest } = parseArgs(args, ["--source", "--config", "--arch"], ["--json"]);
     if (!rest.length) throw new UsageError("name at least one option, e.g. DRM_I915=m");
     for (const r of rest) if (!/^(CONFIG_)?[A-Za-z0-9_]+(=[ymn])?$/i.test(r)) throw new UsageError(`'${r}' is not OPTION=m|y|n`);
-    const tree = localTree(need(values, "--source"));
+    const tree = sourceTree(need(values, "--source"));
     const config = readText(need(values, "--config"), "--config");
     const model = new KernelModel(tree, { arch: values["--arch"] ?? "x86" });
     const r = preflight(model, config, rest);
@@ -90,7 +83,7 @@ function main(argv: string[]): number {
   if (cmd === "doctor") {
     const { values, set, rest } = parseArgs(args, ["--source", "--config", "--symvers", "--dmesg", "--arch"], ["--json"]);
     if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
-    const tree = localTree(need(values, "--source"));
+    const tree = sourceTree(need(values, "--source"));
     const config = readText(need(values, "--config"), "--config");
     const dmesg = readText(need(values, "--dmesg"), "--dmesg");
     const symvers = values["--symvers"] ? readText(values["--symvers"], "--symvers") : undefined;

@@ -18,6 +18,7 @@ import { exprSymbols } from "./expr";
 import { KernelModel } from "./model";
 import { moduleName } from "./kbuild";
 import { parseSymvers } from "./symvers";
+import { ExportSite, locateExports } from "./exports";
 import { N, Y, triName } from "./tristate";
 
 export type Cause = "dead-end" | "module-not-built" | "load-first" | "in-kernel" | "crc-mismatch" | "namespace" | "vermagic" | "not-found";
@@ -61,11 +62,17 @@ const TITLES: Record<Cause, [string, string]> = {
 export function doctor(model: KernelModel, configText: string, dmesgText: string, symversText?: string): DoctorResult {
   const ev = new Evaluation(model.kconfig, parseDotConfig(configText));
   const symvers = symversText !== undefined ? parseSymvers(symversText) : undefined;
-  const findings = parseDmesg(dmesgText).map((e) => explain(model, ev, symvers, e));
+  const events = parseDmesg(dmesgText);
+  // Only symbols Module.symvers cannot explain need a look at the sources.
+  const wanted = events.flatMap((e) => (e.kind === "unknown-symbol" && !symvers?.has(e.symbol) ? [e.symbol] : []));
+  const exports = wanted.length ? locateExports(model.tree, model.kbuild, wanted) : new Map();
+  const findings = events.map((e) => explain(model, ev, symvers, exports, e));
   return { findings, groups: group(findings) };
 }
 
-function explain(model: KernelModel, ev: Evaluation, symvers: ReturnType<typeof parseSymvers> | undefined, e: DmesgEvent): Finding {
+type Exports = Map<string, ExportSite[]>;
+
+function explain(model: KernelModel, ev: Evaluation, symvers: ReturnType<typeof parseSymvers> | undefined, exports: Exports, e: DmesgEvent): Finding {
   if (e.kind === "vermagic") return { module: e.module, cause: "vermagic", detail: `built for '${e.have}', the kernel is '${e.want}'`, line: e.line };
   const sv = symvers?.get(e.symbol);
   const svInfo = sv ? { module: sv.module, namespace: sv.namespace } : undefined;
@@ -73,7 +80,7 @@ function explain(model: KernelModel, ev: Evaluation, symvers: ReturnType<typeof 
   if (e.kind === "namespace")
     return { module: e.module, symbol: e.symbol, cause: "namespace", symvers: svInfo, detail: `${e.symbol} is in namespace ${e.namespace}; the module does not import it`, line: e.line };
 
-  const source = locate(model, ev, e.symbol);
+  const source = locate(model, ev, exports, e.symbol);
   const base = { module: e.module, symbol: e.symbol, source, symvers: svInfo, line: e.line };
   if (sv) {
     if (sv.module === "vmlinux") {
@@ -94,8 +101,8 @@ function explain(model: KernelModel, ev: Evaluation, symvers: ReturnType<typeof 
   return { ...base, cause: "module-not-built", detail: `${what}; ${offOptions.map((o) => o.option).join(", ")} is off, and can be built as module ${source.module}` };
 }
 
-function locate(model: KernelModel, ev: Evaluation, symbol: string): Finding["source"] {
-  const sites = model.exports.get(symbol);
+function locate(model: KernelModel, ev: Evaluation, exports: Exports, symbol: string): Finding["source"] {
+  const sites = exports.get(symbol);
   if (!sites?.length) return undefined;
   const site = sites[0];
   const object = site.file.replace(/\.[cS]$/, ".o");

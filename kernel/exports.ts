@@ -41,12 +41,13 @@ function lineOf(text: string, pos: number): number {
   return n;
 }
 
-/** The source files that compile to an object: foo.o ← foo.c or foo.S. */
-export function sourcesOf(tree: SourceTree, object: string): { file: string; text: string }[] {
+/** The source files that compile to an object: foo.o ← foo.c or foo.S. With `needle`, only files containing it. */
+export function sourcesOf(tree: SourceTree, object: string, needle?: string): { file: string; text: string }[] {
   const base = object.replace(/\.o$/, "");
   for (const ext of [".c", ".S"]) {
-    const text = tree.read(base + ext);
-    if (text !== undefined) return [{ file: base + ext, text }];
+    const file = base + ext;
+    const text = needle && tree.readIfContains ? tree.readIfContains(file, needle) : tree.read(file);
+    if (text !== undefined) return [{ file, text }];
   }
   return [];
 }
@@ -55,12 +56,49 @@ export function sourcesOf(tree: SourceTree, object: string): { file: string; tex
 export function indexExports(tree: SourceTree, kbuild: KbuildIndex): Map<string, ExportSite[]> {
   const out = new Map<string, ExportSite[]>();
   for (const object of kbuild.byObject.keys()) {
-    for (const { file, text } of sourcesOf(tree, object)) {
+    for (const { file, text } of sourcesOf(tree, object, "EXPORT_")) {
       for (const e of scanExports(text, file)) {
         if (!out.has(e.symbol)) out.set(e.symbol, []);
         out.get(e.symbol)!.push(e);
       }
     }
+  }
+  return out;
+}
+
+/**
+ * Where a few symbols are exported, without reading every source file when it can be
+ * avoided: files whose path shares the symbol's first word (hdmi_vendor_infoframe_init →
+ * .../hdmi.c, __i2c_board_list → .../i2c-boardinfo.c) are read first, and the full scan
+ * runs only for symbols still not found. A symbol is exported from one place, so the first
+ * hit is the answer.
+ */
+export function locateExports(tree: SourceTree, kbuild: KbuildIndex, symbols: string[]): Map<string, ExportSite[]> {
+  const out = new Map<string, ExportSite[]>();
+  const missing = new Set(symbols);
+  const scan = (object: string) => {
+    for (const { file, text } of sourcesOf(tree, object, "EXPORT_")) {
+      for (const e of scanExports(text, file)) {
+        if (!missing.has(e.symbol) && !out.has(e.symbol)) continue;
+        if (!out.has(e.symbol)) out.set(e.symbol, []);
+        if (!out.get(e.symbol)!.some((x) => x.file === e.file && x.line === e.line)) out.get(e.symbol)!.push(e);
+        missing.delete(e.symbol);
+      }
+    }
+  };
+  const words = new Set(symbols.map((s) => s.replace(/^_+/, "").split("_")[0].toLowerCase()).filter((w) => w.length >= 3));
+  const objects = [...kbuild.byObject.keys()];
+  const scanned = new Set<string>();
+  for (const o of objects) {
+    const name = o.toLowerCase().replace(/-/g, "_");
+    if ([...words].some((w) => name.includes(w))) {
+      scanned.add(o);
+      scan(o);
+    }
+  }
+  if (missing.size) for (const o of objects) if (!scanned.has(o)) {
+    scan(o);
+    if (!missing.size) break;
   }
   return out;
 }

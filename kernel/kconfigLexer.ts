@@ -108,11 +108,11 @@ export function lexKconfig(text: string, scope: MacroScope): Line[] {
     while (s.endsWith("\\") && i + 1 < raw.length) s = s.slice(0, -1) + raw[++i];
     const first = s.trim();
     if (first === "" || first.startsWith("#")) continue;
-    if (first === "help" || first === "---help---" || /^(help|---help---)\s/.test(first) && !first.includes('"')) {
+    if (first === "help" || first === "---help---") {
       i = skipHelp(raw, i);
       continue;
     }
-    const assign = ASSIGN.exec(s);
+    const assign = s.includes("=") ? ASSIGN.exec(s) : null;
     if (assign && !/^(config|menuconfig|choice|if|depends|default|select|imply|range|prompt|bool|tristate|int|hex|string|def_bool|def_tristate|visible|option|source|menu|comment|mainmenu)$/.test(assign[1])) {
       scope.define(assign[1], assign[2], assign[3].trim());
       continue;
@@ -146,41 +146,23 @@ function indentWidth(l: string): number {
   return w;
 }
 
-const OPS = ["&&", "||", "!=", "<=", ">=", "!", "(", ")", "<", ">", "="];
+// One sticky regex: whitespace, comment, quoted strings, operators, words. Much faster
+// than a character loop, which matters for 70,000 lines.
+const TOKEN = /\s+|#.*|"((?:\\.|[^"\\])*)"?|'((?:\\.|[^'\\])*)'?|(&&|\|\||!=|<=|>=|[!()<>=])|([^\s"'#!=<>()&|]+)|(.)/y;
 
 export function tokenize(s: string): Token[] {
   const out: Token[] = [];
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i];
-    if (c === " " || c === "\t" || c === "\r") {
-      i++;
-      continue;
-    }
-    if (c === "#") break;
-    if (c === '"' || c === "'") {
-      let v = "";
-      let j = i + 1;
-      for (; j < s.length && s[j] !== c; j++) {
-        if (s[j] === "\\" && j + 1 < s.length) j++;
-        v += s[j];
-      }
+  TOKEN.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while (TOKEN.lastIndex < s.length && (m = TOKEN.exec(s))) {
+    const c = m[0].charCodeAt(0);
+    if (c === 35 /* # */) break;
+    if (m[1] !== undefined || m[2] !== undefined) {
+      const v = (m[1] ?? m[2]).replace(/\\(.)/g, "$1");
       out.push(v.includes(MACRO) ? { t: "macro", v } : { t: "str", v });
-      i = j + 1;
-      continue;
-    }
-    const op = OPS.find((o) => s.startsWith(o, i));
-    if (op) {
-      out.push({ t: "op", v: op });
-      i += op.length;
-      continue;
-    }
-    let j = i;
-    while (j < s.length && !/[\s"'#!=<>()&|]/.test(s[j])) j++;
-    if (j === i) j++; // a stray character such as a lone '&': keep it as a word
-    const v = s.slice(i, j);
-    out.push(v.includes(MACRO) ? { t: "macro", v } : { t: "word", v });
-    i = j;
+    } else if (m[3] !== undefined) out.push({ t: "op", v: m[3] });
+    else if (m[4] !== undefined) out.push(m[4].includes(MACRO) ? { t: "macro", v: m[4] } : { t: "word", v: m[4] });
+    else if (m[5] !== undefined) out.push({ t: "word", v: m[5] }); // a stray character such as a lone '&'
   }
   return out;
 }

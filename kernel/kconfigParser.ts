@@ -15,7 +15,7 @@
  * Names follow the kernel's C tools (dirDep, revDep, impliedBy) so that reading
  * scripts/kconfig/symbol.c alongside this file is easy.
  */
-import { Expr, andExpr, orExpr, containsMacro } from "./expr";
+import { CmpOp, Expr, andExpr, orExpr, containsMacro } from "./expr";
 import { lexKconfig, Line, MacroScope, Token } from "./kconfigLexer";
 import { SourceTree, dirname, joinPath } from "./sourceTree";
 
@@ -316,58 +316,68 @@ function parseExpr(toks: Token[], i: number): Expr {
 
 /** Recursive descent: `||` < `&&` < comparison < `!` / parentheses. */
 function parseExprRange(toks: Token[], start: number, end: number): Expr {
-  let i = start;
-  const peek = () => (i < end ? toks[i] : undefined);
-  const isOp = (v: string) => {
-    const t = peek();
-    return t !== undefined && t.t === "op" && t.v === v;
-  };
-  const orE = (): Expr => {
-    let e = andE();
-    while (isOp("||")) {
-      i++;
-      e = { k: "or", a: e, b: andE() };
-    }
-    return e;
-  };
-  const andE = (): Expr => {
-    let e = unary();
-    while (isOp("&&")) {
-      i++;
-      e = { k: "and", a: e, b: unary() };
-    }
-    return e;
-  };
-  const unary = (): Expr => {
-    if (isOp("!")) {
-      i++;
-      return { k: "not", a: unary() };
-    }
-    if (isOp("(")) {
-      i++;
-      const e = orE();
-      if (!isOp(")")) throw new Error("missing ')'");
-      i++;
-      return e;
-    }
-    const a = atom();
-    const t = peek();
-    if (t && t.t === "op" && ["=", "!=", "<", "<=", ">", ">="].includes(t.v)) {
-      i++;
-      return { k: "cmp", op: t.v as "=", a, b: atom() };
-    }
-    return a;
-  };
-  const atom = (): Expr => {
-    const t = peek();
-    if (!t) throw new Error("expression ends early");
-    i++;
-    if (t.t === "macro") return { k: "macro", text: t.v.replace(/\u0001MACRO\u0001/g, "$(...)") };
-    if (t.t === "str") return { k: "const", value: t.v };
-    if (t.t === "word") return /^[ymn]$/.test(t.v) ? { k: "const", value: t.v } : { k: "sym", name: t.v };
-    throw new Error(`unexpected '${t.v}'`);
-  };
-  const e = orE();
-  if (i < end) throw new Error(`unexpected '${toks[i].v}' in expression`);
+  const p = new ExprParser(toks, start, end);
+  const e = p.or();
+  if (p.i < end) throw new Error(`unexpected '${toks[p.i].v}' in expression`);
   return e;
 }
+
+// A class rather than closures: the parser runs for every dependency line of the tree.
+class ExprParser {
+  constructor(private readonly toks: Token[], public i: number, private readonly end: number) {}
+
+  private isOp(v: string): boolean {
+    const t = this.i < this.end ? this.toks[this.i] : undefined;
+    return t !== undefined && t.t === "op" && t.v === v;
+  }
+
+  or(): Expr {
+    let e = this.and();
+    while (this.isOp("||")) {
+      this.i++;
+      e = { k: "or", a: e, b: this.and() };
+    }
+    return e;
+  }
+
+  private and(): Expr {
+    let e = this.unary();
+    while (this.isOp("&&")) {
+      this.i++;
+      e = { k: "and", a: e, b: this.unary() };
+    }
+    return e;
+  }
+
+  private unary(): Expr {
+    if (this.isOp("!")) {
+      this.i++;
+      return { k: "not", a: this.unary() };
+    }
+    if (this.isOp("(")) {
+      this.i++;
+      const e = this.or();
+      if (!this.isOp(")")) throw new Error("missing ')'");
+      this.i++;
+      return e;
+    }
+    const a = this.atom();
+    const t = this.i < this.end ? this.toks[this.i] : undefined;
+    if (t && t.t === "op" && CMP_OPS.has(t.v)) {
+      this.i++;
+      return { k: "cmp", op: t.v as CmpOp, a, b: this.atom() };
+    }
+    return a;
+  }
+
+  private atom(): Expr {
+    if (this.i >= this.end) throw new Error("expression ends early");
+    const t = this.toks[this.i++];
+    if (t.t === "macro") return { k: "macro", text: t.v.replace(/\u0001MACRO\u0001/g, "$(...)") };
+    if (t.t === "str") return { k: "const", value: t.v };
+    if (t.t === "word") return t.v === "y" || t.v === "m" || t.v === "n" ? { k: "const", value: t.v } : { k: "sym", name: t.v };
+    throw new Error(`unexpected '${t.v}'`);
+  }
+}
+
+const CMP_OPS = new Set(["=", "!=", "<", "<=", ">", ">="]);

@@ -6,6 +6,12 @@
 export interface SourceTree {
   /** The text of a file, path relative to the tree's top ("drivers/video/Makefile"); undefined when absent. */
   read(relPath: string): string | undefined;
+  /**
+   * Optional fast path: the text only when the file contains `needle` (else undefined).
+   * Scanning 25,000 .c files for EXPORT_SYMBOL is dominated by decoding text that has none;
+   * a local tree can test the raw bytes first, a remote one can grep on the host.
+   */
+  readIfContains?(relPath: string, needle: string): string | undefined;
 }
 
 /** A tree held in memory, keyed by relative path. Used by the unit tests and by callers that prefetch. */

@@ -6,7 +6,6 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { SourceTree } from "../../kernel";
 
 export const REPO = path.resolve(__dirname, "../..");
 export const DATA = process.env.KERNEL_DATA ?? path.join(REPO, ".cache/kernel-data");
@@ -27,15 +26,4 @@ export function ensureKernelData(): void {
   if (missing.length) throw new Error(`kernel test data incomplete after fetch; missing:\n  ${missing.join("\n  ")}`);
 }
 
-/** A SourceTree over a local directory (what bin/kmod-fleet uses too). */
-export function localTree(root: string): SourceTree {
-  return {
-    read(p: string) {
-      try {
-        return fs.readFileSync(path.join(root, p), "utf8");
-      } catch {
-        return undefined;
-      }
-    },
-  };
-}
+export { localTree } from "../../bin/localTree";
