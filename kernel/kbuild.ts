@@ -142,7 +142,7 @@ function add(idx: KbuildIndex, p: Placement) {
 }
 
 const ASSIGN = /^([A-Za-z0-9_.\-/$(),]+?)\s*(\+=|:=|\?=|=)\s*(.*)$/;
-const SUFFIX = /^(.+?)-(y|m|objs|\$\(CONFIG_([A-Za-z0-9_]+)\)|\$\(subst m,y,\$\(CONFIG_([A-Za-z0-9_]+)\)\))$/;
+const SUFFIX = /^(.+?)-(y|m|objs|\$\(CONFIG_([A-Za-z0-9_]+)\)|\$\(subst_m_y,\$\(CONFIG_([A-Za-z0-9_]+)\)\))$/;
 
 /** The obj-/lib-/composite assignments of one makefile, with their conditions. */
 export function readMakefile(text: string, predefined: Record<string, string>, dir: string): Assign[] {
@@ -177,7 +177,8 @@ export function readMakefile(text: string, predefined: Record<string, string>, d
       }
       continue;
     }
-    const am = ASSIGN.exec(l);
+    // `$(subst m,y,...)` is the one name with a space in it; fold it so ASSIGN stays simple.
+    const am = ASSIGN.exec(l.replace(/\$\(subst m,y,/g, "$(subst_m_y,"));
     if (!am) continue;
     const name = expand(am[1], vars);
     const value = am[3];

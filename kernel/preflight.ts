@@ -163,7 +163,8 @@ export function preflight(model: KernelModel, configText: string, requests: stri
       if (a === b) continue;
       const culprits = [...exprSymbols(p.gate)].filter((s) => changed.has(s));
       if (a === Y) {
-        for (const c of culprits.filter((c) => ev.tri(c) === Y)) {
+        // Usually the options that became y; with obj-$(subst m,y,$(CONFIG_X)) also an X at m.
+        for (const c of culprits.filter((c) => ev.tri(c) !== N)) {
           if (!builtin.has(c)) builtin.set(c, new Set());
           builtin.get(c)!.add(p.object);
         }
