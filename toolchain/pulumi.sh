@@ -12,7 +12,10 @@
 #    PULUMI_HOME defaults to <repo>/.cache/pulumi/home (see toolchain/env.sh).
 #
 # Warm (binaries present and built from the same inputs): a no-op taking well under a second.
-# Options: --force rebuilds; --check only reports whether the toolchain is ready (exit 1 if not).
+# Options: --force rebuilds; --check only reports whether the toolchain is ready (exit 1 if not);
+#   --seed-default-home also links the binaries into ~/.pulumi/versions/<version>/bin (the npm
+#   wrapper's default cache) so that a bare `npx pulumi` works without toolchain/env.sh;
+#   an existing CLI there (e.g. an official download) is left alone.
 # Environment: PULUMI_TOOLCHAIN_JOBS (go build -p, default 2), PULUMI_TOOLCHAIN_NO_PATH=1
 # (ignore a pulumi on PATH and use/build the pinned one).
 set -euo pipefail
@@ -23,11 +26,13 @@ source "$here/env.sh"
 
 force=0
 check=0
+default_home=0
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
     --check) check=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --seed-default-home) default_home=1 ;;
+    -h|--help) awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; exit 0 ;;
     *) echo "pulumi.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -79,11 +84,30 @@ link_into_seed() {
 
 seed_from() {
   local pulumi="$1" langhost="$2"
+  if [ "$default_home" = 1 ]; then seed_default_home "$pulumi" "$langhost"; fi
   link_into_seed pulumi "$pulumi"
   if [ -n "$langhost" ]; then link_into_seed pulumi-language-nodejs "$langhost"; fi
   if [ -x "$bin/pulumi-resource-pulumi-nodejs" ]; then
     link_into_seed pulumi-resource-pulumi-nodejs "$bin/pulumi-resource-pulumi-nodejs"
   fi
+}
+
+seed_default_home() {
+  local dir="$HOME/.pulumi/versions/$version/bin" name target
+  if [ -x "$dir/pulumi" ] && [ ! -L "$dir/pulumi" ]; then
+    log "$dir/pulumi exists (not ours): left alone"
+    return 0
+  fi
+  mkdir -p "$dir"
+  for name in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do
+    case "$name" in
+      pulumi) target="$1" ;;
+      pulumi-language-nodejs) target="$2" ;;
+      *) target="$bin/$name" ;;
+    esac
+    if [ -n "$target" ] && [ -x "$target" ]; then ln -sfn "$target" "$dir/$name"; fi
+  done
+  log "also seeded $dir (bare \`npx pulumi\` now works without env.sh)"
 }
 
 copy_dynamic_provider() {
