@@ -10,6 +10,7 @@ import { ensureImages, missingPrerequisites } from "./images";
 import { BOARD, GROUP, KERNELS, SOURCES_COMMAND, TESTBED_DIR, cacheDir } from "./recipe";
 import { devContainerUrlTemplate } from "./releaseServer";
 import { ensureSigningKey } from "./signingKey";
+import { fleetSchema } from "../config/schema";
 
 export interface FleetHost {
   name: string;
@@ -327,7 +328,7 @@ export async function updateKernel(name: string, opts: { reboot?: boolean } = {}
 export async function stackConfig(): Promise<Record<string, unknown>> {
   const s = requireState();
   const key = await ensureSigningKey(path.join(cacheDir(), "keys", "gnupg"));
-  return {
+  const value = {
     defaults: { user: USER, auth: { keyFile: keyPath() } },
     hosts: s.hosts.map((h) => ({ name: h.name, address: "127.0.0.1", port: h.sshPort, hostKey: h.hostKey, labels: ["testbed"] })),
     profile: {
@@ -339,6 +340,10 @@ export async function stackConfig(): Promise<Record<string, unknown>> {
     },
     kernelConfigSources: ["/boot/config-${KERNEL}"],
   };
+  // Checked against the project's schema, so a schema change shows up here first.
+  const parsed = fleetSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`the testbed's stack config does not match config/schema.ts: ${parsed.error.message}`);
+  return value;
 }
 
 export { missingPrerequisites, GROUP, BOARD };

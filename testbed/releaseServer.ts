@@ -138,6 +138,7 @@ export function startReleaseServer(opts: ReleaseServerOptions): Promise<ReleaseS
   let memoryModes: ModeTable = { default: "ok", versions: {} };
   const modes = (): ModeTable => (opts.modeFile ? readModeTable(opts.modeFile) : memoryModes);
   const requests: RequestRecord[] = [];
+  if (opts.requestLog) fs.mkdirSync(path.dirname(opts.requestLog), { recursive: true });
 
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent((req.url ?? "/").split("?")[0]);

@@ -32,12 +32,15 @@ slim_rootfs() {
     mkdir -p "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/locale"
 }
 
-# Make an ext4 image of a directory, sized to its content plus some slack (MiB).
+# Make an ext4 image of a directory, sized to its content plus some slack (MiB), with
+# enough inodes for a kernel tree's many small files.
 make_ext4() {
     dir="$1"; img="$2"; slack_mb="$3"; label="$4"
-    used_mb=$(du -sm --apparent-size "$dir" | cut -f1)
-    size_mb=$(( used_mb + used_mb / 8 + slack_mb ))
+    used_mb=$(du -sm "$dir" | cut -f1)
+    files=$(find "$dir" | wc -l)
+    inodes=$(( files + files / 8 + 1024 ))
+    size_mb=$(( used_mb + used_mb / 8 + inodes / 4096 + slack_mb ))
     rm -f "$img"
     truncate -s "${size_mb}M" "$img"
-    mkfs.ext4 -q -F -L "$label" -E root_owner=0:0 -d "$dir" "$img"
+    mkfs.ext4 -q -F -L "$label" -N "$inodes" -m 0 -E root_owner=0:0 -d "$dir" "$img"
 }
