@@ -1,7 +1,8 @@
 // Proves that the offline Pulumi toolchain (npm run pulumi:toolchain) runs the real engine:
 // a throwaway TypeScript project with one dynamic provider goes through stack init,
 // preview, up, a no-op up, drift + refresh + repair, secrets, and destroy, against a local
-// file backend, using this repo's node_modules.
+// file backend, using this repo's node_modules; and the Automation API runs an inline
+// program with a dynamic provider defined in this (vitest-transformed) file.
 import { execFile } from "node:child_process";
 import {
   existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
@@ -9,8 +10,12 @@ import {
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import * as pulumiSdk from "@pulumi/pulumi";
+import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PULUMI_VERSION, assertToolchain, pulumiBin, pulumiEnv, repoRoot } from "../../toolchain/env";
+import {
+  PULUMI_VERSION, assertToolchain, pulumiBin, pulumiEnv, pulumiRoot, repoRoot,
+} from "../../toolchain/env";
 
 const execFileP = promisify(execFile);
 
@@ -129,7 +134,9 @@ describe(`Pulumi engine v${PULUMI_VERSION} offline (toolchain/)`, () => {
     writeFileSync(path.join(project, "tsconfig.json"), TSCONFIG);
     writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "engine-check", private: true }));
     symlinkSync(path.join(repoRoot, "node_modules"), path.join(project, "node_modules"), "dir");
-    env = pulumiEnv({ backendUrl: `file://${state}` });
+    // Transpile only: type-checking the program is not what this test is about, and it is
+    // most of the time of each preview/up.
+    env = { ...pulumiEnv({ backendUrl: `file://${state}` }), PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
   });
 
   afterAll(() => {
@@ -195,5 +202,63 @@ describe(`Pulumi engine v${PULUMI_VERSION} offline (toolchain/)`, () => {
     expect(readdirSync(world)).toEqual([]);
     await pulumi("stack", "rm", "--yes", "dev");
     expect(existsSync(path.join(project, "Pulumi.dev.yaml"))).toBe(false);
+  });
+});
+
+// Automation API, inline program: the CLI runs the program through a language server inside
+// this process (no pulumi-language-nodejs), and serializes the provider from vitest's
+// transformed module. Provider methods use require() and capture nothing from module scope.
+const touchProvider: pulumiSdk.dynamic.ResourceProvider = {
+  async create(inputs: any) {
+    const fs = require("fs");
+    fs.writeFileSync(inputs.path, "touched");
+    return { id: inputs.path, outs: inputs };
+  },
+  async read(id: string, props: any) {
+    const fs = require("fs");
+    return { id, props: { ...props, exists: fs.existsSync(id) } };
+  },
+  async delete(id: string) {
+    const fs = require("fs");
+    fs.rmSync(id, { force: true });
+  },
+};
+
+class Touch extends pulumiSdk.dynamic.Resource {
+  constructor(name: string, args: { path: string }) {
+    super(touchProvider, name, args);
+  }
+}
+
+describe("Automation API inline program on the offline toolchain", () => {
+  it("ups, refreshes and destroys a dynamic resource", async () => {
+    assertToolchain();
+    const work = mkdtempSync(path.join(tmpdir(), "kmod-auto-"));
+    try {
+      for (const d of ["state", "world"]) mkdirSync(path.join(work, d));
+      const file = path.join(work, "world", "f.txt");
+      const stack = await LocalWorkspace.createOrSelectStack(
+        {
+          stackName: "dev",
+          projectName: "auto-check",
+          program: async () => {
+            new Touch("f", { path: file });
+          },
+        },
+        {
+          pulumiCommand: await PulumiCommand.get({ root: pulumiRoot() }),
+          envVars: pulumiEnv({ backendUrl: `file://${work}/state` }) as Record<string, string>,
+          workDir: work,
+        },
+      );
+      expect((await stack.up()).summary.resourceChanges).toEqual({ create: 2 });
+      expect(readFileSync(file, "utf8")).toBe("touched");
+      expect((await stack.refresh()).summary.resourceChanges).toEqual({ same: 2 });
+      await stack.destroy();
+      expect(existsSync(file)).toBe(false);
+      await stack.workspace.removeStack("dev");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
