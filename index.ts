@@ -3,14 +3,24 @@
 // and a build and a load per module set (see components/).
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { resolveFleetConfig } from "./config/resolve";
+import { ConfigError, resolveFleetConfig } from "./config/resolve";
 import { Fleet } from "./components/fleet";
 
 const config = new pulumi.Config("kmod-fleet");
-// Every problem is reported at once, before any host is touched.
-const fleetConfig = resolveFleetConfig(config.getObject("fleet"), {
-  dirExists: (dir) => fs.existsSync(dir) && fs.statSync(dir).isDirectory(),
-});
+
+function readFleetConfig() {
+  try {
+    // Every problem is reported at once, before any host is touched.
+    return resolveFleetConfig(config.getObject("fleet"), {
+      dirExists: (dir) => fs.existsSync(dir) && fs.statSync(dir).isDirectory(),
+    });
+  } catch (e) {
+    // RunError: Pulumi prints the message alone, without a stack trace.
+    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+const fleetConfig = readFleetConfig();
 
 const fleet = new Fleet("fleet", {
   fleet: fleetConfig,
