@@ -7,6 +7,8 @@ import { KconfigModel, ParseOptions, parseKconfig } from "./kconfigParser";
 import { KbuildIndex, indexKbuild } from "./kbuild";
 import { ExportSite, indexExports } from "./exports";
 import { SourceTree } from "./sourceTree";
+import { Evaluation, snapshot } from "./evaluate";
+import { ConfigValues } from "./dotconfig";
 
 export interface ModelOptions {
   /** Architecture directory under arch/ (default "x86"). */
@@ -24,6 +26,21 @@ export class KernelModel {
     const parseOpts: ParseOptions = { srcarch: this.arch };
     this.kconfig = parseKconfig(tree, parseOpts);
     if (this.kconfig.files.length === 0) throw new Error("no Kconfig at the top of the source tree: is --source a kernel tree?");
+  }
+
+  private base?: { key: string; ev: Evaluation; values: Map<string, string | undefined> };
+
+  /**
+   * The evaluation of a running config and all its values, kept for the last config seen:
+   * a pipeline or a test runs many preflights against the same running kernel.
+   */
+  baseline(configText: string, probeText: string, running: ConfigValues, probe: ConfigValues): { ev: Evaluation; values: Map<string, string | undefined> } {
+    const key = configText + "\u0000" + probeText;
+    if (this.base?.key !== key) {
+      const ev = new Evaluation(this.kconfig, running, probe);
+      this.base = { key, ev, values: snapshot(ev) };
+    }
+    return this.base;
   }
 
   get kbuild(): KbuildIndex {

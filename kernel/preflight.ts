@@ -139,8 +139,7 @@ export function preflight(model: KernelModel, configText: string, requests: stri
   }
 
   // 2. Diff.
-  const base = new Evaluation(model.kconfig, running, probe);
-  const before = snapshot(base);
+  const { ev: base, values: before } = model.baseline(configText, opts.probeConfigText ?? configText, running, probe);
   const after = snapshot(ev);
   const changed = new Set<string>();
   for (const [name, to] of after) {
