@@ -22,7 +22,8 @@ export function scanExports(text: string, file: string): ExportSite[] {
   EXPORT.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = EXPORT.exec(text))) {
-    if (m[0].includes("#define") || /\bEXPORT_\w+\s*\(\s*(sym|name|x)\s*[,)]/.test(m[0])) continue; // macro definitions
+    // Skip the macros' own definitions (`#define EXPORT_SYMBOL(sym) ...`).
+    if (/\(\s*(sym|name)\s*[,)]/.test(m[0])) continue;
     const kind = m[0].slice(0, m[0].indexOf("("));
     out.push({
       symbol: m[0].startsWith("EXPORT_TRACEPOINT") ? `__tracepoint_${m[1]}` : m[1],

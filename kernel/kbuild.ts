@@ -73,7 +73,7 @@ export function indexKbuild(tree: SourceTree, opts: KbuildOptions = {}): KbuildI
     const text = tree.read(file);
     if (text === undefined) continue;
     idx.files.push(file);
-    for (const a of readMakefile(text, vars, "")) {
+    for (const a of readMakefile(text, vars)) {
       if (a.base !== "obj" && !ROOT_BASES.has(a.base)) continue;
       for (const it of a.items) if (it.endsWith("/")) enterDir(joinPath(it), a.gate);
     }
@@ -94,7 +94,7 @@ export function indexKbuild(tree: SourceTree, opts: KbuildOptions = {}): KbuildI
     }
     idx.files.push(file);
     const dirGate = dirGates.get(dir)!;
-    const assigns = readMakefile(text, { ...vars, src: dir, obj: dir }, dir);
+    const assigns = readMakefile(text, { ...vars, src: dir, obj: dir });
     const composites = new Map<string, Assign[]>();
     for (const a of assigns) {
       if (a.base === "obj" || a.base === "lib") continue;
@@ -145,7 +145,7 @@ const ASSIGN = /^([A-Za-z0-9_.\-/$(),]+?)\s*(\+=|:=|\?=|=)\s*(.*)$/;
 const SUFFIX = /^(.+?)-(y|m|objs|\$\(CONFIG_([A-Za-z0-9_]+)\)|\$\(subst_m_y,\$\(CONFIG_([A-Za-z0-9_]+)\)\))$/;
 
 /** The obj-/lib-/composite assignments of one makefile, with their conditions. */
-export function readMakefile(text: string, predefined: Record<string, string>, dir: string): Assign[] {
+export function readMakefile(text: string, predefined: Record<string, string>): Assign[] {
   const vars = new Map(Object.entries(predefined));
   const out: Assign[] = [];
   // Each open conditional: the condition of the branch being read.
@@ -198,7 +198,6 @@ export function readMakefile(text: string, predefined: Record<string, string>, d
     const items = expand(value, vars).split(/\s+/).filter((w) => w && !w.includes("$("));
     out.push({ base, gate, items, line: start + 1, text: l.replace(/\s+/g, " ") });
   }
-  void dir;
   return out;
 }
 
