@@ -53,7 +53,8 @@ interface Assign {
 
 const Y: Expr = { k: "const", value: "y" };
 const M: Expr = { k: "const", value: "m" };
-const ROOT_BASES = new Set(["core", "drivers", "libs", "net", "virt"]);
+// 6.1 lists most roots in the top Kbuild; 4.x in init-y, core-y, drivers-y, net-y, libs-y of the Makefile.
+const ROOT_BASES = new Set(["init", "core", "drivers", "libs", "net", "virt"]);
 
 export function indexKbuild(tree: SourceTree, opts: KbuildOptions = {}): KbuildIndex {
   const srcarch = opts.srcarch ?? "x86";
