@@ -91,7 +91,8 @@ function main(argv: string[]): number {
     process.stdout.write(set.has("--json") ? JSON.stringify(r, null, 2) + "\n" : renderDoctor(r));
     return 0;
   }
-  throw new UsageError(cmd ? `unknown command '${cmd}'` : "");
+  if (cmd === "help" || cmd === "-h" || cmd === "--help") throw new UsageError("");
+  throw new UsageError(cmd ? `unknown command '${cmd}'` : "name a command: preflight or doctor");
 }
 
 try {
