@@ -27,6 +27,11 @@ echo "== debootstrap developer rootfs" >&2
 debootstrap --variant=minbase --include="$pkgs" "$SUITE" "$base" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed (log: $work/debootstrap.log)"; }
 slim_rootfs "$base"
+# Not used by kernel builds, and every MB costs a guest time to decompress under TCG:
+# gcc's LTO back end, sanitizer run-times, static crypto libraries.
+rm -f "$base"/usr/lib/gcc/x86_64-linux-gnu/*/lto1 "$base"/usr/bin/*lto-dump* \
+    "$base"/usr/lib/x86_64-linux-gnu/lib{asan,tsan,lsan,ubsan,hwasan}.so* \
+    "$base"/usr/lib/x86_64-linux-gnu/lib{crypto,ssl}.a
 install -m 0755 "$here/kmod-fleet-sources" "$base/usr/bin/kmod-fleet-sources"
 # Bind targets must exist in a read-only image.
 mkdir -p "$base/usr/src" "$base/mnt/kmod-fleet" "$base/usr/lib/modules" "$base/usr/share/kmod-fleet"
@@ -64,17 +69,16 @@ for kver in "$@"; do
     [ -s "$tree/Module.symvers" ] || die "no Module.symvers in $hdr_deb"
 
     echo "== $kver: trim" >&2
-    # Keep every Kconfig, Makefile, Kbuild and header; drop C and assembler sources of
-    # drivers, file systems, networking and sound except the in-tree test directory.
+    # Keep every Kconfig, Makefile and Kbuild, and all headers under include/ and arch/x86;
+    # drop the sources and private headers of drivers, file systems, networking and sound
+    # (only their own sources include those) except the in-tree test directory.
     for d in drivers fs net sound; do
-        find "$tree/$d" -type f \( -name '*.c' -o -name '*.S' \) ! -path "$tree/$intree/*" -delete
+        find "$tree/$d" -type f \( -name '*.c' -o -name '*.S' -o -name '*.h' \) ! -path "$tree/$intree/*" -delete
     done
-    # Of other architectures only Kconfig files are read (crypto/Kconfig sources them);
-    # AMD GPU register headers (~380 MB) are only included by amdgpu's sources, gone already.
+    # Of other architectures only Kconfig files are read (crypto/Kconfig sources them).
     for a in "$tree"/arch/*/; do
         [ "$(basename "$a")" = x86 ] || find "$a" -type f ! -name 'Kconfig*' -delete
     done
-    find "$tree/drivers/gpu/drm/amd" -type f -name '*.h' -delete
     find "$tree/samples" -type f ! -name 'Kconfig*' -delete
     printf '%s %s\n' "$kver" "$debver" >"$tree/.kmod-fleet-sources"
     mkdir -p "$root/usr/share/kmod-fleet"
