@@ -17,8 +17,9 @@ s=$(date +%s.%N)
 curl -fsS -o image.bin.bz2.sig "$url.sig"
 echo "download_s=$(elapsed "$s") bytes=$(stat -c %s image.bin.bz2)"
 s=$(date +%s.%N)
-gpg --batch --yes --dearmor -o "$work/key.gpg" /root/signing-key.asc
-gpgv --keyring "$work/key.gpg" image.bin.bz2.sig image.bin.bz2 2>&1 | grep -E 'Good signature|BAD' >&2
+export GNUPGHOME="$work/gnupg"; mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --import /root/signing-key.asc
+gpg --batch --verify image.bin.bz2.sig image.bin.bz2 2>&1 | grep -E 'Good signature|BAD' >&2
 echo "verify_s=$(elapsed "$s")"
 s=$(date +%s.%N)
 bunzip2 image.bin.bz2

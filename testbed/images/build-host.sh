@@ -18,12 +18,12 @@ rm -rf "$work"
 mkdir -p "$work" "$out"
 trap 'chroot_release' EXIT
 
+# gpg-agent: `gpg --import` wants an agent even for public keys (Flatcar has one).
 pkgs=systemd,systemd-sysv,openssh-server,kmod,udev,iproute2,systemd-container,dbus,gpg,gpg-agent,gpgv,curl,ca-certificates,bzip2,initramfs-tools,linux-base,procps
 echo "== debootstrap host rootfs" >&2
 debootstrap --variant=minbase --include="$pkgs" "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed (log: $work/debootstrap.log)"; }
 
-# gpg-agent: `gpg --import` wants an agent even for public keys, as on Flatcar.
 # Small initrd: only what finds a virtio root disk (ext4 is built into the cloud kernel).
 sed -i 's/^MODULES=.*/MODULES=list/' "$root/etc/initramfs-tools/initramfs.conf"
 printf '%s\n' virtio_pci virtio_blk >>"$root/etc/initramfs-tools/modules"
