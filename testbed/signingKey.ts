@@ -24,14 +24,23 @@ const gpgBase = ["--batch", "--no-tty", "--quiet"];
 export async function ensureSigningKey(homedir: string, userId = "kmod-fleet testbed <testbed@kmod-fleet.invalid>"): Promise<SigningKey> {
   fs.mkdirSync(homedir, { recursive: true, mode: 0o700 });
   fs.chmodSync(homedir, 0o700);
-  let fpr = await secretFingerprint(homedir);
-  if (!fpr) {
-    await runOk("gpg", [...gpgBase, "--homedir", homedir, "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", userId, "ed25519", "sign", "never"]);
-    fpr = await secretFingerprint(homedir);
-    if (!fpr) throw new Error(`gpg made no secret key in ${homedir}`);
+  try {
+    let fpr = await secretFingerprint(homedir);
+    if (!fpr) {
+      await runOk("gpg", [...gpgBase, "--homedir", homedir, "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", userId, "ed25519", "sign", "never"]);
+      fpr = await secretFingerprint(homedir);
+      if (!fpr) throw new Error(`gpg made no secret key in ${homedir}`);
+    }
+    const pub = await runOk("gpg", [...gpgBase, "--homedir", homedir, "--armor", "--export", fpr]);
+    return { homedir, fingerprint: fpr, publicKeyArmored: pub.stdout };
+  } finally {
+    await stopAgent(homedir);
   }
-  const pub = await runOk("gpg", [...gpgBase, "--homedir", homedir, "--armor", "--export", fpr]);
-  return { homedir, fingerprint: fpr, publicKeyArmored: pub.stdout };
+}
+
+/** gpg starts an agent per home directory; stop it so no process outlives the fleet. */
+async function stopAgent(homedir: string): Promise<void> {
+  await run("gpgconf", ["--homedir", homedir, "--kill", "gpg-agent"]);
 }
 
 async function secretFingerprint(homedir: string): Promise<string | undefined> {
@@ -45,7 +54,11 @@ async function secretFingerprint(homedir: string): Promise<string | undefined> {
 export async function signDetached(key: SigningKey, file: string, sigFile: string): Promise<void> {
   const tmp = `${sigFile}.tmp`;
   fs.rmSync(tmp, { force: true });
-  await runOk("gpg", [...gpgBase, "--homedir", key.homedir, "--local-user", key.fingerprint, "--detach-sign", "--output", tmp, file]);
+  try {
+    await runOk("gpg", [...gpgBase, "--homedir", key.homedir, "--local-user", key.fingerprint, "--detach-sign", "--output", tmp, file]);
+  } finally {
+    await stopAgent(key.homedir);
+  }
   fs.renameSync(tmp, sigFile);
 }
 
@@ -61,6 +74,7 @@ export async function verifyDetached(publicKeyArmored: string, file: string, sig
     const r = await run("gpg", ["--batch", "--no-tty", "--homedir", home, "--verify", sigFile, file]);
     return { ok: r.code === 0, output: (r.stderr + r.stdout).trim() };
   } finally {
+    await stopAgent(home);
     fs.rmSync(home, { recursive: true, force: true });
   }
 }
