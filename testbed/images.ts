@@ -93,8 +93,11 @@ export async function ensureImages(): Promise<Images> {
   const devName = `dev-${devContainerHash()}`;
   const hostDir = path.join(cacheDir(), "images", hostName);
   const devDir = path.join(cacheDir(), "images", devName);
-  pruneOld("host", hostName);
-  pruneOld("dev", devName);
+  // A running fleet's disks are overlays on its base image: keep old images until `down`.
+  if (!fs.existsSync(path.join(cacheDir(), "run", "fleet.json"))) {
+    pruneOld("host", hostName);
+    pruneOld("dev", devName);
+  }
   await Promise.all([
     buildOnce(hostDir, "host image", "build-host.sh", [debs, GROUP, ...KERNELS.map((k) => `${k.release}=${k.osVersion}`)]),
     buildOnce(devDir, "developer containers", "build-devcontainer.sh", [debs, IN_TREE.directory, ...KERNELS.map((k) => k.release)]),
