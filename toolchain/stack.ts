@@ -78,7 +78,17 @@ export class Stack {
     const result = this.cli(["preview", "--json", ...extra]);
     const json = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
     const steps: PreviewStep[] = (json.steps ?? []).map((s: any) => ({ op: s.op, name: String(s.urn).split("::").pop()!, type: String(s.urn).split("::")[2] ?? "" }));
-    return { steps, changes: steps.filter((s) => s.op !== "same"), result };
+    // With --refresh every resource also has a "refresh" step; what changes comes after it.
+    return { steps, changes: steps.filter((s) => s.op !== "same" && s.op !== "refresh"), result };
+  }
+
+  /** The URN of a resource of this stack by its name (e.g. "h1", the host component). */
+  urnOf(name: string): string {
+    const state = JSON.parse(this.cli(["stack", "export"]).stdout);
+    const urns: string[] = (state.deployment?.resources ?? []).map((r: any) => r.urn);
+    const urn = urns.find((u) => u.endsWith(`::${name}`));
+    if (!urn) throw new Error(`stack ${this.name} has no resource named ${name}`);
+    return urn;
   }
 
   up(extra: string[] = [], opts: { allowFail?: boolean } = {}): CliResult {

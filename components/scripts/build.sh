@@ -64,18 +64,27 @@ fi
 cd /usr/src/linux
 # KERNELRELEASE pins vermagic to the running kernel whatever the tree's own version says.
 mk() { make -j"$(nproc)" KERNELRELEASE="$KERNEL" "$@"; }
-cp /mnt/kernel.config .config
 if [ ! -s Module.symvers ] && [ -s "/usr/lib/modules/$KERNEL/build/Module.symvers" ]; then
   cp "/usr/lib/modules/$KERNEL/build/Module.symvers" .
 fi
 [ -s Module.symvers ] || say "warning: no Module.symvers for $KERNEL; modpost cannot check symbols"
-for o in $OPTIONS; do scripts/config --module "$o"; done
-mk olddefconfig > /dev/null
-for o in $OPTIONS; do
-  grep -qx "CONFIG_$o=m" .config || { echo "make olddefconfig did not keep CONFIG_$o=m: its dependencies are not met in this kernel" >&2; exit 5; }
-done
+# Kconfig runs (minutes on a small host) only when the wanted config is new to this tree:
+# the tree remembers the running config it was last prepared for, and a wanted config
+# that resolves to the tree's own .config is not copied, so make finds the tree prepared.
+if [ -n "$OPTIONS" ] || ! cmp -s /mnt/kernel.config .kmod-fleet-config || [ ! -f include/config/auto.conf ]; then
+  rm -f .kmod-fleet-config
+  cp /mnt/kernel.config /mnt/wanted.config
+  for o in $OPTIONS; do scripts/config --file /mnt/wanted.config --module "$o"; done
+  say "make olddefconfig"
+  KCONFIG_CONFIG=/mnt/wanted.config mk olddefconfig > /dev/null
+  for o in $OPTIONS; do
+    grep -qx "CONFIG_$o=m" /mnt/wanted.config || { echo "make olddefconfig did not keep CONFIG_$o=m: its dependencies are not met in this kernel" >&2; exit 5; }
+  done
+  cmp -s /mnt/wanted.config .config || cp /mnt/wanted.config .config
+fi
 say "make modules_prepare"
 mk modules_prepare
+[ -n "$OPTIONS" ] || cp /mnt/kernel.config .kmod-fleet-config
 
 rm -rf /mnt/out && mkdir -p /mnt/out
 case "$SOURCE_KIND" in

@@ -13,8 +13,11 @@ fstab_line="overlay $MODULES_DIR overlay $options,nofail 0 0"
 dropin_dir=/etc/systemd/system/systemd-modules-load.service.d
 dropin=$dropin_dir/kmod-fleet-overlay.conf
 
+# Mounted with our upper dir, and what the path shows (a mount made later on a parent,
+# such as a read-only bind of /usr, would hide it while findmnt still lists it).
 is_mounted() {
-  findmnt -n -t overlay -M "$MODULES_DIR" -o OPTIONS 2>/dev/null | grep -q "upperdir=$UPPER_DIR"
+  findmnt -n -t overlay -M "$MODULES_DIR" -o OPTIONS 2>/dev/null | grep -q "upperdir=$UPPER_DIR" &&
+    [ "$(stat -f -c %T "$MODULES_DIR/")" = overlayfs ]
 }
 
 is_persisted() {

@@ -26,6 +26,8 @@ async function buildLogMtime(h: string, kernel: string): Promise<string> {
 }
 
 beforeAll(async () => {
+  // A fresh fleet: earlier tests or the demo may have left hosts on another kernel.
+  if (testbed.readState()) await testbed.down();
   const state = await testbed.up({ hosts: 2 });
   expect(state.hosts.map((h) => h.name)).toEqual(["h1", "h2"]);
   baseFleet = await testbed.stackConfig();
@@ -36,9 +38,12 @@ beforeAll(async () => {
   stack.init({ ...baseFleet, defaults: { user: "root" }, moduleSets: [pairSet()] }, fs.readFileSync(testbed.keyPath(), "utf8"));
 }, 1_800_000);
 
-afterAll(() => {
+afterAll(async () => {
   console.log(`e2e phase timings (s): ${JSON.stringify(timings)}`);
-});
+  fs.mkdirSync(path.join(repoRoot, ".cache", "e2e-state"), { recursive: true });
+  fs.writeFileSync(path.join(repoRoot, ".cache", "e2e-state", "timings.json"), JSON.stringify(timings, null, 2) + "\n");
+  await testbed.down();
+}, 120_000);
 
 describe("kmod-fleet on the test fleet", () => {
   it("preview on a fresh fleet lists each host's resources and changes nothing", async () => {
@@ -95,7 +100,8 @@ describe("kmod-fleet on the test fleet", () => {
 
   it("after a reboot the overlay and the modules come back by themselves", async () => {
     await testbed.reboot("h1");
-    expect(await sh("h1", "findmnt -n -o FSTYPE /usr/lib/modules")).toBe("overlay");
+    expect(await sh("h1", "stat -f -c %T /usr/lib/modules/")).toBe("overlayfs");
+    expect(await sh("h1", `ls /usr/lib/modules/${kernels.h1}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
     expect(await loaded("h1", PAIR)).toEqual(PAIR);
     expect(stack.preview(["--refresh"]).changes).toEqual([]);
   });
@@ -107,7 +113,7 @@ describe("kmod-fleet on the test fleet", () => {
     expect(names(changes)).toEqual(["h1-kmod-pair-build", "h1-kmod-pair-load", "h1-overlay"]);
     const r = stack.up(["--refresh"]);
     timings.upRepair = r.seconds;
-    expect(await sh("h1", "findmnt -n -o FSTYPE /usr/lib/modules")).toBe("overlay");
+    expect(await sh("h1", "stat -f -c %T /usr/lib/modules/")).toBe("overlayfs");
     expect(await sh("h1", `ls /usr/lib/modules/${kernels.h1}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
     expect(await loaded("h1", PAIR)).toEqual(PAIR);
     expect(await buildLogMtime("h2", kernels.h2)).toBe(h2Before);
@@ -132,22 +138,59 @@ describe("kmod-fleet on the test fleet", () => {
   });
 
   it("a bad signature fails that host with a clear error and leaves nothing; the other host converges", async () => {
-    // h1 must fetch its image again; the release server signs it wrongly. h2 has drift to repair.
+    // Take h1 out of the stack alone (a targeted destroy), so that it must fetch its image
+    // again; the release server now signs that image wrongly. h2 has drift to repair.
+    const h1 = stack.urnOf("h1");
+    let r = stack.cli(["destroy", "--yes", "--skip-preview", "--target", h1, "--target-dependents"]);
+    expect(await footprint("h1")).toBe(before.h1);
+    expect(await loaded("h2", PAIR)).toEqual(PAIR);
     const version = await sh("h1", ". /usr/share/flatcar/release; echo $FLATCAR_RELEASE_VERSION");
-    await sh("h1", `rm -rf /var/cache/kmod-fleet/${version}`);
     await sh("h2", "modprobe -r pair_consumer");
     testbed.setReleaseMode("bad-signature", version);
     try {
-      const r = stack.up(["--refresh", "--continue-on-error"], { allowFail: true });
+      r = stack.up(["--refresh", "--continue-on-error"], { allowFail: true });
+      timings.upBadSignature = r.seconds;
       expect(r.code).not.toBe(0);
       expect(r.output).toMatch(/h1: fetching the developer container for OS \S+ failed[\s\S]*BAD SIGNATURE/);
-      expect(await sh("h1", "ls -A /var/cache/kmod-fleet")).toBe("");
+      expect(await sh("h1", "ls -A /var/cache/kmod-fleet 2>/dev/null; true")).toBe("");
+      expect(await sh("h1", `ls -A /usr/lib/modules/${kernels.h1}/extra 2>/dev/null; true`)).toBe("");
+      expect(await loaded("h1", PAIR)).toEqual([]);
       expect(await loaded("h2", PAIR)).toEqual(PAIR);
     } finally {
       testbed.setReleaseMode("ok", version);
     }
-    stack.up(["--refresh"]);
+    stack.up();
     expect(await sh("h1", `ls /var/cache/kmod-fleet/${version}`)).toBe("developer_container.bin\nverified");
+    expect(await loaded("h1", PAIR)).toEqual(PAIR);
+  });
+
+  it("an in-tree set builds from the kernel's own sources; a dead end is refused before building", async () => {
+    // BFS is a small tristate the cloud kernel leaves unset, with every dependency
+    // available; i915 needs bool options (HDMI, SYNC_FILE, ...) the cloud kernel lacks.
+    stack.setFleet({
+      ...baseFleet,
+      defaults: { user: "root" },
+      moduleSets: [
+        pairSet(),
+        { name: "bfs", source: { inTree: { options: ["BFS_FS"], directories: ["fs/bfs"] } }, load: ["bfs"], hosts: { names: ["h1"] } },
+        { name: "i915", source: { inTree: { options: ["DRM_I915"], directories: ["drivers/gpu/drm/i915"] } }, load: ["i915"], hosts: { names: ["h1"] } },
+      ],
+    });
+    const { changes } = stack.preview();
+    expect(names(changes)).toEqual(["h1-bfs-build", "h1-bfs-load", "h1-i915-build", "h1-i915-load"]);
+    const r = stack.up(["--continue-on-error"], { allowFail: true });
+    timings.upInTree = r.seconds;
+    expect(r.code).not.toBe(0);
+    const k = kernels.h1;
+    expect(await sh("h1", `ls /usr/lib/modules/${k}/extra/bfs/`)).toBe("bfs.ko");
+    expect(await sh("h1", `modinfo -F vermagic /usr/lib/modules/${k}/extra/bfs/bfs.ko`)).toMatch(new RegExp(`^${k} `));
+    expect(await loaded("h1", ["bfs"])).toEqual(["bfs"]);
+    // The dead end: named with its cause, and nothing of i915 was compiled or installed.
+    expect(r.output).toMatch(/h1[\s\S]*dead end[\s\S]*HDMI/i);
+    expect(r.output).toMatch(/SYNC_FILE/);
+    expect(await sh("h1", `ls -A /usr/lib/modules/${k}/extra/`)).toBe("bfs\nkmod-pair");
+    expect(await sh("h1", "find /var/lib/kmod-fleet -name 'i915*.o' | head -n 1")).toBe("");
+    expect(await loaded("h2", ["bfs"])).toEqual([]);
   });
 
   it("destroy puts the hosts back as they were", async () => {
