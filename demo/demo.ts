@@ -6,6 +6,7 @@ import * as path from "path";
 import * as testbed from "../testbed/fleet";
 import { Stack } from "../toolchain/stack";
 import { repoRoot } from "../toolchain/env";
+import { demoFleetConfig } from "./config";
 
 const say = (s: string) => console.log(`\n\x1b[1m== ${s}\x1b[0m`);
 // The project's default backend (Pulumi.yaml), so `pulumi -s demo ...` works by hand too.
@@ -25,10 +26,7 @@ async function main(): Promise<void> {
 
   const fleet = await testbed.stackConfig();
   const existing = fs.existsSync(stack.configFile);
-  const config = {
-    ...fleet,
-    moduleSets: [{ name: "kmod-pair", source: { dir: "testbed/fixtures/kmod-pair" }, load: ["pair_provider", "pair_consumer"], parameters: { pair_consumer: { greeting: "hello-from-the-demo" } } }],
-  };
+  const config = demoFleetConfig(fleet);
   if (existing) stack.setFleet(config);
   else stack.init(config, fs.readFileSync(testbed.keyPath(), "utf8"));
 

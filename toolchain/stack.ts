@@ -82,13 +82,13 @@ export class Stack {
     return { steps, changes: steps.filter((s) => s.op !== "same" && s.op !== "refresh"), result };
   }
 
-  /** The URN of a resource of this stack by its name (e.g. "h1", the host component). */
-  urnOf(name: string): string {
+  /** URNs of this stack's resources whose names match, e.g. /^h1(-|$)/ for a host and all of its resources. */
+  urnsOf(name: RegExp): string[] {
     const state = JSON.parse(this.cli(["stack", "export"]).stdout);
     const urns: string[] = (state.deployment?.resources ?? []).map((r: any) => r.urn);
-    const urn = urns.find((u) => u.endsWith(`::${name}`));
-    if (!urn) throw new Error(`stack ${this.name} has no resource named ${name}`);
-    return urn;
+    const found = urns.filter((u) => name.test(u.split("::").pop() ?? ""));
+    if (found.length === 0) throw new Error(`stack ${this.name} has no resource named ${name}`);
+    return found;
   }
 
   up(extra: string[] = [], opts: { allowFail?: boolean } = {}): CliResult {

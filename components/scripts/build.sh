@@ -180,7 +180,7 @@ delete)
   if ! ls -A "$WORK_DIR/jobs/$KERNEL" 2>/dev/null | grep -q .; then
     rm -rf "$src_root" "$WORK_DIR/jobs/$KERNEL"
   fi
-  for d in "$WORK_DIR/jobs" "$WORK_DIR/src" "$WORK_DIR/logs" "$WORK_DIR"; do rmdir "$d" 2>/dev/null || true; done
+  for d in "$WORK_DIR/jobs" "$WORK_DIR/src" "$WORK_DIR/logs" "$WORK_DIR/uploads" "$WORK_DIR"; do rmdir "$d" 2>/dev/null || true; done
   ;;
 *)
   echo "usage: ACTION=sources|kconfig-files|build|probe|delete $0" >&2

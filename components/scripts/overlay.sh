@@ -82,6 +82,7 @@ delete)
   if [ "$PERSISTENCE" = mount-unit ]; then
     systemctl disable "$unit" >/dev/null 2>&1 || true
     rm -f "$unit_file"
+    rmdir /etc/systemd/system/local-fs.target.wants 2>/dev/null || true
   else
     grep -vxF "$fstab_line" /etc/fstab > /etc/fstab.kmod-fleet || true
     cat /etc/fstab.kmod-fleet > /etc/fstab && rm -f /etc/fstab.kmod-fleet

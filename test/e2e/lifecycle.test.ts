@@ -1,21 +1,20 @@
-// The whole lifecycle with the real Pulumi engine on the QEMU test fleet (2 hosts).
-// Scenarios run in order and share the fleet; every check looks at the hosts over SSH.
+// The whole lifecycle with the real Pulumi engine on the QEMU test fleet (2 hosts), starting
+// with `npm run demo` itself. Scenarios run in order and share the fleet and the demo's
+// stack; every check looks at the hosts over SSH.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { footprint, loaded, sh, Stack, testbed } from "./harness";
 import { repoRoot } from "../../toolchain/env";
+import { DEMO_GREETING, DEMO_MODULES as PAIR, demoFleetConfig, demoModuleSet } from "../../demo/config";
 
-const PAIR = ["pair_provider", "pair_consumer"];
-const stack = new Stack("e2e", path.join(repoRoot, ".cache", "e2e-state"));
+// The demo's own stack (repo backend .pulumi/), so the test runs exactly what a newcomer does.
+const stack = new Stack("demo", path.join(repoRoot, ".pulumi"));
 let baseFleet: Record<string, any>;
 const before: Record<string, string> = {};
 const kernels: Record<string, string> = {};
 const timings: Record<string, number> = {};
-
-function pairSet() {
-  return { name: "kmod-pair", source: { dir: "testbed/fixtures/kmod-pair" }, load: PAIR, parameters: { pair_consumer: { greeting: "hello-from-e2e" } } };
-}
 
 function names(steps: { name: string }[]): string[] {
   return steps.map((s) => s.name).sort();
@@ -35,13 +34,14 @@ beforeAll(async () => {
     before[h] = await footprint(h);
     kernels[h] = await sh(h, "uname -r");
   }
-  stack.init({ ...baseFleet, defaults: { user: "root" }, moduleSets: [pairSet()] }, fs.readFileSync(testbed.keyPath(), "utf8"));
+  // The stack the demo would write; the demo finds it and runs on it.
+  stack.init(demoFleetConfig(baseFleet), fs.readFileSync(testbed.keyPath(), "utf8"));
 }, 1_800_000);
 
 afterAll(async () => {
   console.log(`e2e phase timings (s): ${JSON.stringify(timings)}`);
-  fs.mkdirSync(path.join(repoRoot, ".cache", "e2e-state"), { recursive: true });
-  fs.writeFileSync(path.join(repoRoot, ".cache", "e2e-state", "timings.json"), JSON.stringify(timings, null, 2) + "\n");
+  fs.mkdirSync(path.join(repoRoot, ".cache", "e2e"), { recursive: true });
+  fs.writeFileSync(path.join(repoRoot, ".cache", "e2e", "timings.json"), JSON.stringify(timings, null, 2) + "\n");
   await testbed.down();
 }, 120_000);
 
@@ -57,10 +57,14 @@ describe("kmod-fleet on the test fleet", () => {
     }
   });
 
-  it("up builds and loads the modules on both hosts", async () => {
-    const r = stack.up();
-    timings.upFresh = r.seconds;
-    expect(r.output).toMatch(/h1: building kmod-pair for/);
+  it("npm run demo converges the fleet: built and loaded on both hosts", async () => {
+    const started = Date.now();
+    const r = spawnSync("npm", ["run", "demo"], { cwd: repoRoot, encoding: "utf8", timeout: 1_800_000, maxBuffer: 64 * 1024 * 1024 });
+    timings.demo = (Date.now() - started) / 1000;
+    const output = `${r.stdout}\n${r.stderr}`;
+    expect(r.status, output.slice(-6000)).toBe(0);
+    expect(output).toMatch(/h1: building kmod-pair for/);
+    expect(output).toMatch(/h2:\n {2}kernel: \S+\n {2}overlay: overlay [^\n]*\n {2}built: pair_consumer.ko pair_provider.ko\n {2}loaded: pair_consumer pair_provider/);
     for (const h of ["h1", "h2"]) {
       const k = kernels[h];
       expect(await sh(h, "findmnt -n -o FSTYPE,OPTIONS /usr/lib/modules")).toMatch(/^overlay .*upperdir=\/opt\/modules/);
@@ -73,9 +77,9 @@ describe("kmod-fleet on the test fleet", () => {
       expect(await loaded(h, PAIR)).toEqual(PAIR);
       // Loaded in order: the consumer holds the provider.
       expect(await sh(h, "ls /sys/module/pair_provider/holders")).toBe("pair_consumer");
-      expect(await sh(h, "cat /sys/module/pair_consumer/parameters/greeting")).toBe("hello-from-e2e");
+      expect(await sh(h, "cat /sys/module/pair_consumer/parameters/greeting")).toBe(DEMO_GREETING);
       expect(await sh(h, "cat /etc/modules-load.d/kmod-fleet-kmod-pair.conf | grep -v '^#'")).toBe("pair_provider\npair_consumer");
-      expect(await sh(h, "cat /etc/modprobe.d/kmod-fleet-kmod-pair.conf | grep -v '^#'")).toBe("options pair_consumer greeting=hello-from-e2e");
+      expect(await sh(h, "cat /etc/modprobe.d/kmod-fleet-kmod-pair.conf | grep -v '^#'")).toBe(`options pair_consumer greeting=${DEMO_GREETING}`);
     }
   });
 
@@ -140,8 +144,8 @@ describe("kmod-fleet on the test fleet", () => {
   it("a bad signature fails that host with a clear error and leaves nothing; the other host converges", async () => {
     // Take h1 out of the stack alone (a targeted destroy), so that it must fetch its image
     // again; the release server now signs that image wrongly. h2 has drift to repair.
-    const h1 = stack.urnOf("h1");
-    let r = stack.cli(["destroy", "--yes", "--skip-preview", "--target", h1, "--target-dependents"]);
+    const h1 = stack.urnsOf(/^h1(-|$)/).flatMap((urn) => ["--target", urn]);
+    let r = stack.cli(["destroy", "--yes", "--skip-preview", ...h1, "--target-dependents"]);
     expect(await footprint("h1")).toBe(before.h1);
     expect(await loaded("h2", PAIR)).toEqual(PAIR);
     const version = await sh("h1", ". /usr/share/flatcar/release; echo $FLATCAR_RELEASE_VERSION");
@@ -167,15 +171,13 @@ describe("kmod-fleet on the test fleet", () => {
   it("an in-tree set builds from the kernel's own sources; a dead end is refused before building", async () => {
     // BFS is a small tristate the cloud kernel leaves unset, with every dependency
     // available; i915 needs bool options (HDMI, SYNC_FILE, ...) the cloud kernel lacks.
-    stack.setFleet({
-      ...baseFleet,
-      defaults: { user: "root" },
-      moduleSets: [
-        pairSet(),
+    stack.setFleet(
+      demoFleetConfig(baseFleet, [
+        demoModuleSet(),
         { name: "bfs", source: { inTree: { options: ["BFS_FS"], directories: ["fs/bfs"] } }, load: ["bfs"], hosts: { names: ["h1"] } },
         { name: "i915", source: { inTree: { options: ["DRM_I915"], directories: ["drivers/gpu/drm/i915"] } }, load: ["i915"], hosts: { names: ["h1"] } },
-      ],
-    });
+      ]),
+    );
     const { changes } = stack.preview();
     expect(names(changes)).toEqual(["h1-bfs-build", "h1-bfs-load", "h1-i915-build", "h1-i915-load"]);
     const r = stack.up(["--continue-on-error"], { allowFail: true });

@@ -53,7 +53,9 @@ for kver in "$@"; do
             --exclude=linux-source-6.1/tools/testing --exclude=linux-source-6.1/tools/perf
     mv "$root/usr/src/linux-source-6.1" "$tree"
     hdr="./usr/src/linux-headers-$kver"
-    dpkg-deb --fsys-tarfile "$hdr_deb" | tar -xO "$hdr/.config" >"$tree/.config"
+    # Prepared with the config the host reports as its running one (/boot/config-*), as
+    # kmod-fleet will configure the tree, so a build in a guest runs no Kconfig sync.
+    dpkg-deb --fsys-tarfile "$img_deb" | tar -xO "./boot/config-$kver" >"$tree/.config"
     # The Debian release string, not 6.1.NNN, so that vermagic matches the running kernel.
     sed -i '/^filechk_kernel.release = \\$/{n;s/.*/\techo "'"$kver"'"/}' "$tree/Makefile"
     grep -q "echo \"$kver\"" "$tree/Makefile" || die "could not pin kernel.release in $tree/Makefile"

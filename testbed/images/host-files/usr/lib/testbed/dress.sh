@@ -15,7 +15,10 @@ status=/var/lib/testbed/update-status
 if [ -f "$status" ] && grep -qx "NEW_KERNEL=$kver" "$status"; then
     rm -f "$status"
 fi
+# Private: as a peer of / (systemd makes / shared) every mount under /usr would also
+# appear on the hidden /usr below, where it can never be unmounted ("target is busy").
 if ! findmnt -n -o OPTIONS /usr | grep -qw ro; then
     mount --bind /usr /usr
+    mount --make-private /usr
     mount -o remount,bind,ro /usr
 fi
