@@ -108,7 +108,13 @@ async function build(p: ModuleBuildInputs): Promise<ModuleBuildOutputs> {
   const extra: Record<string, string> = {};
   if (p.source.kind === "inTree") {
     await hostStep(p.connection, `preparing kernel sources for ${p.kernelRelease}`, buildScript, env(p, "sources"), p.buildTimeoutSeconds);
-    await runPreflightOnHost(p.connection, { workDir: p.workDir, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
+    try {
+      await runPreflightOnHost(p.connection, { workDir: p.workDir, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
+    } catch (e) {
+      // A refused set never enters the state, so nothing would delete its job folder later.
+      await hostStep(p.connection, `cleaning up ${p.set}`, buildScript, env(p, "delete"), p.commandTimeoutSeconds).catch(() => undefined);
+      throw e;
+    }
   }
   if (p.source.kind === "dir") {
     const archive = `${p.workDir}/uploads/${p.set}-${p.kernelRelease}.tar.gz`;
