@@ -22,6 +22,11 @@ export interface PreviewStep {
   type: string;
 }
 
+/** The resource name at the end of a URN ("...::h1-kmod-pair-build"). */
+function resourceName(urn: string): string {
+  return String(urn).split("::").pop() ?? "";
+}
+
 /** One Pulumi stack of this project in its own state folder. */
 export class Stack {
   readonly env: NodeJS.ProcessEnv;
@@ -77,7 +82,7 @@ export class Stack {
   preview(extra: string[] = []): { steps: PreviewStep[]; changes: PreviewStep[]; result: CliResult } {
     const result = this.cli(["preview", "--json", ...extra]);
     const json = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
-    const steps: PreviewStep[] = (json.steps ?? []).map((s: any) => ({ op: s.op, name: String(s.urn).split("::").pop()!, type: String(s.urn).split("::")[2] ?? "" }));
+    const steps: PreviewStep[] = (json.steps ?? []).map((s: any) => ({ op: s.op, name: resourceName(s.urn), type: String(s.urn).split("::")[2] ?? "" }));
     // With --refresh every resource also has a "refresh" step; what changes comes after it.
     return { steps, changes: steps.filter((s) => s.op !== "same" && s.op !== "refresh"), result };
   }
@@ -86,7 +91,7 @@ export class Stack {
   urnsOf(name: RegExp): string[] {
     const state = JSON.parse(this.cli(["stack", "export"]).stdout);
     const urns: string[] = (state.deployment?.resources ?? []).map((r: any) => r.urn);
-    const found = urns.filter((u) => name.test(u.split("::").pop() ?? ""));
+    const found = urns.filter((u) => name.test(resourceName(u)));
     if (found.length === 0) throw new Error(`stack ${this.name} has no resource named ${name}`);
     return found;
   }

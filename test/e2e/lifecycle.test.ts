@@ -145,14 +145,14 @@ describe("kmod-fleet on the test fleet", () => {
     // Take h1 out of the stack alone (a targeted destroy), so that it must fetch its image
     // again; the release server now signs that image wrongly. h2 has drift to repair.
     const h1 = stack.urnsOf(/^h1(-|$)/).flatMap((urn) => ["--target", urn]);
-    let r = stack.cli(["destroy", "--yes", "--skip-preview", ...h1, "--target-dependents"]);
+    stack.cli(["destroy", "--yes", "--skip-preview", ...h1, "--target-dependents"]);
     expect(await footprint("h1")).toBe(before.h1);
     expect(await loaded("h2", PAIR)).toEqual(PAIR);
     const version = await sh("h1", ". /usr/share/flatcar/release; echo $FLATCAR_RELEASE_VERSION");
     await sh("h2", "modprobe -r pair_consumer");
     testbed.setReleaseMode("bad-signature", version);
     try {
-      r = stack.up(["--refresh", "--continue-on-error"], { allowFail: true });
+      const r = stack.up(["--refresh", "--continue-on-error"], { allowFail: true });
       timings.upBadSignature = r.seconds;
       expect(r.code).not.toBe(0);
       expect(r.output).toMatch(/h1: fetching the developer container for OS \S+ failed[\s\S]*BAD SIGNATURE/);
