@@ -30,8 +30,9 @@ create)
   fi
   mkdir -p "$CACHE_DIR"
   tmp=$(mktemp -d "$CACHE_DIR/.download.XXXXXX")
-  # Whatever happens, a failed download leaves nothing behind.
-  trap 'rm -rf "$tmp"' EXIT
+  # Whatever happens, a failed download leaves nothing behind: not even the cache folder
+  # when this was the host's first image (a later destroy would not know about it).
+  trap 'rm -rf "$tmp"; rmdir "$CACHE_DIR" 2>/dev/null || true' EXIT
   say "downloading $IMAGE_URL"
   curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp/image.bz2" "$IMAGE_URL" || { echo "download failed: $IMAGE_URL" >&2; exit 3; }
   curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp/image.bz2.sig" "$SIGNATURE_URL" || { echo "signature download failed: $SIGNATURE_URL (an unsigned image is never used)" >&2; exit 3; }

@@ -185,7 +185,7 @@ describe("kmod-fleet on the test fleet", () => {
       timings.upBadSignature = r.seconds;
       expect(r.code).not.toBe(0);
       expect(r.output).toMatch(/h1: fetching the developer container for OS \S+ failed[\s\S]*BAD SIGNATURE/);
-      expect(await sh("h1", "ls -A /var/cache/kmod-fleet 2>/dev/null; true")).toBe("");
+      expect(await sh("h1", "ls -d /var/cache/kmod-fleet 2>/dev/null; true")).toBe("");
       expect(await sh("h1", `ls -A /usr/lib/modules/${kernels.h1}/extra 2>/dev/null; true`)).toBe("");
       expect(await loaded("h1", PAIR)).toEqual([]);
       expect(await loaded("h2", PAIR)).toEqual(PAIR);

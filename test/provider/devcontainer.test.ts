@@ -136,4 +136,14 @@ describe("the developer container", () => {
     await developerContainerProvider.delete!("id", next);
     expect(fs.existsSync(inputs.cacheDir)).toBe(false);
   });
+
+  it("a refused first image leaves no cache folder behind (nothing in state would remove it)", async () => {
+    server.setMode("bad-signature", "100.0.1");
+    try {
+      await expect(developerContainerProvider.create(v1())).rejects.toThrow(/BAD SIGNATURE/);
+      expect(fs.existsSync(inputs.cacheDir)).toBe(false);
+    } finally {
+      server.setMode("ok", "100.0.1");
+    }
+  });
 });
