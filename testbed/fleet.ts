@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { isAlive, run, runOk, sleep } from "./exec";
 import { ensureImages, missingPrerequisites } from "./images";
-import { BOARD, GROUP, KERNELS, SOURCES_COMMAND, TESTBED_DIR, cacheDir } from "./recipe";
+import { BOARD, GROUP, SOURCES_COMMAND, TESTBED_DIR, TestKernel, cacheDir, testKernels } from "./recipe";
 import { devContainerUrlTemplate } from "./releaseServer";
 import { ensureSigningKey } from "./signingKey";
 import { fleetSchema } from "../config/schema";
@@ -24,6 +24,8 @@ export interface FleetState {
   imageDir: string;
   releaseServer: { pid: number; port: number };
   startedAt: string;
+  /** The kernels the images were built with, installed first (the apt index may move on while the fleet runs). */
+  kernels: TestKernel[];
 }
 
 export interface HostStatus {
@@ -213,13 +215,13 @@ export async function up(opts: UpOptions = {}): Promise<FleetState> {
     const hostKeyFile = await ensureHostKey(name);
     await makeSeed(dir, name, hostKeyFile);
     await runOk("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", path.join(images.hostDir, "base.qcow2"), path.join(dir, "disk.qcow2")]);
-    fs.writeFileSync(path.join(dir, "kernel"), `${KERNELS[0].release}\n`);
+    fs.writeFileSync(path.join(dir, "kernel"), `${testKernels()[0].release}\n`);
     const hostKey = fs.readFileSync(`${hostKeyFile}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
     hosts.push({ name, sshPort, dir, hostKey });
   }
   fs.writeFileSync(knownHostsPath(), hosts.map((h) => `[127.0.0.1]:${h.sshPort} ${h.hostKey}\n`).join(""));
   const releaseServer = await startReleaseServerProcess(images.releaseRoot);
-  const state: FleetState = { hosts, imageDir: images.hostDir, releaseServer, startedAt: new Date().toISOString() };
+  const state: FleetState = { hosts, imageDir: images.hostDir, releaseServer, startedAt: new Date().toISOString(), kernels: testKernels() };
   fs.writeFileSync(stateFile(), JSON.stringify(state, null, 2) + "\n");
   for (const h of hosts) {
     const pid = startDetached("bash", [path.join(TESTBED_DIR, "host-loop.sh"), h.dir, images.hostDir, String(h.sshPort), String(opts.memoryMb ?? 1024), String(opts.cpus ?? 2)], path.join(h.dir, "loop.log"));
@@ -311,8 +313,9 @@ export async function updateKernel(name: string, opts: { reboot?: boolean } = {}
   const current = fs.readFileSync(path.join(h.dir, "kernel"), "utf8").trim();
   const pendingFile = path.join(h.dir, "pending");
   const pending = fs.existsSync(pendingFile) ? fs.readFileSync(pendingFile, "utf8").trim() : undefined;
-  const i = KERNELS.findIndex((k) => k.release === (pending ?? current));
-  const next = KERNELS[i + 1];
+  const kernels = requireState().kernels;
+  const i = kernels.findIndex((k) => k.release === (pending ?? current));
+  const next = kernels[i + 1];
   if (!next) throw new Error(`${name} already has the newest test kernel (${pending ?? current}) ${pending ? "staged" : "running"}`);
   fs.writeFileSync(pendingFile, `${next.release}\n`);
   // What Flatcar's update_engine_client -status would say after an update was applied.

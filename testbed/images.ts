@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { haveCommand, runOk } from "./exec";
-import { BOARD, GROUP, KERNELS, IN_TREE, TESTBED_DIR, cacheDir, devContainerHash, hostImageHash, kernelPackages } from "./recipe";
+import { BOARD, GROUP, IN_TREE, TESTBED_DIR, cacheDir, devContainerHash, hostImageHash, kernelPackages, testKernels } from "./recipe";
 import { publishRelease, IMAGE_NAME } from "./releaseServer";
 import { ensureSigningKey, SigningKey } from "./signingKey";
 
@@ -42,27 +42,36 @@ export function missingPrerequisites(): string[] {
 
 const log = (msg: string) => process.stderr.write(`testbed: ${msg}\n`);
 
-function debFile(dir: string, pkg: string): string | undefined {
-  const [name, version] = pkg.split("=");
-  const prefix = `${name}_${version.replace(/^\d+:/, "")}_`;
-  return fs.readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith(".deb"));
-}
-
-/** Downloads the pinned kernel packages with apt-get (once). */
+/**
+ * Downloads each test kernel's packages (image, headers, linux-source) with apt-get into
+ * a folder of its own, `debs/<release>/`, that holds exactly that kernel's version: a
+ * download goes to a temporary folder first and is renamed into place only once complete,
+ * so a half-finished fetch never looks finished and no glob can match two versions.
+ */
 export async function ensureKernelPackages(): Promise<string> {
-  const dir = path.join(cacheDir(), "debs");
-  fs.mkdirSync(dir, { recursive: true });
-  const wanted = KERNELS.flatMap(kernelPackages);
-  const missing = wanted.filter((p) => !debFile(dir, p));
-  if (missing.length) {
-    log(`downloading ${missing.join(" ")}`);
+  const root = path.join(cacheDir(), "debs");
+  fs.mkdirSync(root, { recursive: true });
+  for (const k of testKernels()) {
+    const dir = path.join(root, k.release);
+    const stamp = path.join(dir, ".version");
+    if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8").trim() === k.debianVersion) continue;
+    const wanted = kernelPackages(k);
+    const tmp = fs.mkdtempSync(path.join(root, `.download-${k.release}-`));
+    log(`downloading ${wanted.join(" ")}`);
     try {
-      await runOk("apt-get", ["download", ...missing], { cwd: dir });
+      await runOk("apt-get", ["download", ...wanted], { cwd: tmp });
     } catch (e) {
-      throw new Error(`could not download the kernel packages (${missing.join(", ")}); run apt-get update first, and check that the Debian mirror still serves these versions.\n${(e as Error).message}`);
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw new Error(`could not download the kernel packages (${wanted.join(", ")}); run apt-get update first, and check that the Debian mirror still serves these versions.\n${(e as Error).message}`);
     }
+    fs.writeFileSync(path.join(tmp, ".version"), `${k.debianVersion}\n`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
   }
-  return dir;
+  // Kernels no longer chosen, interrupted downloads and the flat layout of older recipes go.
+  const keep = new Set(testKernels().map((k) => k.release));
+  for (const e of fs.readdirSync(root)) if (!keep.has(e)) fs.rmSync(path.join(root, e), { recursive: true, force: true });
+  return root;
 }
 
 async function buildOnce(dir: string, what: string, script: string, args: string[]): Promise<void> {
@@ -98,9 +107,10 @@ export async function ensureImages(): Promise<Images> {
     pruneOld("host", hostName);
     pruneOld("dev", devName);
   }
+  const kernels = testKernels();
   await Promise.all([
-    buildOnce(hostDir, "host image", "build-host.sh", [debs, GROUP, ...KERNELS.map((k) => `${k.release}=${k.osVersion}`)]),
-    buildOnce(devDir, "developer containers", "build-devcontainer.sh", [debs, IN_TREE.directory, ...KERNELS.map((k) => k.release)]),
+    buildOnce(hostDir, "host image", "build-host.sh", [debs, GROUP, ...kernels.map((k) => `${k.release}=${k.osVersion}`)]),
+    buildOnce(devDir, "developer containers", "build-devcontainer.sh", [debs, IN_TREE.directory, ...kernels.map((k) => k.release)]),
   ]);
   const key = await ensureSigningKey(path.join(cacheDir(), "keys", "gnupg"));
   const releaseRoot = path.join(cacheDir(), "release");
@@ -108,7 +118,7 @@ export async function ensureImages(): Promise<Images> {
   const stamp = `${devName} ${key.fingerprint}\n`;
   if (!fs.existsSync(stampFile) || fs.readFileSync(stampFile, "utf8") !== stamp) {
     fs.rmSync(releaseRoot, { recursive: true, force: true });
-    for (const k of KERNELS) {
+    for (const k of kernels) {
       await publishRelease({ root: releaseRoot, group: GROUP, board: BOARD, version: k.osVersion, image: path.join(devDir, k.release, IMAGE_NAME), key });
     }
     fs.writeFileSync(stampFile, stamp);

@@ -3,21 +3,25 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { IndexedKernel, packagesOf, testKernelChoice } from "./debianKernels";
 
-export interface TestKernel {
-  /** `uname -r` */
-  release: string;
-  /** Debian package version of linux-image, linux-headers and linux-source-6.1. */
-  debianVersion: string;
+export interface TestKernel extends IndexedKernel {
   /** The OS version this kernel ships with (an OS update brings its own kernel). */
   osVersion: string;
 }
 
-/** Installed kernel first, then the auto-update. */
-export const KERNELS: readonly TestKernel[] = [
-  { release: "6.1.0-50-cloud-amd64", debianVersion: "6.1.176-1", osVersion: "3975.2.0" },
-  { release: "6.1.0-56-cloud-amd64", debianVersion: "6.1.192-2", osVersion: "3975.2.1" },
-];
+/** The Flatcar release each test kernel is dressed as, installed first. */
+const OS_VERSIONS = ["3975.2.0", "3975.2.1"];
+
+/**
+ * The installed kernel first, then the auto-update: the two newest Debian cloud kernels
+ * the apt index lists completely (testbed/debianKernels.ts), or TESTBED_KERNELS.
+ */
+export function testKernels(): TestKernel[] {
+  const kernels = testKernelChoice(path.join(cacheDir(), "kernels.json"));
+  if (kernels.length > OS_VERSIONS.length) throw new Error(`the test fleet dresses ${OS_VERSIONS.length} kernels as Flatcar releases, got ${kernels.length}`);
+  return kernels.map((k, i) => ({ ...k, osVersion: OS_VERSIONS[i] }));
+}
 
 export const GROUP = "stable";
 export const BOARD = "amd64-usr";
@@ -41,7 +45,7 @@ export function cacheDir(): string {
 
 /** Debian packages a build needs, as `name=version`. */
 export function kernelPackages(k: TestKernel): string[] {
-  return [`linux-image-${k.release}=${k.debianVersion}`, `linux-headers-${k.release}=${k.debianVersion}`, `linux-source-6.1=${k.debianVersion}`];
+  return packagesOf(k).map((p) => `${p}=${k.debianVersion}`);
 }
 
 function listFiles(p: string): string[] {
@@ -69,9 +73,9 @@ export function recipeHash(files: string[], extra: unknown): string {
 const img = (...p: string[]) => path.join(TESTBED_DIR, "images", ...p);
 
 export function hostImageHash(): string {
-  return recipeHash([img("build-host.sh"), img("common.sh"), img("host-files")], { KERNELS, GROUP, BOARD });
+  return recipeHash([img("build-host.sh"), img("common.sh"), img("host-files")], { KERNELS: testKernels(), GROUP, BOARD });
 }
 
 export function devContainerHash(): string {
-  return recipeHash([img("build-devcontainer.sh"), img("common.sh"), img("kmod-fleet-sources")], { KERNELS: KERNELS.map((k) => [k.release, k.debianVersion]), IN_TREE });
+  return recipeHash([img("build-devcontainer.sh"), img("common.sh"), img("kmod-fleet-sources")], { KERNELS: testKernels().map((k) => [k.release, k.debianVersion]), IN_TREE });
 }

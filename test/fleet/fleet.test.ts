@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../testbed/exec";
 import { down, findHost, keyPath, knownHostsPath, readState, reboot, releaseModeFile, sshArgs, sshCapture, stackConfig, status, up, updateKernel } from "../../testbed/fleet";
 import { missingPrerequisites } from "../../testbed/images";
-import { BOARD, GROUP, KERNELS } from "../../testbed/recipe";
+import { BOARD, GROUP, testKernels } from "../../testbed/recipe";
 import { IMAGE_NAME, writeMode } from "../../testbed/releaseServer";
 import { verifyDetached } from "../../testbed/signingKey";
 import { fleetSchema } from "../../config/schema";
 
-const [installed, update] = KERNELS;
+const [installed, update] = testKernels();
 
 describe("test fleet", () => {
   beforeAll(async () => {

@@ -4,6 +4,7 @@
 # compiles what its own config change and module directory need).
 # Output (in OUT/<kver>/): flatcar_developer_container.bin.bz2 and .bin (ext4 image).
 # Usage: build-devcontainer.sh OUT DEBS_DIR INTREE_DIR KVER...
+#   DEBS_DIR/KVER/: that kernel's linux-image, linux-headers and linux-source-6.1 packages.
 #   INTREE_DIR: the in-tree directory whose C sources are kept (e.g. fs/bfs).
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -37,12 +38,11 @@ install -m 0755 "$here/kmod-fleet-sources" "$base/usr/bin/kmod-fleet-sources"
 mkdir -p "$base/usr/src" "$base/mnt/kmod-fleet" "$base/usr/lib/modules" "$base/usr/share/kmod-fleet"
 
 for kver in "$@"; do
-    img_deb=$(ls "$debs"/linux-image-"$kver"_*.deb 2>/dev/null | head -1)
-    hdr_deb=$(ls "$debs"/linux-headers-"$kver"_*.deb 2>/dev/null | head -1)
-    [ -n "$img_deb" ] && [ -n "$hdr_deb" ] || die "missing linux-image/linux-headers package for $kver in $debs"
+    img_deb=$(one_deb "$debs/$kver" "linux-image-$kver")
+    hdr_deb=$(one_deb "$debs/$kver" "linux-headers-$kver")
+    src_deb=$(one_deb "$debs/$kver" linux-source-6.1)
     debver=$(dpkg-deb -f "$img_deb" Version)
-    src_deb=$(ls "$debs"/linux-source-6.1_"$debver"_all.deb 2>/dev/null | head -1)
-    [ -n "$src_deb" ] || die "missing linux-source-6.1_${debver}_all.deb in $debs (needed for $kver)"
+    [ "$(dpkg-deb -f "$src_deb" Version)" = "$debver" ] || die "$src_deb is not at $debver, the version of $img_deb"
 
     echo "== $kver: rootfs and sources ($debver)" >&2
     root="$work/rootfs-$kver"

@@ -4,6 +4,7 @@
 #   base.qcow2             root file system (ext4), shared read-only by all hosts
 #   vmlinuz-<kver>, initrd.img-<kver>   for QEMU direct kernel boot
 # Usage: build-host.sh OUT DEBS_DIR GROUP KVER=OSVERSION...
+#   DEBS_DIR/KVER/: that kernel's packages (linux-image-KVER is installed).
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/common.sh"
@@ -33,9 +34,7 @@ chroot_prepare "$root"
 mkdir -p "$root/tmp/debs"
 for spec in "$@"; do
     kver="${spec%%=*}"
-    deb=$(ls "$debs"/linux-image-"$kver"_*.deb 2>/dev/null | head -1)
-    [ -n "$deb" ] || die "no linux-image package for $kver in $debs"
-    cp "$deb" "$root/tmp/debs/"
+    cp "$(one_deb "$debs/$kver" "linux-image-$kver")" "$root/tmp/debs/"
 done
 chroot "$root" sh -c 'dpkg -i /tmp/debs/*.deb' >"$work/kernels.log" 2>&1 \
     || { tail -20 "$work/kernels.log" >&2; die "kernel install failed"; }

@@ -3,6 +3,15 @@
 
 die() { echo "testbed image build: $*" >&2; exit 1; }
 
+# The one package file of NAME in DIR (a kernel's own download folder); two or none is an
+# error, never a silent pick.
+one_deb() {
+    dir="$1"; name="$2"
+    set -- "$dir/${name}_"*.deb
+    [ "$#" = 1 ] && [ -f "$1" ] || die "expected exactly one ${name}_*.deb in $dir, found: $*"
+    printf '%s\n' "$1"
+}
+
 # Debian mirror used by debootstrap; the registry is the only network we may use.
 MIRROR="${TESTBED_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
