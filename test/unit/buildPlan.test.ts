@@ -1,0 +1,65 @@
+// The fleet's build plan: table tests on made-up fleets.
+import { describe, expect, it } from "vitest";
+import { installsByHost, planBuilds, type PlanHost } from "../../plan/buildPlan";
+
+const host = (name: string, kernelRelease?: string, labels: string[] = [], osVersion = "3975.2.0"): PlanHost => ({
+  name,
+  labels,
+  facts: kernelRelease ? { kernelRelease, arch: "x86_64", osVersion } : undefined,
+});
+const pair = (hosts: string[]) => ({ name: "kmod-pair", hosts, sourceIdentity: "sha256:abc" });
+
+describe("planBuilds", () => {
+  it("one build per kernel: three hosts on one kernel give one build, three installs", () => {
+    const plan = planBuilds([host("h1", "k1"), host("h2", "k1"), host("h3", "k1")], [pair(["h1", "h2", "h3"])]);
+    expect(plan.groups).toEqual([
+      { id: "kmod-pair-k1-x86_64", set: "kmod-pair", kernelRelease: "k1", arch: "x86_64", sourceIdentity: "sha256:abc", osVersion: "3975.2.0", builder: "h1", installs: ["h1", "h2", "h3"] },
+    ]);
+    expect(plan.problems).toEqual([]);
+  });
+
+  it("a kernel update on 2 of 3 hosts: one build for the new kernel, two installs, the third host as it was", () => {
+    const plan = planBuilds([host("h1", "k1"), host("h2", "k2", [], "3975.2.1"), host("h3", "k2", [], "3975.2.1")], [pair(["h1", "h2", "h3"])]);
+    expect(plan.groups.map((g) => [g.kernelRelease, g.builder, g.installs, g.osVersion])).toEqual([
+      ["k1", "h1", ["h1"], "3975.2.0"],
+      ["k2", "h2", ["h2", "h3"], "3975.2.1"],
+    ]);
+  });
+
+  it("the builder does not depend on the order hosts are listed in", () => {
+    const a = planBuilds([host("h3", "k1"), host("h1", "k1"), host("h2", "k1")], [pair(["h3", "h2", "h1"])]);
+    const b = planBuilds([host("h1", "k1"), host("h2", "k1"), host("h3", "k1")], [pair(["h1", "h2", "h3"])]);
+    expect(a).toEqual(b);
+  });
+
+  it("build.builders limits who builds, by name or label", () => {
+    const hosts = [host("a", "k1"), host("b", "k1", ["big"]), host("c", "k1")];
+    expect(planBuilds(hosts, [pair(["a", "b", "c"])], { builders: ["big"] }).groups[0].builder).toBe("b");
+    expect(planBuilds(hosts, [pair(["a", "b", "c"])], { builders: ["c"] }).groups[0].builder).toBe("c");
+  });
+
+  it("a group with no allowed builder is a problem for its hosts, other groups go on", () => {
+    const plan = planBuilds([host("a", "k1", ["big"]), host("b", "k2"), host("c", "k2")], [pair(["a", "b", "c"])], { builders: ["big"] });
+    expect(plan.groups.map((g) => g.kernelRelease)).toEqual(["k1"]);
+    expect(plan.problems).toEqual([{ set: "kmod-pair", kernelRelease: "k2", hosts: ["b", "c"], reason: expect.stringMatching(/no host allowed to build runs k2 .*build\.builders is \[big\]/) }]);
+  });
+
+  it("an unreachable host gets nothing planned and builds nothing", () => {
+    const plan = planBuilds([host("h1"), host("h2", "k1")], [pair(["h1", "h2"])]);
+    expect(plan.groups.map((g) => [g.builder, g.installs])).toEqual([["h2", ["h2"]]]);
+  });
+
+  it("each set is its own build; hosts get only the sets they are listed in", () => {
+    const plan = planBuilds([host("h1", "k1"), host("h2", "k1")], [pair(["h1", "h2"]), { name: "bfs", hosts: ["h2"], sourceIdentity: "BFS_FS" }]);
+    expect(plan.groups.map((g) => g.id)).toEqual(["bfs-k1-x86_64", "kmod-pair-k1-x86_64"]);
+    const per = installsByHost(plan);
+    expect(per.get("h1")!.map((g) => g.set)).toEqual(["kmod-pair"]);
+    expect(per.get("h2")!.map((g) => g.set).sort()).toEqual(["bfs", "kmod-pair"]);
+  });
+
+  it("architectures never share a build", () => {
+    const arm: PlanHost = { name: "h2", labels: [], facts: { kernelRelease: "k1", arch: "aarch64", osVersion: "3975.2.0" } };
+    const plan = planBuilds([host("h1", "k1"), arm], [pair(["h1", "h2"])]);
+    expect(plan.groups.map((g) => [g.arch, g.builder])).toEqual([["aarch64", "h2"], ["x86_64", "h1"]]);
+  });
+});
