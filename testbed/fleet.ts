@@ -318,8 +318,9 @@ export async function updateKernel(name: string, opts: { reboot?: boolean } = {}
   const next = kernels[i + 1];
   if (!next) throw new Error(`${name} already has the newest test kernel (${pending ?? current}) ${pending ? "staged" : "running"}`);
   fs.writeFileSync(pendingFile, `${next.release}\n`);
-  // What Flatcar's update_engine_client -status would say after an update was applied.
-  const statusText = `LAST_CHECKED_TIME=${Math.floor(Date.now() / 1000)}\\nPROGRESS=0.0\\nCURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT\\nNEW_VERSION=${next.osVersion}\\nNEW_SIZE=0\\nNEW_KERNEL=${next.release}\\n`;
+  // What Flatcar's update_engine_client -status says once an update is written to the
+  // passive partition: the new OS version, never its kernel (Flatcar has no such field).
+  const statusText = `LAST_CHECKED_TIME=${Math.floor(Date.now() / 1000)}\\nPROGRESS=0.0\\nCURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT\\nNEW_VERSION=${next.osVersion}\\nNEW_SIZE=0\\n`;
   const r = await sshCapture(h, `mkdir -p /var/lib/testbed && printf '${statusText}' > /var/lib/testbed/update-status`);
   if (r.code !== 0) throw new Error(`${name}: could not record the staged update in the guest: ${r.stderr.trim()}`);
   const result = { from: current, to: next.release, osVersion: next.osVersion };

@@ -36,6 +36,8 @@ describe("test fleet", () => {
       expect(h.osVersion).toBe(installed.osVersion);
       expect(h.pendingKernel).toBeNull();
       expect(h.hostKey).toMatch(/^ssh-ed25519 /);
+      // The booted release's modules only (the other release is on the passive /usr).
+      expect((await sshCapture(findHost(h.name), "ls /usr/lib/modules")).stdout.trim()).toBe(installed.release);
     }
     expect(st[0].bootId).not.toBe(st[1].bootId);
     const r = await sshCapture(findHost("h1"), ". /usr/share/flatcar/release; . /usr/share/flatcar/update.conf; . /etc/os-release; echo $FLATCAR_RELEASE_BOARD $GROUP $ID $(hostname)");
@@ -110,6 +112,10 @@ describe("test fleet", () => {
     const ue = await sshCapture(findHost("h2"), "update_engine_client -status");
     expect(ue.stdout).toContain("CURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT");
     expect(ue.stdout).toContain(`NEW_VERSION=${update.osVersion}`);
+    // Only the fields Flatcar's update_engine_client prints: no kernel release among them.
+    expect(ue.stdout.trim().split("\n").map((l) => l.split("=")[0])).toEqual(["LAST_CHECKED_TIME", "PROGRESS", "CURRENT_OP", "NEW_VERSION", "NEW_SIZE"]);
+    // As on Flatcar, the staged release is on the passive /usr: its modules are not visible yet.
+    expect((await sshCapture(findHost("h2"), "ls /usr/lib/modules")).stdout.trim()).toBe(installed.release);
 
     // The newest kernel is staged already.
     await expect(updateKernel("h2")).rejects.toThrow(/newest test kernel/);
@@ -123,6 +129,8 @@ describe("test fleet", () => {
     expect(after.sshPort).toBe(before.sshPort);
     const ue2 = await sshCapture(findHost("h2"), "update_engine_client -status");
     expect(ue2.stdout).toContain("UPDATE_STATUS_IDLE");
+    // The reboot switched /usr: the new release's modules, and only those, are there.
+    expect((await sshCapture(findHost("h2"), "ls /usr/lib/modules; test -s /usr/lib/modules/$(uname -r)/modules.dep && echo deps-ok")).stdout.trim()).toBe(`${update.release}\ndeps-ok`);
     // h1 was left alone.
     const h1 = (await status()).find((h) => h.name === "h1")!;
     expect(h1.kernelRelease).toBe(installed.release);

@@ -44,11 +44,17 @@ chroot_release
 echo "== dress as Flatcar" >&2
 cp -a "$here/host-files/." "$root/"
 chmod 0755 "$root/usr/bin/update_engine_client" "$root/usr/lib/testbed/"*.sh
-# One release description per kernel: an OS update brings its own kernel.
+# One "USR partition" per release, as on Flatcar's A/B update: its release files and its
+# kernel's modules. At boot, partition.sh shows the booted release's partition as /usr's
+# modules and release files and dress.sh hides the others, so a staged release's modules
+# are not visible before the reboot (Flatcar writes them to the passive partition).
+parts="$root/usr/lib/testbed/partitions"
+mkdir -p "$root/usr/share/flatcar"
 for spec in "$@"; do
     kver="${spec%%=*}"; osv="${spec#*=}"
-    d="$root/usr/share/flatcar/by-kernel/$kver"
-    mkdir -p "$d"
+    d="$parts/$kver"
+    mkdir -p "$d/modules"
+    mv "$root/usr/lib/modules/$kver" "$d/modules/$kver"
     cat >"$d/release" <<REL
 FLATCAR_RELEASE_VERSION=$osv
 FLATCAR_RELEASE_BOARD=amd64-usr
@@ -66,9 +72,10 @@ ANSI_COLOR="38;5;75"
 HOME_URL="https://flatcar.org/"
 REL
 done
+[ -z "$(ls -A "$root/usr/lib/modules")" ] || die "modules of unknown kernels in /usr/lib/modules: $(ls "$root/usr/lib/modules")"
 first="${1%%=*}"
-cp "$root/usr/share/flatcar/by-kernel/$first/release" "$root/usr/share/flatcar/release"
-cp "$root/usr/share/flatcar/by-kernel/$first/os-release" "$root/usr/lib/os-release"
+cp "$parts/$first/release" "$root/usr/share/flatcar/release"
+cp "$parts/$first/os-release" "$root/usr/lib/os-release"
 printf 'GROUP=%s\n' "$group" >"$root/usr/share/flatcar/update.conf"
 ln -sfn ../usr/lib/os-release "$root/etc/os-release"
 mkdir -p "$root/opt" "$root/var/lib/testbed" "$root/etc/flatcar" "$root/root/.ssh"
@@ -79,7 +86,7 @@ rm -f "$root"/etc/ssh/ssh_host_*
 : >"$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id"
 echo testbed >"$root/etc/hostname"
-chroot "$root" systemctl enable systemd-networkd.service testbed-seed.service flatcar-dress.service >/dev/null 2>&1
+chroot "$root" systemctl enable systemd-networkd.service testbed-seed.service testbed-partition.service flatcar-dress.service >/dev/null 2>&1
 chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
     systemd-networkd-wait-online.service getty@tty1.service >/dev/null 2>&1 || true
 

@@ -1,18 +1,10 @@
 #!/bin/sh
-# On Flatcar an OS update replaces /usr, kernel included. Here every kernel is in the
-# image, so the OS version is whatever release belongs to the booted kernel.
+# Flatcar's /usr is read-only from the initrd on; a staged update is applied once its
+# release runs (partition.sh has switched to the booted release already).
 set -eu
-kver=$(uname -r)
-src=/usr/share/flatcar/by-kernel/$kver
-if [ -d "$src" ]; then
-    cmp -s "$src/release" /usr/share/flatcar/release || cp "$src/release" /usr/share/flatcar/release
-    cmp -s "$src/os-release" /usr/lib/os-release || cp "$src/os-release" /usr/lib/os-release
-else
-    echo "flatcar-dress: no release description for kernel $kver" >&2
-fi
-# A staged update is applied once its kernel runs.
 status=/var/lib/testbed/update-status
-if [ -f "$status" ] && grep -qx "NEW_KERNEL=$kver" "$status"; then
+. /usr/share/flatcar/release
+if [ -f "$status" ] && grep -qx "NEW_VERSION=$FLATCAR_RELEASE_VERSION" "$status"; then
     rm -f "$status"
 fi
 # Private: as a peer of / (systemd makes / shared) every mount under /usr would also
@@ -22,3 +14,6 @@ if ! findmnt -n -o OPTIONS /usr | grep -qw ro; then
     mount --make-private /usr
     mount -o remount,bind,ro /usr
 fi
+# The passive partition is not part of the running system.
+parts=/usr/lib/testbed/partitions
+mountpoint -q "$parts" || mount -t tmpfs -o ro,mode=0755,size=4k testbed-passive "$parts"
