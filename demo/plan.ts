@@ -13,6 +13,10 @@ const nameOf = (urn: string) => String(urn).split("::").pop() ?? "";
 /** The resource's own type: a URN's type part is qualified by its parents' ("A$B$type"). */
 const typeOf = (urn: string) => (String(urn).split("::")[2] ?? "").split("$").pop() ?? "";
 
+/** What `preview --json` shows for a value that is not known yet (e.g. facts of an unreachable host). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const known = (v: unknown): string | undefined => (typeof v === "string" && v !== UNKNOWN && v !== "" ? v : undefined);
+
 /** Pulumi's own marks: + create, ~ update, +- replace, - delete; undefined when nothing changes. */
 function mark(op: string): string | undefined {
   const marks: Record<string, string> = { create: "+", update: "~", replace: "+-", "create-replacement": "+-", "delete-replaced": "+-", delete: "-" };
@@ -27,11 +31,11 @@ function what(type: string, name: string, inputs: Record<string, any>): string {
     case "ModulesOverlay":
       return "modules overlay";
     case "DeveloperContainer":
-      return `developer container ${inputs.osVersion ?? ""}`.trim();
+      return `developer container ${known(inputs.osVersion) ?? "(OS version not known yet)"}`;
     case "ModuleBuild":
-      return `build ${inputs.set ?? name} for ${inputs.kernelRelease ?? "?"}`;
+      return `build ${known(inputs.set) ?? name} for ${known(inputs.kernelRelease) ?? "(kernel not known yet)"}`;
     case "ModuleLoad":
-      return `load ${(inputs.modules ?? []).join(" ") || inputs.set || name}`;
+      return `load ${Array.isArray(inputs.modules) && inputs.modules.length ? inputs.modules.join(" ") : (known(inputs.set) ?? name)}`;
     default:
       return name;
   }

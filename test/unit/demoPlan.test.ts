@@ -43,4 +43,13 @@ describe("planByHost", () => {
     ];
     expect(planByHost({ steps })).toEqual(["h2:", "  ~ facts", "  +- build pair for 6.1.0-56-cloud-amd64"]);
   });
+
+  it("says when a value is not known yet (preview --json shows Pulumi's unknown marker)", () => {
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const steps = [
+      res("h1", "DeveloperContainer", "h1-devcontainer", "create", { osVersion: unknown }),
+      res("h1", "ModuleBuild", "h1-tiny-build", "create", { set: "tiny", kernelRelease: unknown }),
+    ];
+    expect(planByHost({ steps })).toEqual(["h1:", "  + developer container (OS version not known yet)", "  + build tiny for (kernel not known yet)"]);
+  });
 });
