@@ -10,6 +10,7 @@ export default defineConfig({
       { test: { name: "provider", include: ["test/provider/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false } },
       { test: { name: "kernel", include: ["test/kernel/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 1_200_000, fileParallelism: false } },
       { test: { name: "fleet", include: ["test/fleet/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 1_800_000, fileParallelism: false } },
+      { test: { name: "package", include: ["test/package/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 180_000 } },
       { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 1_800_000, hookTimeout: 1_800_000, fileParallelism: false } },
     ],
   },

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * kmod-fleet CLI: the kernel analysis on a local tree. All file reading and decompression
  * happens here; kernel/ stays pure.
@@ -99,8 +100,9 @@ try {
   process.exitCode = main(process.argv.slice(2));
 } catch (err) {
   if (err instanceof UsageError) {
-    if (err.message) process.stderr.write(`kmod-fleet: ${err.message}\n\n`);
-    process.stderr.write(USAGE + "\n");
+    // --help prints the usage on stdout and succeeds; a usage error goes to stderr.
+    if (err.message) process.stderr.write(`kmod-fleet: ${err.message}\n\n${USAGE}\n`);
+    else process.stdout.write(USAGE + "\n");
     process.exitCode = err.message ? 2 : 0;
   } else {
     process.stderr.write(`kmod-fleet: ${(err as Error).stack ?? err}\n`);

@@ -9,8 +9,16 @@ import { hostStep } from "./hostStep";
 import { buildScript } from "./scripts";
 import { progress } from "./progress";
 
-/** Resolved when the program loads, captured by value in the provider. */
-const cli = join(__dirname, "..", "bin", "kmod-fleet");
+/**
+ * The CLI as [program, ...args], resolved when the program loads and captured by value in
+ * the provider. Compiled (the package, dist/), it is the compiled CLI run by this same
+ * Node.js, so nothing from devDependencies runs; in the repository (TypeScript through
+ * ts-node), it is bin/kmod-fleet, which runs bin/kmod-fleet.ts with tsx.
+ */
+const cli: string[] = __filename.endsWith(".js") ? [process.execPath, join(__dirname, "..", "bin", "kmod-fleet.js")] : [join(__dirname, "..", "bin", "kmod-fleet")];
+
+/** Exported for the package test: the command the providers run the analysis with. */
+export const analysisCommand = (): string[] => [...cli];
 
 export interface KernelOnHost {
   workDir: string;
@@ -41,7 +49,7 @@ export async function runPreflightOnHost(conn: ConnectionSpec, req: KernelOnHost
   const tree = await fetchKernelTree(conn, req);
   try {
     progress(conn.host, `preflight: ${req.options.map((o) => `${o}=m`).join(" ")} on ${req.kernelRelease}`);
-    const r = spawnSync(cli, ["preflight", "--source", tree.dir, "--config", tree.config, ...req.options.map((o) => `${o}=m`)], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(cli[0], [...cli.slice(1), "preflight", "--source", tree.dir, "--config", tree.config, ...req.options.map((o) => `${o}=m`)], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     if (r.status === 1) {
       throw new Error(`${conn.host}: module set ${req.set} can never load on kernel ${req.kernelRelease}; nothing was built.\n${r.stdout.trim()}`);
     }
@@ -71,7 +79,7 @@ export async function explainDmesg(conn: ConnectionSpec, k: KernelOnHost, dmesg:
     const args = ["doctor", "--source", tree.dir, "--config", tree.config, "--dmesg", "-"];
     const symvers = path.join(tree.dir, "Module.symvers");
     if (require("fs").existsSync(symvers)) args.push("--symvers", symvers);
-    const r = spawnSync(cli, args, { input: dmesg, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(cli[0], [...cli.slice(1), ...args], { input: dmesg, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     return r.status === 0 || r.status === 1 ? r.stdout.trim() : `(the doctor could not run: ${(r.stderr || "").trim()})`;
   } catch (e: any) {
     return `(the doctor could not read this kernel's sources: ${e?.message ?? e})`;

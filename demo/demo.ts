@@ -1,12 +1,15 @@
 // The demo: boots the test fleet, writes the `demo` stack from `testbed stack-config` with
 // an out-of-tree module set of two modules (one uses a symbol the other exports), runs
 // `pulumi preview` and `pulumi up`, and shows per host what was built and loaded.
+// The preview is shown as a short plan per host; the `up` streams Pulumi's own output as it
+// comes (per-host progress lines included), so a long build is visible while it runs.
 import * as fs from "fs";
 import * as path from "path";
 import * as testbed from "../testbed/fleet";
 import { Stack } from "../toolchain/stack";
 import { repoRoot } from "../toolchain/env";
 import { demoFleetConfig } from "./config";
+import { planByHost } from "./plan";
 
 const say = (s: string) => console.log(`\n\x1b[1m== ${s}\x1b[0m`);
 // The project's default backend (Pulumi.yaml), so `pulumi -s demo ...` works by hand too.
@@ -15,7 +18,7 @@ const stack = new Stack("demo", path.join(repoRoot, ".pulumi"));
 async function main(): Promise<void> {
   if (process.argv[2] === "down") {
     say("pulumi destroy");
-    if (fs.existsSync(stack.configFile)) console.log(stack.cli(["destroy", "--yes", "--skip-preview"]).output.trim());
+    if (fs.existsSync(stack.configFile)) await stack.cliStreaming(["destroy", "--yes", "--skip-preview"]);
     say("stopping the test fleet");
     await testbed.down();
     return;
@@ -30,10 +33,11 @@ async function main(): Promise<void> {
   if (existing) stack.setFleet(config);
   else stack.init(config, fs.readFileSync(testbed.keyPath(), "utf8"));
 
-  say("pulumi preview");
-  console.log(stack.cli(["preview", "--diff"]).stdout.trim());
-  say("pulumi up");
-  console.log(stack.up().stdout.trim());
+  say("pulumi preview: what will change on each host");
+  const preview = stack.cli(["preview", "--json"]).stdout;
+  console.log(planByHost(JSON.parse(preview.slice(preview.indexOf("{")))).join("\n"));
+  say("pulumi up (Pulumi's output as it comes; building takes minutes under TCG)");
+  await stack.cliStreaming(["up", "--yes", "--skip-preview"]);
 
   say("what each host has now (checked over SSH)");
   for (const h of state.hosts) {

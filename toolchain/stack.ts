@@ -1,6 +1,6 @@
 // Runs this project's Pulumi program with the offline toolchain: one stack in its own
 // state folder, driven through the real CLI (used by `npm run demo` and the e2e tests).
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -14,6 +14,17 @@ export interface CliResult {
   output: string;
   seconds: number;
 }
+
+export interface CliOptions {
+  input?: string;
+  allowFail?: boolean;
+  timeoutSeconds?: number;
+}
+
+/** Receives the CLI's output as it comes, chunk by chunk. */
+export type OutputSink = (text: string, stream: "stdout" | "stderr") => void;
+
+const toConsole: OutputSink = (text, stream) => (stream === "stdout" ? process.stdout : process.stderr).write(text);
 
 export interface PreviewStep {
   op: string;
@@ -34,6 +45,8 @@ export class Stack {
   constructor(
     readonly name: string,
     readonly stateDir: string,
+    /** The Pulumi project (Pulumi.yaml); this repository unless a test uses its own. */
+    readonly projectDir: string = repoRoot,
   ) {
     assertToolchain();
     fs.mkdirSync(stateDir, { recursive: true });
@@ -42,20 +55,58 @@ export class Stack {
   }
 
   get configFile(): string {
-    return path.join(repoRoot, `Pulumi.${this.name}.yaml`);
+    return path.join(this.projectDir, `Pulumi.${this.name}.yaml`);
   }
 
-  cli(args: string[], opts: { input?: string; allowFail?: boolean; timeoutSeconds?: number } = {}): CliResult {
+  /** Runs the CLI and returns its output when it exits (what the e2e tests use). */
+  cli(args: string[], opts: CliOptions = {}): CliResult {
     const started = Date.now();
     const r = spawnSync(pulumiBin, [...args, "--stack", this.name, "--non-interactive"], {
-      cwd: repoRoot,
+      cwd: this.projectDir,
       env: this.env,
       input: opts.input,
       encoding: "utf8",
       maxBuffer: 256 * 1024 * 1024,
       timeout: (opts.timeoutSeconds ?? 1800) * 1000,
     });
-    const result = { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "", output: `${r.stdout ?? ""}\n${r.stderr ?? ""}`, seconds: (Date.now() - started) / 1000 };
+    return this.finish(args, opts, started, r.status ?? -1, r.stdout ?? "", r.stderr ?? "");
+  }
+
+  /**
+   * Like cli(), but passes Pulumi's output on as it comes (to `sink`, by default this
+   * process's stdout and stderr) while capturing it: the result is the same CliResult.
+   * The demo uses it so that a long `up` shows its progress.
+   */
+  cliStreaming(args: string[], opts: CliOptions & { sink?: OutputSink } = {}): Promise<CliResult> {
+    const started = Date.now();
+    const sink = opts.sink ?? toConsole;
+    return new Promise((resolve, reject) => {
+      const child = spawn(pulumiBin, [...args, "--stack", this.name, "--non-interactive"], { cwd: this.projectDir, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+      const captured = { stdout: "", stderr: "" };
+      for (const stream of ["stdout", "stderr"] as const) {
+        child[stream].setEncoding("utf8");
+        child[stream].on("data", (text: string) => {
+          captured[stream] += text;
+          sink(text, stream);
+        });
+      }
+      const timer = setTimeout(() => child.kill("SIGTERM"), (opts.timeoutSeconds ?? 1800) * 1000);
+      let failedToStart: Error | undefined;
+      child.on("error", (err) => (failedToStart = err));
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        try {
+          resolve(this.finish(args, opts, started, code ?? -1, captured.stdout, captured.stderr || (failedToStart?.message ?? "")));
+        } catch (err) {
+          reject(err);
+        }
+      });
+      child.stdin.end(opts.input ?? "");
+    });
+  }
+
+  private finish(args: string[], opts: CliOptions, started: number, code: number, stdout: string, stderr: string): CliResult {
+    const result = { code, stdout, stderr, output: `${stdout}\n${stderr}`, seconds: (Date.now() - started) / 1000 };
     if (result.code !== 0 && !opts.allowFail) {
       throw new Error(`pulumi ${args.join(" ")} failed (exit ${result.code}):\n${result.output.slice(-6000)}`);
     }
@@ -65,7 +116,7 @@ export class Stack {
   /** Creates the stack anew with this fleet config and the SSH key as a secret. */
   init(fleet: Record<string, unknown>, privateKey: string): void {
     this.destroyState();
-    const r = spawnSync(pulumiBin, ["stack", "init", this.name, "--non-interactive"], { cwd: repoRoot, env: this.env, encoding: "utf8" });
+    const r = spawnSync(pulumiBin, ["stack", "init", this.name, "--non-interactive"], { cwd: this.projectDir, env: this.env, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`pulumi stack init ${this.name} failed: ${r.stderr}`);
     this.setFleet(fleet);
     this.cli(["config", "set", "--secret", "kmod-fleet:sshPrivateKey"], { input: privateKey });
@@ -102,7 +153,7 @@ export class Stack {
 
   /** Forgets this stack (state and stack file) without touching its hosts or other stacks. */
   destroyState(): void {
-    spawnSync(pulumiBin, ["stack", "rm", this.name, "--yes", "--force", "--non-interactive"], { cwd: repoRoot, env: this.env, encoding: "utf8" });
+    spawnSync(pulumiBin, ["stack", "rm", this.name, "--yes", "--force", "--non-interactive"], { cwd: this.projectDir, env: this.env, encoding: "utf8" });
     if (fs.existsSync(this.configFile)) fs.rmSync(this.configFile);
   }
 }

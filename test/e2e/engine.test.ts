@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   PULUMI_VERSION, assertToolchain, pulumiBin, pulumiEnv, pulumiRoot, repoRoot,
 } from "../../toolchain/env";
+import { Stack } from "../../toolchain/stack";
 
 const execFileP = promisify(execFile);
 
@@ -257,6 +258,59 @@ describe("Automation API inline program on the offline toolchain", () => {
       await stack.destroy();
       expect(existsSync(file)).toBe(false);
       await stack.workspace.removeStack("dev");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
+// toolchain/stack.ts's cliStreaming (what `npm run demo` uses): Pulumi's output, with the
+// providers' per-host progress lines (components/progress.ts), reaches the caller while the
+// `up` still runs, and the captured result is the whole output, as cli() would return it.
+const SLOW_PROGRAM = (progressModule: string) => `
+import * as pulumi from "@pulumi/pulumi";
+import { progress } from ${JSON.stringify(progressModule)};
+
+const slowProvider: pulumi.dynamic.ResourceProvider = {
+  async create() {
+    for (const step of [1, 2, 3]) {
+      progress("h1", "step " + step + " of 3");
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+    return { id: "slow", outs: {} };
+  },
+};
+new pulumi.dynamic.Resource(slowProvider, "slow", {});
+`;
+
+describe("toolchain/stack.ts streams the CLI's output", () => {
+  it("shows progress lines of an up before the up ends, and captures the same output", async () => {
+    const work = mkdtempSync(path.join(tmpdir(), "kmod-stream-"));
+    try {
+      const project = path.join(work, "project");
+      mkdirSync(project);
+      writeFileSync(path.join(project, "Pulumi.yaml"), PULUMI_YAML.replace("engine-check", "stream-check"));
+      writeFileSync(path.join(project, "index.ts"), SLOW_PROGRAM(path.join(repoRoot, "components", "progress")));
+      writeFileSync(path.join(project, "tsconfig.json"), TSCONFIG);
+      writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "stream-check", private: true }));
+      symlinkSync(path.join(repoRoot, "node_modules"), path.join(project, "node_modules"), "dir");
+      const stack = new Stack("dev", path.join(work, "state"), project);
+      await execFileP(pulumiBin, ["stack", "init", "dev", "--non-interactive"], { cwd: project, env: stack.env });
+
+      const chunks: { at: number; text: string; stream: string }[] = [];
+      const result = await stack.cliStreaming(["up", "--yes", "--skip-preview"], { sink: (text, s) => chunks.push({ at: Date.now(), text, stream: s }) });
+      const ended = Date.now();
+
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(chunks.filter((c) => c.stream === "stdout").map((c) => c.text).join(""));
+      expect(result.stderr).toBe(chunks.filter((c) => c.stream === "stderr").map((c) => c.text).join(""));
+      const first = chunks.find((c) => c.text.includes("h1: step 1 of 3"));
+      const third = chunks.find((c) => c.text.includes("h1: step 3 of 3"));
+      expect(first, result.output).toBeDefined();
+      expect(third, result.output).toBeDefined();
+      // Steps are 1.5 s apart and the resource finishes 1.5 s after the last one.
+      expect(third!.at - first!.at).toBeGreaterThan(2000);
+      expect(ended - first!.at).toBeGreaterThan(3000);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

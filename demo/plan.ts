@@ -1,0 +1,64 @@
+// What a `pulumi preview --json` of the fleet will do, per host, in a few lines: the demo
+// shows this instead of the preview's dump of every input of every resource.
+
+interface Step {
+  op: string;
+  urn: string;
+  newState?: { type?: string; parent?: string; inputs?: Record<string, any> };
+  oldState?: { type?: string; parent?: string; inputs?: Record<string, any> };
+}
+
+const HOST_TYPE = "kmod-fleet:index:Host";
+const nameOf = (urn: string) => String(urn).split("::").pop() ?? "";
+/** The resource's own type: a URN's type part is qualified by its parents' ("A$B$type"). */
+const typeOf = (urn: string) => (String(urn).split("::")[2] ?? "").split("$").pop() ?? "";
+
+/** What `preview --json` shows for a value that is not known yet (e.g. facts of an unreachable host). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const known = (v: unknown): string | undefined => (typeof v === "string" && v !== UNKNOWN && v !== "" ? v : undefined);
+
+/** Pulumi's own marks: + create, ~ update, +- replace, - delete; undefined when nothing changes. */
+function mark(op: string): string | undefined {
+  const marks: Record<string, string> = { create: "+", update: "~", replace: "+-", "create-replacement": "+-", "delete-replaced": "+-", delete: "-" };
+  return marks[op];
+}
+
+/** A resource in words, from its inputs: "build kmod-pair for 6.1.0-50-cloud-amd64". */
+function what(type: string, name: string, inputs: Record<string, any>): string {
+  switch (type.split(":").pop()) {
+    case "HostFacts":
+      return "facts";
+    case "ModulesOverlay":
+      return "modules overlay";
+    case "DeveloperContainer":
+      return `developer container ${known(inputs.osVersion) ?? "(OS version not known yet)"}`;
+    case "ModuleBuild":
+      return `build ${known(inputs.set) ?? name} for ${known(inputs.kernelRelease) ?? "(kernel not known yet)"}`;
+    case "ModuleLoad":
+      return `load ${Array.isArray(inputs.modules) && inputs.modules.length ? inputs.modules.join(" ") : (known(inputs.set) ?? name)}`;
+    default:
+      return name;
+  }
+}
+
+/**
+ * Per host, what changes, one resource a line ("  + build kmod-pair for 6.1.0-50-cloud-amd64");
+ * a host whose resources all stay the same is one line "h2: no changes".
+ */
+export function planByHost(preview: { steps?: Step[] }): string[] {
+  const hosts = new Map<string, Map<string, string>>();
+  const changesOf = (host: string) => hosts.get(host) ?? hosts.set(host, new Map()).get(host)!;
+  for (const step of preview.steps ?? []) {
+    const state = step.newState ?? step.oldState ?? {};
+    const type = typeOf(step.urn);
+    if (type === HOST_TYPE) changesOf(nameOf(step.urn));
+    if (!state.parent || typeOf(state.parent) !== HOST_TYPE) continue;
+    const changes = changesOf(nameOf(state.parent));
+    const m = mark(step.op);
+    // A replacement has several steps (replace, create-replacement, delete-replaced): one line.
+    if (m && !changes.has(step.urn)) changes.set(step.urn, `  ${m} ${what(type, nameOf(step.urn), state.inputs ?? {})}`);
+  }
+  return [...hosts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([host, changes]) => (changes.size ? [`${host}:`, ...changes.values()] : [`${host}: no changes`]));
+}

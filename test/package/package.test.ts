@@ -1,0 +1,141 @@
+// The package as a user gets it: `npm pack` (which builds dist/ through prepack), then
+// `npm install --omit=dev <tarball>` in an empty folder. Proves that the CLI, the library
+// and the providers' analysis command run from compiled JavaScript with no
+// devDependencies installed, and that the Fleet component's providers still serialize.
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertToolchain, pulumiBin, pulumiEnv } from "../../toolchain/env";
+import { MINI_TREE } from "../unit/kernel/tree";
+
+const repoRoot = path.join(__dirname, "..", "..");
+// js-yaml and @types/node are not here: dependencies of @pulumi/pulumi bring them too.
+const DEV_ONLY = ["tsx", "ts-node", "typescript", "vitest", "pulumi"];
+let tmp: string;
+let app: string;
+let installed: string;
+
+// npm's own variables from `npm test` (npm_config_*) would leak into the nested npm calls.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_"))) as NodeJS.ProcessEnv;
+const npm = (args: string[], cwd: string) => execFileSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const run = (cmd: string, args: string[], input?: string) => spawnSync(cmd, args, { cwd: app, env, encoding: "utf8", input });
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-package-"));
+  app = path.join(tmp, "app");
+  fs.mkdirSync(app);
+  fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }));
+  const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", tmp], repoRoot));
+  const tarball = path.join(tmp, packed[0].filename);
+  npm(["install", "--omit=dev", "--prefer-offline", tarball], app);
+  installed = path.join(app, "node_modules", "kmod-fleet");
+});
+afterAll(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Every package folder name under node_modules, nested ones included. */
+function packagesIn(dir: string, found = new Set<string>()): Set<string> {
+  if (!fs.existsSync(dir)) return found;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name.startsWith(".")) continue;
+    if (e.name.startsWith("@")) {
+      for (const s of fs.readdirSync(path.join(dir, e.name))) {
+        found.add(`${e.name}/${s}`);
+        packagesIn(path.join(dir, e.name, s, "node_modules"), found);
+      }
+    } else {
+      found.add(e.name);
+      packagesIn(path.join(dir, e.name, "node_modules"), found);
+    }
+  }
+  return found;
+}
+
+describe("the packed package, installed without devDependencies", () => {
+  it("holds compiled JavaScript, declarations and the host scripts, not the TypeScript sources or tests", () => {
+    for (const f of ["dist/library.js", "dist/library.d.ts", "dist/bin/kmod-fleet.js", "dist/kernel/index.d.ts", "dist/components/scripts/build.sh", "dist/components/scripts/facts.sh"]) {
+      expect(fs.existsSync(path.join(installed, f)), f).toBe(true);
+    }
+    expect(fs.existsSync(path.join(installed, "index.ts"))).toBe(false);
+    expect(fs.existsSync(path.join(installed, "test"))).toBe(false);
+    expect(fs.existsSync(path.join(installed, "testbed"))).toBe(false);
+  });
+
+  it("has no devDependency in the installed tree", () => {
+    const all = packagesIn(path.join(app, "node_modules"));
+    expect(DEV_ONLY.filter((p) => all.has(p))).toEqual([]);
+    expect(all.has("@pulumi/pulumi")).toBe(true);
+  });
+
+  it("npx kmod-fleet preflight --help prints the usage and exits 0", () => {
+    const r = run("npx", ["--no-install", "kmod-fleet", "preflight", "--help"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage:\n {2}kmod-fleet preflight --source/);
+  });
+
+  it("the installed CLI runs the analysis: a dead end exits 1 with its report", () => {
+    const src = path.join(tmp, "tree");
+    for (const [p, text] of Object.entries(MINI_TREE)) {
+      fs.mkdirSync(path.join(src, path.dirname(p)), { recursive: true });
+      fs.writeFileSync(path.join(src, p), text);
+    }
+    fs.writeFileSync(path.join(tmp, "config"), "CONFIG_MODULES=y\n");
+    const r = run("npx", ["--no-install", "kmod-fleet", "preflight", "--source", src, "--config", path.join(tmp, "config"), "I915=m"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/DEAD END/);
+  });
+
+  it("require(\"kmod-fleet\") exposes Fleet, the config validation and the kernel analysis; kmod-fleet/kernel too", () => {
+    const r = run("node", ["-e", `
+      const k = require("kmod-fleet");
+      const kernel = require("kmod-fleet/kernel");
+      console.log(JSON.stringify({ Fleet: typeof k.Fleet, resolve: typeof k.resolveFleetConfig, preflight: typeof k.kernel.preflight, sub: typeof kernel.preflight }));
+    `]);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ Fleet: "function", resolve: "function", preflight: "function", sub: "function" });
+  });
+
+  it("the providers run the analysis with the compiled CLI under this Node.js, not tsx", () => {
+    const r = run("node", ["-p", `JSON.stringify(require(${JSON.stringify(path.join(installed, "dist/components/preflightOnHost.js"))}).analysisCommand())`]);
+    const cmd: string[] = JSON.parse(r.stdout);
+    expect(path.basename(cmd[0])).toMatch(/^node/);
+    expect(cmd.slice(1)).toEqual([path.join(fs.realpathSync(installed), "dist/bin/kmod-fleet.js")]);
+    expect(run(cmd[0], [...cmd.slice(1), "--help"]).status).toBe(0);
+  });
+
+  it("a user's program runs Fleet from the package with the real CLI: the providers are serialized and run", async () => {
+    // Pulumi's closure serializer loads the providers' helper modules by their path in the
+    // package ("kmod-fleet/dist/components/hostStep.js"), which package.json's exports must
+    // allow: mocks do not check that, the real engine does.
+    assertToolchain();
+    fs.mkdirSync(path.join(app, "mod"));
+    fs.writeFileSync(path.join(app, "mod", "Makefile"), "obj-m += tiny.o\n");
+    fs.writeFileSync(path.join(app, "index.js"), USER_PROGRAM);
+    fs.writeFileSync(path.join(app, "Pulumi.yaml"), "name: app\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n");
+    const penv = pulumiEnv({ backendUrl: `file://${path.join(tmp, "state")}` });
+    fs.mkdirSync(path.join(tmp, "state"));
+    const pulumi = (...args: string[]) => spawnSync(pulumiBin, [...args, "--non-interactive"], { cwd: app, env: penv, encoding: "utf8", timeout: 120_000 });
+    expect(pulumi("stack", "init", "dev").status).toBe(0);
+    const up = pulumi("up", "--yes", "--skip-preview");
+    const out = `${up.stdout}\n${up.stderr}`;
+    expect(out).not.toMatch(/unhandled exception|export path/);
+    expect(out).toMatch(/HostFacts h1-facts creating/);
+    // The facts provider ran its SSH code in the provider process, and failed on the closed port.
+    expect(out).toMatch(/HostFacts \(h1-facts\):\s+error: h1: cannot reach core@127\.0\.0\.1:1/);
+  }, 150_000);
+});
+
+// A user's program in plain JavaScript: one host on a closed port, one module set.
+const USER_PROGRAM = `
+const pulumi = require("@pulumi/pulumi");
+const { Fleet, resolveFleetConfig } = require("kmod-fleet");
+const fleet = resolveFleetConfig({
+  hosts: [{ name: "h1", address: "127.0.0.1", port: 1, connectAttempts: 1, connectTimeoutSeconds: 2, auth: { privateKeyConfig: "key" },
+            hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxAJ2iCgUCIyF7+uFqQ1y0NxBQ0v5yHUZ8Qp8sE1P2a" }],
+  moduleSets: [{ name: "tiny", source: { dir: "mod" }, load: ["tiny"] }],
+}, { dirExists: () => true });
+const f = new Fleet("fleet", { fleet, secret: (k) => pulumi.secret("unused " + k), projectDir: __dirname });
+exports.hosts = f.summary;
+`;
