@@ -34,7 +34,7 @@ export function diffOverlay(olds: ModulesOverlayOutputs, news: ModulesOverlayInp
 }
 
 function env(p: ModulesOverlayInputs, action: string, createdDirs: string[] = []) {
-  return { ACTION: action, MODULES_DIR: p.modulesDir, UPPER_DIR: p.upperDir, WORK_DIR: p.workDir, PERSISTENCE: p.persistence, CREATED_DIRS: createdDirs.join(" ") };
+  return { ACTION: action, MODULES_DIR: p.modulesDir, UPPER_DIR: p.upperDir, WORK_DIR: p.workDir, PERSISTENCE: p.persistence, CREATED_DIRS: createdDirs.join("\n") };
 }
 
 async function apply(p: ModulesOverlayInputs, createdBefore: string[]): Promise<ModulesOverlayOutputs> {

@@ -6,6 +6,19 @@
 # the OS ships in flatcar-install), FINGERPRINT (empty: any key in SIGNING_KEY).
 set -eu
 
+# VERSION comes from the host's release file: one plain name, or a path like
+# ../../../../etc would send the delete below somewhere else.
+case "$VERSION" in
+'' | .* | -* | *[!A-Za-z0-9._+~-]*)
+  echo "refusing the OS version '$VERSION' reported by this host: expected one plain name like 3975.2.0" >&2
+  exit 2
+  ;;
+esac
+case "$CACHE_DIR" in
+/*) ;;
+*) echo "refusing the cache folder '$CACHE_DIR': expected an absolute path" >&2; exit 2 ;;
+esac
+
 dir=$CACHE_DIR/$VERSION
 image=$dir/developer_container.bin
 stamp=$dir/verified
@@ -34,8 +47,8 @@ create)
   # when this was the host's first image (a later destroy would not know about it).
   trap 'rm -rf "$tmp"; rmdir "$CACHE_DIR" 2>/dev/null || true' EXIT
   say "downloading $IMAGE_URL"
-  curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp/image.bz2" "$IMAGE_URL" || { echo "download failed: $IMAGE_URL" >&2; exit 3; }
-  curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp/image.bz2.sig" "$SIGNATURE_URL" || { echo "signature download failed: $SIGNATURE_URL (an unsigned image is never used)" >&2; exit 3; }
+  curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp/image.bz2" -- "$IMAGE_URL" || { echo "download failed: $IMAGE_URL" >&2; exit 3; }
+  curl -fsSL --retry 3 --connect-timeout 20 -o "$tmp/image.bz2.sig" -- "$SIGNATURE_URL" || { echo "signature download failed: $SIGNATURE_URL (an unsigned image is never used)" >&2; exit 3; }
 
   export GNUPGHOME=$tmp/gnupg
   mkdir -m 700 "$GNUPGHOME"
@@ -59,7 +72,7 @@ create)
   # VALIDSIG <signing key fpr> ... <primary key fpr>: either may be the pinned one.
   signer=$(awk '$2 == "VALIDSIG" { print $3; print $NF }' "$tmp/status")
   if [ -n "$FINGERPRINT" ] && ! printf '%s\n' "$signer" | grep -qix "$FINGERPRINT"; then
-    echo "BAD SIGNATURE: signed by $(echo $signer), not by the pinned key $FINGERPRINT; the download was deleted." >&2
+    echo "BAD SIGNATURE: signed by $(echo "$signer" | tr '\n' ' '), not by the pinned key $FINGERPRINT; the download was deleted." >&2
     exit 3
   fi
 
@@ -75,8 +88,8 @@ probe)
   probe
   ;;
 delete)
-  rm -rf "$dir"
-  rmdir "$CACHE_DIR" 2>/dev/null || true
+  rm -rf -- "$dir"
+  rmdir -- "$CACHE_DIR" 2>/dev/null || true
   ;;
 *)
   echo "usage: ACTION=create|probe|delete $0" >&2

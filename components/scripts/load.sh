@@ -4,6 +4,13 @@
 # SET, MODULES (load order, space-separated), PARAMETERS (lines "module k=v ..."),
 # RELOAD (true: unload first, because the modules were rebuilt)
 set -eu
+set -f # MODULES is split into words below, never globbed
+
+# Names become file names and modprobe arguments: plain names only.
+case "$SET" in '' | .* | -* | *[!A-Za-z0-9_-]*) echo "refusing the module set name '$SET'" >&2; exit 2 ;; esac
+for m in $MODULES; do
+  case "$m" in -* | *[!A-Za-z0-9_-]*) echo "refusing the module name '$m': expected a name as modprobe takes it" >&2; exit 2 ;; esac
+done
 
 load_conf=/etc/modules-load.d/kmod-fleet-$SET.conf
 options_conf=/etc/modprobe.d/kmod-fleet-$SET.conf
@@ -23,7 +30,7 @@ expected_options_conf() {
 unload_all() {
   for m in $(reverse $MODULES); do
     if [ -d "$(sysfs_name "$m")" ]; then
-      modprobe -r "$m" || { echo "cannot unload $m (in use? see lsmod)" >&2; exit 3; }
+      modprobe -r -- "$m" || { echo "cannot unload $m (in use? see lsmod)" >&2; exit 3; }
     fi
   done
 }
@@ -38,7 +45,7 @@ load)
     [ -d "$(sysfs_name "$m")" ] && continue
     before=$(dmesg | wc -l)
     echo "progress: modprobe $m"
-    if ! err=$(modprobe "$m" 2>&1); then
+    if ! err=$(modprobe -- "$m" 2>&1); then
       echo "modprobe $m failed: $err" >&2
       echo "--- new kernel messages ---" >&2
       dmesg | tail -n +"$((before + 1))" >&2

@@ -2,8 +2,22 @@
 # The writable overlay over the read-only modules directory (the seed's Problem #2), and
 # what brings it back after a reboot.
 # ACTION: create | probe | delete
-# MODULES_DIR (lower and mount point), UPPER_DIR, WORK_DIR, PERSISTENCE (mount-unit|fstab)
+# MODULES_DIR (lower and mount point), UPPER_DIR, WORK_DIR, PERSISTENCE (mount-unit|fstab),
+# CREATED_DIRS (delete: the folders create made, one per line)
 set -eu
+
+for p in "$MODULES_DIR" "$UPPER_DIR" "$WORK_DIR"; do
+  case "$p" in
+  /*/* | /[!/]*) ;;
+  *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
+  esac
+  case "$p" in
+  *[!A-Za-z0-9._+@%=:,~/-]* | */../* | */.. | */./* | */. | */)
+    echo "refusing the path '$p': expected a plain absolute path (no spaces, globs, '.' or '..')" >&2
+    exit 2
+    ;;
+  esac
+done
 
 unit=$(systemd-escape --path --suffix=mount "$MODULES_DIR")
 unit_file=/etc/systemd/system/$unit
@@ -32,7 +46,7 @@ is_persisted() {
 case "$ACTION" in
 create)
   for d in "$UPPER_DIR" "$WORK_DIR"; do
-    if [ ! -d "$d" ]; then mkdir -p "$d"; echo "createdDir=$d"; fi
+    if [ ! -d "$d" ]; then mkdir -p -- "$d"; echo "createdDir=$d"; fi
   done
   mkdir -p "$dropin_dir"
   printf '[Unit]\nWants=%s\nAfter=%s\n' "$unit" "$unit" > "$dropin"
@@ -90,9 +104,17 @@ delete)
   rm -f "$dropin"
   rmdir "$dropin_dir" 2>/dev/null || true
   systemctl daemon-reload
-  # Only the folders create made (a pre-existing /opt/modules is the user's and stays).
+  # Only the folders create made (a pre-existing /opt/modules is the user's and stays), and
+  # only if they are this overlay's upper or work dir: a recorded name is never a pattern.
   # By now the builds are deleted, so they hold nothing but depmod's regenerated indexes.
-  for d in ${CREATED_DIRS:-}; do rm -rf "$d"; done
+  printf '%s\n' "${CREATED_DIRS:-}" | while IFS= read -r d; do
+    [ -n "$d" ] || continue
+    if [ "$d" = "$UPPER_DIR" ] || [ "$d" = "$WORK_DIR" ]; then
+      rm -rf -- "$d"
+    else
+      echo "not removing $d: it is not this overlay's upper or work dir" >&2
+    fi
+  done
   ;;
 *)
   echo "usage: ACTION=create|probe|delete $0" >&2
