@@ -2,7 +2,7 @@
 // become parts of paths, URLs and file names on that host. A host that answers nonsense
 // (`VERSION=../../../../etc` in a release file) must fail with a clear message, never make
 // kmod-fleet touch a path outside its own folders. The host scripts check again.
-import { isPlainAbsolutePath } from "../config/schema";
+import { isPlainAbsolutePath } from "../config/paths";
 
 /** One plain name: no '/', not starting with '.' or '-', no spaces, globs or quotes. */
 export const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;

@@ -2,6 +2,7 @@
 // `kmod-fleet:fleet` (see Pulumi.example.yaml). Every field is validated here; defaults are
 // filled in by config/resolve.ts, not here, so that "what the user wrote" stays visible.
 import { z } from "zod";
+import { isPlainAbsolutePath } from "./paths";
 
 const hostName = z
   .string()
@@ -14,13 +15,7 @@ const hostName = z
 const notAnOption = (s: string) => !s.startsWith("-");
 const NOT_AN_OPTION = "must not start with '-': it becomes a command argument on the host and would be read as an option";
 
-/**
- * An absolute path of plain characters: no spaces or line breaks, no glob or shell
- * characters, no `.` or `..` segments (the host scripts create and remove these folders).
- */
-const PLAIN_ABSOLUTE_PATH = /^(\/[A-Za-z0-9_+@%=:,~-][A-Za-z0-9._+@%=:,~-]*)+$/;
 const PATH_MESSAGE = "expected an absolute path of plain characters, e.g. /opt/modules (no spaces, glob characters, quotes, '.' or '..' segments, no trailing '/')";
-export const isPlainAbsolutePath = (s: string) => PLAIN_ABSOLUTE_PATH.test(s) && !s.split("/").some((seg) => seg === "." || seg === "..");
 
 const configKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "expected the name of a secret stack config key, e.g. sshPrivateKey");
 
