@@ -57,6 +57,7 @@ export function connectionFor(host: ResolvedHost, secret: SecretSource, where: s
         hostKeys: host.hostKeys,
         connectTimeoutSeconds: host.connectTimeoutSeconds,
         connectAttempts: host.connectAttempts,
+        stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
         ...(privateKey ? { privateKey } : {}),
         ...(passphrase ? { passphrase } : {}),
         ...(a.agent ? { agent: a.agent } : {}),

@@ -20,9 +20,11 @@ export interface ConnectionSpec {
   agent?: string;
   /** Pinned keys ("ssh-ed25519 AAAA..." or "SHA256:..."), or "insecure". */
   hostKeys: string[] | "insecure";
-  jump?: Omit<ConnectionSpec, "host" | "jump" | "connectTimeoutSeconds" | "connectAttempts">;
+  jump?: Omit<ConnectionSpec, "host" | "jump" | "connectTimeoutSeconds" | "connectAttempts" | "stack">;
   connectTimeoutSeconds: number;
   connectAttempts: number;
+  /** The Pulumi stack of the run, named when another run finds the host busy. */
+  stack?: string;
 }
 
 export interface RunResult {

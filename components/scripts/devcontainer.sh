@@ -61,10 +61,11 @@ create)
     echo "no signing key: set profile.signingKey (the host has no /usr/bin/flatcar-install to take it from)" >&2
     exit 3
   fi
-  gpg --batch --quiet --import "$tmp/key.asc" 2>/dev/null || { echo "the configured signing key could not be imported" >&2; exit 3; }
+  # 9>&-: gpg may leave an agent running, which must not inherit the host lock's descriptor.
+  gpg --batch --quiet --import "$tmp/key.asc" 2>/dev/null 9>&- || { echo "the configured signing key could not be imported" >&2; exit 3; }
 
   say "verifying the signature"
-  if ! gpg --batch --status-fd 3 --verify "$tmp/image.bz2.sig" "$tmp/image.bz2" 3>"$tmp/status" 2>"$tmp/gpg.err"; then
+  if ! gpg --batch --status-fd 3 --verify "$tmp/image.bz2.sig" "$tmp/image.bz2" 3>"$tmp/status" 2>"$tmp/gpg.err" 9>&-; then
     echo "BAD SIGNATURE: $IMAGE_URL does not verify against the pinned key; the download was deleted." >&2
     sed 's/^/  gpg: /' "$tmp/gpg.err" >&2
     exit 3
