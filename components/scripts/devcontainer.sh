@@ -22,6 +22,10 @@ esac
 dir=$CACHE_DIR/$VERSION
 image=$dir/developer_container.bin
 stamp=$dir/verified
+# Which resource the image belongs to: what it was verified with. A new key, fingerprint
+# or URL is a new claim: the image is verified again, and the old claim's delete leaves
+# the image to the new one.
+claim=$(printf '%s\n' "$IMAGE_URL" "$SIGNATURE_URL" "$FINGERPRINT" "$SIGNING_KEY" | sha256sum | cut -d' ' -f1)
 
 say() { echo "progress: $*"; }
 
@@ -36,7 +40,7 @@ probe() {
 
 case "$ACTION" in
 create)
-  if [ -f "$image" ] && [ -f "$stamp" ] && grep -qxF "url=$IMAGE_URL" "$stamp"; then
+  if [ -f "$image" ] && [ -f "$stamp" ] && grep -qxF "claim=$claim" "$stamp"; then
     say "developer container $VERSION already verified in $dir"
     probe
     exit 0
@@ -82,13 +86,17 @@ create)
   bunzip2 -c "$tmp/image.bz2" > "$tmp/image.bin"
   mkdir -p "$dir"
   mv "$tmp/image.bin" "$image"
-  printf 'url=%s\nsha256=%s\nfingerprint=%s\nsize=%s\n' "$IMAGE_URL" "$sha" "$(echo "$signer" | head -n 1)" "$(stat -c %s "$image")" > "$stamp"
+  printf 'url=%s\nsha256=%s\nfingerprint=%s\nsize=%s\nclaim=%s\n' "$IMAGE_URL" "$sha" "$(echo "$signer" | head -n 1)" "$(stat -c %s "$image")" "$claim" > "$stamp"
   probe
   ;;
 probe)
   probe
   ;;
 delete)
+  if [ -f "$stamp" ] && grep -q '^claim=' "$stamp" && ! grep -qxF "claim=$claim" "$stamp"; then
+    say "leaving $dir: the image there was verified again for another key or URL, which now owns it"
+    exit 0
+  fi
   rm -rf -- "$dir"
   rmdir -- "$CACHE_DIR" 2>/dev/null || true
   ;;
