@@ -1,7 +1,8 @@
 // What a plain absolute path is, for the config schema and for the values hosts report.
 // No imports: providers serialize the functions they use (see ssh/session.ts).
 
-const PLAIN_ABSOLUTE_PATH = /^(\/[A-Za-z0-9_+@%=:,~-][A-Za-z0-9._+@%=:,~-]*)+$/;
+// No ',' ':' or '=' either: the paths go into overlayfs mount options and systemd-nspawn binds.
+const PLAIN_ABSOLUTE_PATH = /^(\/[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*)+$/;
 
 /**
  * An absolute path of plain characters: no spaces or line breaks, no glob or shell

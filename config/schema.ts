@@ -15,7 +15,7 @@ const hostName = z
 const notAnOption = (s: string) => !s.startsWith("-");
 const NOT_AN_OPTION = "must not start with '-': it becomes a command argument on the host and would be read as an option";
 
-const PATH_MESSAGE = "expected an absolute path of plain characters, e.g. /opt/modules (no spaces, glob characters, quotes, '.' or '..' segments, no trailing '/')";
+const PATH_MESSAGE = "expected an absolute path of plain characters, e.g. /opt/modules (letters, digits, '.', '_', '+', '~', '-'; no spaces, glob characters, quotes, ',', ':', '=', '.' or '..' segments, no trailing '/')";
 
 const configKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "expected the name of a secret stack config key, e.g. sshPrivateKey");
 

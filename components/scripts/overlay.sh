@@ -14,8 +14,9 @@ for p in "$MODULES_DIR" "$UPPER_DIR" "$WORK_DIR"; do
   *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
   esac
   case "$p" in
-  *[!A-Za-z0-9._+@%=:,~/-]* | */../* | */.. | */./* | */. | */)
-    echo "refusing the path '$p': expected a plain absolute path (no spaces, globs, '.' or '..')" >&2
+  *[!A-Za-z0-9._+~/-]* | */../* | */.. | */./* | */. | */)
+    # ',' ':' '=' would change the overlay's mount options.
+    echo "refusing the path '$p': expected a plain absolute path (no spaces, globs, ',', ':', '=', '.' or '..')" >&2
     exit 2
     ;;
   esac

@@ -97,6 +97,7 @@ describe("bad config is rejected with one message per mistake, by path", () => {
     ["a parameter value that would start a new modprobe.d line", minimal({ moduleSets: [{ name: "s", source: { dir: "x" }, load: ["m"], parameters: { m: { p: "1\ninstall m /bin/sh" } } }] }), ["moduleSets[0].parameters.m.p: expected a value without spaces"]],
     // Paths are absolute and plain: no glob, no whitespace, no '..'.
     ["a glob in modulesRoot", minimal({ storage: { modulesRoot: "/opt/mod*" } }), ["storage.modulesRoot: expected an absolute path of plain characters"]],
+    ["a comma in modulesRoot (it would add overlay mount options)", minimal({ storage: { modulesRoot: "/opt/modules,lowerdir=/etc" } }), ["storage.modulesRoot: expected an absolute path of plain characters"]],
     ["'..' in workDir, a space in cacheDir, a relative modulesDir", minimal({ storage: { workDir: "/var/lib/../../etc", cacheDir: "/var/cache/kmod fleet" }, profile: { modulesDir: "usr/lib/modules" } }), ["profile.modulesDir: expected an absolute path", "storage.cacheDir: expected an absolute path", "storage.workDir: expected an absolute path"]],
     ["a line break in a kernel config source", minimal({ kernelConfigSources: ["/boot/config-${KERNEL}\n/etc/shadow"] }), ["kernelConfigSources[0]: expected an absolute path"]],
     ["a signature URL that is not a URL", minimal({ profile: { signatureUrl: "-K/etc/passwd ${URL}" } }), ["profile.signatureUrl: expected an http(s) URL"]],
