@@ -101,7 +101,7 @@ describe("persist after success", () => {
     expect(await bootFile()).toBe("c");
   });
 
-  it("a failed reload of a rebuilt set leaves the previous modules loaded", async () => {
+  it("a rebuilt set whose new module modprobe cannot resolve leaves the previous modules loaded", async () => {
     const { outs } = await moduleLoadProvider.create(inputs());
     fs.writeFileSync(`${state}/installed/a`, "NEW-a\n");
     fail("a");
