@@ -47,8 +47,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   closeAllSessions();
-  await silent?.close();
+  // sshd first: the silent server's close waits for its clients, which a regression could leave open.
   await sshd?.stop();
+  await silent?.close();
 });
 
 const waitFor = async (cond: () => boolean, ms: number) => {
