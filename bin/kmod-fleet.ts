@@ -19,7 +19,8 @@ const USAGE = `usage:
                     --dmesg <file or -> [--arch x86] [--json]
       Explains Unknown symbol / CRC / namespace / vermagic lines of a failed modprobe.
 
-exit status: 0 ok or no-op (doctor: report printed), 1 dead end (preflight), 2 usage error.`;
+exit status: 0 ok or no-op (doctor: report printed), 1 dead end (preflight), 2 usage error,
+             3 unknown (preflight: a Kbuild/Kconfig line it cannot decide; never taken as ok).`;
 
 class UsageError extends Error {}
 
@@ -78,7 +79,7 @@ function main(argv: string[]): number {
     const model = new KernelModel(tree, { arch: values["--arch"] ?? "x86" });
     const r = preflight(model, config, rest);
     process.stdout.write(set.has("--json") ? JSON.stringify(r, null, 2) + "\n" : renderPreflight(r));
-    return r.verdict === "dead-end" ? 1 : 0;
+    return r.verdict === "dead-end" ? 1 : r.verdict === "unknown" ? 3 : 0;
   }
   if (cmd === "doctor") {
     const { values, set, rest } = parseArgs(args, ["--source", "--config", "--symvers", "--dmesg", "--arch"], ["--json"]);
