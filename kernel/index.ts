@@ -45,6 +45,21 @@ import { KernelModel } from "./model";
 import { preflight as preflightModel, PreflightResult, PreflightOptions } from "./preflight";
 import { doctor as doctorModel, DoctorResult } from "./doctor";
 
+/**
+ * The kernel's architecture directory (arch/<dir>, SRCARCH) for a machine name as
+ * `uname -m` prints it: x86_64 → x86, aarch64 → arm64. Unknown names are returned as they are.
+ */
+export function srcarchOf(machine: string): string {
+  const m = machine.trim();
+  if (/^(x86_64|i[3-6]86|amd64)$/.test(m)) return "x86";
+  if (/^(aarch64|arm64)$/.test(m)) return "arm64";
+  if (/^arm/.test(m)) return "arm";
+  if (/^riscv/.test(m)) return "riscv";
+  if (/^(ppc|powerpc)/.test(m)) return "powerpc";
+  if (/^s390/.test(m)) return "s390";
+  return m;
+}
+
 export interface AnalysisOptions {
   /** Architecture directory under arch/; default "x86". Ignored when a KernelModel is passed. */
   arch?: string;

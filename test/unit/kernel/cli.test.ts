@@ -36,8 +36,8 @@ describe("bin/kmod-fleet", () => {
     expect(r.out).toMatch(/HDMI \(bool\) selected by DRM/);
   });
 
-  it("preflight --json on a gzipped config: ok exits 0", () => {
-    const r = run("preflight", "--source", path.join(dir, "src"), "--config", path.join(dir, "config.gz"), "--json", "I915=m");
+  it("preflight --json on a gzipped config: ok exits 0 (--arch takes uname -m names)", () => {
+    const r = run("preflight", "--source", path.join(dir, "src"), "--config", path.join(dir, "config.gz"), "--arch", "x86_64", "--json", "I915=m");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ verdict: "ok", added: [{ option: "DRM", value: "m" }] });
   });
