@@ -88,7 +88,7 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     const a = parseAssignment(r);
     const sym = a && syms.get(a.name);
     if (!a || !sym || sym.isChoice) {
-      res.conflicts.push(`${r}: no such option in this tree's Kconfig (arch ${model.arch})`);
+      res.conflicts.push(`${r}: not available on ${model.arch}: this tree's Kconfig for ${model.arch} has no such option (check the name; some options exist only on other architectures)`);
       continue;
     }
     if (sym.type !== "bool" && sym.type !== "tristate") {
@@ -135,7 +135,10 @@ export function preflight(model: KernelModel, configText: string, requests: stri
       for (const [dep, v] of found.assign) {
         const depSym = syms.get(dep);
         if (!depSym || (depSym.type !== "bool" && depSym.type !== "tristate")) {
-          const msg = `${name} depends on ${dep}, which is not a bool/tristate option of this tree`;
+          // An undefined symbol in a dependency is almost always another architecture's (X86, ARM64).
+          const msg = !depSym
+            ? `${name} is not available on ${model.arch}: it depends on ${dep}, which ${model.arch}'s Kconfig does not define`
+            : `${name} depends on ${dep}, which is not a bool/tristate option of this tree`;
           if (!reported.has(msg)) res.conflicts.push(msg);
           reported.add(msg);
           continue;
