@@ -186,9 +186,21 @@ export interface MakeScope {
 /**
  * What the top Makefile is read as: the final make invocation (sub_make_done=1) of a
  * plain `make` in the tree, no goals on the command line (the default target builds
- * vmlinux and modules), no external module (KBUILD_EXTMOD, M=) and no O=.
+ * vmlinux and modules), no external module (KBUILD_EXTMOD, M=) and no O=: the object tree
+ * is the source tree and the current directory, and make runs with --no-print-directory
+ * (6.12 recurses once more until it does).
  */
-export const TOP_CONTEXT: Record<string, string> = { sub_make_done: "1", MAKECMDGOALS: "", KBUILD_EXTMOD: "", KBUILD_SRC: "", KBUILD_OUTPUT: "" };
+export const TOP_CONTEXT: Record<string, string> = {
+  sub_make_done: "1",
+  MAKECMDGOALS: "",
+  MAKEFLAGS: "rR --no-print-directory",
+  KBUILD_EXTMOD: "",
+  KBUILD_SRC: "",
+  KBUILD_OUTPUT: "",
+  CURDIR: "/usr/src/linux",
+  abs_srctree: "/usr/src/linux",
+  abs_objtree: "/usr/src/linux",
+};
 
 export function makeScope(predefined: Record<string, string>, undefinedIsEmpty: boolean): MakeScope {
   return { known: new Map(Object.entries(predefined)), lenient: new Map(Object.entries(predefined)), undefinedIsEmpty };

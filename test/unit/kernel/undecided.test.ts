@@ -53,6 +53,25 @@ endif
 endif # need-sub-make
 `;
 
+// 6.12 adds a recursion until make runs in the object tree with --no-print-directory.
+const TOP_612 = `ifneq ($(sub_make_done),1)
+abs_objtree := $(CURDIR)
+export sub_make_done := 1
+endif # sub_make_done
+ifeq ($(abs_objtree),$(CURDIR))
+no-print-directory := --no-print-directory
+else
+need-sub-make := 1
+endif
+ifeq ($(filter --no-print-directory, $(MAKEFLAGS)),)
+need-sub-make := 1
+endif
+ifeq ($(need-sub-make),1)
+__sub-make:
+	$(Q)$(MAKE) $(no-print-directory) -C $(abs_objtree) -f $(abs_srctree)/Makefile $(MAKECMDGOALS)
+else # need-sub-make
+${TOP_5X.slice(TOP_5X.indexOf("ifeq ($(need-sub-make),)\n") + "ifeq ($(need-sub-make),)\n".length)}`;
+
 // The shape of a 4.x top Makefile: skip-makefile, mixed-targets, config-targets.
 const TOP_4X = `ifeq ($(KBUILD_SRC),)
 ifeq ("$(origin O)", "command line")
@@ -101,6 +120,7 @@ describe("Kbuild reader: conditionals it cannot decide", () => {
   it.each([
     ["5.x/6.x (need-sub-make, mixed-build, config-build)", TOP_5X],
     ["4.x (skip-makefile, mixed-targets, config-targets)", TOP_4X],
+    ["6.12 (need-sub-make until --no-print-directory)", TOP_612],
   ])("reads a %s top Makefile as the build's own invocation: lib/, kernel/, mm/ are built", (_, top) => {
     const p = placements({ Makefile: top, ...SUBDIRS });
     for (const o of ["init/main.o", "kernel/fork.o", "mm/slab.o", "lib/sort.o", "drivers/base/core.o"]) expect(p[o]).toEqual({ gate: "y", undecided: [] });
