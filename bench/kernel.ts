@@ -1,6 +1,7 @@
 /**
- * Benchmark of the kernel analysis on Debian's 6.1 x86 tree (npm run bench:kernel).
- * Needs the data of test/kernel/fetch-kernel-data.sh (it runs it). Prints wall and CPU
+ * Benchmark of the kernel analysis on one Debian x86 tree (npm run bench:kernel; the
+ * generation from BENCH_KERNEL, default 6.1). Needs the data of
+ * test/kernel/fetch-kernel-data.sh (it runs it). Prints wall and CPU
  * time per phase (the CPU figure is the honest one on a shared machine) and peak memory.
  * Targets: full preflight including parse < 3 s; doctor < 3 s.
  */
@@ -8,7 +9,7 @@ import * as fs from "fs";
 import { KernelModel, doctor, preflight } from "../kernel";
 import { Evaluation, snapshot } from "../kernel/evaluate";
 import { parseDotConfig } from "../kernel/dotconfig";
-import { CLOUD_CONFIG, CLOUD_SYMVERS, SRC, ensureKernelData, localTree } from "../test/kernel/data";
+import { Generation, kernelData, localTree } from "../test/kernel/data";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -32,10 +33,11 @@ function row(name: string, runs: { wall: number; cpu: number }[], extra = "") {
   console.log(`${name.padEnd(34)} first ${w[0].toFixed(0).padStart(5)} ms (${runs[0].cpu.toFixed(0)} cpu), median ${median(w).toFixed(0).padStart(5)} ms wall, ${median(runs.map((r) => r.cpu)).toFixed(0).padStart(5)} ms cpu ${extra}`);
 }
 
-ensureKernelData();
-const tree = localTree(SRC);
-const cloud = fs.readFileSync(CLOUD_CONFIG, "utf8");
-const symvers = fs.readFileSync(CLOUD_SYMVERS, "utf8");
+const data = kernelData((process.env.BENCH_KERNEL ?? "6.1") as Generation);
+console.log(`Debian ${data.version}`);
+const tree = localTree(data.src);
+const cloud = fs.readFileSync(data.configs["cloud-amd64"] ?? data.configs["amd64"], "utf8");
+const symvers = data.cloudSymvers ? fs.readFileSync(data.cloudSymvers, "utf8") : undefined;
 const dmesg = [
   "[83845.709910] drm: Unknown symbol hdmi_vendor_infoframe_init (err -2)",
   "[83845.710508] drm: Unknown symbol dma_fence_add_callback (err -2)",

@@ -7,12 +7,12 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { KernelModel, SourceTree, doctor, preflight, renderDoctor, renderPreflight } from "../kernel";
+import { KernelModel, SourceTree, doctor, preflight, renderDoctor, renderPreflight, srcarchOf } from "../kernel";
 import { localTree } from "./localTree";
 
 const USAGE = `usage:
   kmod-fleet preflight --source <kernel tree> --config <.config|config.gz|config.xz>
-                       [--arch x86] [--json] OPTION=m [OPTION=y ...]
+                       [--arch x86|arm64|x86_64|aarch64] [--json] OPTION=m [OPTION=y ...]
       Predicts what enabling the options does to the running kernel's config, and whether
       they can be built as modules for it. Options may be given with or without CONFIG_;
       a bare name means =m.
@@ -20,7 +20,8 @@ const USAGE = `usage:
                     --dmesg <file or -> [--arch x86] [--json]
       Explains Unknown symbol / CRC / namespace / vermagic lines of a failed modprobe.
 
-exit status: 0 ok or no-op (doctor: report printed), 1 dead end (preflight), 2 usage error.`;
+exit status: 0 ok or no-op (doctor: report printed), 1 dead end (preflight), 2 usage error,
+             3 unknown (preflight: a Kbuild/Kconfig line it cannot decide; never taken as ok).`;
 
 class UsageError extends Error {}
 
@@ -76,10 +77,10 @@ function main(argv: string[]): number {
     for (const r of rest) if (!/^(CONFIG_)?[A-Za-z0-9_]+(=[ymn])?$/i.test(r)) throw new UsageError(`'${r}' is not OPTION=m|y|n`);
     const tree = sourceTree(need(values, "--source"));
     const config = readText(need(values, "--config"), "--config");
-    const model = new KernelModel(tree, { arch: values["--arch"] ?? "x86" });
+    const model = new KernelModel(tree, { arch: srcarchOf(values["--arch"] ?? "x86") });
     const r = preflight(model, config, rest);
     process.stdout.write(set.has("--json") ? JSON.stringify(r, null, 2) + "\n" : renderPreflight(r));
-    return r.verdict === "dead-end" ? 1 : 0;
+    return r.verdict === "dead-end" ? 1 : r.verdict === "unknown" ? 3 : 0;
   }
   if (cmd === "doctor") {
     const { values, set, rest } = parseArgs(args, ["--source", "--config", "--symvers", "--dmesg", "--arch"], ["--json"]);
@@ -88,7 +89,7 @@ function main(argv: string[]): number {
     const config = readText(need(values, "--config"), "--config");
     const dmesg = readText(need(values, "--dmesg"), "--dmesg");
     const symvers = values["--symvers"] ? readText(values["--symvers"], "--symvers") : undefined;
-    const r = doctor(new KernelModel(tree, { arch: values["--arch"] ?? "x86" }), config, dmesg, symvers);
+    const r = doctor(new KernelModel(tree, { arch: srcarchOf(values["--arch"] ?? "x86") }), config, dmesg, symvers);
     process.stdout.write(set.has("--json") ? JSON.stringify(r, null, 2) + "\n" : renderDoctor(r));
     return 0;
   }

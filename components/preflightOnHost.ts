@@ -22,6 +22,8 @@ export const analysisCommand = (): string[] => [...cli];
 
 export interface KernelOnHost {
   workDir: string;
+  /** The host's machine name (`uname -m`, as the host facts record it); probed when absent. */
+  arch?: string;
   kernelRelease: string;
   kernelConfig: string;
   timeoutSeconds: number;
@@ -43,15 +45,32 @@ async function fetchKernelTree(conn: ConnectionSpec, k: KernelOnHost, symbols: s
   return { dir, config: configPath, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Fails (and so builds nothing) when a requested option can never load on this kernel. */
+/**
+ * The analysis's --arch for the host: its machine name, which the CLI maps to arch/<dir>
+ * (x86_64 → x86, aarch64 → arm64; Flatcar ships both).
+ */
+async function archOf(conn: ConnectionSpec, k: KernelOnHost): Promise<string> {
+  return (k.arch || (await hostStep(conn, "reading the host's architecture", "uname -m", {}, k.timeoutSeconds)).stdout).trim();
+}
+
+/**
+ * Fails (and so builds nothing) when a requested option can never load on this kernel;
+ * an `unknown` verdict (exit 3: a Kbuild/Kconfig line the analysis cannot decide) is shown
+ * as a warning with the report and the build goes on.
+ */
 export async function runPreflightOnHost(conn: ConnectionSpec, req: KernelOnHost & { options: string[]; set: string }): Promise<void> {
   const { spawnSync } = require("child_process");
+  const arch = await archOf(conn, req);
   const tree = await fetchKernelTree(conn, req);
   try {
-    progress(conn.host, `preflight: ${req.options.map((o) => `${o}=m`).join(" ")} on ${req.kernelRelease}`);
-    const r = spawnSync(cli[0], [...cli.slice(1), "preflight", "--source", tree.dir, "--config", tree.config, ...req.options.map((o) => `${o}=m`)], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    progress(conn.host, `preflight: ${req.options.map((o) => `${o}=m`).join(" ")} on ${req.kernelRelease} (${arch})`);
+    const r = spawnSync(cli[0], [...cli.slice(1), "preflight", "--source", tree.dir, "--config", tree.config, "--arch", arch, ...req.options.map((o) => `${o}=m`)], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     if (r.status === 1) {
       throw new Error(`${conn.host}: module set ${req.set} can never load on kernel ${req.kernelRelease}; nothing was built.\n${r.stdout.trim()}`);
+    }
+    if (r.status === 3) {
+      progress(conn.host, `WARNING: the preflight could not decide whether ${req.set} can load on ${req.kernelRelease}; building anyway.\n${r.stdout.trim()}`);
+      return;
     }
     if (r.status !== 0) throw new Error(`${conn.host}: the preflight could not run (exit ${r.status}): ${(r.stderr || r.error?.message || "").trim()}`);
     progress(conn.host, r.stdout.trim().split("\n")[0] ?? "preflight ok");
@@ -75,8 +94,9 @@ export async function explainDmesg(conn: ConnectionSpec, k: KernelOnHost, dmesg:
   const path = require("path");
   let tree: { dir: string; config: string; cleanup: () => void } | undefined;
   try {
+    const arch = await archOf(conn, k);
     tree = await fetchKernelTree(conn, k, symbolsIn(dmesg));
-    const args = ["doctor", "--source", tree.dir, "--config", tree.config, "--dmesg", "-"];
+    const args = ["doctor", "--source", tree.dir, "--config", tree.config, "--arch", arch, "--dmesg", "-"];
     const symvers = path.join(tree.dir, "Module.symvers");
     if (require("fs").existsSync(symvers)) args.push("--symvers", symvers);
     const r = spawnSync(cli[0], [...cli.slice(1), ...args], { input: dmesg, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });

@@ -187,6 +187,8 @@ export class Evaluation {
         return a === Y ? Y : or(a, this.expr(e.b));
       }
       case "cmp":
+        // `"$(CROSS_COMPILE_COMPAT)" != ""` (arm64): a build-environment value, assumed like a probe.
+        if (e.a.k === "macro" || e.b.k === "macro") return Y;
         return this.compare(e.op, e.a, e.b) ? Y : N;
     }
   }

@@ -4,10 +4,12 @@
  * Pure: nothing here reads files or runs programs; the caller supplies a SourceTree.
  *
  *   preflight(tree, configText, ["DRM_I915=m"], { arch: "x86" }) → PreflightResult
- *     verdict "ok" | "no-op" | "dead-end"; added (dependencies set for the request),
+ *     verdict "ok" | "no-op" | "dead-end" | "unknown"; added (dependencies set for the request),
  *     changes (what olddefconfig would change), newModules (the .ko files), deadEnds
  *     (options whose code links into vmlinux: objects, missing symbols, neededBy chain),
- *     conflicts (requests that cannot hold). A dead end means: refuse to build.
+ *     conflicts (requests that cannot hold), unknowns (what Kbuild/Kconfig lines could not
+ *     be decided, with file:line). A dead end means: refuse to build; unknown means: warn,
+ *     the prediction cannot promise ok.
  *   renderPreflight(result) → a short text report.
  *
  *   doctor(tree, configText, dmesgText, symversText?) → DoctorResult
@@ -30,7 +32,8 @@
  */
 export { SourceTree, memoryTree } from "./sourceTree";
 export { KernelModel, ModelOptions } from "./model";
-export { PreflightResult, PreflightOptions, NeededBy } from "./preflight";
+export { PreflightResult, PreflightOptions, NeededBy, Verdict, Unknown } from "./preflight";
+export { Site } from "./kbuild";
 export { DoctorResult, Finding, Cause } from "./doctor";
 export { renderPreflight, renderDoctor } from "./render";
 export { parseDotConfig, applyAssignments, parseAssignment, ConfigValues } from "./dotconfig";
@@ -41,6 +44,21 @@ import { SourceTree } from "./sourceTree";
 import { KernelModel } from "./model";
 import { preflight as preflightModel, PreflightResult, PreflightOptions } from "./preflight";
 import { doctor as doctorModel, DoctorResult } from "./doctor";
+
+/**
+ * The kernel's architecture directory (arch/<dir>, SRCARCH) for a machine name as
+ * `uname -m` prints it: x86_64 → x86, aarch64 → arm64. Unknown names are returned as they are.
+ */
+export function srcarchOf(machine: string): string {
+  const m = machine.trim();
+  if (/^(x86_64|i[3-6]86|amd64)$/.test(m)) return "x86";
+  if (/^(aarch64|arm64)$/.test(m)) return "arm64";
+  if (/^arm/.test(m)) return "arm";
+  if (/^riscv/.test(m)) return "riscv";
+  if (/^(ppc|powerpc)/.test(m)) return "powerpc";
+  if (/^s390/.test(m)) return "s390";
+  return m;
+}
 
 export interface AnalysisOptions {
   /** Architecture directory under arch/; default "x86". Ignored when a KernelModel is passed. */

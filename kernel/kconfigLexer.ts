@@ -3,7 +3,8 @@
  *
  * - A trailing backslash joins lines; `#` starts a comment outside quotes.
  * - Help text (after `help` or the 4.x spelling `---help---`) is skipped: it ends at the
- *   first non-blank line indented less than the help's first line.
+ *   first non-blank line that starts in column 0 or is indented less than the help's
+ *   first line.
  * - `$(...)` is expanded before tokenizing, as the kernel's preprocessor does: `$(SRCARCH)`,
  *   `$(ARCH)` and variables the files define (`cc-option = ...`) are known; anything that
  *   would run a program (`$(shell,...)`, `$(success,...)`) becomes the MACRO sentinel, and
@@ -130,6 +131,10 @@ function skipHelp(raw: string[], i: number): number {
     const l = raw[j];
     if (l.trim() === "") continue;
     const w = indentWidth(l);
+    // Like the kernel's lexer (scripts/kconfig/lexer.l, <HELP>): a line that starts in
+    // column 0 always ends the help, even before any help text (an empty `help`, a blank
+    // line, then `config`); so does a line indented less than the help's first line.
+    if (w === 0) break;
     if (indent < 0) indent = w;
     if (w < indent) break;
   }

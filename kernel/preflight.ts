@@ -13,10 +13,10 @@
  *    only add objects to those modules are fine.
  */
 import { Evaluation, snapshot } from "./evaluate";
-import { Expr, exprSymbols, exprToString, orExpr } from "./expr";
+import { Expr, containsMacro, exprSymbols, exprToString, orExpr } from "./expr";
 import { ConfigValues, parseAssignment, parseDotConfig } from "./dotconfig";
 import { KernelModel } from "./model";
-import { moduleFile, moduleName } from "./kbuild";
+import { Site, moduleFile, moduleName } from "./kbuild";
 import { scanExports, sourcesOf } from "./exports";
 import { M, N, Tri, Y, parseTri, triName } from "./tristate";
 
@@ -33,8 +33,25 @@ export interface NeededBy {
   how: "request" | "depends" | "select" | "imply" | "default";
 }
 
+/**
+ * ok: can be built as modules; no-op: the running config has it; dead-end: needs a new
+ * kernel; unknown: no decided dead end, but a Kbuild conditional or a Kconfig compiler
+ * probe on the way could not be decided, so "ok" cannot be promised (see `unknowns`).
+ */
+export type Verdict = "ok" | "no-op" | "dead-end" | "unknown";
+
+export interface Unknown {
+  /** The changed option whose effect could not be decided. */
+  option: string;
+  /** What is undecided: the objects it may link into vmlinux or may build as modules. */
+  note: string;
+  objects: string[];
+  /** The makefile conditionals or Kconfig lines the reader could not decide. */
+  sites: Site[];
+}
+
 export interface PreflightResult {
-  verdict: "ok" | "no-op" | "dead-end";
+  verdict: Verdict;
   requests: { option: string; value: string; result: string }[];
   /** Options the preflight set because a request depends on them. */
   added: { option: string; value: string; why: string }[];
@@ -54,6 +71,8 @@ export interface PreflightResult {
   /** Bool options that only add code to modules being built, and other harmless changes. */
   harmless: { option: string; note: string }[];
   conflicts: string[];
+  /** What could not be decided; non-empty makes an otherwise ok verdict `unknown`. */
+  unknowns: Unknown[];
   warnings: string[];
 }
 
@@ -61,7 +80,7 @@ export function preflight(model: KernelModel, configText: string, requests: stri
   const syms = model.kconfig.symbols;
   const running = parseDotConfig(configText);
   const probe = opts.probeConfigText !== undefined ? parseDotConfig(opts.probeConfigText) : running;
-  const res: PreflightResult = { verdict: "ok", requests: [], added: [], changes: [], newModules: [], deadEnds: [], harmless: [], conflicts: [], warnings: [] };
+  const res: PreflightResult = { verdict: "ok", requests: [], added: [], changes: [], newModules: [], deadEnds: [], harmless: [], conflicts: [], unknowns: [], warnings: [] };
 
   // Requests, validated.
   const wanted = new Map<string, Tri>();
@@ -69,7 +88,7 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     const a = parseAssignment(r);
     const sym = a && syms.get(a.name);
     if (!a || !sym || sym.isChoice) {
-      res.conflicts.push(`${r}: no such option in this tree's Kconfig (arch ${model.arch})`);
+      res.conflicts.push(`${r}: not available on ${model.arch}: this tree's Kconfig for ${model.arch} has no such option (check the name; some options exist only on other architectures)`);
       continue;
     }
     if (sym.type !== "bool" && sym.type !== "tristate") {
@@ -116,7 +135,10 @@ export function preflight(model: KernelModel, configText: string, requests: stri
       for (const [dep, v] of found.assign) {
         const depSym = syms.get(dep);
         if (!depSym || (depSym.type !== "bool" && depSym.type !== "tristate")) {
-          const msg = `${name} depends on ${dep}, which is not a bool/tristate option of this tree`;
+          // An undefined symbol in a dependency is almost always another architecture's (X86, ARM64).
+          const msg = !depSym
+            ? `${name} is not available on ${model.arch}: it depends on ${dep}, which ${model.arch}'s Kconfig does not define`
+            : `${name} depends on ${dep}, which is not a bool/tristate option of this tree`;
           if (!reported.has(msg)) res.conflicts.push(msg);
           reported.add(msg);
           continue;
@@ -152,6 +174,13 @@ export function preflight(model: KernelModel, configText: string, requests: stri
   // 3. Classify through Kbuild.
   const builtin = new Map<string, Set<string>>(); // option → objects newly in vmlinux
   const modules = new Map<string, Set<string>>(); // target → options
+  const unknown = new Map<string, Unknown>(); // option → what is undecided
+  const noteUnknown = (option: string, note: string, object: string | undefined, sites: Site[]) => {
+    const u = unknown.get(option) ?? { option, note, objects: [], sites: [] };
+    if (object && !u.objects.includes(object)) u.objects.push(object);
+    for (const s of sites) if (!u.sites.some((x) => x.file === s.file && x.line === s.line)) u.sites.push(s);
+    unknown.set(option, u);
+  };
   const seen = new Set<object>();
   for (const name of changed) {
     for (const p of model.kbuild.byOption.get(name) ?? []) {
@@ -161,6 +190,15 @@ export function preflight(model: KernelModel, configText: string, requests: stri
       const a = ev.expr(p.gate);
       if (a === b) continue;
       const culprits = [...exprSymbols(p.gate)].filter((s) => changed.has(s));
+      if (p.undecided.length && a === Y) {
+        // Built into vmlinux only if a conditional the reader cannot decide holds: not a
+        // decided dead end, and not ok either.
+        for (const c of culprits.filter((c) => ev.tri(c) !== N)) noteUnknown(c, "may link into vmlinux", p.object, p.undecided);
+        continue;
+      }
+      if (p.undecided.length && a === M && b === N) {
+        for (const c of culprits) noteUnknown(c, "may or may not be built as a module", p.object, p.undecided);
+      }
       if (a === Y) {
         // Usually the options that became y; with obj-$(subst m,y,$(CONFIG_X)) also an X at m.
         for (const c of culprits.filter((c) => ev.tri(c) !== N)) {
@@ -202,7 +240,21 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     }
   }
 
-  res.verdict = res.deadEnds.length || res.conflicts.length ? "dead-end" : res.changes.length ? "ok" : "no-op";
+  // Kconfig: a compiler probe in a changed option's dependency is assumed to hold (the
+  // running kernel's compiler cannot be asked): say so instead of promising ok.
+  for (const c of res.changes) {
+    const sym = syms.get(c.option)!;
+    if (c.to === null || c.to === "n" || !sym.dirDep || !containsMacro(sym.dirDep)) continue;
+    noteUnknown(c.option, `depends on a compiler probe (${exprToString(sym.dirDep)}), assumed to hold`, undefined, sym.defs.map((d) => ({ file: d.file, line: d.line, text: `config ${c.option}` })));
+  }
+  res.unknowns = [...unknown.values()].sort((a, b) => a.option.localeCompare(b.option));
+  for (const u of res.unknowns) u.objects.sort();
+
+  res.verdict =
+    res.deadEnds.length || res.conflicts.length ? "dead-end"
+    : res.unknowns.length ? "unknown"
+    : res.changes.length ? "ok"
+    : "no-op";
   return res;
 }
 

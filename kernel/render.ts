@@ -10,7 +10,7 @@ const MAX_SYMBOLS = 6;
 export function renderPreflight(r: PreflightResult): string {
   const out: string[] = [];
   const req = r.requests.map((q) => `${q.option}=${q.value}`).join(" ") || "(nothing valid)";
-  const verdict = { ok: "OK: can be built as modules for the running kernel", "no-op": "NO-OP: the running config already has this", "dead-end": "DEAD END: needs a new kernel, modules alone cannot work" }[r.verdict];
+  const verdict = { ok: "OK: can be built as modules for the running kernel", "no-op": "NO-OP: the running config already has this", "dead-end": "DEAD END: needs a new kernel, modules alone cannot work", unknown: "UNKNOWN: could not be decided from Kconfig/Kbuild; not known to be ok" }[r.verdict];
   out.push(`preflight ${req}: ${verdict}`);
   if (r.added.length) out.push(`  added dependencies: ${r.added.map((a) => `${a.option}=${a.value}`).join(" ")}`);
   out.push(`  ${r.changes.length} option(s) change; ${r.newModules.length} new module(s)${r.newModules.length ? ": " + r.newModules.map((m) => m.module).join(" ") : ""}`);
@@ -29,6 +29,16 @@ export function renderPreflight(r: PreflightResult): string {
     }
     out.push("");
     out.push("Fix: boot a kernel built with these options, or do not build this module.");
+  }
+  if (r.unknowns.length) {
+    out.push("");
+    out.push("Undecided (the analysis cannot evaluate these lines; check them by hand or build and test):");
+    for (const u of r.unknowns) {
+      const objs = u.objects.length ? `: ${u.objects.slice(0, 3).join(" ")}${u.objects.length > 3 ? ` (+${u.objects.length - 3} more)` : ""}` : "";
+      out.push(`  ${u.option} ${u.note}${objs}`);
+      for (const s of u.sites.slice(0, 3)) out.push(`    unknown at ${s.file}:${s.line}: ${s.text}`);
+      if (u.sites.length > 3) out.push(`    (+${u.sites.length - 3} more lines)`);
+    }
   }
   for (const w of r.warnings) out.push(`  note: ${w}`);
   return out.join("\n") + "\n";

@@ -1,64 +1,30 @@
 /**
- * The expected cases of issue 5 on real data: Debian's 6.1 source, its cloud and generic
- * amd64 configs and the cloud kernel's Module.symvers (fetched by fetch-kernel-data.sh).
+ * The doctor on Debian 6.1's cloud kernel (its real Module.symvers), and the preflight on
+ * Flatcar's own 6.12 config (built from its fragments as Flatcar's build does, on Debian's
+ * 6.12 tree): exact reading, agreement with olddefconfig on 200 sampled options, verdicts.
  */
 import * as fs from "fs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KernelModel, doctor, preflight, renderDoctor, renderPreflight } from "../../kernel";
-import { AMD64_CONFIG, CLOUD_CONFIG, CLOUD_SYMVERS, SRC, ensureKernelData, localTree } from "./data";
+import { agree, readingMismatches, sample, seedOf, unsetTristates } from "./agree";
+import { flatcarFragments, kernelData, localTree } from "./data";
+import { checkDeadEnd } from "./deadEnd";
+import { OlddefconfigPool } from "./olddefconfig";
 
-let model: KernelModel;
-let cloud: string;
-let symvers: string;
+const FLATCAR_SAMPLE = Number(process.env.KERNEL_FLATCAR_SAMPLE ?? 60);
 
-beforeAll(() => {
-  ensureKernelData();
-  model = new KernelModel(localTree(SRC), { arch: "x86" });
-  cloud = fs.readFileSync(CLOUD_CONFIG, "utf8");
-  symvers = fs.readFileSync(CLOUD_SYMVERS, "utf8");
-});
-
-describe("preflight on Debian 6.1", () => {
-  it("parses the whole x86 tree", () => {
-    expect(model.kconfig.files.length).toBeGreaterThan(1400);
-    expect(model.kconfig.symbols.size).toBeGreaterThan(16000);
-    expect(model.kconfig.choices.length).toBe(75);
-    expect(model.kconfig.warnings.filter((w) => !w.includes("MACRO"))).toEqual([]);
+describe("doctor on Debian 6.1's cloud kernel", () => {
+  let model: KernelModel;
+  let cloud: string;
+  let symvers: string;
+  beforeAll(() => {
+    const data = kernelData("6.1");
+    model = new KernelModel(localTree(data.src), { arch: "x86" });
+    cloud = fs.readFileSync(data.configs["cloud-amd64"], "utf8");
+    if (!data.cloudSymvers) throw new Error(`Debian ${data.version} has no cloud headers: the doctor tests need its Module.symvers`);
+    symvers = fs.readFileSync(data.cloudSymvers, "utf8");
   });
 
-  it("DRM_I915=m on the cloud config is a dead end through HDMI, SYNC_FILE, DRM_MIPI_DSI, DRM_NOMODESET, I2C_BOARDINFO and adds DRM=m", () => {
-    const r = preflight(model, cloud, ["DRM_I915=m"]);
-    console.log(renderPreflight(r));
-    expect(r.verdict).toBe("dead-end");
-    expect(r.added).toContainEqual(expect.objectContaining({ option: "DRM", value: "m" }));
-    expect(r.deadEnds.map((d) => d.option).sort()).toEqual(["DRM_MIPI_DSI", "DRM_NOMODESET", "HDMI", "I2C_BOARDINFO", "SYNC_FILE"]);
-    expect(r.changes).toHaveLength(43); // what olddefconfig changes (notes/kconfig.md)
-    const hdmi = r.deadEnds.find((d) => d.option === "HDMI")!;
-    expect(hdmi.objects).toEqual(["drivers/video/hdmi.o"]);
-    expect(hdmi.missingSymbols).toContain("hdmi_vendor_infoframe_init");
-    expect(hdmi.neededBy[0]).toEqual({ option: "DRM", how: "select" });
-    expect(r.deadEnds.find((d) => d.option === "SYNC_FILE")!.missingSymbols).toContain("sync_file_create");
-    expect(r.deadEnds.find((d) => d.option === "I2C_BOARDINFO")!.missingSymbols).toContain("__i2c_board_list");
-    expect(r.newModules.map((m) => m.module)).toEqual(expect.arrayContaining(["drm", "drm_kms_helper", "i915"]));
-    // The missing symbols are really absent from the cloud kernel.
-    for (const s of ["hdmi_vendor_infoframe_init", "sync_file_create", "mipi_dsi_attach", "__i2c_board_list"]) expect(symvers).not.toMatch(new RegExp(`\\t${s}\\t`));
-  });
-
-  it("DRM_DISPLAY_HDMI_HELPER and other helper bools are never flagged", () => {
-    const r = preflight(model, cloud, ["DRM_I915=m"]);
-    const flagged = new Set(r.deadEnds.map((d) => d.option));
-    for (const o of ["DRM_DISPLAY_HDMI_HELPER", "DRM_DISPLAY_DP_HELPER", "DRM_PANEL"]) expect(flagged.has(o)).toBe(false);
-    expect(r.harmless.map((h) => h.option)).toContain("DRM_DISPLAY_HDMI_HELPER");
-  });
-
-  it("DRM_I915=m on the generic amd64 config is a no-op", () => {
-    const r = preflight(model, fs.readFileSync(AMD64_CONFIG, "utf8"), ["CONFIG_DRM_I915=m"]);
-    expect(r.verdict).toBe("no-op");
-    expect(r.changes).toEqual([]);
-  });
-});
-
-describe("doctor on the cloud kernel", () => {
   it("names the built-in-only options behind the seed's Unknown symbol lines", () => {
     const dmesg = [
       "[83845.709910] drm: Unknown symbol hdmi_vendor_infoframe_init (err -2)",
@@ -80,6 +46,58 @@ describe("doctor on the cloud kernel", () => {
     const r = doctor(model, cloud, "[12.0] mhi_net: Unknown symbol mhi_register_controller (err -2)\n", symvers);
     expect(r.findings[0].cause).toBe("load-first");
     expect(r.findings[0].detail).toMatch(/load mhi first/);
-    expect(renderDoctor(r)).toMatch(/load mhi first/);
+  });
+});
+
+describe("Flatcar's 6.12 config on Debian's 6.12 tree", () => {
+  let model: KernelModel;
+  let pool: OlddefconfigPool;
+  let src: string;
+  let flatcar: string;
+  let results: Awaited<ReturnType<typeof agree>>;
+
+  beforeAll(async () => {
+    const data = kernelData("6.12");
+    src = data.src;
+    model = new KernelModel(localTree(src), { arch: "x86" });
+    pool = new OlddefconfigPool(src, 2);
+    // Flatcar's build: fragments, then olddefconfig on the tree. That is the running config.
+    flatcar = await pool.run(flatcarFragments("amd64"));
+  });
+  afterAll(() => pool?.dispose());
+
+  it("reads the resulting config exactly", () => {
+    expect(readingMismatches(model, flatcar)).toEqual([]);
+  });
+
+  it(`${FLATCAR_SAMPLE} sampled unset tristates and the verdict cases agree with make olddefconfig`, async () => {
+    const chosen = sample(unsetTristates(model, flatcar), FLATCAR_SAMPLE, seedOf("flatcar-6.12"));
+    expect(chosen).toHaveLength(FLATCAR_SAMPLE);
+    const requests = [...new Set([...chosen, "VIRTIO_PMEM", "DRM_I915"])].map((n) => [`${n}=m`]);
+    const t0 = Date.now();
+    // Flatcar's config is itself olddefconfig's output, so it is its own baseline.
+    results = await agree(model, pool, flatcar, flatcar, requests);
+    console.log(`flatcar 6.12 agreement: ${requests.length} requests, ${results.changed} with changes, ${results.disagreements.length} disagreements (verdicts: ${results.verdicts}), ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    if (results.disagreements.length) console.log(`DISAGREEMENTS:\n  ${results.disagreements.join("\n  ")}`);
+    expect(results.disagreements).toEqual([]);
+  });
+
+  it("VIRTIO_PMEM=m is a dead end: MEMREGION's lib/memregion.o links into vmlinux", () => {
+    const { r, actual } = results.results.get("VIRTIO_PMEM=m")!;
+    console.log(renderPreflight(r));
+    expect(r.verdict).toBe("dead-end");
+    checkDeadEnd(model, src, r, actual, "MEMREGION");
+    expect(r.deadEnds.find((d) => d.option === "MEMREGION")!.objects).toContain("lib/memregion.o");
+  });
+
+  it("DRM_I915=m is a no-op: Flatcar ships i915 as a module (olddefconfig changes nothing either)", () => {
+    const { r, actual } = results.results.get("DRM_I915=m")!;
+    expect(r.verdict).toBe("no-op");
+    expect(actual.size).toBe(0);
+  });
+
+  it("an option already in the config is a no-op", () => {
+    const r = preflight(model, flatcar, ["VIRTIO_NET=m"]);
+    expect(r.verdict).toBe("no-op");
   });
 });

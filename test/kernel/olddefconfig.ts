@@ -14,7 +14,7 @@ export class OlddefconfigPool {
   private readonly free: string[];
   private readonly waiting: ((dir: string) => void)[] = [];
 
-  constructor(private readonly src: string, workers = 2) {
+  constructor(private readonly src: string, workers = 2, private readonly arch = "x86") {
     const top = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-olddefconfig-"));
     this.dirs = Array.from({ length: workers }, (_, i) => path.join(top, `w${i}`));
     for (const d of this.dirs) fs.mkdirSync(d);
@@ -27,7 +27,7 @@ export class OlddefconfigPool {
     try {
       fs.writeFileSync(path.join(dir, ".config"), configText);
       await new Promise<void>((resolve, reject) =>
-        execFile("make", ["-s", "-C", this.src, `O=${dir}`, "ARCH=x86", "olddefconfig"], { maxBuffer: 16 << 20 }, (err, _out, stderr) =>
+        execFile("make", ["-s", "-C", this.src, `O=${dir}`, `ARCH=${this.arch}`, "olddefconfig"], { maxBuffer: 16 << 20 }, (err, _out, stderr) =>
           err ? reject(new Error(`make olddefconfig failed in ${dir}: ${stderr}`)) : resolve(),
         ),
       );

@@ -21,6 +21,8 @@ beforeAll(() => {
     fs.mkdirSync(path.join(dir, "src", path.dirname(p)), { recursive: true });
     fs.writeFileSync(path.join(dir, "src", p), text);
   }
+  fs.cpSync(path.join(dir, "src"), path.join(dir, "undecided"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "undecided/drivers/video/Makefile"), "ifneq ($(shell true),)\nobj-$(CONFIG_HDMI) += hdmi.o\nendif\n");
   fs.writeFileSync(path.join(dir, "config"), "CONFIG_MODULES=y\n");
   fs.writeFileSync(path.join(dir, "config.gz"), zlib.gzipSync("CONFIG_MODULES=y\nCONFIG_FB=y\n"));
 });
@@ -34,10 +36,17 @@ describe("bin/kmod-fleet", () => {
     expect(r.out).toMatch(/HDMI \(bool\) selected by DRM/);
   });
 
-  it("preflight --json on a gzipped config: ok exits 0", () => {
-    const r = run("preflight", "--source", path.join(dir, "src"), "--config", path.join(dir, "config.gz"), "--json", "I915=m");
+  it("preflight --json on a gzipped config: ok exits 0 (--arch takes uname -m names)", () => {
+    const r = run("preflight", "--source", path.join(dir, "src"), "--config", path.join(dir, "config.gz"), "--arch", "x86_64", "--json", "I915=m");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ verdict: "ok", added: [{ option: "DRM", value: "m" }] });
+  });
+
+  it("preflight: an undecidable Kbuild line exits 3 and names it", () => {
+    const r = run("preflight", "--source", path.join(dir, "undecided"), "--config", path.join(dir, "config"), "I915=m");
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/UNKNOWN/);
+    expect(r.out).toMatch(/unknown at drivers\/video\/Makefile:1: ifneq \(\$\(shell true\),\)/);
   });
 
   it("doctor reads dmesg from stdin", () => {

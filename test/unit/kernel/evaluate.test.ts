@@ -92,6 +92,12 @@ const cases: { rule: string; kconfig: string; config: string; want: Record<strin
     want: { CC_HAS_X: "y", A: "y" },
   },
   {
+    rule: "a comparison on a build-environment value (arm64's \"$(CROSS_COMPILE_COMPAT)\" != \"\") is assumed to hold, like a probe",
+    kconfig: `${MODULES}config V\n\tbool "v"\n\tdepends on "$(CROSS_COMPILE_COMPAT)" != ""\n\tdefault y\n`,
+    config: "CONFIG_MODULES=y\n",
+    want: { V: "y" },
+  },
+  {
     rule: "4.x spellings: ---help--- blocks, option modules, depends without on",
     kconfig: `config MODULES\n\tbool "modules"\n\toption modules\n\t---help---\n\t  config NOT_A_SYMBOL\n\t  text\nconfig A\n\ttristate "a"\n\tdepends MODULES\n`,
     config: "CONFIG_MODULES=y\nCONFIG_A=m\n",
