@@ -80,7 +80,12 @@ export function kernelData(gen: Generation): KernelData {
  * initramfs line. `make olddefconfig` on the 6.12 tree turns it into the .config.
  */
 export function flatcarFragments(arch: "amd64" | "arm64" = "amd64"): string {
-  const read = (f: string) => fs.readFileSync(path.join(FLATCAR_DIR, f), "utf8");
+  const read = (f: string) => {
+    const file = path.join(FLATCAR_DIR, f);
+    // The fragments come with the project's shared/ folder, beside the repository (CI lays it there).
+    if (!fs.existsSync(file)) throw new Error(`Flatcar's kernel config fragment ${file} is missing: the shared/ folder must sit beside the repository (../shared/data/flatcar-kernel-config-6.12/), or set FLATCAR_CONFIG_DIR`);
+    return fs.readFileSync(file, "utf8");
+  };
   const text = read(`${arch}_defconfig-6.12`) + "\n" + read("commonconfig-6.12");
   return text.replace(/\$\{MODULE_SIGNING_KEY_DIR\}|\$MODULE_SIGNING_KEY_DIR/g, "/tmp/kmod-fleet-signing") + '\nCONFIG_INITRAMFS_SOURCE="bootengine.cpio"\n';
 }
