@@ -128,8 +128,7 @@ dir|git)
   find /mnt/src -name '*.ko' -exec cp {} /mnt/out/ \;
   ;;
 esac
-# find, not a glob: this script runs with globbing off (set -f above).
-[ -n "$(find /mnt/out -maxdepth 1 -name '*.ko' -print -quit)" ] || { echo "the build produced no .ko files" >&2; exit 5; }
+ls /mnt/out/*.ko > /dev/null 2>&1 || { echo "the build produced no .ko files" >&2; exit 5; }
 INSIDE
 }
 
@@ -163,7 +162,7 @@ kconfig-files)
   } | tar -c --null -T - -z | base64 -w 0
   ;;
 build)
-  mkdir -p "$(dirname "$log")" && : > "$log"
+  : > "$log" 2>/dev/null || { mkdir -p "$(dirname "$log")"; : > "$log"; }
   rm -rf "$job" && mkdir -p "$job"
   case "$KERNEL_CONFIG" in
   *.gz) zcat "$KERNEL_CONFIG" > "$job/kernel.config" ;;
