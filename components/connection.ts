@@ -33,6 +33,16 @@ function authValues(auth: AuthConfig, secret: SecretSource, where: string): Auth
   return { agent };
 }
 
+/** One loud line per host (and jump host) whose key is not verified; the program logs them on every run. */
+export function hostKeyWarnings(host: ResolvedHost): string[] {
+  const warn = (what: string, where: string) =>
+    `${host.name}: HOST KEY VERIFICATION IS OFF for ${what} (insecureIgnoreHostKey: true): anyone on the path to ${where} can impersonate it and receive root commands; pin its key with hostKey`;
+  const out: string[] = [];
+  if (host.hostKeys === "insecure") out.push(warn("this host", `${host.address}:${host.port}`));
+  if (host.jump?.hostKeys === "insecure") out.push(warn("its jump host", `${host.jump.address}:${host.jump.port}`));
+  return out;
+}
+
 export function connectionFor(host: ResolvedHost, secret: SecretSource, where: string): pulumi.Output<ConnectionSpec> {
   const a = authValues(host.auth, secret, where);
   const j = host.jump ? authValues(host.jump.auth, secret, `${where}.jump`) : undefined;
@@ -47,6 +57,7 @@ export function connectionFor(host: ResolvedHost, secret: SecretSource, where: s
         hostKeys: host.hostKeys,
         connectTimeoutSeconds: host.connectTimeoutSeconds,
         connectAttempts: host.connectAttempts,
+        stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
         ...(privateKey ? { privateKey } : {}),
         ...(passphrase ? { passphrase } : {}),
         ...(a.agent ? { agent: a.agent } : {}),

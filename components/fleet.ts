@@ -6,7 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedFleet } from "../config/resolve";
 import { closeSession, type ConnectionSpec } from "../ssh/session";
-import { connectionFor, type SecretSource } from "./connection";
+import { connectionFor, hostKeyWarnings, type SecretSource } from "./connection";
 import { probeFacts, type FactsProbe, type HostFactsValues } from "./hostFacts";
 import { FleetHost, type HostModuleSet, type HostSummary } from "./host";
 import { hashSourceDir } from "./sourceHash";
@@ -54,6 +54,7 @@ export class Fleet extends pulumi.ComponentResource {
     }
 
     fleet.hosts.forEach((host, i) => {
+      hostKeyWarnings(host).forEach((w) => pulumi.log.warn(w));
       const connection = connectionFor(host, args.secret, `hosts[${i}]`);
       // unsecret: facts are derived from the (secret) connection but are not secret themselves.
       const probed = pulumi.unsecret(

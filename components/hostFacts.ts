@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
 import { factsScript } from "./scripts";
+import { checkHostValues } from "./hostValues";
 
 export interface HostFactsValues {
   kernelRelease: string;
@@ -61,7 +62,7 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     timeoutSeconds,
   );
   const v = r.values;
-  return {
+  const facts: HostFactsValues = {
     kernelRelease: v.kernelRelease ?? "",
     arch: v.arch ?? "",
     bootId: v.bootId ?? "",
@@ -71,6 +72,12 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     group: UUID.test(v.group ?? "") ? probe.defaultGroup : (v.group ?? probe.defaultGroup),
     kernelConfig: v.kernelConfig ?? "",
   };
+  checkHostValues(connection.host, { ...facts }, {
+    osVersion: `${probe.versionVariable} in ${probe.releaseFiles.join(", ")}`,
+    board: `${probe.boardVariable} in ${probe.releaseFiles.join(", ")}`,
+    group: `GROUP in ${probe.updateConfFiles.join(", ")}`,
+  });
+  return facts;
 }
 
 /** Facts that matter for what is built; the boot id changes on every reboot and does not. */

@@ -3,6 +3,7 @@
 // becomes an error that names the host and the step and shows the end of the output.
 import { runScript, type ConnectionSpec } from "../ssh/session";
 import { progress } from "./progress";
+import { isMutating, lockPreamble, runIdentity } from "./hostLock";
 
 export interface StepResult {
   values: Record<string, string>;
@@ -29,8 +30,11 @@ function tail(text: string, lines: number): string {
 
 export async function hostStep(conn: ConnectionSpec, what: string, script: string, env: Record<string, string>, timeoutSeconds: number): Promise<StepResult> {
   progress(conn.host, what);
-  const r = await runScript(conn, script, {
-    env,
+  // Mutating steps hold the host lock for their whole run.
+  const run = runIdentity(conn.stack);
+  const locked = isMutating(env);
+  const r = await runScript(conn, locked ? lockPreamble() + script : script, {
+    env: locked ? { ...env, KMOD_FLEET_RUN: run.id, KMOD_FLEET_RUN_INFO: run.info } : env,
     timeoutSeconds,
     onLine: (line) => {
       if (line.startsWith("progress: ")) progress(conn.host, line.slice("progress: ".length));

@@ -79,11 +79,18 @@ export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleLoad(olds, news);
   },
   async update(_id: string, olds: ModuleLoadOutputs, news: ModuleLoadInputs) {
-    // A rebuilt set (same kernel) must replace the old code in the running kernel.
-    const rebuilt = olds.buildDigest !== news.buildDigest && olds.kernelRelease === news.kernelRelease;
-    const changedSet = JSON.stringify(olds.modules) !== JSON.stringify(news.modules) || JSON.stringify(olds.parameters) !== JSON.stringify(news.parameters);
-    if (changedSet) await hostStep(olds.connection, `unloading the old ${olds.set}`, loadScript, env(olds, "unload"), olds.commandTimeoutSeconds);
-    return { outs: await load(news, rebuilt) };
+    // A rebuilt set (same kernel) or new parameters must replace the code in the running
+    // kernel; the script checks the new modules resolve before unloading the old ones.
+    const sameKernel = olds.kernelRelease === news.kernelRelease;
+    const rebuilt = olds.buildDigest !== news.buildDigest && sameKernel;
+    const newParameters = JSON.stringify(olds.parameters) !== JSON.stringify(news.parameters) && sameKernel;
+    // The new set is loaded first; modules it no longer has are unloaded only after that.
+    const outs = await load(news, rebuilt || newParameters);
+    const dropped = (olds.modules ?? []).filter((m) => !news.modules.includes(m));
+    if (dropped.length > 0) {
+      await hostStep(olds.connection, `unloading ${dropped.join(", ")} (no longer in ${olds.set})`, loadScript, { ...env(olds, "unload-modules"), MODULES: dropped.join(" ") }, olds.commandTimeoutSeconds);
+    }
+    return { outs };
   },
   async delete(_id: string, props: ModuleLoadOutputs) {
     await hostStep(props.connection, `unloading ${props.modules.join(", ")}`, loadScript, env(props, "unload"), props.commandTimeoutSeconds);

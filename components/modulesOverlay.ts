@@ -21,6 +21,8 @@ export interface ModulesOverlayOutputs extends ModulesOverlayInputs {
   persisted: boolean;
   /** Folders create made, and delete removes. */
   createdDirs: string[];
+  /** What create wrote and delete may remove: "unit" or "fstab", "dropin", "mount" (absent in state from before it was recorded). */
+  owned?: string[];
 }
 
 const LAYOUT: (keyof ModulesOverlayInputs)[] = ["modulesDir", "upperDir", "workDir", "persistence"];
@@ -33,20 +35,21 @@ export function diffOverlay(olds: ModulesOverlayOutputs, news: ModulesOverlayInp
   return { changes: drifted };
 }
 
-function env(p: ModulesOverlayInputs, action: string, createdDirs: string[] = []) {
-  return { ACTION: action, MODULES_DIR: p.modulesDir, UPPER_DIR: p.upperDir, WORK_DIR: p.workDir, PERSISTENCE: p.persistence, CREATED_DIRS: createdDirs.join(" ") };
+function env(p: ModulesOverlayInputs, action: string, createdDirs: string[] = [], owned: string[] = []) {
+  return { ACTION: action, MODULES_DIR: p.modulesDir, UPPER_DIR: p.upperDir, WORK_DIR: p.workDir, PERSISTENCE: p.persistence, CREATED_DIRS: createdDirs.join("\n"), OWNED: owned.join("\n") };
 }
 
-async function apply(p: ModulesOverlayInputs, createdBefore: string[]): Promise<ModulesOverlayOutputs> {
-  const r = await hostStep(p.connection, `mounting the modules overlay on ${p.modulesDir}`, overlayScript, env(p, "create"), p.commandTimeoutSeconds);
+async function apply(p: ModulesOverlayInputs, createdBefore: string[], ownedBefore: string[]): Promise<ModulesOverlayOutputs> {
+  const r = await hostStep(p.connection, `mounting the modules overlay on ${p.modulesDir}`, overlayScript, env(p, "create", [], ownedBefore), p.commandTimeoutSeconds);
   const createdDirs = [...new Set([...createdBefore, ...(r.lists.createdDir ?? [])])];
-  return { ...p, mounted: true, persisted: true, createdDirs };
+  const owned = [...new Set([...ownedBefore, ...(r.lists.owns ?? [])])];
+  return { ...p, mounted: true, persisted: true, createdDirs, owned };
 }
 
 /** Exported for the provider tests, which call it directly against real hosts. */
 export const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModulesOverlayInputs) {
-    return { id: `${inputs.connection.host}:${inputs.modulesDir}`, outs: await apply(inputs, []) };
+    return { id: `${inputs.connection.host}:${inputs.modulesDir}`, outs: await apply(inputs, [], []) };
   },
   async read(id: string, props: ModulesOverlayOutputs) {
     const r = await hostStep(props.connection, "checking the modules overlay", overlayScript, env(props, "probe"), props.commandTimeoutSeconds);
@@ -56,10 +59,10 @@ export const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
     return diffOverlay(olds, news);
   },
   async update(_id: string, olds: ModulesOverlayOutputs, news: ModulesOverlayInputs) {
-    return { outs: await apply(news, olds.createdDirs ?? []) };
+    return { outs: await apply(news, olds.createdDirs ?? [], olds.owned ?? []) };
   },
   async delete(_id: string, props: ModulesOverlayOutputs) {
-    await hostStep(props.connection, `removing the modules overlay from ${props.modulesDir}`, overlayScript, env(props, "delete", props.createdDirs), props.commandTimeoutSeconds);
+    await hostStep(props.connection, `removing the modules overlay from ${props.modulesDir}`, overlayScript, env(props, "delete", props.createdDirs, props.owned ?? []), props.commandTimeoutSeconds);
   },
 };
 
@@ -70,6 +73,6 @@ export class ModulesOverlay extends pulumi.dynamic.Resource {
   public declare readonly persisted: pulumi.Output<boolean>;
 
   constructor(name: string, args: ModulesOverlayArgs, opts?: pulumi.CustomResourceOptions) {
-    super(modulesOverlayProvider, name, { ...args, mounted: undefined, persisted: undefined, createdDirs: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "ModulesOverlay");
+    super(modulesOverlayProvider, name, { ...args, mounted: undefined, persisted: undefined, createdDirs: undefined, owned: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "ModulesOverlay");
   }
 }

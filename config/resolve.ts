@@ -1,7 +1,8 @@
 // Validates the raw stack config and fills in every default in one place, so the rest of
 // the program sees complete, checked values. All problems are reported at once, each
 // with its path in the config (`hosts[2].hostKey: ...`).
-import { fleetSchema, type AuthConfig, type FleetConfig, type ModuleSetConfig } from "./schema";
+import type { z } from "zod";
+import { defaultsSchema, fleetSchema, hostSchema, jumpSchema, moduleSetSchema, profileSchema, storageSchema, type AuthConfig, type FleetConfig, type ModuleSetConfig } from "./schema";
 import { builtInProfiles, type Profile } from "./profiles";
 
 export const CONFIG_KEY = "kmod-fleet:fleet";
@@ -94,31 +95,34 @@ export function resolveFleetConfig(raw: unknown, opts: { dirExists?: (dir: strin
   if (raw === undefined || raw === null) {
     throw new ConfigError([`${CONFIG_KEY}: missing; set it in Pulumi.<stack>.yaml (see Pulumi.example.yaml)`]);
   }
+  // Schema and semantic problems are reported together: when the schema refuses something,
+  // the semantic checks still run on every field that is valid on its own.
   const parsed = fleetSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`));
-  }
-  const problems: string[] = [];
-  const cfg: FleetConfig = parsed.data;
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`);
+  const cfg: FleetConfig = parsed.success ? parsed.data : salvage(raw);
   const hosts = cfg.hosts.map((h, i) => resolveHost(cfg, i, problems));
 
   const seen = new Map<string, number>();
   cfg.hosts.forEach((h, i) => {
+    if (h.name === undefined) return;
     if (seen.has(h.name)) problems.push(`hosts[${i}].name: "${h.name}" is already used by hosts[${seen.get(h.name)}]`);
     else seen.set(h.name, i);
   });
 
   const profile: Profile = { ...builtInProfiles[cfg.profile?.base ?? "flatcar"], ...stripUndefined(cfg.profile ?? {}) };
-  if (!profile.signatureUrl.includes("${URL}") && !/^https?:\/\//.test(profile.signatureUrl)) {
-    problems.push(`profile.signatureUrl: expected a URL or a template containing \${URL}`);
+  // After ${URL} is replaced, the signature URL must still be an http(s) URL (it is curl's argument).
+  if (!/^https?:\/\/\S+$/.test(profile.signatureUrl.replaceAll("${URL}", "https://example.invalid/image"))) {
+    problems.push(`profile.signatureUrl: expected an http(s) URL or a template such as \${URL}.sig`);
   }
 
   const moduleSets = (cfg.moduleSets ?? []).map((s, i) => resolveModuleSet(s, i, hosts, problems, opts.dirExists));
   const setNames = new Set<string>();
   moduleSets.forEach((s, i) => {
+    if (s.name === undefined) return;
     if (setNames.has(s.name)) problems.push(`moduleSets[${i}].name: "${s.name}" is used by another module set`);
     setNames.add(s.name);
   });
+  duplicateModules(moduleSets, problems);
 
   const modulesRoot = cfg.storage?.modulesRoot ?? "/opt/modules";
   const storage: ResolvedStorage = {
@@ -140,13 +144,17 @@ function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedH
   const h = cfg.hosts[i];
   const d = cfg.defaults ?? {};
   const at = `hosts[${i}]`;
-  const hostKey = h.hostKey ?? d.hostKey;
-  const insecure = h.insecureIgnoreHostKey ?? d.insecureIgnoreHostKey;
   if (h.hostKey !== undefined && h.insecureIgnoreHostKey) {
     problems.push(`${at}.insecureIgnoreHostKey: cannot be set together with hostKey; remove one of them`);
   }
+  // A host's own field wins over defaults, as for every other field: a host's
+  // insecureIgnoreHostKey overrides defaults.hostKey, and a host's hostKey overrides
+  // defaults.insecureIgnoreHostKey.
+  const own = h.hostKey !== undefined || h.insecureIgnoreHostKey !== undefined;
+  const hostKey = own ? h.hostKey : d.hostKey;
+  const insecure = own ? h.insecureIgnoreHostKey : d.insecureIgnoreHostKey;
   if (hostKey === undefined && !insecure) {
-    problems.push(`${at}.hostKey: required: pin the host's public SSH key (e.g. the output of \`ssh-keyscan -p ${h.port ?? d.port ?? DEFAULTS.port} ${h.address}\` without the host name), or set insecureIgnoreHostKey: true for this host`);
+    problems.push(`${at}.hostKey: required: pin the host's public SSH key (e.g. the output of \`ssh-keyscan -p ${h.port ?? d.port ?? DEFAULTS.port} ${h.address ?? "<address>"}\` without the host name), or set insecureIgnoreHostKey: true for this host`);
   }
   const jumpCfg = h.jump ?? d.jump;
   let jump: ResolvedJump | undefined;
@@ -182,7 +190,9 @@ function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedH
 function resolveModuleSet(s: ModuleSetConfig, i: number, hosts: ResolvedHost[], problems: string[], dirExists?: (dir: string) => boolean): ResolvedModuleSet {
   const at = `moduleSets[${i}]`;
   let source: ModuleSource;
-  if (s.source.dir !== undefined) {
+  if (s.source === undefined) {
+    source = { kind: "dir", dir: "" }; // refused by the schema; only the other checks go on
+  } else if (s.source.dir !== undefined) {
     source = { kind: "dir", dir: s.source.dir };
     if (dirExists && !dirExists(s.source.dir)) problems.push(`${at}.source.dir: folder ${s.source.dir} does not exist (relative paths are relative to the Pulumi project)`);
   } else if (s.source.git !== undefined) {
@@ -213,7 +223,62 @@ function resolveModuleSet(s: ModuleSetConfig, i: number, hosts: ResolvedHost[], 
       .map(([k, v]) => `${k}=${typeof v === "boolean" ? (v ? "1" : "0") : String(v)}`)
       .join(" ");
   }
-  return { name: s.name, source, load: s.load, parameters, hosts: selected };
+  return { name: s.name, source, load: s.load ?? [], parameters, hosts: selected };
+}
+
+/**
+ * Two sets that build a module of the same name on one host: depmod would pick one of the
+ * two files and the other set would load a module it did not build. Module names are
+ * compared as the kernel does (`-` and `_` are the same).
+ */
+function duplicateModules(sets: ResolvedModuleSet[], problems: string[]): void {
+  const owner = new Map<string, { set: number; hosts: string[] }>();
+  sets.forEach((s, i) => {
+    s.load.forEach((m, j) => {
+      const key = m.replaceAll("-", "_");
+      const first = owner.get(key);
+      if (!first) return void owner.set(key, { set: i, hosts: s.hosts });
+      if (first.set === i) return;
+      const shared = s.hosts.filter((h) => first.hosts.includes(h));
+      if (shared.length > 0) {
+        problems.push(`moduleSets[${i}].load[${j}]: module "${m}" is also built by moduleSets[${first.set}] ("${sets[first.set].name}") on ${shared.join(", ")}; a module name may belong to one set per host`);
+      }
+    });
+  });
+}
+
+/**
+ * What a refused config still says: every field that is valid on its own, so that the
+ * semantic checks can run next to the schema's complaints. Only used for error reporting.
+ */
+function salvage(raw: unknown): FleetConfig {
+  const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const fields = (schema: z.ZodObject, v: unknown): any => {
+    const o = obj(v);
+    const out: Record<string, unknown> = {};
+    for (const [k, field] of Object.entries(schema.shape)) {
+      const r = (field as z.ZodType).safeParse(o[k]);
+      if (r.success && r.data !== undefined) out[k] = r.data;
+      // A malformed host key is still a host key: "required" would be a second, wrong complaint.
+      else if (k === "hostKey" && o[k] !== undefined) out[k] = String(o[k]);
+    }
+    return out;
+  };
+  const list = (v: unknown) => (Array.isArray(v) ? v : []);
+  const top = obj(raw);
+  const defaults = fields(defaultsSchema, top.defaults);
+  const hosts = list(top.hosts).map((h) => {
+    const host = fields(hostSchema, h);
+    if (obj(h).jump !== undefined && host.jump === undefined) host.jump = fields(jumpSchema, obj(h).jump);
+    return host;
+  });
+  return {
+    defaults,
+    hosts,
+    profile: fields(profileSchema, top.profile),
+    storage: fields(storageSchema, top.storage),
+    moduleSets: list(top.moduleSets).map((s) => fields(moduleSetSchema, s)),
+  } as FleetConfig;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -2,10 +2,20 @@
 // `kmod-fleet:fleet` (see Pulumi.example.yaml). Every field is validated here; defaults are
 // filled in by config/resolve.ts, not here, so that "what the user wrote" stays visible.
 import { z } from "zod";
+import { isPlainAbsolutePath } from "./paths";
 
 const hostName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "expected a host name of lowercase letters, digits and '-' (it becomes part of resource names)");
+
+/**
+ * Values that become a command's argument on the host (module names, directories, URLs)
+ * must never read as an option: `load: ["-r"]` would become `modprobe -r`.
+ */
+const notAnOption = (s: string) => !s.startsWith("-");
+const NOT_AN_OPTION = "must not start with '-': it becomes a command argument on the host and would be read as an option";
+
+const PATH_MESSAGE = "expected an absolute path of plain characters, e.g. /opt/modules (letters, digits, '.', '_', '+', '~', '-'; no spaces, glob characters, quotes, ',', ':', '=', '.' or '..' segments, no trailing '/')";
 
 const configKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "expected the name of a secret stack config key, e.g. sshPrivateKey");
 
@@ -90,7 +100,9 @@ export const defaultsSchema = hostSchema.omit({ name: true, address: true }).par
 
 /** ${VAR} placeholders of the download URL; see config/profiles.ts. */
 const urlTemplate = z.string().regex(/^https?:\/\/\S+$/, "expected an http(s) URL template, e.g. https://${GROUP}.release.flatcar-linux.net/${BOARD}/${VERSION}/flatcar_developer_container.bin.bz2");
-const absolutePath = z.string().regex(/^\/\S*$/, "expected an absolute path");
+const absolutePath = z.string().refine(isPlainAbsolutePath, PATH_MESSAGE);
+/** A path in which `${KERNEL}` stands for the running kernel's release. */
+const kernelPathTemplate = z.string().refine((s) => isPlainAbsolutePath(s.replaceAll("${KERNEL}", "k")), PATH_MESSAGE.replace("e.g. /opt/modules", "e.g. /boot/config-${KERNEL}"));
 const shellVariable = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "expected a shell variable name");
 
 /** Where the OS, its release and its developer container are. Every field overrides the base. */
@@ -104,7 +116,7 @@ export const profileSchema = z
     /** update.conf files; later ones override earlier ones (/etc over /usr). */
     updateConfFiles: z.array(absolutePath).min(1).optional(),
     /** GROUP when no update.conf sets it. */
-    defaultGroup: z.string().min(1).optional(),
+    defaultGroup: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "expected an update channel such as stable (letters, digits, '.', '_', '-')").optional(),
     devContainerUrl: urlTemplate.optional(),
     /** Detached signature URL; ${URL} is the image URL. */
     signatureUrl: z.string().min(1).optional(),
@@ -123,14 +135,17 @@ const optionName = z
   .string()
   .regex(/^(CONFIG_)?[A-Z0-9_]+(=m)?$/, "expected a kernel option to build as a module, e.g. DRM_I915 or CONFIG_DRM_I915=m (only =m: a built-in option needs a new kernel)");
 
-const relativeDir = z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_./+-]+$/, "expected a directory inside the kernel tree, e.g. drivers/gpu/drm");
+const relativeDir = z
+  .string()
+  .refine(notAnOption, NOT_AN_OPTION)
+  .refine((s) => s.startsWith("-") || /^[A-Za-z0-9_+][A-Za-z0-9_.+-]*(\/[A-Za-z0-9_+][A-Za-z0-9_.+-]*)*$/.test(s), "expected a directory inside the kernel tree, e.g. drivers/gpu/drm (relative, no '..', no glob characters)");
 
 const sourceSchema = z
   .object({
     /** A local folder, uploaded to each host (out-of-tree module with a Kbuild/Makefile). */
     dir: z.string().min(1).optional(),
     /** A git repository at a pinned ref, cloned inside the developer container. */
-    git: z.object({ url: z.string().min(1), ref: z.string().regex(/^[0-9a-f]{7,40}$|^v?[0-9][\w.+-]*$/, "expected a commit hash or a version tag") }).strict().optional(),
+    git: z.object({ url: z.string().min(1).refine(notAnOption, NOT_AN_OPTION).refine((u) => !/\s/.test(u), "expected a URL without spaces"), ref: z.string().regex(/^[0-9a-f]{7,40}$|^v?[0-9][\w.+-]*$/, "expected a commit hash or a version tag") }).strict().optional(),
     /** Options to enable as m and the M= directories to build, in order, as in the seed. */
     inTree: z
       .object({ options: z.array(optionName).min(1), directories: z.array(relativeDir).min(1) })
@@ -142,7 +157,17 @@ const sourceSchema = z
     message: "expected exactly one of dir, git or inTree",
   });
 
-const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, "expected a module name as modprobe takes it (no path, no .ko)");
+const moduleName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/, "expected a module name as modprobe takes it (no path, no .ko)")
+  .refine(notAnOption, NOT_AN_OPTION);
+
+/** Written into an /etc/modprobe.d `options` line: one word, nothing that starts a new line. */
+const parameterValue = z.union([
+  z.string().regex(/^[^\s"'\\]+$/, "expected a value without spaces, quotes, backslashes or line breaks (it is written to an /etc/modprobe.d options line)"),
+  z.number(),
+  z.boolean(),
+]);
 
 export const moduleSetSchema = z
   .object({
@@ -151,7 +176,7 @@ export const moduleSetSchema = z
     /** Modules to modprobe, in this order. */
     load: z.array(moduleName).min(1),
     /** Module parameters: { module: { param: value } }. */
-    parameters: z.record(moduleName, z.record(z.string().regex(/^[A-Za-z0-9_]+$/, "expected a parameter name"), z.union([z.string(), z.number(), z.boolean()]))).optional(),
+    parameters: z.record(moduleName, z.record(z.string().regex(/^[A-Za-z0-9_]+$/, "expected a parameter name"), parameterValue)).optional(),
     /** Which hosts get this set: all (default), or hosts named or labelled so. */
     hosts: z.union([z.literal("all"), z.object({ names: z.array(hostName).optional(), labels: z.array(z.string()).optional() }).strict()]).optional(),
   })
@@ -176,7 +201,7 @@ export const fleetSchema = z
     hosts: z.array(hostSchema).min(1, "expected at least one host"),
     profile: profileSchema.optional(),
     /** Where the running kernel's config is, tried in order; ${KERNEL} is `uname -r`. */
-    kernelConfigSources: z.array(absolutePath).min(1).optional(),
+    kernelConfigSources: z.array(kernelPathTemplate).min(1).optional(),
     storage: storageSchema.optional(),
     moduleSets: z.array(moduleSetSchema).optional(),
   })

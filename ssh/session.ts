@@ -20,9 +20,11 @@ export interface ConnectionSpec {
   agent?: string;
   /** Pinned keys ("ssh-ed25519 AAAA..." or "SHA256:..."), or "insecure". */
   hostKeys: string[] | "insecure";
-  jump?: Omit<ConnectionSpec, "host" | "jump" | "connectTimeoutSeconds" | "connectAttempts">;
+  jump?: Omit<ConnectionSpec, "host" | "jump" | "connectTimeoutSeconds" | "connectAttempts" | "stack">;
   connectTimeoutSeconds: number;
   connectAttempts: number;
+  /** The Pulumi stack of the run, named when another run finds the host busy. */
+  stack?: string;
 }
 
 export interface RunResult {
@@ -38,7 +40,18 @@ export interface RunOptions {
   timeoutSeconds: number;
   /** Called with each complete line the script prints on stdout (progress). */
   onLine?: (line: string) => void;
+  /**
+   * Seconds past timeoutSeconds before the step is abandoned here (default 15): time for
+   * the host's own `timeout` to report. The one deadline covers connecting, opening the
+   * channel, starting the command and its output.
+   */
+  graceSeconds?: number;
+  /** Most bytes of output (stdout and stderr) the host may send (default 256 MiB). */
+  maxOutputBytes?: number;
 }
+
+const GRACE_SECONDS = 15;
+const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
 /** SHA256 fingerprint of a key blob, as OpenSSH prints it. */
 export function fingerprintOf(keyBlob: Buffer): string {
@@ -83,9 +96,19 @@ async function connectOnce(spec: ConnectionSpec): Promise<any> {
   if (spec.jump) {
     const j = spec.jump;
     jumpSsh = await connectOnce({ ...j, host: `${spec.host} (jump host)`, connectTimeoutSeconds: spec.connectTimeoutSeconds, connectAttempts: 1 });
-    sock = await new Promise((resolve, reject) =>
-      jumpSsh.connection.forwardOut("127.0.0.1", 0, spec.address, spec.port, (err: Error | undefined, stream: any) => (err ? reject(err) : resolve(stream))),
-    );
+    // The jump connection is disposed on every path that does not hand it to `ssh` below.
+    let forwardTimer: NodeJS.Timeout | undefined;
+    try {
+      sock = await new Promise((resolve, reject) => {
+        forwardTimer = setTimeout(() => reject(new Error(`the jump host ${describe(j)} did not open a channel to ${spec.address}:${spec.port} within ${spec.connectTimeoutSeconds} s`)), timeoutMs);
+        jumpSsh.connection.forwardOut("127.0.0.1", 0, spec.address, spec.port, (err: Error | undefined, stream: any) => (err ? reject(err) : resolve(stream)));
+      });
+    } catch (e: any) {
+      jumpSsh.dispose();
+      throw new Error(`through the jump host ${describe(j)}: ${String(e?.message ?? e)}`);
+    } finally {
+      clearTimeout(forwardTimer);
+    }
   }
   let presented: Buffer | undefined;
   const ssh = new NodeSSH();
@@ -184,76 +207,116 @@ export function closeAllSessions(): void {
   pool.clear();
 }
 
+/** Drops a pooled connection that stopped answering, so the next step connects anew. */
+function dropSession(spec: ConnectionSpec, ssh: any): void {
+  const pool: Map<string, Promise<any>> | undefined = (globalThis as any).__kmodFleetSshPool;
+  const key = poolKey(spec);
+  const entry = pool?.get(key);
+  if (entry) entry.then((s) => s === ssh && pool!.get(key) === entry && pool!.delete(key), () => undefined);
+  ssh.dispose();
+}
+
+interface ExecOptions {
+  /** The one deadline of the step: connect, channel open, exec and output. */
+  deadlineSeconds: number;
+  maxOutputBytes: number;
+  onStdout?: (chunk: string) => void;
+  /** What the errors call the step. */
+  what: string;
+}
+
+/** Runs `command` with `input` on its stdin, within one deadline and an output cap. */
+function execBounded(spec: ConnectionSpec, command: string, input: string | Buffer, opts: ExecOptions): Promise<RunResult> {
+  return new Promise<RunResult>((resolve, reject) => {
+    let ssh: any;
+    let stream: any;
+    let settled = false;
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let bytes = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (err: Error | undefined, result?: RunResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        stream?.close();
+        return reject(err);
+      }
+      resolve(result!);
+    };
+    timer = setTimeout(() => {
+      const phase = !ssh ? "connecting" : !stream ? "the host did not start the command" : "the command did not finish";
+      finish(new Error(`${spec.host}: ${opts.what} timed out after ${opts.deadlineSeconds} s (${phase})`));
+      // A connection that leaves a channel request unanswered is wedged: do not reuse it.
+      if (ssh && !stream) dropSession(spec, ssh);
+    }, opts.deadlineSeconds * 1000);
+    const take = (into: Buffer[], d: Buffer) => {
+      bytes += d.length;
+      if (bytes > opts.maxOutputBytes) {
+        finish(new Error(`${spec.host}: ${opts.what}: the host sent more than ${opts.maxOutputBytes} bytes of output; the step was stopped`));
+        return false;
+      }
+      into.push(d);
+      return true;
+    };
+    pooledSession(spec).then(
+      (s) => {
+        ssh = s;
+        if (settled) return;
+        s.connection.exec(command, (err: Error | undefined, st: any) => {
+          if (err) return finish(new Error(`${spec.host}: cannot start ${opts.what}: ${err.message}`));
+          if (settled) return st.close();
+          stream = st;
+          st.on("data", (d: Buffer) => take(stdout, d) && opts.onStdout?.(d.toString()));
+          st.stderr.on("data", (d: Buffer) => take(stderr, d));
+          st.on("close", (code: number | null) => finish(undefined, { code: code ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() }));
+          st.end(input);
+        });
+      },
+      (e) => finish(e instanceof Error ? e : new Error(String(e))),
+    );
+  });
+}
+
 /**
  * Runs a bash script on the host as root (through `sudo -n` for other users), bounded by
- * a timeout on both sides: coreutils `timeout` on the host, and closing the channel here.
+ * a timeout on both sides: coreutils `timeout` on the host, and one deadline here that
+ * covers connecting, opening the channel, starting the command and its output.
  */
 export async function runScript(spec: ConnectionSpec, script: string, opts: RunOptions): Promise<RunResult> {
-  const ssh = await pooledSession(spec);
   const env = Object.entries(opts.env ?? {})
     .map(([k, v]) => `${k}=${shellQuote(v)}`)
     .join(" ");
   const asRoot = spec.user === "root" ? "" : "sudo -n ";
   const command = `${asRoot}env ${env} timeout --kill-after=10 ${opts.timeoutSeconds} bash -s`;
-  return new Promise<RunResult>((resolve, reject) => {
-    ssh.connection.exec(command, (err: Error | undefined, stream: any) => {
-      if (err) return reject(new Error(`${spec.host}: cannot start a command: ${err.message}`));
-      let stdout = "";
-      let stderr = "";
-      let pending = "";
-      const timer = setTimeout(() => {
-        stream.close();
-        reject(new Error(`${spec.host}: step timed out after ${opts.timeoutSeconds} s`));
-      }, (opts.timeoutSeconds + 15) * 1000);
-      stream.on("data", (d: Buffer) => {
-        const s = d.toString();
-        stdout += s;
-        if (opts.onLine) {
+  let pending = "";
+  const r = await execBounded(spec, command, script, {
+    what: "step",
+    deadlineSeconds: opts.timeoutSeconds + (opts.graceSeconds ?? GRACE_SECONDS),
+    maxOutputBytes: opts.maxOutputBytes ?? MAX_OUTPUT_BYTES,
+    onStdout: opts.onLine
+      ? (s) => {
           pending += s;
           const lines = pending.split("\n");
           pending = lines.pop() ?? "";
           lines.forEach((l) => opts.onLine!(l));
         }
-      });
-      stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      stream.on("close", (code: number | null) => {
-        clearTimeout(timer);
-        if (pending && opts.onLine) opts.onLine(pending);
-        // 124/137: coreutils timeout killed the script.
-        if (code === 124 || code === 137) {
-          return reject(new Error(`${spec.host}: step timed out after ${opts.timeoutSeconds} s\n${stderr.trim()}`));
-        }
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-      stream.end(script);
-    });
+      : undefined,
   });
+  if (pending && opts.onLine) opts.onLine(pending);
+  // 124/137: coreutils timeout killed the script.
+  if (r.code === 124 || r.code === 137) throw new Error(`${spec.host}: step timed out after ${opts.timeoutSeconds} s\n${r.stderr.trim()}`);
+  return r;
 }
 
 /** Writes `data` to `remotePath` on the host as root (mode 0600), creating its folder. */
 export async function uploadBytes(spec: ConnectionSpec, data: Buffer, remotePath: string, timeoutSeconds: number): Promise<void> {
-  const ssh = await pooledSession(spec);
   const asRoot = spec.user === "root" ? "" : "sudo -n ";
   const q = shellQuote(remotePath);
   const command = `${asRoot}sh -c ${shellQuote(`umask 077 && mkdir -p "$(dirname ${q})" && cat > ${q}`)}`;
-  await new Promise<void>((resolve, reject) => {
-    ssh.connection.exec(command, (err: Error | undefined, stream: any) => {
-      if (err) return reject(new Error(`${spec.host}: cannot upload ${remotePath}: ${err.message}`));
-      let stderr = "";
-      const timer = setTimeout(() => {
-        stream.close();
-        reject(new Error(`${spec.host}: upload of ${remotePath} timed out after ${timeoutSeconds} s`));
-      }, timeoutSeconds * 1000);
-      stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      stream.on("data", () => undefined);
-      stream.on("close", (code: number | null) => {
-        clearTimeout(timer);
-        if (code === 0) resolve();
-        else reject(new Error(`${spec.host}: upload of ${remotePath} failed (exit ${code}): ${stderr.trim()}`));
-      });
-      stream.end(data);
-    });
-  });
+  const r = await execBounded(spec, command, data, { what: `upload of ${remotePath}`, deadlineSeconds: timeoutSeconds, maxOutputBytes: 1024 * 1024 });
+  if (r.code !== 0) throw new Error(`${spec.host}: upload of ${remotePath} failed (exit ${r.code}): ${r.stderr.trim()}`);
 }
 
 /** Closes the pooled connection to one host (the program does this after probing facts). */

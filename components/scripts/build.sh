@@ -11,6 +11,25 @@
 set -eu
 set -o pipefail
 
+# KERNEL comes from the host (uname -r) and SET from the config; both become parts of
+# paths that are removed below: one plain name each.
+plain_name() { # $1 = what, $2 = value
+  case "$2" in
+  '' | .* | -* | *[!A-Za-z0-9._+~-]*)
+    echo "refusing the $1 '$2': expected one plain name (letters, digits, '.', '_', '+', '-')" >&2
+    exit 2
+    ;;
+  esac
+}
+plain_name "kernel release" "$KERNEL"
+plain_name "module set name" "$SET"
+for p in "$WORK_DIR" "$MODULES_DIR"; do
+  case "$p" in
+  /[!/]*) ;;
+  *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
+  esac
+done
+
 src_root=$WORK_DIR/src/$KERNEL          # bound to /usr/src in the container (the seed's Problem #3)
 job=$WORK_DIR/jobs/$KERNEL/$SET          # bound to /mnt in the container
 log=$WORK_DIR/logs/$SET-$KERNEL.log
@@ -52,6 +71,7 @@ write_container_script() {
   cat <<'INSIDE'
 set -eu
 set -o pipefail
+set -f # OPTIONS and DIRECTORIES are split into words, never globbed
 say() { echo "progress: $*"; }
 if [ ! -f /usr/src/linux/Makefile ] || [ "$(cat /usr/src/.kmod-fleet-kernel 2>/dev/null)" != "$KERNEL" ]; then
   say "fetching kernel sources for $KERNEL: $SOURCES_COMMAND"
@@ -91,15 +111,17 @@ case "$SOURCE_KIND" in
 inTree)
   for d in $DIRECTORIES; do
     say "make M=$d modules"
-    find "$d" -name '*.ko' -delete
+    # ./ before the directory: a name can never be read as find's option or expression.
+    case "$d" in -* | /* | *..*) echo "refusing the directory '$d': expected a path inside the kernel tree" >&2; exit 5 ;; esac
+    find "./$d" -name '*.ko' -delete
     mk M="$d" modules
-    find "$d" -name '*.ko' -exec cp {} /mnt/out/ \;
+    find "./$d" -name '*.ko' -exec cp {} /mnt/out/ \;
   done
   ;;
 dir|git)
   if [ "$SOURCE_KIND" = git ]; then
     say "cloning $GIT_URL at $GIT_REF"
-    rm -rf /mnt/src && git clone --quiet "$GIT_URL" /mnt/src && git -C /mnt/src checkout --quiet "$GIT_REF"
+    rm -rf /mnt/src && git clone --quiet -- "$GIT_URL" /mnt/src && git -C /mnt/src checkout --quiet --detach "$GIT_REF"
   fi
   say "make M=<module set> modules"
   mk M=/mnt/src modules
@@ -172,13 +194,13 @@ probe)
   probe
   ;;
 delete)
-  rm -rf "$dest" "$job"
+  rm -rf -- "$dest" "$job"
   rmdir "$MODULES_DIR/$KERNEL/extra" 2>/dev/null || true
   [ -d "$MODULES_DIR/$KERNEL/kernel" ] && depmod -a "$KERNEL"
   rm -f "$log"
   # The kernel's sources are shared by the sets built for it: remove them with the last set.
   if ! ls -A "$WORK_DIR/jobs/$KERNEL" 2>/dev/null | grep -q .; then
-    rm -rf "$src_root" "$WORK_DIR/jobs/$KERNEL"
+    rm -rf -- "$src_root" "$WORK_DIR/jobs/$KERNEL"
   fi
   for d in "$WORK_DIR/jobs" "$WORK_DIR/src" "$WORK_DIR/logs" "$WORK_DIR/uploads" "$WORK_DIR"; do rmdir "$d" 2>/dev/null || true; done
   ;;

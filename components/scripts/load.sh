@@ -1,9 +1,17 @@
 #!/bin/bash
 # Loads a module set in order and makes it come back at boot.
-# ACTION: load | probe | unload
+# ACTION: load | probe | unload | unload-modules
 # SET, MODULES (load order, space-separated), PARAMETERS (lines "module k=v ..."),
-# RELOAD (true: unload first, because the modules were rebuilt)
+# RELOAD (true: the set was rebuilt or its parameters changed: the loaded modules are
+# replaced, once every new one resolves)
 set -eu
+set -f # MODULES is split into words below, never globbed
+
+# Names become file names and modprobe arguments: plain names only.
+case "$SET" in '' | .* | -* | *[!A-Za-z0-9_-]*) echo "refusing the module set name '$SET'" >&2; exit 2 ;; esac
+for m in $MODULES; do
+  case "$m" in -* | *[!A-Za-z0-9_-]*) echo "refusing the module name '$m': expected a name as modprobe takes it" >&2; exit 2 ;; esac
+done
 
 load_conf=/etc/modules-load.d/kmod-fleet-$SET.conf
 options_conf=/etc/modprobe.d/kmod-fleet-$SET.conf
@@ -20,36 +28,87 @@ expected_options_conf() {
   printf '%s\n' "$PARAMETERS" | sed -n 's/^\([^ ]\+\) \(.\+\)$/options \1 \2/p'
 }
 
-unload_all() {
+params_of() { printf '%s\n' "$PARAMETERS" | sed -n "s/^$1 \(.\+\)\$/\1/p"; }
+
+# "Loaded" means the installed file is what is loaded: the srcversion the kernel shows
+# for the module equals the one of the file modprobe would load. (Modules without a
+# srcversion, built without MODULE_VERSION or CONFIG_MODULE_SRCVERSION_ALL, compare by name.)
+loaded_srcversion() { cat "$(sysfs_name "$1")/srcversion" 2>/dev/null || true; }
+installed_srcversion() { modinfo -F srcversion -- "$1" 2>/dev/null || true; }
+is_loaded() { [ -d "$(sysfs_name "$1")" ]; }
+is_ours_loaded() { is_loaded "$1" && [ "$(loaded_srcversion "$1")" = "$(installed_srcversion "$1")" ]; }
+
+# Unloads the set's modules that are the installed files, last first; a module of the
+# same name that kmod-fleet did not install is left alone. ALL=true: every module of the
+# set, whatever its srcversion (a reload replaces kmod-fleet's own previous build).
+unload_set() {
   for m in $(reverse $MODULES); do
-    if [ -d "$(sysfs_name "$m")" ]; then
-      modprobe -r "$m" || { echo "cannot unload $m (in use? see lsmod)" >&2; exit 3; }
+    is_loaded "$m" || continue
+    if [ "${ALL:-false}" != true ] && ! is_ours_loaded "$m"; then
+      echo "progress: leaving $m loaded: it is not the module kmod-fleet installed (srcversion '$(loaded_srcversion "$m")')"
+      continue
     fi
+    modprobe -r -- "$m" || { echo "cannot unload $m (in use? see lsmod)" >&2; exit 3; }
   done
+}
+
+# Writes a boot-time file whole (never half-written), then moves it in place.
+write_file() { # $1 = path; content on stdin
+  cat > "$1.kmod-fleet-new"
+  mv -f -- "$1.kmod-fleet-new" "$1"
+}
+
+# Removes a boot-time file only if kmod-fleet wrote it.
+remove_ours() {
+  if [ -f "$1" ] && head -n 1 "$1" | grep -q '^# Written by kmod-fleet'; then rm -f -- "$1"; fi
 }
 
 case "$ACTION" in
 load)
-  mkdir -p /etc/modules-load.d /etc/modprobe.d
-  expected_options_conf > "$options_conf"
-  expected_load_conf > "$load_conf"
-  [ "${RELOAD:-false}" = true ] && unload_all
+  if [ "${RELOAD:-false}" = true ]; then
+    # The rebuilt set replaces the loaded one: first make sure every new module resolves,
+    # so that a set that cannot load leaves the previous modules loaded.
+    for m in $MODULES; do
+      if ! err=$(modprobe --dry-run -- "$m" 2>&1); then
+        echo "modprobe cannot load the new $m ($err); the modules loaded now stay loaded" >&2
+        exit 3
+      fi
+    done
+    ALL=true unload_set
+  else
+    # Never replace a module kmod-fleet did not load.
+    for m in $MODULES; do
+      if is_loaded "$m" && ! is_ours_loaded "$m"; then
+        echo "$m is already loaded, but it is not the file kmod-fleet installed (loaded srcversion '$(loaded_srcversion "$m")', installed '$(installed_srcversion "$m")'); kmod-fleet does not replace a module it did not load: unload it (modprobe -r $m) or reboot, then run pulumi up again" >&2
+        exit 3
+      fi
+    done
+  fi
+  loaded_now=""
   for m in $MODULES; do
-    [ -d "$(sysfs_name "$m")" ] && continue
-    before=$(dmesg | wc -l)
+    is_loaded "$m" && continue
+    before=$(dmesg 2>/dev/null | wc -l)
     echo "progress: modprobe $m"
-    if ! err=$(modprobe "$m" 2>&1); then
+    # Parameters on the command line: the modprobe.d file is written only after success.
+    if ! err=$(modprobe -- "$m" $(params_of "$m") 2>&1); then
       echo "modprobe $m failed: $err" >&2
+      # As before this step: what it loaded is unloaded, the boot-time files are untouched.
+      for u in $(reverse $loaded_now); do modprobe -r -- "$u" > /dev/null 2>&1 || true; done
       echo "--- new kernel messages ---" >&2
-      dmesg | tail -n +"$((before + 1))" >&2
+      dmesg 2>/dev/null | tail -n +"$((before + 1))" >&2
       exit 3
     fi
+    loaded_now="$loaded_now $m"
   done
+  # Every module is loaded: only now do the boot-time files name them.
+  mkdir -p /etc/modules-load.d /etc/modprobe.d
+  expected_options_conf | write_file "$options_conf"
+  expected_load_conf | write_file "$load_conf"
   echo "loaded=true"
   ;;
 probe)
   for m in $MODULES; do
-    if [ -d "$(sysfs_name "$m")" ]; then echo "loaded=$m"; else echo "missing=$m"; fi
+    if is_ours_loaded "$m"; then echo "loaded=$m"; else echo "missing=$m"; fi
   done
   if [ -f "$load_conf" ] && [ "$(cat "$load_conf")" = "$(expected_load_conf)" ] \
     && [ -f "$options_conf" ] && [ "$(cat "$options_conf")" = "$(expected_options_conf)" ]; then
@@ -58,12 +117,17 @@ probe)
     echo "persisted=false"
   fi
   ;;
+unload-modules)
+  # Modules dropped from the set: unloaded, the set's files stay (they list the new set).
+  unload_set
+  ;;
 unload)
-  unload_all
-  rm -f "$load_conf" "$options_conf"
+  unload_set
+  remove_ours "$load_conf"
+  remove_ours "$options_conf"
   ;;
 *)
-  echo "usage: ACTION=load|probe|unload $0" >&2
+  echo "usage: ACTION=load|probe|unload|unload-modules $0" >&2
   exit 2
   ;;
 esac

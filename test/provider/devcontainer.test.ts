@@ -137,6 +137,26 @@ describe("the developer container", () => {
     expect(fs.existsSync(inputs.cacheDir)).toBe(false);
   });
 
+  it("a new signing key verifies the cached image again (and refuses it when it does not verify)", async () => {
+    await developerContainerProvider.create(inputs);
+    await expect(developerContainerProvider.create({ ...inputs, signingKey: otherKey.publicKeyArmored, signingKeyFingerprint: otherKey.fingerprint })).rejects.toThrow(/BAD SIGNATURE/);
+    // The image verified with the old key is still there, still the old resource's.
+    expect(await cacheListing()).toEqual(["./100.0.0", "./100.0.0/developer_container.bin", "./100.0.0/verified"]);
+  });
+
+  it("the replaced resource's delete leaves the image its replacement claimed", async () => {
+    const old = (await developerContainerProvider.create(inputs)).outs;
+    const news = { ...inputs, signingKey: key.publicKeyArmored + "\n" + otherKey.publicKeyArmored };
+    expect((await developerContainerProvider.diff!("id", old, news)).replaces).toEqual(["signingKey"]);
+    const before = server.requests.length;
+    const next = (await developerContainerProvider.create(news)).outs;
+    expect(server.requests.length).toBeGreaterThan(before); // verified again with the new key
+    await developerContainerProvider.delete!("id", old);
+    expect(fs.readFileSync(next.imagePath, "utf8")).toBe(payload);
+    await developerContainerProvider.delete!("id", next);
+    expect(fs.existsSync(inputs.cacheDir)).toBe(false);
+  });
+
   it("a refused first image leaves no cache folder behind (nothing in state would remove it)", async () => {
     server.setMode("bad-signature", "100.0.1");
     try {

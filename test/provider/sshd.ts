@@ -21,6 +21,19 @@ export interface TestSshd {
 
 const SSHD = "/usr/sbin/sshd";
 
+/**
+ * A throwaway root for the host scripts: sshd (and every session) runs in a private mount
+ * namespace where `stubs` (command name -> bash script) shadow the machine's commands (a
+ * root session's PATH starts with /usr/local/sbin), each `tmpfs` folder is empty and
+ * private, and each `privateFiles` file is a private copy. Nothing a test does there
+ * reaches this machine: mounts, /etc/systemd/system, /etc/fstab, /sys/module.
+ */
+export interface SshdNamespace {
+  stubs?: Record<string, string>;
+  tmpfs?: string[];
+  privateFiles?: string[];
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -53,7 +66,21 @@ async function waitForBanner(port: number, timeoutMs: number): Promise<void> {
   throw new Error(`sshd did not answer on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
-export async function startSshd(): Promise<TestSshd> {
+function namespaceSetup(dir: string, ns: SshdNamespace): string {
+  const stubs = path.join(dir, "stubs");
+  fs.mkdirSync(stubs);
+  for (const [name, script] of Object.entries(ns.stubs ?? {})) fs.writeFileSync(path.join(stubs, name), `#!/bin/bash\n${script}\n`, { mode: 0o755 });
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const lines = ["set -eu", `mount --bind ${q(stubs)} /usr/local/sbin`];
+  for (const d of ns.tmpfs ?? []) lines.push(`mkdir -p ${q(d)}`, `mount -t tmpfs kmod-fleet-test ${q(d)}`);
+  (ns.privateFiles ?? []).forEach((f, i) => {
+    const copy = path.join(dir, `private-${i}`);
+    lines.push(`cp ${q(f)} ${q(copy)} 2>/dev/null || : > ${q(copy)}`, `[ -e ${q(f)} ] || : > ${q(f)}`, `mount --bind ${q(copy)} ${q(f)}`);
+  });
+  return lines.join("\n");
+}
+
+export async function startSshd(opts: { namespace?: SshdNamespace } = {}): Promise<TestSshd> {
   if (!fs.existsSync(SSHD)) {
     throw new Error(`${SSHD} is missing: the provider tests run a real OpenSSH server on loopback; install it with \`apt-get install openssh-server\` (.ci/run does)`);
   }
@@ -83,7 +110,11 @@ export async function startSshd(): Promise<TestSshd> {
     ].join("\n"),
   );
   fs.mkdirSync("/run/sshd", { recursive: true });
-  const child: ChildProcess = spawn(SSHD, ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+  const sshdArgs = ["-D", "-e", "-f", path.join(dir, "sshd_config")];
+  // unshare and bash exec into sshd: the child is sshd itself, and the namespace ends with it.
+  const child: ChildProcess = opts.namespace
+    ? spawn("unshare", ["--mount", "--propagation", "private", "bash", "-c", `${namespaceSetup(dir, opts.namespace)}\nexec ${SSHD} "$@"`, "sshd", ...sshdArgs], { stdio: ["ignore", "ignore", "pipe"] })
+    : spawn(SSHD, sshdArgs, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr!.on("data", (d) => (log += d.toString()));
   try {

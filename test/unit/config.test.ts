@@ -53,6 +53,19 @@ describe("defaults and profiles", () => {
     const fleet = resolveFleetConfig({ hosts: [{ name: "a", address: "x", insecureIgnoreHostKey: true }, { name: "b", address: "y", hostKey: KEY }] });
     expect(fleet.hosts.map((h) => h.hostKeys)).toEqual(["insecure", [KEY]]);
   });
+  it("a host's own insecureIgnoreHostKey wins over defaults.hostKey, and a host's hostKey over defaults.insecureIgnoreHostKey", () => {
+    const fleet = resolveFleetConfig({ defaults: { hostKey: KEY }, hosts: [{ name: "a", address: "x", insecureIgnoreHostKey: true }, { name: "b", address: "y" }] });
+    expect(fleet.hosts.map((h) => h.hostKeys)).toEqual(["insecure", [KEY]]);
+    const other = resolveFleetConfig({ defaults: { insecureIgnoreHostKey: true }, hosts: [{ name: "a", address: "x", hostKey: KEY }, { name: "b", address: "y" }] });
+    expect(other.hosts.map((h) => h.hostKeys)).toEqual([[KEY], "insecure"]);
+  });
+  it("two sets may share a module name when no host gets both", () => {
+    const fleet = resolveFleetConfig({ hosts: [{ name: "a", address: "x", hostKey: KEY }, { name: "b", address: "y", hostKey: KEY }], moduleSets: [{ name: "s1", source: { dir: "x" }, load: ["m"], hosts: { names: ["a"] } }, { name: "s2", source: { dir: "y" }, load: ["m"], hosts: { names: ["b"] } }] });
+    expect(fleet.moduleSets.map((s) => s.hosts)).toEqual([["a"], ["b"]]);
+  });
+  it("kernel config sources may use ${KERNEL}", () => {
+    expect(resolveFleetConfig(minimal({ kernelConfigSources: ["/boot/config-${KERNEL}"] })).kernelConfigSources).toEqual(["/boot/config-${KERNEL}"]);
+  });
   it("in-tree options are accepted with or without CONFIG_ and =m", () => {
     const fleet = resolveFleetConfig(minimal({ moduleSets: [{ name: "s", source: { inTree: { options: ["CONFIG_DRM_I915=m", "DRM"], directories: ["drivers/gpu/drm"] } }, load: ["i915"] }] }));
     expect(fleet.moduleSets[0].source).toEqual({ kind: "inTree", options: ["DRM_I915", "DRM"], directories: ["drivers/gpu/drm"] });
@@ -76,6 +89,24 @@ describe("bad config is rejected with one message per mistake, by path", () => {
     ["unknown host and label", minimal({ moduleSets: [{ name: "s", source: { dir: "x" }, load: ["m"], hosts: { names: ["nope"], labels: ["gpu"] } }] }), ['moduleSets[0].hosts.names[0]: no host is named "nope"', 'moduleSets[0].hosts.labels[0]: no host has the label "gpu"']],
     ["upper dir inside the modules dir", minimal({ storage: { modulesRoot: "/usr/lib/modules/extra" } }), ["storage.modulesRoot: /usr/lib/modules/extra is inside /usr/lib/modules"]],
     ["jump host without a key", minimal({ defaults: { jump: { address: "bastion" } } }), ["hosts[0].jump.hostKey: required"]],
+    // Values that become arguments on the host never start with '-'.
+    ["a module name that reads as an option", minimal({ moduleSets: [{ name: "s", source: { dir: "x" }, load: ["-r"] }] }), ["moduleSets[0].load[0]: must not start with '-'"]],
+    ["an in-tree directory that reads as an option", minimal({ moduleSets: [{ name: "s", source: { inTree: { options: ["DUMMY"], directories: ["-delete"] } }, load: ["m"] }] }), ["moduleSets[0].source.inTree.directories[0]: must not start with '-'"]],
+    ["a git URL that reads as an option", minimal({ moduleSets: [{ name: "s", source: { git: { url: "--upload-pack=x", ref: "v1.0" } }, load: ["m"] }] }), ["moduleSets[0].source.git.url: must not start with '-'"]],
+    ["an in-tree directory outside the tree", minimal({ moduleSets: [{ name: "s", source: { inTree: { options: ["DUMMY"], directories: ["drivers/../../etc", "drivers/*"] } }, load: ["m"] }] }), ["directories[0]: expected a directory inside the kernel tree", "directories[1]: expected a directory inside the kernel tree"]],
+    ["a parameter value that would start a new modprobe.d line", minimal({ moduleSets: [{ name: "s", source: { dir: "x" }, load: ["m"], parameters: { m: { p: "1\ninstall m /bin/sh" } } }] }), ["moduleSets[0].parameters.m.p: expected a value without spaces"]],
+    // Paths are absolute and plain: no glob, no whitespace, no '..'.
+    ["a glob in modulesRoot", minimal({ storage: { modulesRoot: "/opt/mod*" } }), ["storage.modulesRoot: expected an absolute path of plain characters"]],
+    ["a comma in modulesRoot (it would add overlay mount options)", minimal({ storage: { modulesRoot: "/opt/modules,lowerdir=/etc" } }), ["storage.modulesRoot: expected an absolute path of plain characters"]],
+    ["'..' in workDir, a space in cacheDir, a relative modulesDir", minimal({ storage: { workDir: "/var/lib/../../etc", cacheDir: "/var/cache/kmod fleet" }, profile: { modulesDir: "usr/lib/modules" } }), ["profile.modulesDir: expected an absolute path", "storage.cacheDir: expected an absolute path", "storage.workDir: expected an absolute path"]],
+    ["a line break in a kernel config source", minimal({ kernelConfigSources: ["/boot/config-${KERNEL}\n/etc/shadow"] }), ["kernelConfigSources[0]: expected an absolute path"]],
+    ["a signature URL that is not a URL", minimal({ profile: { signatureUrl: "-K/etc/passwd ${URL}" } }), ["profile.signatureUrl: expected an http(s) URL"]],
+    // Every problem at once: the schema's and the semantic checks' together.
+    ["schema and semantic problems together", { hosts: [{ name: "h1", address: "a", port: 70000 }, { name: "h1", address: "b", hostKey: KEY }] }, ["hosts[0].port: Too big", "hosts[0].hostKey: required", 'hosts[1].name: "h1" is already used by hosts[0]']],
+    ["a bad set next to an unknown host name", minimal({ moduleSets: [{ name: "s", source: { dir: "x" }, load: ["-r"], hosts: { names: ["nope"] } }] }), ["moduleSets[0].load[0]: must not start with '-'", 'moduleSets[0].hosts.names[0]: no host is named "nope"']],
+    // Two sets that build a module of the same name on one host.
+    ["two sets build the same module", minimal({ moduleSets: [{ name: "a", source: { dir: "x" }, load: ["e1000e"] }, { name: "b", source: { dir: "y" }, load: ["foo", "e1000e"] }] }), ['moduleSets[1].load[1]: module "e1000e" is also built by moduleSets[0] ("a") on h1']],
+    ["dash and underscore are the same module name", minimal({ moduleSets: [{ name: "a", source: { dir: "x" }, load: ["pair-provider"] }, { name: "b", source: { dir: "y" }, load: ["pair_provider"] }] }), ['moduleSets[1].load[0]: module "pair_provider" is also built by moduleSets[0]']],
   ];
   for (const [what, raw, expected] of cases) {
     it(what, () => {
@@ -94,8 +125,9 @@ describe("bad config is rejected with one message per mistake, by path", () => {
       resolveFleetConfig({ hosts: [{ name: "h1", address: "a" }, { name: "h2", address: "b", port: 0, hostKey: KEY }] });
       expect.unreachable();
     } catch (e: any) {
-      expect(e.message).toMatch(/^invalid kmod-fleet:fleet config \(1 problem\)/);
+      expect(e.message).toMatch(/^invalid kmod-fleet:fleet config \(2 problems\)/);
       expect(e.message).toContain("  - hosts[1].port: Too small");
+      expect(e.message).toContain("  - hosts[0].hostKey: required");
     }
   });
 });

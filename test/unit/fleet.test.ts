@@ -1,7 +1,7 @@
 // The component graph under Pulumi's mocks: which resources each host gets, in which order,
 // with which inputs. Mock mode still serializes the dynamic providers, so this also proves
 // that every provider's code can be shipped to the provider process.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -42,7 +42,9 @@ function factsFor(host: string) {
 }
 
 let fleet: any;
+const warnings: string[] = [];
 beforeAll(async () => {
+  vi.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => void warnings.push(message));
   // Import modules that create resources only after setMocks.
   const { resolveFleetConfig } = await import("../../config/resolve");
   const { Fleet } = await import("../../components/fleet");
@@ -50,7 +52,7 @@ beforeAll(async () => {
     hosts: [
       { name: "h1", address: "127.0.0.1", port: 2201, hostKey: KEY, labels: ["a"] },
       { name: "h2", address: "127.0.0.1", port: 2202, hostKey: KEY },
-      { name: "h3", address: "127.0.0.1", port: 2203, hostKey: KEY },
+      { name: "h3", address: "127.0.0.1", port: 2203, insecureIgnoreHostKey: true },
     ],
     defaults: { user: "root" },
     profile: { devContainerUrl: "http://10.0.2.2:8080/${GROUP}/${BOARD}/${VERSION}/dev.bin.bz2", sourcesCommand: "kmod-fleet-sources" },
@@ -121,6 +123,10 @@ describe("the fleet's resources", () => {
     }
     const facts = of("HostFacts").find((r) => r.name === "h1-facts")!.inputs;
     expect(facts.connection.value).toMatchObject({ host: "h1", port: 2201, user: "root", privateKey: "secret value of sshPrivateKey" });
+  });
+
+  it("a host without host key verification gets a loud warning on every run, naming it", () => {
+    expect(warnings).toEqual([expect.stringMatching(/^h3: HOST KEY VERIFICATION IS OFF for this host \(insecureIgnoreHostKey: true\): .*127\.0\.0\.1:2203/)]);
   });
 
   it("every dynamic provider serialized", () => {
