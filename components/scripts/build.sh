@@ -128,7 +128,8 @@ dir|git)
   find /mnt/src -name '*.ko' -exec cp {} /mnt/out/ \;
   ;;
 esac
-ls /mnt/out/*.ko > /dev/null 2>&1 || { echo "the build produced no .ko files" >&2; exit 5; }
+# find, not a glob: this script runs with globbing off (set -f above).
+[ -n "$(find /mnt/out -maxdepth 1 -name '*.ko' -print -quit)" ] || { echo "the build produced no .ko files" >&2; exit 5; }
 INSIDE
 }
 
@@ -162,7 +163,7 @@ kconfig-files)
   } | tar -c --null -T - -z | base64 -w 0
   ;;
 build)
-  : > "$log" 2>/dev/null || { mkdir -p "$(dirname "$log")"; : > "$log"; }
+  mkdir -p "$(dirname "$log")" && : > "$log"
   rm -rf "$job" && mkdir -p "$job"
   case "$KERNEL_CONFIG" in
   *.gz) zcat "$KERNEL_CONFIG" > "$job/kernel.config" ;;
