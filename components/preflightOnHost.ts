@@ -29,14 +29,22 @@ export interface KernelOnHost {
   timeoutSeconds: number;
 }
 
+/**
+ * build.sh's environment for reading the tree. It checks SET and the paths it is given
+ * before any action, so they are plain values here although kconfig-files uses none of
+ * them but WORK_DIR. Exported for the provider tests.
+ */
+export function kconfigFilesEnv(k: Pick<KernelOnHost, "workDir" | "kernelRelease" | "kernelConfig">, symbols: string[] = []): Record<string, string> {
+  return { ACTION: "kconfig-files", KERNEL: k.kernelRelease, WORK_DIR: k.workDir, SET: "kconfig", IMAGE: "", MODULES_DIR: "", KERNEL_CONFIG: k.kernelConfig, SOURCES_COMMAND: "", SOURCE_KIND: "", SYMBOLS: symbols.join(" ") };
+}
+
 /** Copies the host's Kconfig/Kbuild files, Module.symvers and running config into a temp folder. */
 async function fetchKernelTree(conn: ConnectionSpec, k: KernelOnHost, symbols: string[] = []): Promise<{ dir: string; config: string; cleanup: () => void }> {
   const fs = require("fs");
   const os = require("os");
   const path = require("path");
   const { execFileSync } = require("child_process");
-  const env = { ACTION: "kconfig-files", KERNEL: k.kernelRelease, WORK_DIR: k.workDir, SET: "-", IMAGE: "", MODULES_DIR: "", KERNEL_CONFIG: k.kernelConfig, SOURCES_COMMAND: "", SOURCE_KIND: "", SYMBOLS: symbols.join(" ") };
-  const tree = await hostStep(conn, `reading the Kconfig tree of ${k.kernelRelease}`, buildScript, env, k.timeoutSeconds);
+  const tree = await hostStep(conn, `reading the Kconfig tree of ${k.kernelRelease}`, buildScript, kconfigFilesEnv(k, symbols), k.timeoutSeconds);
   const config = await hostStep(conn, "reading the running kernel config", `zcat -f "$KERNEL_CONFIG"`, { KERNEL_CONFIG: k.kernelConfig }, k.timeoutSeconds);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kmod-fleet-${conn.host}-`));
   execFileSync("tar", ["-xz", "-C", dir], { input: Buffer.from(tree.stdout.trim(), "base64") });

@@ -23,7 +23,8 @@ plain_name() { # $1 = what, $2 = value
 }
 plain_name "kernel release" "$KERNEL"
 plain_name "module set name" "$SET"
-for p in "$WORK_DIR" "$MODULES_DIR"; do
+# MODULES_DIR may be empty for kconfig-files, which does not use it.
+for p in "$WORK_DIR" ${MODULES_DIR:+"$MODULES_DIR"}; do
   case "$p" in
   /[!/]*) ;;
   *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
