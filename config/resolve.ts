@@ -2,7 +2,7 @@
 // the program sees complete, checked values. All problems are reported at once, each
 // with its path in the config (`hosts[2].hostKey: ...`).
 import type { z } from "zod";
-import { defaultsSchema, fleetSchema, hostSchema, jumpSchema, moduleSetSchema, profileSchema, storageSchema, type AuthConfig, type FleetConfig, type ModuleSetConfig } from "./schema";
+import { buildSchema, defaultsSchema, fleetSchema, hostSchema, jumpSchema, moduleSetSchema, profileSchema, storageSchema, type AuthConfig, type FleetConfig, type ModuleSetConfig } from "./schema";
 import { builtInProfiles, type Profile } from "./profiles";
 
 export const CONFIG_KEY = "kmod-fleet:fleet";
@@ -54,13 +54,24 @@ export interface ResolvedStorage {
   workDir: string;
 }
 
+export interface ResolvedBuild {
+  /** Host names or labels that may build; empty: any host that runs the kernel. */
+  builders: string[];
+  /** The local artifact store's folder, relative to the project unless absolute. */
+  storePath: string;
+}
+
 export interface ResolvedFleet {
   hosts: ResolvedHost[];
   profile: Profile;
   kernelConfigSources: string[];
   storage: ResolvedStorage;
   moduleSets: ResolvedModuleSet[];
+  build: ResolvedBuild;
 }
+
+/** Under the Pulumi project, gitignored. */
+export const DEFAULT_STORE_PATH = ".kmod-fleet/artifacts";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -136,8 +147,14 @@ export function resolveFleetConfig(raw: unknown, opts: { dirExists?: (dir: strin
     problems.push(`storage.modulesRoot: ${modulesRoot} is inside ${profile.modulesDir}; the overlay's upper dir must be on writable storage outside it (default /opt/modules)`);
   }
 
+  const builders = cfg.build?.builders ?? [];
+  builders.forEach((b, i) => {
+    if (!hosts.some((h) => h.name === b || h.labels.includes(b))) problems.push(`build.builders[${i}]: no host is named or labelled "${b}"`);
+  });
+  const build: ResolvedBuild = { builders, storePath: cfg.build?.store?.path ?? DEFAULT_STORE_PATH };
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets };
+  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build };
 }
 
 function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedHost {
@@ -278,6 +295,7 @@ function salvage(raw: unknown): FleetConfig {
     profile: fields(profileSchema, top.profile),
     storage: fields(storageSchema, top.storage),
     moduleSets: list(top.moduleSets).map((s) => fields(moduleSetSchema, s)),
+    build: fields(buildSchema, top.build),
   } as FleetConfig;
 }
 

@@ -195,6 +195,16 @@ export const storageSchema = z
   })
   .strict();
 
+/** Where modules are built and where the results are kept (see plan/buildPlan.ts, artifacts/store.ts). */
+export const buildSchema = z
+  .object({
+    /** Host names or labels that may build; default: any host of the fleet that runs the kernel. */
+    builders: z.array(z.string().min(1, "expected a host name or label")).min(1, "expected at least one host name or label; leave builders out to let any host build").optional(),
+    /** The artifact store on the machine that runs Pulumi: a local folder (relative to the project, or absolute). */
+    store: z.object({ path: z.string().min(1, "expected a folder path") }).strict().optional(),
+  })
+  .strict();
+
 export const fleetSchema = z
   .object({
     defaults: defaultsSchema.optional(),
@@ -204,6 +214,7 @@ export const fleetSchema = z
     kernelConfigSources: z.array(kernelPathTemplate).min(1).optional(),
     storage: storageSchema.optional(),
     moduleSets: z.array(moduleSetSchema).optional(),
+    build: buildSchema.optional(),
   })
   .strict();
 
@@ -211,4 +222,5 @@ export type AuthConfig = z.infer<typeof authSchema>;
 export type HostConfig = z.infer<typeof hostSchema>;
 export type ProfileConfig = z.infer<typeof profileSchema>;
 export type ModuleSetConfig = z.infer<typeof moduleSetSchema>;
+export type BuildConfig = z.infer<typeof buildSchema>;
 export type FleetConfig = z.infer<typeof fleetSchema>;

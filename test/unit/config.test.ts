@@ -31,6 +31,7 @@ describe("the example stack config", () => {
     expect(fleet.storage).toMatchObject({ modulesRoot: "/opt/modules", modulesWorkDir: "/opt/modules.wd", persistence: "mount-unit" });
     expect(fleet.moduleSets[0]).toMatchObject({ name: "kmod-pair", hosts: ["node-1", "node-2"], parameters: { pair_consumer: "greeting=hello" } });
     expect(fleet.moduleSets[1]).toMatchObject({ source: { kind: "inTree", options: ["DUMMY"], directories: ["drivers/net"] }, hosts: ["node-1"] });
+    expect(fleet.build).toEqual({ builders: ["gpu"], storePath: ".kmod-fleet/artifacts" });
   });
 });
 
@@ -63,6 +64,10 @@ describe("defaults and profiles", () => {
     const fleet = resolveFleetConfig({ hosts: [{ name: "a", address: "x", hostKey: KEY }, { name: "b", address: "y", hostKey: KEY }], moduleSets: [{ name: "s1", source: { dir: "x" }, load: ["m"], hosts: { names: ["a"] } }, { name: "s2", source: { dir: "y" }, load: ["m"], hosts: { names: ["b"] } }] });
     expect(fleet.moduleSets.map((s) => s.hosts)).toEqual([["a"], ["b"]]);
   });
+  it("any host may build, and artifacts are kept under the project, unless said otherwise", () => {
+    expect(resolveFleetConfig(minimal()).build).toEqual({ builders: [], storePath: ".kmod-fleet/artifacts" });
+    expect(resolveFleetConfig(minimal({ build: { builders: ["h1"], store: { path: "/srv/artifacts" } } })).build).toEqual({ builders: ["h1"], storePath: "/srv/artifacts" });
+  });
   it("kernel config sources may use ${KERNEL}", () => {
     expect(resolveFleetConfig(minimal({ kernelConfigSources: ["/boot/config-${KERNEL}"] })).kernelConfigSources).toEqual(["/boot/config-${KERNEL}"]);
   });
@@ -88,6 +93,8 @@ describe("bad config is rejected with one message per mistake, by path", () => {
     ["module path instead of name", minimal({ moduleSets: [{ name: "s", source: { dir: "x" }, load: ["i915/i915.ko"] }] }), ["moduleSets[0].load[0]: expected a module name"]],
     ["unknown host and label", minimal({ moduleSets: [{ name: "s", source: { dir: "x" }, load: ["m"], hosts: { names: ["nope"], labels: ["gpu"] } }] }), ['moduleSets[0].hosts.names[0]: no host is named "nope"', 'moduleSets[0].hosts.labels[0]: no host has the label "gpu"']],
     ["upper dir inside the modules dir", minimal({ storage: { modulesRoot: "/usr/lib/modules/extra" } }), ["storage.modulesRoot: /usr/lib/modules/extra is inside /usr/lib/modules"]],
+    ["a builder that is no host or label", minimal({ build: { builders: ["h1", "big"] } }), ['build.builders[1]: no host is named or labelled "big"']],
+    ["an empty builders list, a store without a path", minimal({ build: { builders: [], store: {} } }), ["build.builders: expected at least one host name or label", "build.store.path"]],
     ["jump host without a key", minimal({ defaults: { jump: { address: "bastion" } } }), ["hosts[0].jump.hostKey: required"]],
     // Values that become arguments on the host never start with '-'.
     ["a module name that reads as an option", minimal({ moduleSets: [{ name: "s", source: { dir: "x" }, load: ["-r"] }] }), ["moduleSets[0].load[0]: must not start with '-'"]],
