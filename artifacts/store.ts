@@ -2,9 +2,10 @@
 // repairing drift or adding a host with the same kernel needs no rebuild. A small
 // interface with a local folder as its first backend: a fleet run by several operators
 // will want a shared one (an OCI registry, as Kernel Module Management uses).
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
+//
+// The install and build providers run this code in the provider process, where Pulumi's
+// closure serializer ships it: packages are require()d inside the functions (as in
+// ssh/session.ts), never imported at the top of the module.
 
 /** What an artifact is the build of: one module set for one kernel from one source. */
 export interface ArtifactKey {
@@ -49,16 +50,19 @@ export interface ArtifactStore {
 
 /** The artifact's address: a hash of its key, so any key maps to one safe file name. */
 export function artifactId(key: ArtifactKey): string {
+  const crypto = require("crypto");
   const canonical = JSON.stringify([key.kernelRelease, key.arch, key.set, key.sourceIdentity]);
   return crypto.createHash("sha256").update(canonical).digest("hex");
 }
 
-const sha256 = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
-const MODULE_NAME = /^[A-Za-z0-9_-]+$/;
-const HEX64 = /^[0-9a-f]{64}$/;
+function sha256(b: Buffer): string {
+  return require("crypto").createHash("sha256").update(b).digest("hex");
+}
 
 /** Throws with every problem of a manifest: it comes from a host, so nothing is trusted. */
 export function checkManifest(m: ArtifactManifest): void {
+  const MODULE_NAME = /^[A-Za-z0-9_-]+$/;
+  const HEX64 = /^[0-9a-f]{64}$/;
   const problems: string[] = [];
   if (!m.kernelRelease || !/^[A-Za-z0-9._+-]+$/.test(m.kernelRelease)) problems.push(`kernelRelease '${m.kernelRelease}' is not a kernel release`);
   if (!Array.isArray(m.modules) || m.modules.length === 0) problems.push("no modules");
@@ -81,14 +85,19 @@ export class LocalArtifactStore implements ArtifactStore {
   constructor(readonly root: string) {}
 
   private manifestPath(key: ArtifactKey): string {
+    const path = require("path");
     return path.join(this.root, "artifacts", `${artifactId(key)}.json`);
   }
 
   private blobPath(hash: string): string {
+    const path = require("path");
     return path.join(this.root, "blobs", `${hash}.ko`);
   }
 
   private writeAtomically(file: string, data: Buffer | string): void {
+    const fs = require("fs");
+    const path = require("path");
+    const crypto = require("crypto");
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
     fs.writeFileSync(tmp, data);
@@ -96,6 +105,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async get(key: ArtifactKey): Promise<StoredArtifact | undefined> {
+    const fs = require("fs");
     let manifest: ArtifactManifest;
     try {
       manifest = JSON.parse(fs.readFileSync(this.manifestPath(key), "utf8"));
@@ -113,6 +123,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async put(manifest: ArtifactManifest, files: ReadonlyMap<string, Buffer>): Promise<StoredArtifact> {
+    const fs = require("fs");
     checkManifest(manifest);
     for (const m of manifest.modules) {
       const data = files.get(m.name);
@@ -127,6 +138,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async remove(key: ArtifactKey): Promise<boolean> {
+    const fs = require("fs");
     const file = this.manifestPath(key);
     if (!fs.existsSync(file)) return false;
     fs.rmSync(file);
@@ -136,6 +148,8 @@ export class LocalArtifactStore implements ArtifactStore {
 
   /** Deletes blobs no manifest refers to. */
   private collectGarbage(): void {
+    const fs = require("fs");
+    const path = require("path");
     const dir = path.join(this.root, "artifacts");
     const used = new Set<string>();
     for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {

@@ -113,3 +113,40 @@ export function installsByHost(plan: BuildPlan): Map<string, BuildGroup[]> {
   for (const g of plan.groups) for (const h of g.installs) out.set(h, [...(out.get(h) ?? []), g]);
   return out;
 }
+
+/**
+ * How a group's artifact is had this run, decided when the program runs from what the
+ * local store holds and what the hosts report installed, so that the preview can say it:
+ * already in the store; taken back from a host that has it installed (verified against
+ * the manifest in state); or built on the group's builder.
+ */
+export type Obtain = { kind: "stored" } | { kind: "take-back"; from: string } | { kind: "build"; on: string };
+
+export function decideObtain(group: BuildGroup, found: { stored: boolean; installedOn: readonly string[] }): Obtain {
+  if (found.stored) return { kind: "stored" };
+  // Only a host of the group can have it: the artifact is for the group's kernel.
+  const from = found.installedOn.filter((h) => group.installs.includes(h)).sort()[0];
+  if (from) return { kind: "take-back", from };
+  return { kind: "build", on: group.builder };
+}
+
+/** What the preview shows in the build's `obtain` input. */
+export function describeObtain(o: Obtain): string {
+  if (o.kind === "stored") return "stored";
+  if (o.kind === "take-back") return `take back from ${o.from}`;
+  return `build on ${o.on}`;
+}
+
+/**
+ * The hosts that get a developer container: the builders of groups that must be built
+ * this run, and builders that have the image already (kept for later builds, so previews
+ * stay stable). A builder whose groups are all in the store downloads nothing: after a
+ * kernel update elsewhere, a host that stays as it was changes nothing.
+ */
+export function developerContainerHosts(groups: readonly { group: BuildGroup; obtain: Obtain }[], hasImage: (host: string) => boolean): Set<string> {
+  const out = new Set<string>();
+  for (const { group, obtain } of groups) {
+    if (obtain.kind === "build" || hasImage(group.builder)) out.add(group.builder);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 // The fleet's build plan: table tests on made-up fleets.
 import { describe, expect, it } from "vitest";
-import { installsByHost, planBuilds, type PlanHost } from "../../plan/buildPlan";
+import { decideObtain, describeObtain, developerContainerHosts, installsByHost, planBuilds, type PlanHost } from "../../plan/buildPlan";
 
 const host = (name: string, kernelRelease?: string, labels: string[] = [], osVersion = "3975.2.0"): PlanHost => ({
   name,
@@ -61,5 +61,29 @@ describe("planBuilds", () => {
     const arm: PlanHost = { name: "h2", labels: [], facts: { kernelRelease: "k1", arch: "aarch64", osVersion: "3975.2.0" } };
     const plan = planBuilds([host("h1", "k1"), arm], [pair(["h1", "h2"])]);
     expect(plan.groups.map((g) => [g.arch, g.builder])).toEqual([["aarch64", "h2"], ["x86_64", "h1"]]);
+  });
+});
+
+describe("how an artifact is had, and who needs the developer container", () => {
+  const [group] = planBuilds([host("h1", "k1"), host("h2", "k1"), host("h3", "k1")], [pair(["h1", "h2", "h3"])]).groups;
+  it("in the store: nothing to do", () => expect(describeObtain(decideObtain(group, { stored: true, installedOn: ["h2"] }))).toBe("stored"));
+  it("not in the store but installed on hosts: taken back from the first by name", () => expect(describeObtain(decideObtain(group, { stored: false, installedOn: ["h3", "h2"] }))).toBe("take back from h2"));
+  it("nowhere: built on the builder", () => expect(describeObtain(decideObtain(group, { stored: false, installedOn: [] }))).toBe("build on h1"));
+  it("a host outside the group never gives it back (another kernel)", () => expect(decideObtain(group, { stored: false, installedOn: ["h9"] })).toEqual({ kind: "build", on: "h1" }));
+
+  it("the developer container: on builders that must build, or that have it already", () => {
+    const plan = planBuilds([host("h1", "k2", [], "3975.2.1"), host("h2", "k2", [], "3975.2.1"), host("h3", "k2", [], "3975.2.1"), host("h4", "k1")], [pair(["h1", "h2", "h3", "h4"])]);
+    const [k1, k2] = plan.groups;
+    expect([k1.builder, k2.builder]).toEqual(["h4", "h1"]);
+    // After a kernel update on h1-h3: k2 must be built on h1; k1 is stored and h4 never had an image: nothing on h4.
+    const decided = [
+      { group: k1, obtain: decideObtain(k1, { stored: true, installedOn: ["h4"] }) },
+      { group: k2, obtain: decideObtain(k2, { stored: false, installedOn: [] }) },
+    ];
+    expect([...developerContainerHosts(decided, () => false)]).toEqual(["h1"]);
+    // A builder that has its image keeps it, so the next preview is the same.
+    expect([...developerContainerHosts(decided, (h) => h === "h4")].sort()).toEqual(["h1", "h4"]);
+    // Taken back from a host: no image is needed for it.
+    expect([...developerContainerHosts([{ group: k2, obtain: decideObtain(k2, { stored: false, installedOn: ["h2"] }) }], () => false)]).toEqual([]);
   });
 });
