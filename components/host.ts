@@ -1,5 +1,7 @@
-// One host of the fleet: its facts, the modules overlay, the developer container for its
-// OS version, and for each module set a build followed by a load, in that order.
+// One host of the fleet: its facts and the modules overlay; the developer container when
+// it builds for the fleet (plan/buildPlan.ts); and for each module set an install of the
+// set's artifact followed by a load, in that order. The builds themselves are the
+// fleet's (components/fleet.ts): one per kernel, architecture and set.
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedFleet, ResolvedHost, ResolvedModuleSet } from "../config/resolve";
 import { devContainerUrls } from "../config/profiles";
@@ -7,43 +9,61 @@ import type { ConnectionSpec } from "../ssh/session";
 import { HostFacts, type HostFactsValues } from "./hostFacts";
 import { ModulesOverlay } from "./modulesOverlay";
 import { DeveloperContainer } from "./developerContainer";
-import { ModuleBuild } from "./moduleBuild";
+import type { ModuleBuild } from "./moduleBuild";
+import { ModuleInstall } from "./moduleInstall";
 import { ModuleLoad } from "./moduleLoad";
+import type { HostInventory } from "./inventory";
 
 /** A module set as one host gets it, with the identity of its local sources. */
 export interface HostModuleSet extends ResolvedModuleSet {
   sourceDir: string;
   sourceHash: string;
+  sourceIdentity: string;
+}
+
+/** What the program learned of a host when it ran: its facts and what it has, or why it could not be probed. */
+export interface Probed {
+  facts?: HostFactsValues;
+  inventory?: HostInventory;
+  unreachable?: string;
 }
 
 export interface FleetHostArgs {
   host: ResolvedHost;
   fleet: ResolvedFleet;
   connection: pulumi.Output<ConnectionSpec>;
-  /** Facts probed when the program ran, or why the host could not be probed. */
-  probed: pulumi.Output<{ facts?: HostFactsValues; unreachable?: string }>;
-  moduleSets: HostModuleSet[];
+  probed: pulumi.Output<Probed>;
 }
+
+/** Where a host's set comes from: the group's build, or why there is none. */
+export type SetSource =
+  | { kind: "build"; build: ModuleBuild; artifactId: string; builder: FleetHost; builderFacts: HostFactsValues }
+  | { kind: "problem"; reason: string }
+  /** The host could not be probed: its resources stay as they are. */
+  | { kind: "unknown" };
 
 export interface HostSummary {
   kernelRelease: string;
   osVersion: string;
-  sets: Record<string, { modules: string[]; installDir: string }>;
+  sets: Record<string, { modules: string[]; installDir: string; builtOn: string }>;
 }
 
 export class FleetHost extends pulumi.ComponentResource {
   public readonly facts: HostFacts;
   public readonly overlay: ModulesOverlay;
-  public readonly developerContainer?: DeveloperContainer;
-  public readonly builds: ModuleBuild[] = [];
+  public developerContainer?: DeveloperContainer;
+  public readonly installs: ModuleInstall[] = [];
   public readonly loads: ModuleLoad[] = [];
-  public readonly summary: pulumi.Output<HostSummary>;
+  private readonly args: FleetHostArgs;
+  private readonly hostName: string;
+  private readonly sets: { name: string; install: ModuleInstall; builtOn: string }[] = [];
 
   constructor(name: string, args: FleetHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kmod-fleet:index:Host", name, {}, opts);
+    this.args = args;
+    this.hostName = name;
     const { host, fleet, connection } = args;
     const { profile, storage } = fleet;
-    const timeouts = { commandTimeoutSeconds: host.commandTimeoutSeconds };
     const probe = {
       releaseFiles: profile.releaseFiles,
       versionVariable: profile.versionVariable,
@@ -72,84 +92,106 @@ export class FleetHost extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const facts = this.facts;
 
     this.overlay = new ModulesOverlay(
       `${name}-overlay`,
-      { connection, modulesDir: profile.modulesDir, upperDir: storage.modulesRoot, workDir: storage.modulesWorkDir, persistence: storage.persistence, ...timeouts },
+      { connection, modulesDir: profile.modulesDir, upperDir: storage.modulesRoot, workDir: storage.modulesWorkDir, persistence: storage.persistence, commandTimeoutSeconds: host.commandTimeoutSeconds },
+      { parent: this, dependsOn: [this.facts] },
+    );
+  }
+
+  /** The developer container for the host's OS version: only on a host that builds for the fleet. */
+  addDeveloperContainer(): DeveloperContainer {
+    if (this.developerContainer) return this.developerContainer;
+    const { fleet, connection, host } = this.args;
+    const { profile, storage } = fleet;
+    const facts = this.facts;
+    const urls = pulumi.all([facts.group, facts.board, facts.osVersion]).apply(([group, board, version]) => devContainerUrls(profile, { group, board, version }));
+    this.developerContainer = new DeveloperContainer(
+      `${this.hostName}-devcontainer`,
+      {
+        connection,
+        osVersion: facts.osVersion,
+        imageUrl: urls.image,
+        signatureUrl: urls.signature,
+        signingKey: profile.signingKey ?? "",
+        signingKeyFingerprint: profile.signingKeyFingerprint ?? "",
+        cacheDir: storage.cacheDir,
+        commandTimeoutSeconds: host.commandTimeoutSeconds,
+      },
       { parent: this, dependsOn: [facts] },
     );
+    return this.developerContainer;
+  }
 
-    if (args.moduleSets.length > 0) {
-      const urls = pulumi.all([facts.group, facts.board, facts.osVersion]).apply(([group, board, version]) => devContainerUrls(profile, { group, board, version }));
-      const devContainer = new DeveloperContainer(
-        `${name}-devcontainer`,
-        {
-          connection,
-          osVersion: facts.osVersion,
-          imageUrl: urls.image,
-          signatureUrl: urls.signature,
-          signingKey: profile.signingKey ?? "",
-          signingKeyFingerprint: profile.signingKeyFingerprint ?? "",
-          cacheDir: storage.cacheDir,
-          ...timeouts,
-        },
-        { parent: this, dependsOn: [facts] },
-      );
-      this.developerContainer = devContainer;
+  /**
+   * The set's install (of the group's artifact) and its load. Steps that change the
+   * host wait for each other through the host lock (components/hostLock.ts).
+   */
+  addModuleSet(set: HostModuleSet, source: SetSource, storePath: string): void {
+    const { fleet, connection, host, probed } = this.args;
+    const { profile, storage } = fleet;
+    const kernelRelease = probed.apply((p) => p.facts?.kernelRelease) as pulumi.Output<string>;
+    const fromBuild = source.kind === "build" ? source : undefined;
+    const install = new ModuleInstall(
+      `${this.hostName}-${set.name}-install`,
+      {
+        connection,
+        set: set.name,
+        kernelRelease,
+        modulesDir: profile.modulesDir,
+        workDir: storage.workDir,
+        storePath,
+        builder: fromBuild?.builder.hostName ?? "",
+        artifactId: fromBuild?.artifactId ?? "",
+        manifest: fromBuild ? fromBuild.build.manifest : null,
+        buildFailure: fromBuild ? fromBuild.build.failure : source.kind === "problem" ? source.reason : "",
+        commandTimeoutSeconds: host.commandTimeoutSeconds,
+      },
+      {
+        parent: this,
+        // Not after the host's other sets: a set whose build failed must not hold the others back.
+        dependsOn: [this.overlay, ...(fromBuild ? [fromBuild.build] : [])],
+        // Before build plans, each host built its own set as `<host>-<set>-build`, installed in
+        // the same folder: taken over in place, so that its delete cannot remove the new install.
+        aliases: [{ name: `${this.hostName}-${set.name}-build`, type: "pulumi-nodejs:dynamic/kmod-fleet:ModuleBuild" }],
+      },
+    );
+    const load = new ModuleLoad(
+      `${this.hostName}-${set.name}-load`,
+      {
+        connection,
+        set: set.name,
+        modules: set.load,
+        parameters: set.parameters,
+        kernelRelease,
+        // Known when the program runs: a new artifact reloads, a reinstall of the same does not.
+        buildDigest: fromBuild?.artifactId ?? "",
+        workDir: storage.workDir,
+        kernelConfig: this.facts.kernelConfig,
+        // The doctor reads the kernel's sources where they are: on the builder.
+        ...(fromBuild && fromBuild.builder !== this ? { doctorOn: fromBuild.builder.args.connection.apply((c) => ({ connection: c, kernelConfig: fromBuild.builderFacts.kernelConfig })) } : {}),
+        commandTimeoutSeconds: host.commandTimeoutSeconds,
+      },
+      { parent: this, dependsOn: [install] },
+    );
+    this.installs.push(install);
+    this.loads.push(load);
+    this.sets.push({ name: set.name, install, builtOn: fromBuild?.builder.hostName ?? "" });
+  }
 
-      // Builds on one host run one after another: they share the image and the kernel tree.
-      let previous: pulumi.Resource = devContainer;
-      for (const set of args.moduleSets) {
-        const build = new ModuleBuild(
-          `${name}-${set.name}-build`,
-          {
-            connection,
-            set: set.name,
-            kernelRelease: facts.kernelRelease,
-            kernelConfig: facts.kernelConfig,
-            // Known in advance (not an output) so that a preview can compare it.
-            imagePath: pulumi.interpolate`${storage.cacheDir}/${facts.osVersion}/developer_container.bin`,
-            sourcesCommand: profile.sourcesCommand,
-            source: set.source,
-            sourceDir: set.sourceDir,
-            sourceHash: set.sourceHash,
-            modulesDir: profile.modulesDir,
-            workDir: storage.workDir,
-            buildTimeoutSeconds: host.buildTimeoutSeconds,
-            ...timeouts,
-          },
-          { parent: this, dependsOn: [this.overlay, devContainer, previous] },
-        );
-        const load = new ModuleLoad(
-          `${name}-${set.name}-load`,
-          {
-            connection,
-            set: set.name,
-            modules: set.load,
-            parameters: set.parameters,
-            kernelRelease: facts.kernelRelease,
-            buildDigest: build.modules.apply((ms) => (ms ?? []).map((m) => `${m.name}:${m.sha256}`).join(",")),
-            workDir: storage.workDir,
-            kernelConfig: facts.kernelConfig,
-            ...timeouts,
-          },
-          { parent: this, dependsOn: [build] },
-        );
-        this.builds.push(build);
-        this.loads.push(load);
-        previous = load;
-      }
-    }
-
-    const built = this.builds.map((b) => pulumi.all([b.modules, b.installDir]));
-    this.summary = pulumi.all([facts.kernelRelease, facts.osVersion, pulumi.all(built)]).apply(([kernelRelease, osVersion, results]) => {
+  /** Kernel, OS version and per set what is installed; registered once every set is added. */
+  finish(): pulumi.Output<HostSummary> {
+    const facts = this.facts;
+    const installed = this.sets.map((s) => pulumi.all([s.install.modules, s.install.installDir]));
+    const summary = pulumi.all([facts.kernelRelease, facts.osVersion, pulumi.all(installed)]).apply(([kernelRelease, osVersion, results]) => {
       const out: HostSummary = { kernelRelease, osVersion, sets: {} };
       results.forEach(([modules, installDir], i) => {
-        out.sets[args.moduleSets[i].name] = { modules: (modules ?? []).map((m) => m.name), installDir };
+        out.sets[this.sets[i].name] = { modules: (modules ?? []).map((m) => m.name), installDir, builtOn: this.sets[i].builtOn };
       });
       return out;
     });
-    this.registerOutputs({ summary: this.summary });
+    this.registerOutputs({ summary });
+    return summary;
   }
 }

@@ -6,7 +6,7 @@
 // the same run waits for the lock; a step of another run fails at once, naming it.
 
 /** Actions of the host scripts that only read. */
-const READ_ONLY_ACTIONS = ["probe", "kconfig-files"];
+const READ_ONLY_ACTIONS = ["probe", "kconfig-files", "fetch", "inventory"];
 
 export function isMutating(env: Record<string, string>): boolean {
   return env.ACTION !== undefined && !READ_ONLY_ACTIONS.includes(env.ACTION);

@@ -1,78 +1,98 @@
-// One module set built for the host's running kernel inside the verified developer
-// container, installed under <modules dir>/<kernel>/extra/<set>/ (staged, then swapped in)
-// and indexed by depmod. The outputs record each module's sha256 and vermagic; read
-// compares them with what is on the host, so a deleted or altered .ko is drift.
+// One module set built once for one kernel and architecture (a group of the build plan,
+// plan/buildPlan.ts), on the group's builder host inside its verified developer container.
+// The .ko files and their manifest go to the artifact store on the machine that runs
+// Pulumi (artifacts/store.ts); every host of the group installs them from there
+// (components/moduleInstall.ts). A missing artifact is taken back from a host that has it
+// installed, or built again, as the program decided (`obtain`, shown by the preview).
+//
+// A failed build does not fail this resource: it records the failure (with the end of the
+// log and where the whole log is), and each host of the group reports it once, through its
+// install. Nothing is installed anywhere for the group, and every other group goes on.
 import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import type { ModuleSource } from "../config/resolve";
+import { LocalArtifactStore, artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule } from "../artifacts/store";
 import { hostStep } from "./hostStep";
 import { connectionChanged } from "./connectionDiff";
-import { buildScript } from "./scripts";
+import { buildScript, installScript } from "./scripts";
 import { runPreflightOnHost } from "./preflightOnHost";
-
-export interface BuiltModule {
-  name: string;
-  sha256: string;
-  vermagic: string;
-}
+import { progress } from "./progress";
 
 export interface ModuleBuildInputs {
+  /** The builder's connection. */
   connection: ConnectionSpec;
+  /** The builder's name in the fleet. */
+  builder: string;
   set: string;
   kernelRelease: string;
-  /** Path of the running kernel's config on the host. */
+  arch: string;
+  /** Path of the running kernel's config on the builder. */
   kernelConfig: string;
+  /** The builder's developer container (known in advance, not an output, so that a preview can compare it). */
   imagePath: string;
   sourcesCommand: string;
   source: ModuleSource;
-  /** Local folder of a `dir` source, and the hash of its contents (what decides a rebuild). */
+  /** Local folder of a `dir` source and the hash of its contents. */
   sourceDir: string;
   sourceHash: string;
+  /** What decides the build's output besides the kernel (components/sourceHash.ts). */
+  sourceIdentity: string;
   modulesDir: string;
   workDir: string;
+  /** The artifact store's folder on the machine that runs Pulumi (absolute). */
+  storePath: string;
+  /** How the artifact is had this run, as the program decided: "stored", "take back from h2" or "build on h1". */
+  obtain: string;
+  /** With "take back from <host>": that host's connection. */
+  takeBackFrom?: ConnectionSpec;
   buildTimeoutSeconds: number;
   commandTimeoutSeconds: number;
 }
 
+export interface Leftovers {
+  host: string;
+  connection: ConnectionSpec;
+}
+
 export interface ModuleBuildOutputs extends ModuleBuildInputs {
-  modules: BuiltModule[];
-  installDir: string;
+  /** The artifact in the store ("" when there is none yet). */
+  artifactId: string;
+  manifest: ArtifactManifest | null;
+  /** "" or why the last attempt failed: what every host of the group reports. */
+  failure: string;
+  /** What the last attempt did: "built on h1", "taken back from h2", "found in the store". */
+  obtained: string;
+  /** The store entry was written by this resource: destroy removes it (and only such entries). */
+  ownsEntry: boolean;
+  /** Hosts a build ran on: job folder, log, kernel sources; destroy removes them. */
+  leftoversOn: Leftovers[];
   logPath: string;
-  /** Observed by read: what differs on the host from what was built ([] when nothing). */
-  drift: string[];
+  /** Observed by read: the artifact is whole in the store. */
+  inStore: boolean;
 }
 
-/** Inputs that decide what gets built: a change means a new build. */
-const BUILD_IDENTITY: (keyof ModuleBuildInputs)[] = ["set", "kernelRelease", "kernelConfig", "imagePath", "sourcesCommand", "source", "sourceHash", "modulesDir", "workDir"];
+export function keyOf(m: ArtifactKey): ArtifactKey {
+  return { kernelRelease: m.kernelRelease, arch: m.arch, set: m.set, sourceIdentity: m.sourceIdentity };
+}
 
+export function artifactKeyOf(p: Pick<ModuleBuildInputs, "kernelRelease" | "arch" | "set" | "sourceIdentity">): ArtifactKey {
+  return { kernelRelease: p.kernelRelease, arch: p.arch, set: p.set, sourceIdentity: p.sourceIdentity };
+}
+
+/**
+ * A new source, a missing artifact or a failed last attempt: obtain the artifact (update
+ * in place: the old one stays installed on the hosts until the new one exists). Only the
+ * way to reach the builder, its name or the store's path changed: record them.
+ */
 export function diffModuleBuild(olds: ModuleBuildOutputs, news: ModuleBuildInputs): pulumi.dynamic.DiffResult {
-  // The host could not be probed: its facts are unknown, and nothing can be decided.
   if (!news.kernelRelease) return { changes: false };
-  const replaces = BUILD_IDENTITY.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-  // Same kernel, same destination folder: the old build must go before the new one lands.
-  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
-  return { changes: (olds.drift ?? []).length > 0 || connectionChanged(olds.connection, news.connection) };
+  const obtain = olds.sourceIdentity !== news.sourceIdentity || !olds.artifactId || (olds.failure ?? "") !== "" || news.obtain !== "stored" || olds.inStore === false;
+  const recorded = connectionChanged(olds.connection, news.connection) || olds.builder !== news.builder || olds.storePath !== news.storePath;
+  return { changes: obtain || recorded };
 }
 
-/** What read found, compared with what was built. */
-export function findDrift(built: BuiltModule[], kernelRelease: string, probe: { installed: boolean; found: (BuiltModule & { known: boolean })[] }): string[] {
-  if (!probe.installed) return ["the install folder is gone"];
-  const drift: string[] = [];
-  for (const m of built) {
-    const f = probe.found.find((x) => x.name === m.name);
-    if (!f) drift.push(`${m.name}.ko is missing`);
-    else if (f.sha256 !== m.sha256) drift.push(`${m.name}.ko was changed (sha256 ${f.sha256.slice(0, 12)}…, built ${m.sha256.slice(0, 12)}…)`);
-    else if (f.vermagic !== kernelRelease) drift.push(`${m.name}.ko has vermagic ${f.vermagic}, not ${kernelRelease}`);
-    else if (!f.known) drift.push(`${m.name}.ko is not in modules.dep (depmod)`);
-  }
-  return drift;
-}
-
-function parseModules(lines: string[] = []): (BuiltModule & { known: boolean })[] {
-  return lines.map((l) => {
-    const [name, sha256, vermagic, known] = l.split(" ");
-    return { name, sha256, vermagic, known: known === "true" };
-  });
+function needsArtifact(olds: ModuleBuildOutputs, news: ModuleBuildInputs): boolean {
+  return olds.sourceIdentity !== news.sourceIdentity || !olds.artifactId || (olds.failure ?? "") !== "" || news.obtain !== "stored" || olds.inStore === false;
 }
 
 function env(p: ModuleBuildInputs, action: string, extra: Record<string, string> = {}) {
@@ -91,6 +111,7 @@ function env(p: ModuleBuildInputs, action: string, extra: Record<string, string>
     DIRECTORIES: s.kind === "inTree" ? s.directories.join(" ") : "",
     GIT_URL: s.kind === "git" ? s.url : "",
     GIT_REF: s.kind === "git" ? s.ref : "",
+    BUILD_HOST: p.builder,
     ...extra,
   };
 }
@@ -101,20 +122,33 @@ function archiveOf(dir: string): Buffer {
   return execFileSync("tar", ["-C", dir, "-cz", "--exclude=*.o", "--exclude=*.ko", "--exclude=.*.cmd", "--exclude=*.mod*", "--exclude=Module.symvers", "--exclude=modules.order", "."], { maxBuffer: 256 * 1024 * 1024 });
 }
 
-async function build(p: ModuleBuildInputs): Promise<ModuleBuildOutputs> {
+/** `module=<name> <sha256> <size> <srcversion|-> <vermagic ...>` lines of build.sh. */
+export function parseBuilt(lines: string[] = []): ArtifactModule[] {
+  return lines.map((l) => {
+    const [name, sha256, size, srcversion, ...vermagic] = l.split(" ");
+    return { name, sha256, size: Number(size), srcversion: srcversion === "-" ? "" : srcversion, vermagic: vermagic.join(" ") };
+  });
+}
+
+/** `file=<name> <base64>` lines of build.sh and install.sh (fetch). */
+export function parseFiles(lines: string[] = []): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const l of lines) {
+    const at = l.indexOf(" ");
+    files.set(l.slice(0, at), Buffer.from(l.slice(at + 1), "base64"));
+  }
+  return files;
+}
+
+/** Builds on the builder and fetches the result: the manifest and the files, not yet stored. */
+async function buildOnBuilder(p: ModuleBuildInputs): Promise<{ manifest: ArtifactManifest; files: Map<string, Buffer>; logPath: string }> {
   if (!p.kernelConfig) {
-    throw new Error(`${p.connection.host}: cannot build ${p.set}: the running kernel's config was not found (tried kernelConfigSources; Flatcar has /proc/config.gz)`);
+    throw new Error(`${p.builder}: cannot build ${p.set}: the running kernel's config was not found (tried kernelConfigSources; Flatcar has /proc/config.gz)`);
   }
   const extra: Record<string, string> = {};
   if (p.source.kind === "inTree") {
     await hostStep(p.connection, `preparing kernel sources for ${p.kernelRelease}`, buildScript, env(p, "sources"), p.buildTimeoutSeconds);
-    try {
-      await runPreflightOnHost(p.connection, { workDir: p.workDir, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
-    } catch (e) {
-      // A refused set never enters the state, so nothing would delete its job folder later.
-      await hostStep(p.connection, `cleaning up ${p.set}`, buildScript, env(p, "delete"), p.commandTimeoutSeconds).catch(() => undefined);
-      throw e;
-    }
+    await runPreflightOnHost(p.connection, { workDir: p.workDir, arch: p.arch, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
   }
   if (p.source.kind === "dir") {
     const archive = `${p.workDir}/uploads/${p.set}-${p.kernelRelease}.tar.gz`;
@@ -122,42 +156,120 @@ async function build(p: ModuleBuildInputs): Promise<ModuleBuildOutputs> {
     extra.SOURCE_ARCHIVE = archive;
   }
   const r = await hostStep(p.connection, `building ${p.set} for ${p.kernelRelease}`, buildScript, env(p, "build", extra), p.buildTimeoutSeconds);
-  const modules = parseModules(r.lists.module).map(({ name, sha256, vermagic }) => ({ name, sha256, vermagic }));
-  return { ...p, modules, installDir: r.values.installDir ?? "", logPath: r.values.logPath ?? "", drift: [] };
+  const fetched = await hostStep(p.connection, `fetching ${p.set} for ${p.kernelRelease} into the artifact store`, buildScript, env(p, "fetch"), p.commandTimeoutSeconds);
+  const manifest: ArtifactManifest = { ...artifactKeyOf(p), modules: parseBuilt(r.lists.module), builtOn: p.builder, builtAt: new Date().toISOString() };
+  return { manifest, files: parseFiles(fetched.lists.file), logPath: r.values.logPath ?? "" };
+}
+
+/** The files of an installed artifact, from a host that has it, checked against the manifest recorded in state. */
+async function takeBack(p: ModuleBuildInputs, manifest: ArtifactManifest, store: LocalArtifactStore): Promise<void> {
+  const conn = p.takeBackFrom!;
+  const r = await hostStep(
+    conn,
+    `taking ${p.set} for ${p.kernelRelease} back into the artifact store`,
+    installScript,
+    { ACTION: "fetch", KERNEL: p.kernelRelease, SET: p.set, MODULES_DIR: p.modulesDir, WORK_DIR: p.workDir, ARTIFACT: artifactId(manifest) },
+    p.commandTimeoutSeconds,
+  );
+  // put() checks every file's sha256 and size against the manifest.
+  await store.put(manifest, parseFiles(r.lists.file));
+}
+
+/** What every host of the group reports when the build failed. */
+export function failureReport(p: Pick<ModuleBuildInputs, "set" | "kernelRelease" | "arch" | "builder">, error: unknown): string {
+  const message = String((error as any)?.message ?? error);
+  return `the build of ${p.set} for ${p.kernelRelease} (${p.arch}) on ${p.builder} failed:\n${message}`;
+}
+
+function withLeftovers(list: Leftovers[], host: string, connection: ConnectionSpec): Leftovers[] {
+  return [...list.filter((l) => l.host !== host), { host, connection }];
+}
+
+async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): Promise<ModuleBuildOutputs> {
+  const store = new LocalArtifactStore(p.storePath);
+  const key = artifactKeyOf(p);
+  const id = artifactId(key);
+  const previous = {
+    artifactId: olds?.artifactId ?? "",
+    manifest: olds?.manifest ?? null,
+    ownsEntry: olds?.ownsEntry ?? false,
+    leftoversOn: olds?.leftoversOn ?? [],
+    logPath: olds?.logPath ?? "",
+  };
+  // The old artifact's store entry goes once a new one (another source) is in place.
+  const dropPrevious = async () => {
+    if (previous.ownsEntry && previous.manifest && previous.artifactId !== id) await store.remove(keyOf(previous.manifest));
+  };
+
+  const found = await store.get(key);
+  if (found) {
+    await dropPrevious();
+    const owns = previous.artifactId === id && previous.ownsEntry;
+    return { ...p, ...previous, artifactId: id, manifest: found.manifest, ownsEntry: owns, failure: "", obtained: "found in the store", inStore: true };
+  }
+
+  if (p.takeBackFrom && previous.manifest && previous.artifactId === id) {
+    try {
+      await takeBack(p, previous.manifest, store);
+      return { ...p, ...previous, artifactId: id, ownsEntry: true, failure: "", obtained: `taken back from ${p.takeBackFrom.host}`, inStore: true };
+    } catch (e: any) {
+      progress(p.takeBackFrom.host, `could not take ${p.set} for ${p.kernelRelease} back (${String(e?.message ?? e).split("\n")[0]}); building it on ${p.builder} instead`);
+    }
+  }
+
+  const leftoversOn = withLeftovers(previous.leftoversOn, p.builder, p.connection);
+  try {
+    const built = await buildOnBuilder(p);
+    await store.put(built.manifest, built.files);
+    await dropPrevious();
+    return { ...p, ...previous, artifactId: id, manifest: built.manifest, ownsEntry: true, failure: "", obtained: `built on ${p.builder}`, leftoversOn, logPath: built.logPath, inStore: true };
+  } catch (e) {
+    progress(p.builder, `the build of ${p.set} for ${p.kernelRelease} failed; every host that installs it reports the error`);
+    return { ...p, ...previous, failure: failureReport(p, e), obtained: `build on ${p.builder} failed`, leftoversOn, logPath: `${p.workDir}/logs/${p.set}-${p.kernelRelease}.log`, inStore: false };
+  }
 }
 
 /** Exported for the provider tests, which call it directly against real hosts. */
 export const moduleBuildProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModuleBuildInputs) {
-    return { id: `${inputs.connection.host}:${inputs.set}:${inputs.kernelRelease}`, outs: await build(inputs) };
+    return { id: `build:${inputs.set}:${inputs.kernelRelease}:${inputs.arch}`, outs: await obtainArtifact(inputs) };
   },
   async read(id: string, props: ModuleBuildOutputs) {
-    const r = await hostStep(props.connection, `checking the modules of ${props.set}`, buildScript, env(props, "probe"), props.commandTimeoutSeconds);
-    const drift = findDrift(props.modules, props.kernelRelease, { installed: r.values.installed === "true", found: parseModules(r.lists.module) });
-    return { id, props: { ...props, drift } };
+    let inStore = false;
+    if (props.manifest) {
+      const found = await new LocalArtifactStore(props.storePath).get(keyOf(props.manifest));
+      inStore = found !== undefined && JSON.stringify(found.manifest.modules.map((m) => m.sha256)) === JSON.stringify(props.manifest.modules.map((m) => m.sha256));
+    }
+    return { id, props: { ...props, inStore } };
   },
   async diff(_id: string, olds: ModuleBuildOutputs, news: ModuleBuildInputs) {
     return diffModuleBuild(olds, news);
   },
   async update(_id: string, olds: ModuleBuildOutputs, news: ModuleBuildInputs) {
-    // Only the way to reach the host changed: record it, rebuild nothing.
-    if ((olds.drift ?? []).length === 0) return { outs: { ...olds, connection: news.connection, buildTimeoutSeconds: news.buildTimeoutSeconds, commandTimeoutSeconds: news.commandTimeoutSeconds } };
-    return { outs: await build(news) };
+    if (needsArtifact(olds, news)) return { outs: await obtainArtifact(news, olds) };
+    // Only recorded: the way to reach the builder (also for its leftovers), its name, the store's path.
+    const leftoversOn = (olds.leftoversOn ?? []).map((l) => (l.host === news.builder ? { host: l.host, connection: news.connection } : l));
+    return { outs: { ...olds, connection: news.connection, builder: news.builder, storePath: news.storePath, obtain: news.obtain, takeBackFrom: news.takeBackFrom, leftoversOn } };
   },
   async delete(_id: string, props: ModuleBuildOutputs) {
-    await hostStep(props.connection, `removing ${props.set} built for ${props.kernelRelease}`, buildScript, env(props, "delete"), props.commandTimeoutSeconds);
+    for (const l of props.leftoversOn ?? []) {
+      await hostStep(l.connection, `removing what the build of ${props.set} for ${props.kernelRelease} left`, buildScript, env({ ...props, builder: l.host }, "delete"), props.commandTimeoutSeconds);
+    }
+    if (props.ownsEntry && props.manifest) await new LocalArtifactStore(props.storePath).remove(keyOf(props.manifest));
   },
 };
 
 export type ModuleBuildArgs = { [K in keyof ModuleBuildInputs]: pulumi.Input<ModuleBuildInputs[K]> };
 
 export class ModuleBuild extends pulumi.dynamic.Resource {
-  public declare readonly modules: pulumi.Output<BuiltModule[]>;
-  public declare readonly installDir: pulumi.Output<string>;
+  public declare readonly artifactId: pulumi.Output<string>;
+  public declare readonly manifest: pulumi.Output<ArtifactManifest | null>;
+  public declare readonly failure: pulumi.Output<string>;
+  public declare readonly obtained: pulumi.Output<string>;
   public declare readonly logPath: pulumi.Output<string>;
-  public declare readonly drift: pulumi.Output<string[]>;
 
   constructor(name: string, args: ModuleBuildArgs, opts?: pulumi.CustomResourceOptions) {
-    super(moduleBuildProvider, name, { ...args, modules: undefined, installDir: undefined, logPath: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "ModuleBuild");
+    const outputs = { artifactId: undefined, manifest: undefined, failure: undefined, obtained: undefined, ownsEntry: undefined, leftoversOn: undefined, logPath: undefined, inStore: undefined };
+    super(moduleBuildProvider, name, { ...args, ...outputs }, { ...opts, additionalSecretOutputs: ["connection", "takeBackFrom", "leftoversOn"] }, "kmod-fleet", "ModuleBuild");
   }
 }

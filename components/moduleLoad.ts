@@ -16,11 +16,16 @@ export interface ModuleLoadInputs {
   /** module -> "k=v ..." for /etc/modprobe.d. */
   parameters: Record<string, string>;
   kernelRelease: string;
-  /** Changes whenever the set is rebuilt, so that the new build gets loaded. */
+  /** Changes whenever the set's modules change (the artifact's id), so that the new ones get loaded. */
   buildDigest: string;
   /** For the doctor: where the kernel's sources and config are on the host. */
   workDir: string;
   kernelConfig: string;
+  /**
+   * For the doctor: the host that has this kernel's sources (the group's builder) and its
+   * config's path there; without it, this host's own.
+   */
+  doctorOn?: { connection: ConnectionSpec; kernelConfig: string };
   commandTimeoutSeconds: number;
 }
 
@@ -60,7 +65,8 @@ async function load(p: ModuleLoadInputs, reload: boolean): Promise<ModuleLoadOut
     const at = message.indexOf(MARK);
     const dmesg = at >= 0 ? message.slice(at + MARK.length).trim() : "";
     if (!dmesg) throw e;
-    const reading = await explainDmesg(p.connection, { workDir: p.workDir, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, timeoutSeconds: p.commandTimeoutSeconds }, dmesg);
+    const sources = p.doctorOn ?? { connection: p.connection, kernelConfig: p.kernelConfig };
+    const reading = await explainDmesg(sources.connection, { workDir: p.workDir, kernelRelease: p.kernelRelease, kernelConfig: sources.kernelConfig, timeoutSeconds: p.commandTimeoutSeconds }, dmesg);
     throw new Error(`${message}\n--- what they mean ---\n${reading}`);
   }
   return { ...p, notLoaded: [], persisted: true };
@@ -104,6 +110,6 @@ export class ModuleLoad extends pulumi.dynamic.Resource {
   public declare readonly persisted: pulumi.Output<boolean>;
 
   constructor(name: string, args: ModuleLoadArgs, opts?: pulumi.CustomResourceOptions) {
-    super(moduleLoadProvider, name, { ...args, notLoaded: undefined, persisted: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "ModuleLoad");
+    super(moduleLoadProvider, name, { ...args, notLoaded: undefined, persisted: undefined }, { ...opts, additionalSecretOutputs: ["connection", "doctorOn"] }, "kmod-fleet", "ModuleLoad");
   }
 }

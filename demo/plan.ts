@@ -9,6 +9,8 @@ interface Step {
 }
 
 const HOST_TYPE = "kmod-fleet:index:Host";
+/** The fleet's builds (one per kernel and set), parented to the Fleet, not to a host. */
+const BUILD_TYPE = "pulumi-nodejs:dynamic/kmod-fleet:ModuleBuild";
 const nameOf = (urn: string) => String(urn).split("::").pop() ?? "";
 /** The resource's own type: a URN's type part is qualified by its parents' ("A$B$type"). */
 const typeOf = (urn: string) => (String(urn).split("::")[2] ?? "").split("$").pop() ?? "";
@@ -23,7 +25,7 @@ function mark(op: string): string | undefined {
   return marks[op];
 }
 
-/** A resource in words, from its inputs: "build kmod-pair for 6.1.0-50-cloud-amd64". */
+/** A resource in words, from its inputs: "build kmod-pair for 6.1.0-50-cloud-amd64 on h1". */
 function what(type: string, name: string, inputs: Record<string, any>): string {
   switch (type.split(":").pop()) {
     case "HostFacts":
@@ -32,8 +34,15 @@ function what(type: string, name: string, inputs: Record<string, any>): string {
       return "modules overlay";
     case "DeveloperContainer":
       return `developer container ${known(inputs.osVersion) ?? "(OS version not known yet)"}`;
-    case "ModuleBuild":
-      return `build ${known(inputs.set) ?? name} for ${known(inputs.kernelRelease) ?? "(kernel not known yet)"}`;
+    case "ModuleBuild": {
+      const what = `${known(inputs.set) ?? name} for ${known(inputs.kernelRelease) ?? "(kernel not known yet)"}`;
+      const obtain = known(inputs.obtain);
+      if (obtain?.startsWith("take back from ")) return `${what}: ${obtain} into the artifact store`;
+      if (obtain === "stored") return `${what}: in the artifact store`;
+      return `build ${what}${known(inputs.builder) ? ` on ${inputs.builder}` : ""}`;
+    }
+    case "ModuleInstall":
+      return `install ${known(inputs.set) ?? name}${known(inputs.builder) ? ` (built on ${inputs.builder})` : ""}`;
     case "ModuleLoad":
       return `load ${Array.isArray(inputs.modules) && inputs.modules.length ? inputs.modules.join(" ") : (known(inputs.set) ?? name)}`;
     default:
@@ -42,23 +51,31 @@ function what(type: string, name: string, inputs: Record<string, any>): string {
 }
 
 /**
- * Per host, what changes, one resource a line ("  + build kmod-pair for 6.1.0-50-cloud-amd64");
- * a host whose resources all stay the same is one line "h2: no changes".
+ * The fleet's builds first ("builds:", one line each, only when some change), then per host
+ * what changes, one resource a line ("  + install kmod-pair (built on h1)"); a host whose
+ * resources all stay the same is one line "h2: no changes".
  */
 export function planByHost(preview: { steps?: Step[] }): string[] {
+  const builds = new Map<string, string>();
   const hosts = new Map<string, Map<string, string>>();
   const changesOf = (host: string) => hosts.get(host) ?? hosts.set(host, new Map()).get(host)!;
   for (const step of preview.steps ?? []) {
     const state = step.newState ?? step.oldState ?? {};
     const type = typeOf(step.urn);
     if (type === HOST_TYPE) changesOf(nameOf(step.urn));
+    const m = mark(step.op);
+    const line = () => `  ${m} ${what(type, nameOf(step.urn), state.inputs ?? {})}`;
+    // A replacement has several steps (replace, create-replacement, delete-replaced): one line.
+    if (type === BUILD_TYPE) {
+      if (m && !builds.has(step.urn)) builds.set(step.urn, line());
+      continue;
+    }
     if (!state.parent || typeOf(state.parent) !== HOST_TYPE) continue;
     const changes = changesOf(nameOf(state.parent));
-    const m = mark(step.op);
-    // A replacement has several steps (replace, create-replacement, delete-replaced): one line.
-    if (m && !changes.has(step.urn)) changes.set(step.urn, `  ${m} ${what(type, nameOf(step.urn), state.inputs ?? {})}`);
+    if (m && !changes.has(step.urn)) changes.set(step.urn, line());
   }
-  return [...hosts]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .flatMap(([host, changes]) => (changes.size ? [`${host}:`, ...changes.values()] : [`${host}: no changes`]));
+  return [
+    ...(builds.size ? ["builds:", ...[...builds.values()].sort()] : []),
+    ...[...hosts].sort(([a], [b]) => a.localeCompare(b)).flatMap(([host, changes]) => (changes.size ? [`${host}:`, ...changes.values()] : [`${host}: no changes`])),
+  ];
 }

@@ -1,13 +1,14 @@
 #!/bin/bash
-# Builds one module set for the running kernel inside the verified developer container
-# (systemd-nspawn), installs it under <modules dir>/<kernel>/extra/<set>/ through a
-# staging folder, and runs depmod.
-# ACTION: sources | kconfig-files | build | probe | delete
+# Builds one module set for the builder's running kernel inside the verified developer
+# container (systemd-nspawn). The result stays in the job folder until the provider has
+# fetched it into the artifact store; installing it on hosts is install.sh's job.
+# ACTION: sources | kconfig-files | build | fetch | delete
 # (kconfig-files: a base64 tar.gz of what the preflight and the doctor read; SYMBOLS adds
-# the C files that export those symbols.)
+# the C files that export those symbols. fetch: each built .ko as one base64 line.)
 # KERNEL, SET, IMAGE, WORK_DIR, MODULES_DIR, KERNEL_CONFIG (path on the host), SOURCES_COMMAND,
 # OPTIONS and DIRECTORIES (in-tree sets, space-separated), SOURCE_KIND (dir|git|inTree),
-# GIT_URL, GIT_REF, SOURCE_ARCHIVE (uploaded tar of a local folder).
+# GIT_URL, GIT_REF, SOURCE_ARCHIVE (uploaded tar of a local folder), BUILD_HOST (the
+# fleet's name for this host, in messages).
 set -eu
 set -o pipefail
 
@@ -34,7 +35,6 @@ done
 src_root=$WORK_DIR/src/$KERNEL          # bound to /usr/src in the container (the seed's Problem #3)
 job=$WORK_DIR/jobs/$KERNEL/$SET          # bound to /mnt in the container
 log=$WORK_DIR/logs/$SET-$KERNEL.log
-dest=$MODULES_DIR/$KERNEL/extra/$SET
 
 say() { echo "progress: $*"; }
 
@@ -56,7 +56,7 @@ in_container() { # $1 = phase
 fail_with_log() {
   echo "build of $SET for $KERNEL failed; the end of the log:" >&2
   tail -n 40 "$log" | sed 's/^/  | /' >&2
-  echo "full log on the host: $log" >&2
+  echo "full log on ${BUILD_HOST:-the build host}: $log" >&2
   exit 4
 }
 
@@ -134,15 +134,13 @@ esac
 INSIDE
 }
 
-probe() {
-  if [ ! -d "$dest" ]; then echo "installed=false"; return; fi
-  echo "installed=true"
-  for ko in "$dest"/*.ko; do
+# One line per built module: name, sha256, size, srcversion ("-" when it has none) and the
+# whole vermagic string (it has spaces, so it comes last).
+describe_built() {
+  for ko in "$job"/out/*.ko; do
     [ -f "$ko" ] || continue
-    name=$(basename "$ko" .ko)
-    known=false
-    grep -q "extra/$SET/$name.ko:" "$MODULES_DIR/$KERNEL/modules.dep" 2>/dev/null && known=true
-    echo "module=$name $(sha256sum "$ko" | cut -d' ' -f1) $(modinfo -F vermagic "$ko" | cut -d' ' -f1) $known"
+    srcversion=$(modinfo -F srcversion "$ko" 2>/dev/null || true)
+    echo "module=$(basename "$ko" .ko) $(sha256sum "$ko" | cut -d' ' -f1) $(stat -c %s "$ko") ${srcversion:--} $(modinfo -F vermagic "$ko")"
   done
 }
 
@@ -177,28 +175,20 @@ build)
   in_container build || fail_with_log
   for ko in "$job"/out/*.ko; do
     magic=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
-    [ "$magic" = "$KERNEL" ] || { echo "$(basename "$ko") has vermagic '$magic', but the running kernel is $KERNEL; not installing" >&2; exit 4; }
+    [ "$magic" = "$KERNEL" ] || { echo "$(basename "$ko") has vermagic '$magic', but the kernel built for is $KERNEL; the build is refused" >&2; exit 4; }
   done
-  # Never a half-written .ko in place: stage next to the destination, then swap.
-  stage=$MODULES_DIR/$KERNEL/extra/.$SET.staging
-  rm -rf "$stage" "$dest.old" && mkdir -p "$stage"
-  cp "$job"/out/*.ko "$stage/"
-  [ -d "$dest" ] && mv "$dest" "$dest.old"
-  mv "$stage" "$dest"
-  rm -rf "$dest.old"
-  say "depmod $KERNEL"
-  depmod -a "$KERNEL"
-  echo "installDir=$dest"
   echo "logPath=$log"
-  probe
+  describe_built
   ;;
-probe)
-  probe
+fetch)
+  for ko in "$job"/out/*.ko; do
+    [ -f "$ko" ] || continue
+    echo "file=$(basename "$ko" .ko) $(base64 -w 0 "$ko")"
+  done
   ;;
 delete)
-  rm -rf -- "$dest" "$job"
-  rmdir "$MODULES_DIR/$KERNEL/extra" 2>/dev/null || true
-  [ -d "$MODULES_DIR/$KERNEL/kernel" ] && depmod -a "$KERNEL"
+  # What a build leaves on its builder; the installed modules are install.sh's.
+  rm -rf -- "$job"
   rm -f "$log"
   # The kernel's sources are shared by the sets built for it: remove them with the last set.
   if ! ls -A "$WORK_DIR/jobs/$KERNEL" 2>/dev/null | grep -q .; then
@@ -207,7 +197,7 @@ delete)
   for d in "$WORK_DIR/jobs" "$WORK_DIR/src" "$WORK_DIR/logs" "$WORK_DIR/uploads" "$WORK_DIR"; do rmdir "$d" 2>/dev/null || true; done
   ;;
 *)
-  echo "usage: ACTION=sources|kconfig-files|build|probe|delete $0" >&2
+  echo "usage: ACTION=sources|kconfig-files|build|fetch|delete $0" >&2
   exit 2
   ;;
 esac

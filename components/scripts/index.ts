@@ -10,3 +10,4 @@ export const overlayScript = read("overlay.sh");
 export const devContainerScript = read("devcontainer.sh");
 export const buildScript = read("build.sh");
 export const loadScript = read("load.sh");
+export const installScript = read("install.sh");

@@ -4,6 +4,11 @@ import { planByHost } from "../../demo/plan";
 
 const P = "urn:pulumi:demo::kmod-fleet::";
 const host = (h: string) => `${P}kmod-fleet:index:Fleet$kmod-fleet:index:Host::${h}`;
+const build = (name: string, op: string, inputs: Record<string, unknown> = {}) => ({
+  op,
+  urn: `${P}kmod-fleet:index:Fleet$pulumi-nodejs:dynamic/kmod-fleet:ModuleBuild::${name}`,
+  newState: { type: "pulumi-nodejs:dynamic/kmod-fleet:ModuleBuild", parent: `${P}kmod-fleet:index:Fleet::fleet`, inputs },
+});
 const res = (h: string, type: string, name: string, op: string, inputs: Record<string, unknown> = {}) => ({
   op,
   urn: `${P}kmod-fleet:index:Fleet$kmod-fleet:index:Host$pulumi-nodejs:dynamic/kmod-fleet:${type}::${name}`,
@@ -11,7 +16,7 @@ const res = (h: string, type: string, name: string, op: string, inputs: Record<s
 });
 
 describe("planByHost", () => {
-  it("says per host what will be created, and which hosts stay as they are", () => {
+  it("says which builds run where, per host what will be created, and which hosts stay as they are", () => {
     const steps = [
       { op: "create", urn: `${P}pulumi:pulumi:Stack::kmod-fleet-demo` },
       { op: "same", urn: host("h2"), newState: { type: "kmod-fleet:index:Host" } },
@@ -19,17 +24,20 @@ describe("planByHost", () => {
       res("h1", "HostFacts", "h1-facts", "create"),
       res("h1", "ModulesOverlay", "h1-overlay", "create"),
       res("h1", "DeveloperContainer", "h1-devcontainer", "create", { osVersion: "3975.2.0" }),
-      res("h1", "ModuleBuild", "h1-pair-build", "create", { set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", connection: "[secret]" }),
+      build("build-pair-6.1.0-50-cloud-amd64-x86_64", "create", { set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", builder: "h1", obtain: "build on h1", connection: "[secret]" }),
+      res("h1", "ModuleInstall", "h1-pair-install", "create", { set: "pair", builder: "h1" }),
       res("h1", "ModuleLoad", "h1-pair-load", "create", { modules: ["pair_provider", "pair_consumer"] }),
       res("h2", "HostFacts", "h2-facts", "same"),
-      res("h2", "ModuleBuild", "h2-pair-build", "same", { set: "pair", kernelRelease: "6.1.0-50-cloud-amd64" }),
+      res("h2", "ModuleInstall", "h2-pair-install", "same", { set: "pair", builder: "h1" }),
     ];
     expect(planByHost({ steps })).toEqual([
+      "builds:",
+      "  + build pair for 6.1.0-50-cloud-amd64 on h1",
       "h1:",
       "  + facts",
       "  + modules overlay",
       "  + developer container 3975.2.0",
-      "  + build pair for 6.1.0-50-cloud-amd64",
+      "  + install pair (built on h1)",
       "  + load pair_provider pair_consumer",
       "h2: no changes",
     ]);
@@ -37,19 +45,25 @@ describe("planByHost", () => {
 
   it("names replacements and updates, e.g. after a kernel update", () => {
     const steps = [
+      build("build-pair-6.1.0-56-cloud-amd64-x86_64", "create", { set: "pair", kernelRelease: "6.1.0-56-cloud-amd64", builder: "h2", obtain: "build on h2" }),
       res("h2", "HostFacts", "h2-facts", "update"),
-      res("h2", "ModuleBuild", "h2-pair-build", "replace", { set: "pair", kernelRelease: "6.1.0-56-cloud-amd64" }),
-      res("h2", "ModuleBuild", "h2-pair-build", "create-replacement", { set: "pair", kernelRelease: "6.1.0-56-cloud-amd64" }),
+      res("h2", "ModuleInstall", "h2-pair-install", "replace", { set: "pair", builder: "h2" }),
+      res("h2", "ModuleInstall", "h2-pair-install", "create-replacement", { set: "pair", builder: "h2" }),
     ];
-    expect(planByHost({ steps })).toEqual(["h2:", "  ~ facts", "  +- build pair for 6.1.0-56-cloud-amd64"]);
+    expect(planByHost({ steps })).toEqual(["builds:", "  + build pair for 6.1.0-56-cloud-amd64 on h2", "h2:", "  ~ facts", "  +- install pair (built on h2)"]);
+  });
+
+  it("says when an artifact missing from the store is taken back from a host, not built", () => {
+    const steps = [build("build-pair-k1-x86_64", "update", { set: "pair", kernelRelease: "k1", builder: "h1", obtain: "take back from h2" }), { op: "same", urn: host("h1"), newState: { type: "kmod-fleet:index:Host" } }];
+    expect(planByHost({ steps })).toEqual(["builds:", "  ~ pair for k1: take back from h2 into the artifact store", "h1: no changes"]);
   });
 
   it("says when a value is not known yet (preview --json shows Pulumi's unknown marker)", () => {
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
     const steps = [
       res("h1", "DeveloperContainer", "h1-devcontainer", "create", { osVersion: unknown }),
-      res("h1", "ModuleBuild", "h1-tiny-build", "create", { set: "tiny", kernelRelease: unknown }),
+      build("build-tiny", "create", { set: "tiny", kernelRelease: unknown }),
     ];
-    expect(planByHost({ steps })).toEqual(["h1:", "  + developer container (OS version not known yet)", "  + build tiny for (kernel not known yet)"]);
+    expect(planByHost({ steps })).toEqual(["builds:", "  + build tiny for (kernel not known yet)", "h1:", "  + developer container (OS version not known yet)"]);
   });
 });

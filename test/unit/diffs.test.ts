@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { diffOverlay } from "../../components/modulesOverlay";
 import { diffDeveloperContainer } from "../../components/developerContainer";
-import { diffModuleBuild, findDrift } from "../../components/moduleBuild";
+import { diffModuleBuild, failureReport, parseBuilt } from "../../components/moduleBuild";
+import { diffModuleInstall, findDrift } from "../../components/moduleInstall";
 import { diffModuleLoad } from "../../components/moduleLoad";
 import { diffFacts } from "../../components/hostFacts";
 import type { ConnectionSpec } from "../../ssh/session";
@@ -37,24 +38,57 @@ describe("developer container", () => {
 
 describe("module build", () => {
   const inputs = {
-    connection: conn, set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", kernelConfig: "/boot/config-6.1.0-50-cloud-amd64", imagePath: "/c/3975.2.0/developer_container.bin", sourcesCommand: "kmod-fleet-sources",
-    source: { kind: "dir" as const, dir: "fixtures/pair" }, sourceDir: "/abs/fixtures/pair", sourceHash: "h1", modulesDir: "/usr/lib/modules", workDir: "/var/lib/kmod-fleet", buildTimeoutSeconds: 600, commandTimeoutSeconds: 60,
+    connection: conn, builder: "h1", set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", kernelConfig: "/boot/config-6.1.0-50-cloud-amd64", imagePath: "/c/3975.2.0/developer_container.bin", sourcesCommand: "kmod-fleet-sources",
+    source: { kind: "dir" as const, dir: "fixtures/pair" }, sourceDir: "/abs/fixtures/pair", sourceHash: "h1", sourceIdentity: "id1", modulesDir: "/usr/lib/modules", workDir: "/var/lib/kmod-fleet", storePath: "/p/.kmod-fleet/artifacts",
+    obtain: "stored", buildTimeoutSeconds: 600, commandTimeoutSeconds: 60,
   };
-  const modules = [{ name: "pair_provider", sha256: "a".repeat(64), vermagic: "6.1.0-50-cloud-amd64" }];
-  const olds = { ...inputs, modules, installDir: "/usr/lib/modules/6.1.0-50-cloud-amd64/extra/pair", logPath: "/l", drift: [] };
+  const manifest = { kernelRelease: inputs.kernelRelease, arch: "x86_64", set: "pair", sourceIdentity: "id1", builtOn: "h1", builtAt: "t", modules: [{ name: "pair_provider", sha256: "a".repeat(64), vermagic: "6.1.0-50-cloud-amd64 SMP", srcversion: "X", size: 10 }] };
+  const olds = { ...inputs, artifactId: "art1", manifest, failure: "", obtained: "built on h1", ownsEntry: true, leftoversOn: [], logPath: "/l", inStore: true };
   it("converged: no build", () => expect(diffModuleBuild(olds, inputs)).toEqual({ changes: false }));
-  it("kernel update: rebuild", () => expect(diffModuleBuild(olds, { ...inputs, kernelRelease: "6.1.0-56-cloud-amd64", kernelConfig: "/boot/config-6.1.0-56-cloud-amd64" })).toEqual({ changes: true, replaces: ["kernelRelease", "kernelConfig"], deleteBeforeReplace: true }));
-  it("edited sources: rebuild", () => expect(diffModuleBuild(olds, { ...inputs, sourceHash: "h2" }).replaces).toEqual(["sourceHash"]));
-  it("a .ko deleted on the host: update rebuilds", () => expect(diffModuleBuild({ ...olds, drift: ["pair_provider.ko is missing"] }, inputs)).toEqual({ changes: true }));
+  it("edited sources: a new artifact, in place (the old one stays installed until it exists)", () => expect(diffModuleBuild(olds, { ...inputs, sourceIdentity: "id2" })).toEqual({ changes: true }));
+  it("missing from the store (the program says how it is had): update", () => expect(diffModuleBuild(olds, { ...inputs, obtain: "take back from h2" })).toEqual({ changes: true }));
+  it("refresh found it missing from the store: update", () => expect(diffModuleBuild({ ...olds, inStore: false }, inputs)).toEqual({ changes: true }));
+  it("the last attempt failed: try again", () => expect(diffModuleBuild({ ...olds, failure: "the build of pair ... failed" }, inputs)).toEqual({ changes: true }));
+  it("another builder, same artifact: recorded, nothing built", () => expect(diffModuleBuild(olds, { ...inputs, builder: "h2" })).toEqual({ changes: true }));
   it("a new build timeout alone: no rebuild", () => expect(diffModuleBuild(olds, { ...inputs, buildTimeoutSeconds: 900 })).toEqual({ changes: false }));
-  it("host not probed this run: nothing decided", () => expect(diffModuleBuild(olds, { ...inputs, kernelRelease: "" })).toEqual({ changes: false }));
+  it("never a replacement: the build's name is its kernel, set and architecture", () => expect(diffModuleBuild(olds, { ...inputs, sourceIdentity: "id2", kernelConfig: "/proc/config.gz" }).replaces).toBeUndefined());
 
-  const probe = (found: any[], installed = true) => findDrift(modules, "6.1.0-50-cloud-amd64", { installed, found });
-  it("drift: nothing when the host has what was built", () => expect(probe([{ ...modules[0], known: true }])).toEqual([]));
+  it("the builder's lines become the manifest's modules", () => {
+    expect(parseBuilt(["pair_provider " + "a".repeat(64) + " 4242 ABCDEF 6.1.0-50-cloud-amd64 SMP preempt mod_unload", "x " + "b".repeat(64) + " 7 - 6.1.0-50-cloud-amd64"])).toEqual([
+      { name: "pair_provider", sha256: "a".repeat(64), size: 4242, srcversion: "ABCDEF", vermagic: "6.1.0-50-cloud-amd64 SMP preempt mod_unload" },
+      { name: "x", sha256: "b".repeat(64), size: 7, srcversion: "", vermagic: "6.1.0-50-cloud-amd64" },
+    ]);
+  });
+  it("a failure names the set, kernel and builder, with the step's message", () => {
+    expect(failureReport({ set: "pair", kernelRelease: "k1", arch: "x86_64", builder: "h1" }, new Error("h1: building pair for k1 failed (exit 4):\n  | error\nfull log on h1: /l"))).toBe(
+      "the build of pair for k1 (x86_64) on h1 failed:\nh1: building pair for k1 failed (exit 4):\n  | error\nfull log on h1: /l",
+    );
+  });
+});
+
+describe("module install", () => {
+  const inputs = { connection: conn, set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", modulesDir: "/usr/lib/modules", workDir: "/var/lib/kmod-fleet", storePath: "/s", builder: "h1", artifactId: "art1", manifest: null, buildFailure: "", commandTimeoutSeconds: 60 };
+  const modules = [{ name: "pair_provider", sha256: "a".repeat(64), vermagic: "6.1.0-50-cloud-amd64" }];
+  const olds = { ...inputs, modules, installDir: "/usr/lib/modules/6.1.0-50-cloud-amd64/extra/pair", drift: [] };
+  it("converged: nothing to install", () => expect(diffModuleInstall(olds, inputs)).toEqual({ changes: false }));
+  it("a new artifact (new sources): update in place, never delete first", () => expect(diffModuleInstall(olds, { ...inputs, artifactId: "art2" })).toEqual({ changes: true }));
+  it("kernel update: a new install next to the old one, then the old one goes", () => expect(diffModuleInstall(olds, { ...inputs, kernelRelease: "6.1.0-56-cloud-amd64" })).toEqual({ changes: true, replaces: ["kernelRelease"] }));
+  it("a .ko deleted on the host: reinstall the same artifact", () => expect(diffModuleInstall({ ...olds, drift: ["pair_provider.ko is missing"] }, inputs)).toEqual({ changes: true }));
+  it("the group's build failed: the host reports it", () => expect(diffModuleInstall(olds, { ...inputs, buildFailure: "the build of pair for k1 on h1 failed" })).toEqual({ changes: true }));
+  it("a build failure not known yet (preview of a build that changes) is no change", () => expect(diffModuleInstall(olds, { ...inputs, buildFailure: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" })).toEqual({ changes: false }));
+  it("host not probed this run: nothing decided", () => expect(diffModuleInstall(olds, { ...inputs, kernelRelease: "" })).toEqual({ changes: false }));
+  it("state of a host's own build from before build plans: installed over in place", () => {
+    const perHostBuild = { ...inputs, artifactId: undefined, imagePath: "/c", modules, installDir: olds.installDir, logPath: "/l", drift: [] } as any;
+    expect(diffModuleInstall(perHostBuild, inputs)).toEqual({ changes: true });
+  });
+
+  const probe = (found: any[], installed = true, artifact = "art1") => findDrift(modules, "6.1.0-50-cloud-amd64", { installed, artifact, found }, "art1");
+  it("drift: nothing when the host has what was installed", () => expect(probe([{ ...modules[0], known: true }])).toEqual([]));
   it("drift: a missing module", () => expect(probe([])).toEqual(["pair_provider.ko is missing"]));
   it("drift: a changed module", () => expect(probe([{ ...modules[0], sha256: "b".repeat(64), known: true }])[0]).toMatch(/pair_provider.ko was changed/));
   it("drift: depmod does not know it", () => expect(probe([{ ...modules[0], known: false }])).toEqual(["pair_provider.ko is not in modules.dep (depmod)"]));
   it("drift: install folder gone", () => expect(probe([], false)).toEqual(["the install folder is gone"]));
+  it("drift: another artifact in the folder", () => expect(probe([{ ...modules[0], known: true }], true, "art9")).toEqual(["the install folder holds another artifact (art9…)"]));
 });
 
 describe("module load", () => {

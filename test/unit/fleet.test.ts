@@ -1,7 +1,9 @@
 // The component graph under Pulumi's mocks: which resources each host gets, in which order,
 // with which inputs. Mock mode still serializes the dynamic providers, so this also proves
 // that every provider's code can be shipped to the provider process.
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -42,9 +44,13 @@ function factsFor(host: string) {
 }
 
 let fleet: any;
+let storeDir: string;
 const warnings: string[] = [];
+const infos: string[] = [];
 beforeAll(async () => {
   vi.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => void warnings.push(message));
+  vi.spyOn(pulumi.log, "info").mockImplementation(async (message: string) => void infos.push(message));
+  storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-"));
   // Import modules that create resources only after setMocks.
   const { resolveFleetConfig } = await import("../../config/resolve");
   const { Fleet } = await import("../../components/fleet");
@@ -53,6 +59,7 @@ beforeAll(async () => {
       { name: "h1", address: "127.0.0.1", port: 2201, hostKey: KEY, labels: ["a"] },
       { name: "h2", address: "127.0.0.1", port: 2202, hostKey: KEY },
       { name: "h3", address: "127.0.0.1", port: 2203, insecureIgnoreHostKey: true },
+      { name: "h4", address: "127.0.0.1", port: 2204, hostKey: KEY },
     ],
     defaults: { user: "root" },
     profile: { devContainerUrl: "http://10.0.2.2:8080/${GROUP}/${BOARD}/${VERSION}/dev.bin.bz2", sourcesCommand: "kmod-fleet-sources" },
@@ -60,6 +67,7 @@ beforeAll(async () => {
       { name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"], parameters: { tiny: { n: 3 } } },
       { name: "intree", source: { inTree: { options: ["DUMMY"], directories: ["drivers/net"] } }, load: ["dummy"], hosts: { labels: ["a"] } },
     ],
+    build: { store: { path: storeDir } },
   });
   fleet = new Fleet("fleet", {
     fleet: config,
@@ -69,50 +77,78 @@ beforeAll(async () => {
       if (spec.host === "h3") throw new Error("h3: cannot reach root@127.0.0.1:2203 after 3 attempt(s) in 9 s: connect ECONNREFUSED");
       return factsFor(spec.host);
     },
+    inventory: async () => ({ artifacts: {}, developerContainer: false }),
   });
-  await new Promise<void>((resolve) => fleet.summary.apply(() => resolve()));
-  // Let the remaining registrations (h3's) flush.
+  await (fleet.summary as any).promise();
+  // Let the remaining registrations flush.
   await new Promise((r) => setTimeout(r, 200));
-});
+  // Mock mode serializes every provider of some 25 resources: seconds on a busy machine.
+}, 60_000);
+afterAll(() => fs.rmSync(storeDir, { recursive: true, force: true }));
 
 // Dynamic resources get the type token pulumi-nodejs:dynamic/<module>:<type>.
 const of = (type: string) => registered.filter((r) => r.type === `pulumi-nodejs:dynamic/kmod-fleet:${type}`);
 
 describe("the fleet's resources", () => {
   it("one host component per host, each with facts and an overlay", () => {
-    expect(registered.filter((r) => r.type === "kmod-fleet:index:Host").map((r) => r.name).sort()).toEqual(["h1", "h2", "h3"]);
-    expect(of("HostFacts").map((r) => r.name).sort()).toEqual(["h1-facts", "h2-facts", "h3-facts"]);
-    expect(of("ModulesOverlay").map((r) => r.inputs.upperDir)).toEqual(["/opt/modules", "/opt/modules", "/opt/modules"]);
+    expect(registered.filter((r) => r.type === "kmod-fleet:index:Host").map((r) => r.name).sort()).toEqual(["h1", "h2", "h3", "h4"]);
+    expect(of("HostFacts").map((r) => r.name).sort()).toEqual(["h1-facts", "h2-facts", "h3-facts", "h4-facts"]);
+    expect(of("ModulesOverlay").map((r) => r.inputs.upperDir)).toEqual(["/opt/modules", "/opt/modules", "/opt/modules", "/opt/modules"]);
   });
 
-  it("module sets go to the hosts they select", () => {
-    // h3 is unreachable but keeps its resources registered, so nothing of it is planned for deletion.
-    expect(of("ModuleBuild").map((r) => r.name).sort()).toEqual(["h1-intree-build", "h1-pair-build", "h2-pair-build", "h3-pair-build"]);
-    expect(of("ModuleLoad").map((r) => r.name).sort()).toEqual(["h1-intree-load", "h1-pair-load", "h2-pair-load", "h3-pair-load"]);
+  it("one build per kernel and set, on the first host by name that runs that kernel", () => {
+    expect(of("ModuleBuild").map((r) => [r.name, r.inputs.builder]).sort()).toEqual([
+      ["build-intree-6.1.0-50-cloud-amd64-x86_64", "h1"],
+      ["build-pair-6.1.0-50-cloud-amd64-x86_64", "h1"],
+      ["build-pair-6.1.0-56-cloud-amd64-x86_64", "h2"],
+    ]);
   });
 
-  it("each host's build is for its own kernel and OS version", () => {
-    const h2 = of("ModuleBuild").find((r) => r.name === "h2-pair-build")!.inputs;
-    expect(h2.kernelRelease).toBe("6.1.0-56-cloud-amd64");
-    expect(h2.imagePath).toBe("/var/cache/kmod-fleet/3975.2.1/developer_container.bin");
-    expect(h2.sourceHash).toMatch(/^[0-9a-f]{64}$/);
+  it("only builders get a developer container, for their own OS version", () => {
+    expect(of("DeveloperContainer").map((r) => r.name).sort()).toEqual(["h1-devcontainer", "h2-devcontainer"]);
     const dev = of("DeveloperContainer").find((r) => r.name === "h2-devcontainer")!.inputs;
     expect(dev.imageUrl).toBe("http://10.0.2.2:8080/stable/amd64-usr/3975.2.1/dev.bin.bz2");
     expect(dev.signatureUrl).toBe("http://10.0.2.2:8080/stable/amd64-usr/3975.2.1/dev.bin.bz2.sig");
     expect(dev.signingKeyFingerprint).toBe("F88CFEDEFF29A5B4D9523864E25D9AED0593B34A");
   });
 
-  it("loads take the configured order and parameters", () => {
+  it("each build is for its group's kernel, from the builder's developer container, into the store", () => {
+    const b = of("ModuleBuild").find((r) => r.name === "build-pair-6.1.0-56-cloud-amd64-x86_64")!.inputs;
+    expect(b).toMatchObject({ kernelRelease: "6.1.0-56-cloud-amd64", arch: "x86_64", imagePath: "/var/cache/kmod-fleet/3975.2.1/developer_container.bin", storePath: storeDir, obtain: "build on h2" });
+    expect(b.sourceHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.sourceIdentity).toMatch(/^[0-9a-f]{64}$/);
+    expect(infos).toContainEqual(expect.stringMatching(/^pair for 6\.1\.0-56-cloud-amd64 \(x86_64\): not in the artifact store .*; it will be built on h2$/));
+  });
+
+  it("every host installs its group's artifact", () => {
+    expect(of("ModuleInstall").map((r) => r.name).sort()).toEqual(["h1-intree-install", "h1-pair-install", "h2-pair-install", "h3-pair-install", "h4-pair-install"]);
+    const h1 = of("ModuleInstall").find((r) => r.name === "h1-pair-install")!.inputs;
+    const h4 = of("ModuleInstall").find((r) => r.name === "h4-pair-install")!.inputs;
+    expect(h4.artifactId).toMatch(/^[0-9a-f]{64}$/);
+    expect(h4).toMatchObject({ artifactId: h1.artifactId, builder: "h1", kernelRelease: "6.1.0-50-cloud-amd64", storePath: storeDir });
+    expect(of("ModuleInstall").find((r) => r.name === "h2-pair-install")!.inputs.artifactId).not.toBe(h1.artifactId);
+  });
+
+  it("loads take the configured order and parameters, and reload when the artifact changes", () => {
     const load = of("ModuleLoad").find((r) => r.name === "h1-pair-load")!.inputs;
     expect(load.modules).toEqual(["tiny"]);
     expect(load.parameters).toEqual({ tiny: "n=3" });
+    expect(load.buildDigest).toBe(of("ModuleInstall").find((r) => r.name === "h1-pair-install")!.inputs.artifactId);
+    expect(of("ModuleLoad").map((r) => r.name).sort()).toEqual(["h1-intree-load", "h1-pair-load", "h2-pair-load", "h3-pair-load", "h4-pair-load"]);
   });
 
-  it("an unreachable host gets only the reason, no build inputs", () => {
+  it("a host that does not build reads the kernel's sources for the doctor on its builder", () => {
+    expect(of("ModuleLoad").find((r) => r.name === "h4-pair-load")!.inputs.doctorOn.value).toMatchObject({ connection: { host: "h1" }, kernelConfig: "/proc/config.gz" });
+    expect(of("ModuleLoad").find((r) => r.name === "h1-pair-load")!.inputs.doctorOn).toBeUndefined();
+  });
+
+  it("an unreachable host gets only the reason, takes part in no build, and keeps its install and load", () => {
     const facts = of("HostFacts").find((r) => r.name === "h3-facts")!.inputs;
     expect(facts.unreachable).toMatch(/cannot reach root@127.0.0.1:2203/);
     expect(facts.kernelRelease).toBeUndefined();
-    expect(of("ModuleBuild").find((r) => r.name === "h3-pair-build")!.inputs.kernelRelease).toBeUndefined();
+    const install = of("ModuleInstall").find((r) => r.name === "h3-pair-install")!.inputs;
+    expect(install).toMatchObject({ artifactId: "", buildFailure: "" });
+    expect(install.kernelRelease).toBeUndefined();
   });
 
   it("the connection, key included, reaches every provider as a secret", () => {
@@ -136,9 +172,10 @@ describe("the fleet's resources", () => {
     }
   });
 
-  it("the summary reports each reachable host's kernel", async () => {
+  it("the summary reports each reachable host's kernel and who built its sets", async () => {
     const summary = await new Promise<any>((resolve) => fleet.summary.apply(resolve));
     expect(summary.h1.kernelRelease).toBe("6.1.0-50-cloud-amd64");
     expect(summary.h2.osVersion).toBe("3975.2.1");
+    expect(summary.h4.sets.pair.builtOn).toBe("h1");
   });
 });

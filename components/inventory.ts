@@ -1,0 +1,42 @@
+// What a host has that the plan must know when the program runs, read over SSH right after
+// its facts: which artifacts are installed whole (a missing artifact can be taken back from
+// such a host), and whether the developer container for its OS version is there (a
+// builder that has it keeps it; one that does not downloads it only when it must build).
+import type { ConnectionSpec } from "../ssh/session";
+import { hostStep } from "./hostStep";
+import { devContainerScript, installScript } from "./scripts";
+
+export interface HostInventory {
+  /** Set name -> id of the artifact installed for the running kernel (files unchanged since). */
+  artifacts: Record<string, string>;
+  developerContainer: boolean;
+}
+
+export interface InventoryQuery {
+  kernelRelease: string;
+  osVersion: string;
+  modulesDir: string;
+  workDir: string;
+  cacheDir: string;
+  timeoutSeconds?: number;
+}
+
+export type InventoryProber = (spec: ConnectionSpec, query: InventoryQuery) => Promise<HostInventory>;
+
+export async function probeInventory(conn: ConnectionSpec, q: InventoryQuery): Promise<HostInventory> {
+  const timeout = q.timeoutSeconds ?? 60;
+  const installed = await hostStep(conn, "reading installed artifacts", installScript, { ACTION: "inventory", KERNEL: q.kernelRelease, SET: "", MODULES_DIR: q.modulesDir, WORK_DIR: q.workDir }, timeout);
+  const artifacts: Record<string, string> = {};
+  for (const line of installed.lists.artifact ?? []) {
+    const [set, id] = line.split(" ");
+    if (set && id) artifacts[set] = id;
+  }
+  const image = await hostStep(
+    conn,
+    "looking for a developer container",
+    devContainerScript,
+    { ACTION: "probe", CACHE_DIR: q.cacheDir, VERSION: q.osVersion, IMAGE_URL: "", SIGNATURE_URL: "", SIGNING_KEY: "", FINGERPRINT: "" },
+    timeout,
+  );
+  return { artifacts, developerContainer: image.values.present === "true" };
+}

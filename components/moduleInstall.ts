@@ -1,0 +1,175 @@
+// A built artifact installed on one host: its .ko files uploaded from the artifact store,
+// their sha256 and vermagic checked on the host before anything is staged, then swapped
+// into <modules dir>/<kernel>/extra/<set>/ and indexed by depmod (components/scripts/install.sh).
+// A new artifact (new sources) is an update in place: the previous modules stay until the
+// new ones are verified and swapped in, so a failed build or install never removes them.
+// A kernel update is a replacement, created next to the old one (another kernel's folder)
+// before the old one is deleted. read compares the host with the manifest, so a deleted
+// or altered .ko is drift, repaired by installing the same artifact again: no rebuild.
+import * as pulumi from "@pulumi/pulumi";
+import { uploadBytes, type ConnectionSpec } from "../ssh/session";
+import { LocalArtifactStore, artifactId, type ArtifactManifest } from "../artifacts/store";
+import { hostStep } from "./hostStep";
+import { connectionChanged } from "./connectionDiff";
+import { buildScript, installScript } from "./scripts";
+import { keyOf } from "./moduleBuild";
+
+export interface InstalledModule {
+  name: string;
+  sha256: string;
+  vermagic: string;
+}
+
+export interface ModuleInstallInputs {
+  connection: ConnectionSpec;
+  set: string;
+  /** The host's kernel ("" or absent when the host could not be probed: nothing is decided). */
+  kernelRelease: string;
+  modulesDir: string;
+  workDir: string;
+  /** The artifact store's folder on the machine that runs Pulumi (absolute). */
+  storePath: string;
+  /** The group's builder (messages). */
+  builder: string;
+  /** The artifact to install: known when the program runs (a hash of its key), so a preview can compare it. */
+  artifactId: string;
+  /** Its manifest, once the build has the artifact (null when it has none). */
+  manifest: ArtifactManifest | null;
+  /** "" or why there is nothing to install: the group's build failed, or no host may build it. */
+  buildFailure: string;
+  commandTimeoutSeconds: number;
+}
+
+export interface ModuleInstallOutputs extends ModuleInstallInputs {
+  modules: InstalledModule[];
+  installDir: string;
+  /** Observed by read: what differs on the host from what was installed ([] when nothing). */
+  drift: string[];
+}
+
+/** What a preview passes for a value that is not known yet (an output of a resource that changes). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** A failure the install must report; one not known yet (in a preview) is none. */
+export function knownFailure(buildFailure: unknown): string {
+  return typeof buildFailure === "string" && buildFailure !== UNKNOWN ? buildFailure : "";
+}
+
+export function diffModuleInstall(olds: ModuleInstallOutputs, news: ModuleInstallInputs): pulumi.dynamic.DiffResult {
+  // The host could not be probed: its kernel is unknown, and nothing can be decided.
+  if (!news.kernelRelease) return { changes: false };
+  // Another kernel's folder: the new install is made next to the old one, then the old one goes.
+  const replaces = (["kernelRelease", "modulesDir"] as const).filter((k) => olds[k] !== news[k]);
+  if (replaces.length > 0) return { changes: true, replaces };
+  const changes = olds.artifactId !== news.artifactId || knownFailure(news.buildFailure) !== "" || (olds.drift ?? []).length > 0 || connectionChanged(olds.connection, news.connection);
+  return { changes };
+}
+
+/** What read found, compared with what was installed. */
+export function findDrift(installed: InstalledModule[], kernelRelease: string, probe: { installed: boolean; artifact?: string; found: (InstalledModule & { known: boolean })[] }, expectedArtifact?: string): string[] {
+  if (!probe.installed) return ["the install folder is gone"];
+  const drift: string[] = [];
+  if (expectedArtifact && probe.artifact !== undefined && probe.artifact !== expectedArtifact) drift.push(`the install folder holds another artifact (${probe.artifact.slice(0, 12) || "none"}…)`);
+  for (const m of installed) {
+    const f = probe.found.find((x) => x.name === m.name);
+    if (!f) drift.push(`${m.name}.ko is missing`);
+    else if (f.sha256 !== m.sha256) drift.push(`${m.name}.ko was changed (sha256 ${f.sha256.slice(0, 12)}…, installed ${m.sha256.slice(0, 12)}…)`);
+    else if (f.vermagic !== kernelRelease) drift.push(`${m.name}.ko has vermagic ${f.vermagic}, not ${kernelRelease}`);
+    else if (!f.known) drift.push(`${m.name}.ko is not in modules.dep (depmod)`);
+  }
+  return drift;
+}
+
+function parseProbe(lines: string[] = []): (InstalledModule & { known: boolean })[] {
+  return lines.map((l) => {
+    const [name, sha256, vermagic, known] = l.split(" ");
+    return { name, sha256, vermagic, known: known === "true" };
+  });
+}
+
+function env(p: ModuleInstallInputs, action: string, extra: Record<string, string> = {}) {
+  return { ACTION: action, KERNEL: p.kernelRelease, SET: p.set, MODULES_DIR: p.modulesDir, WORK_DIR: p.workDir, ...extra };
+}
+
+async function install(p: ModuleInstallInputs): Promise<ModuleInstallOutputs> {
+  const host = p.connection.host;
+  if (!p.kernelRelease) throw new Error(`${host}: cannot install ${p.set}: the host's kernel is not known (it could not be probed)`);
+  const failure = knownFailure(p.buildFailure);
+  if (failure) throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: ${failure}`);
+  const manifest = p.manifest;
+  if (!manifest || artifactId(keyOf(manifest)) !== p.artifactId) {
+    throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: the build on ${p.builder} has no artifact ${p.artifactId.slice(0, 12)}… yet; run pulumi up again`);
+  }
+  const stored = await new LocalArtifactStore(p.storePath).get(keyOf(manifest));
+  if (!stored) {
+    throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: the artifact ${p.artifactId.slice(0, 12)}… is not in the store at ${p.storePath}; the next preview shows how it is had again (taken back from a host that has it, or built)`);
+  }
+  const fs = require("fs");
+  const upload = `${p.workDir}/uploads/${p.set}-${p.kernelRelease}`;
+  for (const m of manifest.modules) {
+    await uploadBytes(p.connection, fs.readFileSync(stored.files.get(m.name)), `${upload}/${m.name}.ko`, p.commandTimeoutSeconds);
+  }
+  // The host checks the files against the manifest recorded in state, not against the store.
+  const expect = manifest.modules.map((m) => `${m.name} ${m.sha256}`).join("\n");
+  const r = await hostStep(
+    p.connection,
+    `installing ${p.set} for ${p.kernelRelease} (built on ${manifest.builtOn})`,
+    installScript,
+    env(p, "install", { UPLOAD: upload, ARTIFACT: p.artifactId, EXPECT: expect }),
+    p.commandTimeoutSeconds,
+  );
+  const modules = parseProbe(r.lists.module).map(({ name, sha256, vermagic }) => ({ name, sha256, vermagic }));
+  return { ...p, modules, installDir: r.values.installDir ?? "", drift: [] };
+}
+
+/**
+ * State from before build plans: the host's own build (ModuleBuild `<host>-<set>-build`,
+ * taken over through an alias). Its job folder, log and kernel sources stay on the host;
+ * a host that is not the group's builder does not need them.
+ */
+function isPerHostBuild(olds: any): boolean {
+  return olds !== undefined && olds.artifactId === undefined && typeof olds.imagePath === "string";
+}
+
+async function removePerHostBuild(olds: any, news: ModuleInstallInputs): Promise<void> {
+  const e = { ACTION: "delete", KERNEL: olds.kernelRelease, SET: olds.set, WORK_DIR: olds.workDir, MODULES_DIR: olds.modulesDir, IMAGE: "", KERNEL_CONFIG: "", SOURCES_COMMAND: "", SOURCE_KIND: "" };
+  await hostStep(news.connection, `removing the build folders ${olds.set} had on this host before builds were shared`, buildScript, e, news.commandTimeoutSeconds);
+}
+
+/** Exported for the provider tests, which call it directly against real hosts. */
+export const moduleInstallProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: ModuleInstallInputs) {
+    return { id: `${inputs.connection.host}:${inputs.set}:${inputs.kernelRelease}`, outs: await install(inputs) };
+  },
+  async read(id: string, props: ModuleInstallOutputs) {
+    const r = await hostStep(props.connection, `checking the modules of ${props.set}`, installScript, env(props, "probe"), props.commandTimeoutSeconds);
+    const probe = { installed: r.values.installed === "true", artifact: r.values.artifact, found: parseProbe(r.lists.module) };
+    return { id, props: { ...props, drift: findDrift(props.modules ?? [], props.kernelRelease, probe, props.artifactId) } };
+  },
+  async diff(_id: string, olds: ModuleInstallOutputs, news: ModuleInstallInputs) {
+    return diffModuleInstall(olds, news);
+  },
+  async update(_id: string, olds: ModuleInstallOutputs, news: ModuleInstallInputs) {
+    const same = olds.artifactId === news.artifactId && knownFailure(news.buildFailure) === "" && (olds.drift ?? []).length === 0;
+    // Only the way to reach the host (or the store's path, the builder's name) changed: record it.
+    if (same) return { outs: { ...olds, connection: news.connection, storePath: news.storePath, builder: news.builder, commandTimeoutSeconds: news.commandTimeoutSeconds } };
+    const outs = await install(news);
+    if (isPerHostBuild(olds) && news.builder !== news.connection.host) await removePerHostBuild(olds, news);
+    return { outs };
+  },
+  async delete(_id: string, props: ModuleInstallOutputs) {
+    await hostStep(props.connection, `removing ${props.set} installed for ${props.kernelRelease}`, installScript, env(props, "delete"), props.commandTimeoutSeconds);
+  },
+};
+
+export type ModuleInstallArgs = { [K in keyof ModuleInstallInputs]: pulumi.Input<ModuleInstallInputs[K]> };
+
+export class ModuleInstall extends pulumi.dynamic.Resource {
+  public declare readonly modules: pulumi.Output<InstalledModule[]>;
+  public declare readonly installDir: pulumi.Output<string>;
+  public declare readonly drift: pulumi.Output<string[]>;
+
+  constructor(name: string, args: ModuleInstallArgs, opts?: pulumi.CustomResourceOptions) {
+    super(moduleInstallProvider, name, { ...args, modules: undefined, installDir: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "ModuleInstall");
+  }
+}

@@ -1,0 +1,145 @@
+#!/bin/bash
+# Installs a built artifact (a module set's .ko files) on a host: the uploaded files are
+# checked first (sha256 of every file, vermagic against the kernel), then staged next to
+# the live folder <modules dir>/<kernel>/extra/<set>/ and swapped in, and depmod runs. The
+# previous modules stay in place until the new ones are verified, staged and indexed: a
+# failure at any point leaves them installed (and loaded).
+# ACTION: install | probe | inventory | fetch | delete
+# KERNEL, SET, MODULES_DIR, WORK_DIR; install: UPLOAD (folder holding <name>.ko), ARTIFACT
+# (the artifact's id), EXPECT (lines "<name> <sha256>"); fetch: ARTIFACT.
+# inventory (read by the program when it runs): every set installed for KERNEL whose files
+# still match what was installed, as "artifact=<set> <id>".
+set -eu
+
+plain_name() { # $1 = what, $2 = value
+  case "$2" in
+  '' | .* | -* | *[!A-Za-z0-9._+~-]*)
+    echo "refusing the $1 '$2': expected one plain name (letters, digits, '.', '_', '+', '-')" >&2
+    exit 2
+    ;;
+  esac
+}
+plain_name "kernel release" "$KERNEL"
+[ "$ACTION" = inventory ] || plain_name "module set name" "$SET"
+for p in "$WORK_DIR" "$MODULES_DIR"; do
+  case "$p" in
+  /[!/]*) ;;
+  *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
+  esac
+done
+
+ext=$MODULES_DIR/$KERNEL/extra
+dest=$ext/${SET:-}
+stage=$ext/.${SET:-}.new
+old=$ext/.${SET:-}.old
+# Written into the install folder with the modules (depmod and modprobe ignore them).
+marker=.kmod-fleet-artifact
+sums=.kmod-fleet-sha256
+
+say() { echo "progress: $*"; }
+
+probe() {
+  if [ ! -d "$dest" ]; then echo "installed=false"; return; fi
+  echo "installed=true"
+  echo "artifact=$(cat "$dest/$marker" 2>/dev/null || true)"
+  for ko in "$dest"/*.ko; do
+    [ -f "$ko" ] || continue
+    name=$(basename "$ko" .ko)
+    known=false
+    grep -q "extra/$SET/$name.ko:" "$MODULES_DIR/$KERNEL/modules.dep" 2>/dev/null && known=true
+    echo "module=$name $(sha256sum "$ko" | cut -d' ' -f1) $(modinfo -F vermagic "$ko" | cut -d' ' -f1) $known"
+  done
+}
+
+# An earlier install stopped between its two renames: the previous folder goes back.
+recover() {
+  if [ ! -d "$dest" ] && [ -d "$old" ]; then mv -- "$old" "$dest"; fi
+  rm -rf -- "$stage"
+}
+
+case "$ACTION" in
+install)
+  case "$UPLOAD" in
+  "$WORK_DIR"/uploads/[!./]*) ;;
+  *) echo "refusing the upload folder '$UPLOAD': expected a folder under $WORK_DIR/uploads" >&2; exit 2 ;;
+  esac
+  case "$ARTIFACT" in '' | *[!0-9a-f]*) echo "refusing the artifact id '$ARTIFACT'" >&2; exit 2 ;; esac
+  trap 'rm -rf -- "$UPLOAD"; rmdir -- "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true' EXIT
+  if [ ! -d "$MODULES_DIR/$KERNEL" ]; then
+    echo "this host has no $MODULES_DIR/$KERNEL: it does not run $KERNEL; nothing was installed" >&2
+    exit 4
+  fi
+
+  # Every file is checked before anything is staged.
+  say "verifying the artifact's files (sha256, vermagic $KERNEL)"
+  names=""
+  while read -r name sha; do
+    [ -n "$name" ] || continue
+    case "$name" in -* | *[!A-Za-z0-9_-]*) echo "refusing the module name '$name'" >&2; exit 2 ;; esac
+    f=$UPLOAD/$name.ko
+    [ -f "$f" ] || { echo "$name.ko did not arrive; nothing was installed" >&2; exit 4; }
+    actual=$(sha256sum "$f" | cut -d' ' -f1)
+    [ "$actual" = "$sha" ] || { echo "$name.ko: sha256 $actual, but the artifact says $sha; nothing was installed" >&2; exit 4; }
+    magic=$(modinfo -F vermagic "$f" | cut -d' ' -f1)
+    [ "$magic" = "$KERNEL" ] || { echo "$name.ko has vermagic '$magic', but this host's kernel is $KERNEL; nothing was installed" >&2; exit 4; }
+    names="$names $name"
+  done <<< "$EXPECT"
+  [ -n "$names" ] || { echo "the artifact has no modules; nothing was installed" >&2; exit 4; }
+
+  recover
+  mkdir -p "$stage"
+  for name in $names; do cp -- "$UPLOAD/$name.ko" "$stage/"; done
+  chmod 0644 "$stage"/*.ko
+  (cd "$stage" && sha256sum -- *.ko > "$sums")
+  echo "$ARTIFACT" > "$stage/$marker"
+
+  # The swap: the previous folder is kept aside until depmod has indexed the new one.
+  rm -rf -- "$old"
+  [ -d "$dest" ] && mv -- "$dest" "$old"
+  if ! mv -- "$stage" "$dest"; then
+    [ -d "$old" ] && mv -- "$old" "$dest"
+    echo "could not move the new modules into $dest; the previous ones are in place" >&2
+    exit 4
+  fi
+  say "depmod $KERNEL"
+  if ! depmod -a "$KERNEL"; then
+    rm -rf -- "$dest"
+    [ -d "$old" ] && mv -- "$old" "$dest"
+    depmod -a "$KERNEL" || true
+    echo "depmod failed for the new modules; the previous ones are back in place" >&2
+    exit 4
+  fi
+  rm -rf -- "$old"
+  echo "installDir=$dest"
+  probe
+  ;;
+probe)
+  probe
+  ;;
+inventory)
+  for d in "$ext"/*/; do
+    [ -f "$d$marker" ] && [ -f "$d$sums" ] || continue
+    if (cd "$d" && sha256sum --quiet --status -c "$sums") 2>/dev/null; then
+      echo "artifact=$(basename "$d") $(cat "$d$marker")"
+    fi
+  done
+  ;;
+fetch)
+  # Taking an artifact back into the store: only the install of that artifact.
+  [ "$(cat "$dest/$marker" 2>/dev/null || true)" = "$ARTIFACT" ] || { echo "$dest does not hold the artifact $ARTIFACT" >&2; exit 4; }
+  for ko in "$dest"/*.ko; do
+    [ -f "$ko" ] || continue
+    echo "file=$(basename "$ko" .ko) $(base64 -w 0 "$ko")"
+  done
+  ;;
+delete)
+  rm -rf -- "$dest" "$stage" "$old" "$WORK_DIR/uploads/$SET-$KERNEL"
+  rmdir -- "$ext" 2>/dev/null || true
+  if [ -d "$MODULES_DIR/$KERNEL/kernel" ]; then depmod -a "$KERNEL"; fi
+  rmdir -- "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true
+  ;;
+*)
+  echo "usage: ACTION=install|probe|inventory|fetch|delete $0" >&2
+  exit 2
+  ;;
+esac
