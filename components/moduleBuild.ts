@@ -213,7 +213,8 @@ async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): 
       await takeBack(p, previous.manifest, store);
       return { ...p, ...previous, artifactId: id, ownsEntry: true, failure: "", obtained: `taken back from ${p.takeBackFrom.host}`, inStore: true };
     } catch (e: any) {
-      progress(p.takeBackFrom.host, `could not take ${p.set} for ${p.kernelRelease} back (${String(e?.message ?? e).split("\n")[0]}); building it on ${p.builder} instead`);
+      const reason = String(e?.message ?? e).split("\n").map((l) => l.trim()).filter(Boolean).join(" / ");
+      progress(p.takeBackFrom.host, `could not take ${p.set} for ${p.kernelRelease} back (${reason}); building it on ${p.builder} instead`);
     }
   }
 
