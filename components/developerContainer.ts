@@ -32,6 +32,8 @@ export interface DeveloperContainerOutputs extends DeveloperContainerInputs {
 const IDENTITY: (keyof DeveloperContainerInputs)[] = ["osVersion", "imageUrl", "signatureUrl", "signingKey", "signingKeyFingerprint", "cacheDir"];
 
 export function diffDeveloperContainer(olds: DeveloperContainerOutputs, news: DeveloperContainerInputs): pulumi.dynamic.DiffResult {
+  // The host could not be probed: its OS version is unknown, and nothing can be decided.
+  if (!news.osVersion) return { changes: false };
   const replaces = IDENTITY.filter((k) => olds[k] !== news[k]);
   if (replaces.length > 0) return { changes: true, replaces };
   return { changes: olds.present === false || connectionChanged(olds.connection, news.connection) };

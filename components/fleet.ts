@@ -120,6 +120,9 @@ export class Fleet extends pulumi.ComponentResource {
     this.summary = decided.apply(({ plan, groups, probed }) => {
       const factsOf = (h: string) => probed.get(h)!.facts!;
       const image = developerContainerHosts(groups, (h) => probed.get(h)?.inventory?.developerContainer === true);
+      // A host that could not be probed may have one: kept registered, so that nothing of it
+      // is deleted (its diff decides nothing without facts).
+      for (const h of fleet.hosts) if (probed.get(h.name)!.unreachable && sets.some((s) => s.hosts.includes(h.name))) image.add(h.name);
       for (const h of [...image].sort()) this.hosts[h].addDeveloperContainer();
 
       const sources = new Map<string, SetSource>();

@@ -106,14 +106,16 @@ export class FleetHost extends pulumi.ComponentResource {
     const { fleet, connection, host } = this.args;
     const { profile, storage } = fleet;
     const facts = this.facts;
-    const urls = pulumi.all([facts.group, facts.board, facts.osVersion]).apply(([group, board, version]) => devContainerUrls(profile, { group, board, version }));
+    // The probed values (not the facts resource's outputs): known in every preview, absent for a host that could not be probed.
+    const probed = this.args.probed.apply((p) => p.facts);
+    const urls = probed.apply((f) => (f ? devContainerUrls(profile, { group: f.group, board: f.board, version: f.osVersion }) : { image: undefined, signature: undefined }));
     this.developerContainer = new DeveloperContainer(
       `${this.hostName}-devcontainer`,
       {
         connection,
-        osVersion: facts.osVersion,
-        imageUrl: urls.image,
-        signatureUrl: urls.signature,
+        osVersion: probed.apply((f) => f?.osVersion) as pulumi.Output<string>,
+        imageUrl: urls.apply((u) => u.image) as pulumi.Output<string>,
+        signatureUrl: urls.apply((u) => u.signature) as pulumi.Output<string>,
         signingKey: profile.signingKey ?? "",
         signingKeyFingerprint: profile.signingKeyFingerprint ?? "",
         cacheDir: storage.cacheDir,

@@ -34,6 +34,7 @@ describe("developer container", () => {
   it("image deleted on the host: fetch again", () => expect(diffDeveloperContainer({ ...olds, present: false }, inputs)).toEqual({ changes: true }));
   it("a new pinned key: a new image", () => expect(diffDeveloperContainer(olds, { ...inputs, signingKeyFingerprint: "A".repeat(40) }).replaces).toEqual(["signingKeyFingerprint"]));
   it("only the connection changed: an update that records it", () => expect(diffDeveloperContainer(olds, { ...inputs, connection: { ...conn, port: 2222 } })).toEqual({ changes: true }));
+  it("host not probed this run: nothing decided", () => expect(diffDeveloperContainer(olds, { ...inputs, osVersion: "" })).toEqual({ changes: false }));
 });
 
 describe("module build", () => {

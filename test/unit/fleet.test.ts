@@ -104,8 +104,9 @@ describe("the fleet's resources", () => {
     ]);
   });
 
-  it("only builders get a developer container, for their own OS version", () => {
-    expect(of("DeveloperContainer").map((r) => r.name).sort()).toEqual(["h1-devcontainer", "h2-devcontainer"]);
+  it("only builders get a developer container, for their own OS version (and a host that could not be probed keeps its own)", () => {
+    expect(of("DeveloperContainer").map((r) => r.name).sort()).toEqual(["h1-devcontainer", "h2-devcontainer", "h3-devcontainer"]);
+    expect(of("DeveloperContainer").find((r) => r.name === "h3-devcontainer")!.inputs.osVersion).toBeUndefined();
     const dev = of("DeveloperContainer").find((r) => r.name === "h2-devcontainer")!.inputs;
     expect(dev.imageUrl).toBe("http://10.0.2.2:8080/stable/amd64-usr/3975.2.1/dev.bin.bz2");
     expect(dev.signatureUrl).toBe("http://10.0.2.2:8080/stable/amd64-usr/3975.2.1/dev.bin.bz2.sig");
