@@ -1,6 +1,7 @@
-// The demo: boots the test fleet, writes the `demo` stack from `testbed stack-config` with
-// an out-of-tree module set of two modules (one uses a symbol the other exports), runs
-// `pulumi preview` and `pulumi up`, and shows per host what was built and loaded.
+// The demo: boots the test fleet (`--hosts N`, default 2), writes the `demo` stack from
+// `testbed stack-config` with an out-of-tree module set of two modules (one uses a symbol
+// the other exports), runs `pulumi preview` and `pulumi up`, and shows per host what was
+// installed and loaded: the set is built once, on h1, and installed on every host.
 // The preview is shown as a short plan per host; the `up` streams Pulumi's own output as it
 // comes (per-host progress lines included), so a long build is visible while it runs.
 import * as fs from "fs";
@@ -23,8 +24,10 @@ async function main(): Promise<void> {
     await testbed.down();
     return;
   }
-  say("booting the test fleet (2 QEMU hosts dressed as Flatcar; first run builds the images)");
-  const state = await testbed.up({ hosts: 2 });
+  const at = process.argv.indexOf("--hosts");
+  const hosts = at > 0 ? Number(process.argv[at + 1]) : 2;
+  say(`booting the test fleet (${hosts} QEMU hosts dressed as Flatcar; first run builds the images)`);
+  const state = await testbed.up({ hosts });
   for (const s of await testbed.status()) console.log(`  ${s.name}: kernel ${s.kernelRelease}, Flatcar ${s.osVersion}, ssh port ${s.sshPort}`);
 
   const fleet = await testbed.stackConfig();
@@ -44,7 +47,8 @@ async function main(): Promise<void> {
     const r = await testbed.sshCapture(
       h,
       "echo kernel: $(uname -r); echo overlay: $(findmnt -n -o FSTYPE,OPTIONS /usr/lib/modules); " +
-        "echo built: $(ls /usr/lib/modules/$(uname -r)/extra/kmod-pair/); echo loaded: $(lsmod | awk '/^pair_/ {print $1}'); " +
+        "echo installed: $(ls /usr/lib/modules/$(uname -r)/extra/kmod-pair/); echo loaded: $(lsmod | awk '/^pair_/ {print $1}'); " +
+        "echo developer container: $(ls /var/cache/kmod-fleet 2>/dev/null || echo none); " +
         "echo kernel log:; dmesg | grep -E 'pair_(provider|consumer)' | tail -n 4",
     );
     console.log(`${h.name}:\n${r.stdout.replace(/^/gm, "  ").trimEnd()}`);
@@ -52,7 +56,7 @@ async function main(): Promise<void> {
   console.log(`
 Next: npm run testbed -- ssh h1 -- lsmod          look at a host
       source toolchain/env.sh; pulumi -s demo preview --refresh   see drift
-      npm run testbed -- update-kernel h2 --reboot; npm run demo   a kernel auto-update, rebuilt on h2 only
+      npm run testbed -- update-kernel h2 --reboot; npm run demo   a kernel auto-update: built for it on h2, installed there
       npm run demo -- down                        destroy the stack and stop the fleet`);
 }
 

@@ -3,6 +3,7 @@
 # Sets up what it needs first (Debian packages as root, npm packages, the Pulumi toolchain,
 # the fleet's images), so it works on a fresh clone.
 #   npm run demo            boot 2 hosts, pulumi preview, pulumi up, show what was loaded
+#   npm run demo -- --hosts 3   the same on 3 hosts (still one build per kernel)
 #   npm run demo -- down    pulumi destroy, then stop the fleet
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,8 @@
-// The whole lifecycle with the real Pulumi engine on the QEMU test fleet (2 hosts), starting
-// with `npm run demo` itself. Scenarios run in order and share the fleet and the demo's
-// stack; every check looks at the hosts over SSH.
+// The whole lifecycle with the real Pulumi engine on the QEMU test fleet (3 hosts), starting
+// with `npm run demo -- --hosts 3` itself. Scenarios run in order and share the fleet and
+// the demo's stack; every check looks at the hosts over SSH, or at the local artifact store.
+// Builds are shared: one per kernel and module set, on the first host by name that runs
+// that kernel; every other host of the kernel installs the artifact.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -9,32 +11,57 @@ import { footprint, loaded, sh, Stack, testbed } from "./harness";
 import { repoRoot } from "../../toolchain/env";
 import { DEMO_GREETING, DEMO_MODULES as PAIR, demoFleetConfig, demoModuleSet } from "../../demo/config";
 
+const HOSTS = ["h1", "h2", "h3"];
 // The demo's own stack (repo backend .pulumi/), so the test runs exactly what a newcomer does.
 const stack = new Stack("demo", path.join(repoRoot, ".pulumi"));
+// The demo stack's artifact store (build.store.path's default, under the project).
+const STORE = path.join(repoRoot, ".kmod-fleet", "artifacts");
+// A module set that builds for one kernel and fails for the other (written in beforeAll).
+const FLAKY_DIR = path.join(repoRoot, ".cache", "e2e", "flaky");
 let baseFleet: Record<string, any>;
 const before: Record<string, string> = {};
 const kernels: Record<string, string> = {};
 const timings: Record<string, number> = {};
 
 function names(steps: { name: string }[]): string[] {
-  return steps.map((s) => s.name).sort();
+  return [...new Set(steps.map((s) => s.name))].sort();
 }
 
-async function buildLogMtime(h: string, kernel: string): Promise<string> {
-  return sh(h, `stat -c %Y /var/lib/kmod-fleet/logs/kmod-pair-${kernel}.log`);
+const buildName = (set: string, kernel: string) => `build-${set}-${kernel}-x86_64`;
+
+/** mtime of a set's build log on a host, or "none" when the host has never built it. */
+async function buildLogMtime(h: string, kernel: string, set = "kmod-pair"): Promise<string> {
+  return sh(h, `stat -c %Y /var/lib/kmod-fleet/logs/${set}-${kernel}.log 2>/dev/null || echo none`);
+}
+
+/** "<sha256>  <file>" lines of a host's installed set. */
+async function installedSums(h: string, kernel: string, set = "kmod-pair"): Promise<string> {
+  return sh(h, `cd /usr/lib/modules/${kernel}/extra/${set} && sha256sum *.ko`);
+}
+
+/** The manifests in the local artifact store. */
+function storedManifests(): any[] {
+  const dir = path.join(STORE, "artifacts");
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))) : [];
+}
+
+/** Hosts that report an error matching `what` (each failed resource names its host first). */
+function reportingHosts(output: string, what: string): string[] {
+  return [...new Set([...output.matchAll(new RegExp(`(h\\d): ${what}`, "g"))].map((m) => m[1]))].sort();
 }
 
 beforeAll(async () => {
   // A fresh fleet: earlier tests or the demo may have left hosts on another kernel.
   if (testbed.readState()) await testbed.down();
-  const state = await testbed.up({ hosts: 2 });
-  expect(state.hosts.map((h) => h.name)).toEqual(["h1", "h2"]);
+  const state = await testbed.up({ hosts: 3 });
+  expect(state.hosts.map((h) => h.name)).toEqual(HOSTS);
   baseFleet = await testbed.stackConfig();
-  for (const h of ["h1", "h2"]) {
+  for (const h of HOSTS) {
     before[h] = await footprint(h);
     kernels[h] = await sh(h, "uname -r");
   }
-  // The stack the demo would write; the demo finds it and runs on it.
+  // The stack the demo would write, with an empty store; the demo finds it and runs on it.
+  fs.rmSync(STORE, { recursive: true, force: true });
   stack.init(demoFleetConfig(baseFleet), fs.readFileSync(testbed.keyPath(), "utf8"));
 }, 1_800_000);
 
@@ -46,31 +73,37 @@ afterAll(async () => {
 }, 120_000);
 
 describe("kmod-fleet on the test fleet", () => {
-  it("preview on a fresh fleet lists each host's resources and changes nothing", async () => {
+  it("preview on a fresh fleet: one build on h1 for the fleet's kernel, the developer container on h1 only, an install and a load per host; nothing changes", async () => {
     const { steps, result } = stack.preview();
     timings.previewFresh = result.seconds;
-    for (const h of ["h1", "h2"]) {
-      for (const r of ["facts", "overlay", "devcontainer", "kmod-pair-build", "kmod-pair-load"]) {
+    expect(kernels.h2).toBe(kernels.h1);
+    expect(kernels.h3).toBe(kernels.h1);
+    expect(steps.filter((s) => s.name.startsWith("build-")).map((s) => [s.name, s.op])).toEqual([[buildName("kmod-pair", kernels.h1), "create"]]);
+    expect(steps.filter((s) => s.name.endsWith("-devcontainer")).map((s) => s.name)).toEqual(["h1-devcontainer"]);
+    for (const h of HOSTS) {
+      for (const r of ["facts", "overlay", "kmod-pair-install", "kmod-pair-load"]) {
         expect(steps.find((s) => s.name === `${h}-${r}`)?.op, `${h}-${r}`).toBe("create");
       }
       expect(await footprint(h)).toBe(before[h]);
     }
   });
 
-  it("npm run demo converges the fleet: built and loaded on both hosts", async () => {
+  it("npm run demo -- --hosts 3 converges the fleet: built once on h1, installed and loaded on all three, identical sha256", async () => {
     const started = Date.now();
-    const r = spawnSync("npm", ["run", "demo"], { cwd: repoRoot, encoding: "utf8", timeout: 1_800_000, maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync("npm", ["run", "demo", "--", "--hosts", "3"], { cwd: repoRoot, encoding: "utf8", timeout: 1_800_000, maxBuffer: 64 * 1024 * 1024 });
     timings.demo = (Date.now() - started) / 1000;
     const output = `${r.stdout}\n${r.stderr}`;
     expect(r.status, output.slice(-6000)).toBe(0);
-    expect(output).toMatch(/h1: building kmod-pair for/);
-    expect(output).toMatch(/h2:\n {2}kernel: \S+\n {2}overlay: overlay [^\n]*\n {2}built: pair_consumer.ko pair_provider.ko\n {2}loaded: pair_consumer pair_provider/);
-    for (const h of ["h1", "h2"]) {
-      const k = kernels[h];
+    // Exactly one build, on the builder.
+    expect(output.match(/h\d: building kmod-pair for/g)).toEqual(["h1: building kmod-pair for"]);
+    expect(output).toMatch(/h3:\n {2}kernel: \S+\n {2}overlay: overlay [^\n]*\n {2}installed: pair_consumer.ko pair_provider.ko\n {2}loaded: pair_consumer pair_provider\n {2}developer container: none/);
+    const k = kernels.h1;
+    const sums = await installedSums("h1", k);
+    for (const h of HOSTS) {
       expect(await sh(h, "findmnt -n -o FSTYPE,OPTIONS /usr/lib/modules")).toMatch(/^overlay .*upperdir=\/opt\/modules/);
       expect(await sh(h, "systemctl is-enabled usr-lib-modules.mount")).toBe("enabled");
-      expect(await sh(h, "ls /var/cache/kmod-fleet/*/")).toMatch(/developer_container.bin\s+verified/);
       expect(await sh(h, `ls /usr/lib/modules/${k}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
+      expect(await installedSums(h, k), h).toBe(sums);
       expect(await sh(h, `modinfo -F vermagic /usr/lib/modules/${k}/extra/kmod-pair/pair_consumer.ko`)).toMatch(new RegExp(`^${k} `));
       // depmod knows them: modprobe resolves the dependency of the consumer on the provider.
       expect(await sh(h, "modprobe --show-depends pair_consumer")).toMatch(/pair_provider\.ko[\s\S]*pair_consumer\.ko/);
@@ -81,6 +114,15 @@ describe("kmod-fleet on the test fleet", () => {
       expect(await sh(h, "cat /etc/modules-load.d/kmod-fleet-kmod-pair.conf | grep -v '^#'")).toBe("pair_provider\npair_consumer");
       expect(await sh(h, "cat /etc/modprobe.d/kmod-fleet-kmod-pair.conf | grep -v '^#'")).toBe(`options pair_consumer greeting=${DEMO_GREETING}`);
     }
+    // The developer container and the kernel sources are on the builder only.
+    expect(await sh("h1", "ls /var/cache/kmod-fleet/*/")).toMatch(/developer_container.bin\s+verified/);
+    for (const h of ["h2", "h3"]) {
+      expect(await sh(h, "ls -d /var/cache/kmod-fleet /var/lib/kmod-fleet 2>/dev/null; true"), h).toBe("");
+    }
+    // One artifact in the local store, with the sha256 every host has.
+    const manifests = storedManifests();
+    expect(manifests.map((m) => [m.set, m.kernelRelease, m.builtOn])).toEqual([["kmod-pair", k, "h1"]]);
+    expect(manifests[0].modules.map((m: any) => `${m.sha256}  ${m.name}.ko`).sort().join("\n")).toBe(sums.split("\n").sort().join("\n"));
   });
 
   it("the SSH key stays a secret in state", () => {
@@ -91,92 +133,154 @@ describe("kmod-fleet on the test fleet", () => {
   });
 
   it("a second up changes nothing and builds nothing", async () => {
-    const mtimes = [await buildLogMtime("h1", kernels.h1), await buildLogMtime("h2", kernels.h2)];
+    const mtime = await buildLogMtime("h1", kernels.h1);
     const r = stack.up();
     timings.upNoop = r.seconds;
     expect(r.output).not.toMatch(/building kmod-pair/);
     expect(r.output).not.toMatch(/\d+ (created|updated|replaced|deleted)/);
-    expect([await buildLogMtime("h1", kernels.h1), await buildLogMtime("h2", kernels.h2)]).toEqual(mtimes);
+    expect(await buildLogMtime("h1", kernels.h1)).toBe(mtime);
     const refresh = stack.preview(["--refresh"]);
     timings.previewRefreshNoop = refresh.result.seconds;
     expect(refresh.changes).toEqual([]);
   });
 
-  it("after a reboot the overlay and the modules come back by themselves", async () => {
-    await testbed.reboot("h1");
-    expect(await sh("h1", "stat -f -c %T /usr/lib/modules/")).toBe("overlayfs");
-    expect(await sh("h1", `ls /usr/lib/modules/${kernels.h1}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
-    expect(await loaded("h1", PAIR)).toEqual(PAIR);
+  it("after a reboot of a host that does not build, the overlay and the modules come back by themselves", async () => {
+    await testbed.reboot("h2");
+    expect(await sh("h2", "stat -f -c %T /usr/lib/modules/")).toBe("overlayfs");
+    expect(await sh("h2", `ls /usr/lib/modules/${kernels.h2}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
+    expect(await loaded("h2", PAIR)).toEqual(PAIR);
     expect(stack.preview(["--refresh"]).changes).toEqual([]);
   });
 
-  it("drift on one host is seen for exactly the affected resources and repaired", async () => {
-    await sh("h1", `rm /usr/lib/modules/${kernels.h1}/extra/kmod-pair/pair_consumer.ko && modprobe -r pair_consumer && umount /usr/lib/modules`);
-    const h2Before = await buildLogMtime("h2", kernels.h2);
+  it("drift on a host that does not build is repaired from the artifact, without compiling; a lost store is refilled from a host", async () => {
+    const k = kernels.h1;
+    const sums = await installedSums("h1", k);
+    const mtime = await buildLogMtime("h1", k);
+    await sh("h2", `rm /usr/lib/modules/${k}/extra/kmod-pair/pair_consumer.ko && modprobe -r pair_consumer && umount /usr/lib/modules`);
     const { changes } = stack.preview(["--refresh"]);
-    expect(names(changes)).toEqual(["h1-kmod-pair-build", "h1-kmod-pair-load", "h1-overlay"]);
+    expect(names(changes)).toEqual(["h2-kmod-pair-install", "h2-kmod-pair-load", "h2-overlay"]);
     const r = stack.up(["--refresh"]);
     timings.upRepair = r.seconds;
-    expect(await sh("h1", "stat -f -c %T /usr/lib/modules/")).toBe("overlayfs");
-    expect(await sh("h1", `ls /usr/lib/modules/${kernels.h1}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
-    expect(await loaded("h1", PAIR)).toEqual(PAIR);
-    expect(await buildLogMtime("h2", kernels.h2)).toBe(h2Before);
+    expect(r.output).not.toMatch(/building kmod-pair/);
+    expect(await buildLogMtime("h1", k)).toBe(mtime);
+    expect(await sh("h2", "stat -f -c %T /usr/lib/modules/")).toBe("overlayfs");
+    expect(await installedSums("h2", k)).toBe(sums);
+    expect(await loaded("h2", PAIR)).toEqual(PAIR);
+    expect(await sh("h2", "ls -d /var/cache/kmod-fleet /var/lib/kmod-fleet 2>/dev/null; true")).toBe("");
     expect(stack.preview(["--refresh"]).changes).toEqual([]);
+
+    // The store is gone (a new machine, a deleted folder): the preview says the artifact is
+    // taken back from a host that has it; up does that, compiles nothing, and installs nothing.
+    fs.rmSync(STORE, { recursive: true, force: true });
+    const missing = stack.preview();
+    expect(missing.changes.map((c) => [c.name, c.op])).toEqual([[buildName("kmod-pair", k), "update"]]);
+    expect(missing.result.output).toContain(`kmod-pair for ${k} (x86_64): not in the artifact store`);
+    expect(missing.result.output).toContain("it will be taken back from h1, where it is installed");
+    const back = stack.up();
+    timings.upTakeBack = back.seconds;
+    expect(back.output).toMatch(/h1: taking kmod-pair for \S+ back into the artifact store/);
+    expect(back.output).not.toMatch(/building kmod-pair/);
+    expect(await buildLogMtime("h1", k)).toBe(mtime);
+    expect(storedManifests().map((m) => m.modules.map((x: any) => `${x.sha256}  ${x.name}.ko`).sort().join("\n"))).toEqual([sums.split("\n").sort().join("\n")]);
+    expect(stack.preview().changes).toEqual([]);
   });
 
-  it("after a kernel auto-update on h2, preview shows a rebuild on h2 only and up rebuilds there", async () => {
-    const h1Log = await buildLogMtime("h1", kernels.h1);
-    const update = await testbed.updateKernel("h2", { reboot: true });
-    expect(update.to).not.toBe(kernels.h2);
-    kernels.h2 = await sh("h2", "uname -r");
-    expect(kernels.h2).toBe(update.to);
+  it("a kernel update on 2 of 3 hosts: preview shows one build for the new kernel and two installs, nothing on the third; up builds once", async () => {
+    const old = kernels.h1;
+    const h1Log = await buildLogMtime("h1", old);
+    for (const h of ["h2", "h3"]) {
+      const update = await testbed.updateKernel(h, { reboot: true });
+      expect(update.to).not.toBe(old);
+      kernels[h] = await sh(h, "uname -r");
+      expect(kernels[h]).toBe(update.to);
+    }
+    const k = kernels.h2;
+    expect(kernels.h3).toBe(k);
     const { changes } = stack.preview();
-    expect(changes.every((c) => c.name.startsWith("h2-")), JSON.stringify(changes)).toBe(true);
-    expect(changes.find((c) => c.name === "h2-kmod-pair-build")?.op).toMatch(/replace/);
+    expect(changes.filter((c) => c.name.startsWith("build-")).map((c) => [c.name, c.op])).toEqual([[buildName("kmod-pair", k), "create"]]);
+    expect(names(changes.filter((c) => c.name.endsWith("-install")))).toEqual(["h2-kmod-pair-install", "h3-kmod-pair-install"]);
+    expect(changes.filter((c) => c.name.startsWith("h1")), JSON.stringify(changes)).toEqual([]);
+    // The new kernel's builder is h2 (the first by name that runs it): its developer container only.
+    expect(changes.filter((c) => c.name.endsWith("-devcontainer")).map((c) => c.name)).toEqual(["h2-devcontainer"]);
     const r = stack.up();
     timings.upAfterKernelUpdate = r.seconds;
-    expect(await sh("h2", `ls /usr/lib/modules/${kernels.h2}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
-    expect(await sh("h2", "modinfo -F vermagic pair_consumer")).toMatch(new RegExp(`^${kernels.h2} `));
-    expect(await loaded("h2", PAIR)).toEqual(PAIR);
-    expect(await buildLogMtime("h1", kernels.h1)).toBe(h1Log);
+    expect(r.output.match(/h\d: building kmod-pair for/g)).toEqual(["h2: building kmod-pair for"]);
+    expect(await sh("h3", "ls -d /var/cache/kmod-fleet /var/lib/kmod-fleet 2>/dev/null; true")).toBe("");
+    const sums = await installedSums("h2", k);
+    expect(await installedSums("h3", k)).toBe(sums);
+    for (const h of ["h2", "h3"]) {
+      expect(await sh(h, "modinfo -F vermagic pair_consumer")).toMatch(new RegExp(`^${k} `));
+      expect(await loaded(h, PAIR)).toEqual(PAIR);
+    }
+    // h1 still runs the old kernel, with its build and its modules untouched.
+    expect(await buildLogMtime("h1", old)).toBe(h1Log);
+    expect(await loaded("h1", PAIR)).toEqual(PAIR);
+    expect(storedManifests().map((m) => m.kernelRelease).sort()).toEqual([old, k].sort());
+    expect(stack.preview().changes).toEqual([]);
   });
 
-  it("an in-tree set builds from the kernel's own sources; a dead end is refused before building", async () => {
+  it("a failing group build is reported once by each of its hosts while the other group converges; in-tree sets build from the kernel's own sources, a dead end is refused before building", async () => {
+    const old = kernels.h1;
+    const k = kernels.h2;
+    // flaky builds for the old kernel (h1) and fails for the new one (h2, h3).
+    fs.rmSync(FLAKY_DIR, { recursive: true, force: true });
+    fs.mkdirSync(FLAKY_DIR, { recursive: true });
+    fs.writeFileSync(path.join(FLAKY_DIR, "Kbuild"), `ifeq ($(KERNELRELEASE),${k})\n$(error flaky does not build for $(KERNELRELEASE): the e2e test's failing group)\nendif\nobj-m += flaky.o\n`);
+    fs.writeFileSync(path.join(FLAKY_DIR, "flaky.c"), '#include <linux/module.h>\nstatic int __init flaky_init(void) { return 0; }\nstatic void __exit flaky_exit(void) {}\nmodule_init(flaky_init);\nmodule_exit(flaky_exit);\nMODULE_LICENSE("GPL");\n');
     // BFS is a small tristate the cloud kernel leaves unset, with every dependency
     // available; i915 needs bool options (HDMI, SYNC_FILE, ...) the cloud kernel lacks.
     stack.setFleet(
       demoFleetConfig(baseFleet, [
         demoModuleSet(),
+        { name: "flaky", source: { dir: ".cache/e2e/flaky" }, load: ["flaky"] },
         { name: "bfs", source: { inTree: { options: ["BFS_FS"], directories: ["fs/bfs"] } }, load: ["bfs"], hosts: { names: ["h1"] } },
         { name: "i915", source: { inTree: { options: ["DRM_I915"], directories: ["drivers/gpu/drm/i915"] } }, load: ["i915"], hosts: { names: ["h1"] } },
       ]),
     );
     const { changes } = stack.preview();
-    expect(names(changes)).toEqual(["h1-bfs-build", "h1-bfs-load", "h1-i915-build", "h1-i915-load"]);
+    expect(names(changes)).toEqual(
+      [buildName("bfs", old), buildName("flaky", k), buildName("flaky", old), buildName("i915", old), "h1-bfs-install", "h1-bfs-load", "h1-flaky-install", "h1-flaky-load", "h1-i915-install", "h1-i915-load", "h2-flaky-install", "h2-flaky-load", "h3-flaky-install", "h3-flaky-load"].sort(),
+    );
     const r = stack.up(["--continue-on-error"], { allowFail: true });
-    timings.upInTree = r.seconds;
+    timings.upFailingGroupAndInTree = r.seconds;
     expect(r.code).not.toBe(0);
-    const k = kernels.h1;
-    expect(await sh("h1", `ls /usr/lib/modules/${k}/extra/bfs/`)).toBe("bfs.ko");
-    expect(await sh("h1", `modinfo -F vermagic /usr/lib/modules/${k}/extra/bfs/bfs.ko`)).toMatch(new RegExp(`^${k} `));
-    expect(await loaded("h1", ["bfs"])).toEqual(["bfs"]);
-    // The dead end: named with its cause, and nothing of i915 was compiled or installed.
-    expect(r.output).toMatch(/h1[\s\S]*dead end[\s\S]*HDMI/i);
+
+    // The failing group: the build is not an error of its own; each of its hosts reports it,
+    // with the end of the log and where the whole log is, and nothing is installed for it.
+    expect(reportingHosts(r.output, "cannot install flaky for")).toEqual(["h2", "h3"]);
+    const diagnostics = r.output.slice(r.output.lastIndexOf("Diagnostics:"));
+    expect([...diagnostics.matchAll(/(h\d): cannot install flaky for/g)].map((m) => m[1]).sort()).toEqual(["h2", "h3"]);
+    expect(diagnostics).not.toMatch(new RegExp(`\\(${buildName("flaky", k)}\\):\\n\\s+error: `));
+    for (const h of ["h2", "h3"]) {
+      expect(r.output).toMatch(new RegExp(`${h}: cannot install flaky for ${k}: the build of flaky for ${k} \\(x86_64\\) on h2 failed:[\\s\\S]*\\| [^\\n]*the e2e test's failing group[\\s\\S]*full log on h2: /var/lib/kmod-fleet/logs/flaky-${k}\\.log`));
+      expect(await sh(h, `ls -A /usr/lib/modules/${k}/extra/`)).toBe("kmod-pair");
+      expect(await loaded(h, ["flaky"])).toEqual([]);
+      expect(await loaded(h, PAIR)).toEqual(PAIR);
+    }
+    expect(await sh("h2", `grep -c "the e2e test's failing group" /var/lib/kmod-fleet/logs/flaky-${k}.log`)).not.toBe("0");
+
+    // The other group converges: flaky, bfs built for the old kernel on h1, installed, loaded.
+    expect(await sh("h1", `ls -A /usr/lib/modules/${old}/extra/`)).toBe("bfs\nflaky\nkmod-pair");
+    expect(await sh("h1", `modinfo -F vermagic /usr/lib/modules/${old}/extra/bfs/bfs.ko`)).toMatch(new RegExp(`^${old} `));
+    expect(await loaded("h1", ["flaky", "bfs"])).toEqual(["flaky", "bfs"]);
+    // The dead end: named with its cause by h1, and nothing of i915 was compiled or installed.
+    expect(r.output).toMatch(/h1: cannot install i915[\s\S]*dead end[\s\S]*HDMI/i);
     expect(r.output).toMatch(/SYNC_FILE/);
-    expect(await sh("h1", `ls -A /usr/lib/modules/${k}/extra/`)).toBe("bfs\nkmod-pair");
     expect(await sh("h1", "find /var/lib/kmod-fleet -name 'i915*.o' | head -n 1")).toBe("");
     expect(await loaded("h2", ["bfs"])).toEqual([]);
   });
 
-  it("a bad signature fails that host with a clear error and leaves nothing; the other host converges", async () => {
-    // Back to the demo's set, and h1 out of the stack alone (a targeted destroy), so that it
-    // must fetch its image again; the release server now signs that image wrongly. h2 has
-    // drift to repair.
+  it("a bad signature fails that host with a clear error and leaves nothing; the other hosts converge", async () => {
+    // Back to the demo's set, and h1 out of the stack alone (a targeted destroy of h1 and what
+    // depends on it: the build h1 made for its kernel), so that it must fetch its image again;
+    // the release server now signs that image wrongly. h2 has drift to repair.
     stack.setFleet(demoFleetConfig(baseFleet));
+    stack.up();
     const h1 = stack.urnsOf(/^h1(-|$)/).flatMap((urn) => ["--target", urn]);
     stack.cli(["destroy", "--yes", "--skip-preview", ...h1, "--target-dependents"]);
     expect(await footprint("h1")).toBe(before.h1);
-    expect(await loaded("h2", PAIR)).toEqual(PAIR);
+    expect(storedManifests().map((m) => m.kernelRelease)).toEqual([kernels.h2]);
+    for (const h of ["h2", "h3"]) expect(await loaded(h, PAIR)).toEqual(PAIR);
     const version = await sh("h1", ". /usr/share/flatcar/release; echo $FLATCAR_RELEASE_VERSION");
     await sh("h2", "modprobe -r pair_consumer");
     testbed.setReleaseMode("bad-signature", version);
@@ -188,21 +292,22 @@ describe("kmod-fleet on the test fleet", () => {
       expect(await sh("h1", "ls -d /var/cache/kmod-fleet 2>/dev/null; true")).toBe("");
       expect(await sh("h1", `ls -A /usr/lib/modules/${kernels.h1}/extra 2>/dev/null; true`)).toBe("");
       expect(await loaded("h1", PAIR)).toEqual([]);
-      expect(await loaded("h2", PAIR)).toEqual(PAIR);
+      for (const h of ["h2", "h3"]) expect(await loaded(h, PAIR)).toEqual(PAIR);
     } finally {
       testbed.setReleaseMode("ok", version);
     }
-    // With the release server fixed, the next up retries exactly what failed on h1: its image
-    // and the set that needs it (that up is the demo's first up again, proven above).
-    expect(names(stack.preview().changes)).toEqual(["h1-devcontainer", "h1-kmod-pair-build", "h1-kmod-pair-load"]);
+    // With the release server fixed, the next up retries exactly what failed on h1: its image,
+    // the build for its kernel and what needs it (that up is the first up of a kernel again, proven above).
+    expect(names(stack.preview().changes)).toEqual([buildName("kmod-pair", kernels.h1), "h1-devcontainer", "h1-kmod-pair-install", "h1-kmod-pair-load"]);
   });
 
-  it("destroy puts the hosts back as they were", async () => {
+  it("destroy puts every host back as it was and empties the artifact store", async () => {
     const r = stack.cli(["destroy", "--yes", "--skip-preview"]);
     timings.destroy = r.seconds;
-    for (const h of ["h1", "h2"]) {
+    for (const h of HOSTS) {
       expect(await loaded(h, PAIR)).toEqual([]);
       expect(await footprint(h)).toBe(before[h]);
     }
+    expect(storedManifests()).toEqual([]);
   });
 });
