@@ -9,6 +9,7 @@ import { developerContainerProvider } from "../../components/developerContainer"
 import { modulesOverlayProvider } from "../../components/modulesOverlay";
 import { moduleLoadProvider } from "../../components/moduleLoad";
 import { moduleBuildProvider } from "../../components/moduleBuild";
+import { moduleInstallProvider } from "../../components/moduleInstall";
 import { startSshd, type TestSshd } from "./sshd";
 
 let sshd: TestSshd;
@@ -52,12 +53,16 @@ describe("values a host reports", () => {
     expect(fs.existsSync(`${victim}/keep`)).toBe(true);
   });
 
-  it("a build recorded for a kernel release like ../.. is never deleted outside the modules folder", async () => {
+  it("an install or a build recorded for a kernel release like ../.. is never deleted outside kmod-fleet's folders", async () => {
     fs.mkdirSync(`${root}/mods/k/extra/s`, { recursive: true });
     fs.mkdirSync(`${root}/victim2/extra/s`, { recursive: true });
-    const props = { connection: spec, set: "s", kernelRelease: "../victim2", kernelConfig: "/proc/config.gz", imagePath: "/x", sourcesCommand: "true", source: { kind: "dir", dir: "x" }, sourceDir: "", sourceHash: "", modulesDir: `${root}/mods`, workDir: `${root}/work`, buildTimeoutSeconds: 60, commandTimeoutSeconds: 30 };
-    await expect(moduleBuildProvider.delete!("id", props as any)).rejects.toThrow(/refusing the kernel release '\.\.\/victim2'/);
+    fs.mkdirSync(`${root}/work/jobs/victim3/s`, { recursive: true });
+    const install = { connection: spec, set: "s", kernelRelease: "../victim2", modulesDir: `${root}/mods`, workDir: `${root}/work`, storePath: `${root}/store`, builder: "loop", artifactId: "a", manifest: null, buildFailure: "", commandTimeoutSeconds: 30, modules: [], installDir: "", drift: [] };
+    await expect(moduleInstallProvider.delete!("id", install)).rejects.toThrow(/refusing the kernel release '\.\.\/victim2'/);
     expect(fs.existsSync(`${root}/victim2/extra/s`)).toBe(true);
+    const build = { connection: spec, builder: "loop", set: "s", kernelRelease: "../jobs/victim3", arch: "x86_64", kernelConfig: "/proc/config.gz", imagePath: "/x", sourcesCommand: "true", source: { kind: "dir", dir: "x" }, sourceDir: "", sourceHash: "", sourceIdentity: "i", modulesDir: `${root}/mods`, workDir: `${root}/work`, storePath: `${root}/store`, obtain: "stored", buildTimeoutSeconds: 60, commandTimeoutSeconds: 30, leftoversOn: [{ host: "loop", connection: spec }], ownsEntry: false, manifest: null };
+    await expect(moduleBuildProvider.delete!("id", build as any)).rejects.toThrow(/refusing the kernel release '\.\.\/jobs\/victim3'/);
+    expect(fs.existsSync(`${root}/work/jobs/victim3/s`)).toBe(true);
   });
 });
 
