@@ -1,0 +1,162 @@
+// The program itself (index.ts, the Fleet and its plan) through the real Pulumi CLI, with no
+// VM: two "hosts" are sshd instances on loopback, each in a private mount namespace with its
+// own modules dir, overlay, /etc files and /sys/module, and stubbed modprobe, modinfo, depmod
+// and systemctl. The artifact store holds the build already, so nothing compiles and no
+// developer container is needed: what this proves is the engine's side of shared builds
+// (resources planned from the probed facts, what preview shows, installs from the store,
+// drift repaired from the artifact, a lost store refilled from a host, destroy).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startSshd, type TestSshd } from "../provider/sshd";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
+import { Stack } from "../../toolchain/stack";
+import { repoRoot } from "../../toolchain/env";
+import { planByHost } from "../../demo/plan";
+import { hashSourceDir, sourceIdentity } from "../../components/sourceHash";
+import { LocalArtifactStore } from "../../artifacts/store";
+
+// Private to each namespace (a tmpfs), so both hosts use the fleet's one set of paths.
+const R = "/tmp/kmod-fleet-program-test";
+const SRC = "testbed/fixtures/kmod-pair";
+const KERNEL = execFileSync("uname", ["-r"]).toString().trim();
+const BUILD = `build-kmod-pair-${KERNEL.toLowerCase()}-x86_64`;
+
+const modprobe = `
+r=0; dry=0
+while [ $# -gt 0 ]; do case "$1" in -r) r=1 ;; --dry-run) dry=1 ;; --) shift; break ;; *) break ;; esac; shift; done
+m=$1; shift
+[ $dry = 1 ] && exit 0
+d=/sys/module/\${m//-/_}
+if [ $r = 1 ]; then rm -rf "$d"; exit 0; fi
+f=$(ls ${R}/modules/$(uname -r)/extra/*/$m.ko | head -n 1)
+mkdir -p "$d"; sed -n 's/^srcversion=//p' "$f" > "$d/srcversion"`;
+const modinfo = `
+while [ $# -gt 0 ]; do case "$1" in -F) f=$2; shift 2 ;; --) shift ;; *) file=$1; shift ;; esac; done
+case "$file" in /*) ;; *) file=$(ls ${R}/modules/$(uname -r)/extra/*/$file.ko 2>/dev/null | head -n 1) ;; esac
+[ -f "$file" ] || { echo "modinfo: ERROR: Module not found." >&2; exit 1; }
+sed -n "s/^$f=//p" "$file" | head -n 1`;
+const depmod = `d=${R}/modules/$2; [ -d "$d" ] && (cd "$d" && find . -name '*.ko' -not -path '*/.*' | sed 's|^\\./||; s|$|:|' | sort > modules.dep); exit 0`;
+
+const hosts: Record<string, { sshd: TestSshd; spec: ConnectionSpec }> = {};
+let work: string;
+let store: string;
+let stack: Stack;
+let sums: string;
+
+const on = async (h: string, cmd: string) => (await runScript(hosts[h].spec, cmd, { timeoutSeconds: 30 })).stdout.trim();
+const installed = (h: string) => on(h, `cd ${R}/modules/${KERNEL}/extra/kmod-pair 2>/dev/null && sha256sum *.ko; true`);
+const loaded = (h: string) => on(h, "ls /sys/module");
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-program-"));
+  store = path.join(work, "store");
+  for (const name of ["h1", "h2"]) {
+    const sshd = await startSshd({
+      namespace: { stubs: { systemctl: "exit 0", modprobe, modinfo, depmod }, tmpfs: [R, "/etc/systemd/system", "/etc/modules-load.d", "/etc/modprobe.d", "/sys/module"], privateFiles: ["/etc/fstab"] },
+    });
+    hosts[name] = { sshd, spec: { host: name, address: "127.0.0.1", port: sshd.port, user: "root", privateKey: sshd.privateKey, hostKeys: [sshd.hostKey], connectTimeoutSeconds: 5, connectAttempts: 1 } };
+    await on(name, `mkdir -p ${R}/modules/${KERNEL}/kernel && printf 'FLATCAR_RELEASE_VERSION=3975.2.0\\nFLATCAR_RELEASE_BOARD=amd64-usr\\n' > ${R}/release && echo CONFIG_MODULES=y > ${R}/config`);
+  }
+  // An earlier run built the set for this kernel: its artifact is in the store.
+  const files = new Map(["pair_consumer", "pair_provider"].map((m) => [m, Buffer.from(`vermagic=${KERNEL} SMP mod_unload\nsrcversion=SRC-${m}\nfake ${m}\n`)] as const));
+  await new LocalArtifactStore(store).put(
+    {
+      kernelRelease: KERNEL,
+      arch: "x86_64",
+      set: "kmod-pair",
+      sourceIdentity: sourceIdentity({ kind: "dir", dir: SRC }, hashSourceDir(path.join(repoRoot, SRC)), "true"),
+      builtOn: "h1",
+      builtAt: new Date().toISOString(),
+      modules: [...files].map(([name, b]) => ({ name, sha256: crypto.createHash("sha256").update(b).digest("hex"), vermagic: `${KERNEL} SMP mod_unload`, srcversion: `SRC-${name}`, size: b.length })),
+    },
+    files,
+  );
+  sums = [...files].map(([name, b]) => `${crypto.createHash("sha256").update(b).digest("hex")}  ${name}.ko`).join("\n");
+  stack = new Stack("program-test", path.join(work, "state"));
+  stack.init(
+    {
+      defaults: { user: "root" },
+      hosts: Object.entries(hosts).map(([name, h]) => ({ name, address: "127.0.0.1", port: h.sshd.port, hostKey: h.sshd.hostKey, auth: { keyFile: `${h.sshd.dir}/client` } })),
+      profile: { releaseFiles: [`${R}/release`], updateConfFiles: [`${R}/update.conf`], modulesDir: `${R}/modules`, sourcesCommand: "true", devContainerUrl: "http://127.0.0.1:1/${VERSION}/unused.bin.bz2" },
+      kernelConfigSources: [`${R}/config`],
+      storage: { modulesRoot: `${R}/opt/modules`, persistence: "fstab", cacheDir: `${R}/cache`, workDir: `${R}/work` },
+      moduleSets: [{ name: "kmod-pair", source: { dir: SRC }, load: ["pair_provider", "pair_consumer"] }],
+      build: { store: { path: store } },
+    },
+    "unused: every host has a keyFile",
+  );
+}, 300_000);
+
+afterAll(async () => {
+  stack?.destroyState();
+  closeAllSessions();
+  for (const h of Object.values(hosts)) await h.sshd.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+  // The namespaces' mount point, empty outside them.
+  if (fs.existsSync(R)) fs.rmdirSync(R);
+}, 120_000);
+
+describe("the program with the real engine, builds shared through the store", () => {
+  it("preview: the build is in the store, each host gets an install and a load, no developer container", () => {
+    const r = stack.cli(["preview", "--json"]);
+    expect(planByHost(JSON.parse(r.stdout.slice(r.stdout.indexOf("{"))))).toEqual([
+      "builds:",
+      `  + kmod-pair for ${KERNEL}: in the artifact store`,
+      "h1:",
+      "  + facts",
+      "  + modules overlay",
+      "  + install kmod-pair (built on h1)",
+      "  + load pair_provider pair_consumer",
+      "h2:",
+      "  + facts",
+      "  + modules overlay",
+      "  + install kmod-pair (built on h1)",
+      "  + load pair_provider pair_consumer",
+    ]);
+  });
+
+  it("up installs the same files on both hosts and loads them; nothing compiles, no image, no work folder", async () => {
+    const r = stack.up();
+    expect(r.output).not.toMatch(/building kmod-pair|fetching the developer container|DeveloperContainer/);
+    for (const h of ["h1", "h2"]) {
+      expect(await installed(h)).toBe(sums);
+      expect(await loaded(h)).toBe("pair_consumer\npair_provider");
+      expect(await on(h, `ls -d ${R}/cache ${R}/work 2>/dev/null; true`)).toBe("");
+    }
+    expect(stack.preview(["--refresh"]).changes).toEqual([]);
+  });
+
+  it("a deleted .ko on h2 is h2's drift alone, repaired from the artifact", async () => {
+    await on("h2", `rm ${R}/modules/${KERNEL}/extra/kmod-pair/pair_consumer.ko`);
+    expect(stack.preview(["--refresh"]).changes.map((c) => c.name).sort()).toEqual(["h2-kmod-pair-install", "h2-kmod-pair-load"]);
+    const r = stack.up(["--refresh"]);
+    expect(r.output).toMatch(/h2: installing kmod-pair/);
+    expect(r.output).not.toMatch(/h1: installing kmod-pair/);
+    expect(await installed("h2")).toBe(sums);
+  });
+
+  it("a lost store: the preview shows only the build, taken back from h1; up refills the store", async () => {
+    fs.rmSync(store, { recursive: true, force: true });
+    const p = stack.preview();
+    expect(p.changes.map((c) => [c.name, c.op])).toEqual([[BUILD, "update"]]);
+    expect(p.result.output).toContain(`kmod-pair for ${KERNEL} (x86_64): not in the artifact store`);
+    expect(p.result.output).toContain("it will be taken back from h1, where it is installed");
+    const r = stack.up();
+    expect(r.output).toMatch(/h1: taking kmod-pair for \S+ back into the artifact store/);
+    expect(fs.readdirSync(path.join(store, "artifacts")).filter((f) => f.endsWith(".json"))).toHaveLength(1);
+    expect(stack.preview(["--refresh"]).changes).toEqual([]);
+  });
+
+  it("destroy removes the installs and the store entry the build wrote", async () => {
+    stack.cli(["destroy", "--yes", "--skip-preview"]);
+    for (const h of ["h1", "h2"]) {
+      expect(await installed(h)).toBe("");
+      expect(await loaded(h)).toBe("");
+    }
+    expect(fs.readdirSync(path.join(store, "artifacts"))).toEqual([]);
+  });
+});
