@@ -25,18 +25,44 @@ export interface ModulesOverlayOutputs extends ModulesOverlayInputs {
   owned?: string[];
 }
 
-const LAYOUT: (keyof ModulesOverlayInputs)[] = ["modulesDir", "upperDir", "workDir", "persistence"];
+/**
+ * Where the installed modules live and how the boot mounts them: a change moves the
+ * overlay in place (update), copying the modules before anything points at the new
+ * folder, so that no moment exists where a boot finds them missing. A replace would
+ * delete the old upper dir, and every installed module with it, first.
+ */
+const MOVABLE: (keyof ModulesOverlayInputs)[] = ["upperDir", "workDir", "persistence"];
 
-/** A different layout is a different overlay (replace); a lost mount or unit is drift (update repairs it). */
+/** Another mount point is another overlay (replace); a new layout is a move; a lost mount or unit is drift (update repairs it). */
 export function diffOverlay(olds: ModulesOverlayOutputs, news: ModulesOverlayInputs): pulumi.dynamic.DiffResult {
-  const replaces = LAYOUT.filter((k) => olds[k] !== news[k]);
-  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
+  if (olds.modulesDir !== news.modulesDir) return { changes: true, replaces: ["modulesDir"], deleteBeforeReplace: true };
+  if (isMove(olds, news)) return { changes: true };
   const drifted = olds.mounted === false || olds.persisted === false;
   return { changes: drifted };
 }
 
+function isMove(olds: ModulesOverlayInputs, news: ModulesOverlayInputs): boolean {
+  return MOVABLE.some((k) => olds[k] !== news[k]);
+}
+
 function env(p: ModulesOverlayInputs, action: string, createdDirs: string[] = [], owned: string[] = []) {
   return { ACTION: action, MODULES_DIR: p.modulesDir, UPPER_DIR: p.upperDir, WORK_DIR: p.workDir, PERSISTENCE: p.persistence, CREATED_DIRS: createdDirs.join("\n"), OWNED: owned.join("\n") };
+}
+
+/** Moves a mounted overlay to the new layout; the old folders go only after the new mount works. */
+async function move(olds: ModulesOverlayOutputs, news: ModulesOverlayInputs): Promise<ModulesOverlayOutputs> {
+  const r = await hostStep(
+    news.connection,
+    `moving the modules overlay to ${news.upperDir} (${news.persistence})`,
+    overlayScript,
+    { ...env(news, "move", olds.createdDirs ?? [], olds.owned ?? []), OLD_UPPER_DIR: olds.upperDir, OLD_WORK_DIR: olds.workDir, OLD_PERSISTENCE: olds.persistence },
+    news.commandTimeoutSeconds,
+  );
+  const removed = r.lists.removedDir ?? [];
+  const createdDirs = [...new Set([...(olds.createdDirs ?? []), ...(r.lists.createdDir ?? [])])].filter((d) => !removed.includes(d));
+  // The boot-time config is now the new persistence's only.
+  const owned = [...new Set([...(olds.owned ?? []).filter((o) => o !== "unit" && o !== "fstab"), ...(r.lists.owns ?? [])])];
+  return { ...news, mounted: true, persisted: true, createdDirs, owned };
 }
 
 async function apply(p: ModulesOverlayInputs, createdBefore: string[], ownedBefore: string[]): Promise<ModulesOverlayOutputs> {
@@ -59,6 +85,7 @@ export const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
     return diffOverlay(olds, news);
   },
   async update(_id: string, olds: ModulesOverlayOutputs, news: ModulesOverlayInputs) {
+    if (isMove(olds, news)) return { outs: await move(olds, news) };
     return { outs: await apply(news, olds.createdDirs ?? [], olds.owned ?? []) };
   },
   async delete(_id: string, props: ModulesOverlayOutputs) {

@@ -22,7 +22,9 @@ describe("overlay", () => {
   it("converged: no change", () => expect(diffOverlay(olds, inputs)).toEqual({ changes: false }));
   it("unmounted (drift): update in place", () => expect(diffOverlay({ ...olds, mounted: false }, inputs)).toEqual({ changes: true }));
   it("mount unit lost (drift): update in place", () => expect(diffOverlay({ ...olds, persisted: false }, inputs)).toEqual({ changes: true }));
-  it("other upper dir: replace, old one first", () => expect(diffOverlay(olds, { ...inputs, upperDir: "/var/modules" })).toEqual({ changes: true, replaces: ["upperDir"], deleteBeforeReplace: true }));
+  it("other upper dir: a move in place, never a replace (its delete would remove every installed module)", () => expect(diffOverlay(olds, { ...inputs, upperDir: "/var/modules" })).toEqual({ changes: true }));
+  it("other persistence: a move in place", () => expect(diffOverlay(olds, { ...inputs, persistence: "fstab" })).toEqual({ changes: true }));
+  it("other mount point: another overlay (replace)", () => expect(diffOverlay(olds, { ...inputs, modulesDir: "/lib/modules" })).toEqual({ changes: true, replaces: ["modulesDir"], deleteBeforeReplace: true }));
 });
 
 describe("developer container", () => {
