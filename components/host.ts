@@ -130,6 +130,7 @@ export class FleetHost extends pulumi.ComponentResource {
             parameters: set.parameters,
             kernelRelease: facts.kernelRelease,
             buildDigest: build.modules.apply((ms) => (ms ?? []).map((m) => `${m.name}:${m.sha256}`).join(",")),
+            modulesDir: profile.modulesDir,
             workDir: storage.workDir,
             kernelConfig: facts.kernelConfig,
             ...timeouts,

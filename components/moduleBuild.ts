@@ -44,13 +44,26 @@ export interface ModuleBuildOutputs extends ModuleBuildInputs {
 
 /** Inputs that decide what gets built: a change means a new build. */
 const BUILD_IDENTITY: (keyof ModuleBuildInputs)[] = ["set", "kernelRelease", "kernelConfig", "imagePath", "sourcesCommand", "source", "sourceHash", "modulesDir", "workDir"];
+/** Inputs that decide where the build is installed (<modules dir>/<kernel>/extra/<set>). */
+const DESTINATION: (keyof ModuleBuildInputs)[] = ["set", "kernelRelease", "modulesDir"];
 
+function identityChanges(olds: ModuleBuildInputs, news: ModuleBuildInputs): (keyof ModuleBuildInputs)[] {
+  return BUILD_IDENTITY.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+}
+
+/**
+ * Nothing that works is removed before its replacement works. A new build for the same
+ * folder (a source edit, a new sources command or image) is an update: the build script
+ * swaps it in only once it is built, so a failed build leaves the installed one in place
+ * and loaded. A new kernel installs into another folder: the new build is created first,
+ * and the old one deleted after.
+ */
 export function diffModuleBuild(olds: ModuleBuildOutputs, news: ModuleBuildInputs): pulumi.dynamic.DiffResult {
   // The host could not be probed: its facts are unknown, and nothing can be decided.
   if (!news.kernelRelease) return { changes: false };
-  const replaces = BUILD_IDENTITY.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-  // Same kernel, same destination folder: the old build must go before the new one lands.
-  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
+  const changes = identityChanges(olds, news);
+  if (changes.some((k) => DESTINATION.includes(k))) return { changes: true, replaces: changes, deleteBeforeReplace: false };
+  if (changes.length > 0) return { changes: true };
   return { changes: (olds.drift ?? []).length > 0 || connectionChanged(olds.connection, news.connection) };
 }
 
@@ -101,7 +114,8 @@ function archiveOf(dir: string): Buffer {
   return execFileSync("tar", ["-C", dir, "-cz", "--exclude=*.o", "--exclude=*.ko", "--exclude=.*.cmd", "--exclude=*.mod*", "--exclude=Module.symvers", "--exclude=modules.order", "."], { maxBuffer: 256 * 1024 * 1024 });
 }
 
-async function build(p: ModuleBuildInputs): Promise<ModuleBuildOutputs> {
+/** `replacing`: a build is installed in the same folder and must stay if this one fails. */
+async function build(p: ModuleBuildInputs, replacing = false): Promise<ModuleBuildOutputs> {
   if (!p.kernelConfig) {
     throw new Error(`${p.connection.host}: cannot build ${p.set}: the running kernel's config was not found (tried kernelConfigSources; Flatcar has /proc/config.gz)`);
   }
@@ -111,8 +125,9 @@ async function build(p: ModuleBuildInputs): Promise<ModuleBuildOutputs> {
     try {
       await runPreflightOnHost(p.connection, { workDir: p.workDir, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
     } catch (e) {
-      // A refused set never enters the state, so nothing would delete its job folder later.
-      await hostStep(p.connection, `cleaning up ${p.set}`, buildScript, env(p, "delete"), p.commandTimeoutSeconds).catch(() => undefined);
+      // A refused new set never enters the state, so nothing would delete its job folder
+      // later; a refused rebuild leaves everything to the build it would have replaced.
+      if (!replacing) await hostStep(p.connection, `cleaning up ${p.set}`, buildScript, env(p, "delete"), p.commandTimeoutSeconds).catch(() => undefined);
       throw e;
     }
   }
@@ -140,9 +155,15 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleBuild(olds, news);
   },
   async update(_id: string, olds: ModuleBuildOutputs, news: ModuleBuildInputs) {
+    const changes = identityChanges(olds, news);
     // Only the way to reach the host changed: record it, rebuild nothing.
-    if ((olds.drift ?? []).length === 0) return { outs: { ...olds, connection: news.connection, buildTimeoutSeconds: news.buildTimeoutSeconds, commandTimeoutSeconds: news.commandTimeoutSeconds } };
-    return { outs: await build(news) };
+    if (changes.length === 0 && (olds.drift ?? []).length === 0) return { outs: { ...olds, connection: news.connection, buildTimeoutSeconds: news.buildTimeoutSeconds, commandTimeoutSeconds: news.commandTimeoutSeconds } };
+    const outs = await build(news, true);
+    // A new work dir: the old one's job folder, log and kernel tree go once the new build is in.
+    if (changes.includes("workDir")) {
+      await hostStep(olds.connection, `removing ${olds.set}'s files from ${olds.workDir}`, buildScript, env(olds, "forget"), olds.commandTimeoutSeconds);
+    }
+    return { outs };
   },
   async delete(_id: string, props: ModuleBuildOutputs) {
     await hostStep(props.connection, `removing ${props.set} built for ${props.kernelRelease}`, buildScript, env(props, "delete"), props.commandTimeoutSeconds);

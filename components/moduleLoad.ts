@@ -18,7 +18,9 @@ export interface ModuleLoadInputs {
   kernelRelease: string;
   /** Changes whenever the set is rebuilt, so that the new build gets loaded. */
   buildDigest: string;
-  /** For the doctor: where the kernel's sources and config are on the host. */
+  /** Where the set is installed (<modulesDir>/<kernel>/extra/<set>), for putting a previous build back. */
+  modulesDir: string;
+  /** For the doctor: where the kernel's sources and config are on the host; build.sh keeps a replaced build there. */
   workDir: string;
   kernelConfig: string;
   commandTimeoutSeconds: number;
@@ -38,23 +40,29 @@ export function diffModuleLoad(olds: ModuleLoadOutputs, news: ModuleLoadInputs):
   return { changes: changed || drifted || connectionChanged(olds.connection, news.connection) };
 }
 
-function env(p: ModuleLoadInputs, action: string, reload = false) {
+function parameterLines(parameters: Record<string, string> | undefined): string {
+  return Object.entries(parameters ?? {})
+    .map(([m, v]) => `${m} ${v}`)
+    .join("\n");
+}
+
+/** `previous`: on a reload, what is loaded now, loaded again if the new set fails. */
+function env(p: ModuleLoadInputs, action: string, previous?: ModuleLoadInputs) {
   return {
     ACTION: action,
     SET: p.set,
     MODULES: p.modules.join(" "),
-    PARAMETERS: Object.entries(p.parameters ?? {})
-      .map(([m, v]) => `${m} ${v}`)
-      .join("\n"),
-    RELOAD: String(reload),
+    PARAMETERS: parameterLines(p.parameters),
+    RELOAD: String(previous !== undefined),
+    ...(previous ? { OLD_MODULES: previous.modules.join(" "), OLD_PARAMETERS: parameterLines(previous.parameters), KERNEL: p.kernelRelease, MODULES_DIR: p.modulesDir, WORK_DIR: p.workDir } : {}),
   };
 }
 
 const MARK = "--- new kernel messages ---";
 
-async function load(p: ModuleLoadInputs, reload: boolean): Promise<ModuleLoadOutputs> {
+async function load(p: ModuleLoadInputs, previous?: ModuleLoadInputs): Promise<ModuleLoadOutputs> {
   try {
-    await hostStep(p.connection, `loading ${p.modules.join(", ")}`, loadScript, env(p, "load", reload), p.commandTimeoutSeconds);
+    await hostStep(p.connection, `loading ${p.modules.join(", ")}`, loadScript, env(p, "load", previous), p.commandTimeoutSeconds);
   } catch (e: any) {
     const message = String(e?.message ?? e);
     const at = message.indexOf(MARK);
@@ -69,7 +77,7 @@ async function load(p: ModuleLoadInputs, reload: boolean): Promise<ModuleLoadOut
 /** Exported for the provider tests, which call it directly against real hosts. */
 export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModuleLoadInputs) {
-    return { id: `${inputs.connection.host}:${inputs.set}:load`, outs: await load(inputs, false) };
+    return { id: `${inputs.connection.host}:${inputs.set}:load`, outs: await load(inputs) };
   },
   async read(id: string, props: ModuleLoadOutputs) {
     const r = await hostStep(props.connection, `checking that ${props.set} is loaded`, loadScript, env(props, "probe"), props.commandTimeoutSeconds);
@@ -80,12 +88,13 @@ export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
   },
   async update(_id: string, olds: ModuleLoadOutputs, news: ModuleLoadInputs) {
     // A rebuilt set (same kernel) or new parameters must replace the code in the running
-    // kernel; the script checks the new modules resolve before unloading the old ones.
+    // kernel; the script checks the new modules resolve before unloading the old ones, and
+    // loads the old ones again (the previous build put back) if the new ones fail.
     const sameKernel = olds.kernelRelease === news.kernelRelease;
     const rebuilt = olds.buildDigest !== news.buildDigest && sameKernel;
     const newParameters = JSON.stringify(olds.parameters) !== JSON.stringify(news.parameters) && sameKernel;
     // The new set is loaded first; modules it no longer has are unloaded only after that.
-    const outs = await load(news, rebuilt || newParameters);
+    const outs = await load(news, rebuilt || newParameters ? { ...olds, modulesDir: olds.modulesDir ?? news.modulesDir } : undefined);
     const dropped = (olds.modules ?? []).filter((m) => !news.modules.includes(m));
     if (dropped.length > 0) {
       await hostStep(olds.connection, `unloading ${dropped.join(", ")} (no longer in ${olds.set})`, loadScript, { ...env(olds, "unload-modules"), MODULES: dropped.join(" ") }, olds.commandTimeoutSeconds);

@@ -2,7 +2,7 @@
 # Builds one module set for the running kernel inside the verified developer container
 # (systemd-nspawn), installs it under <modules dir>/<kernel>/extra/<set>/ through a
 # staging folder, and runs depmod.
-# ACTION: sources | kconfig-files | build | probe | delete
+# ACTION: sources | kconfig-files | build | probe | forget | delete
 # (kconfig-files: a base64 tar.gz of what the preflight and the doctor read; SYMBOLS adds
 # the C files that export those symbols.)
 # KERNEL, SET, IMAGE, WORK_DIR, MODULES_DIR, KERNEL_CONFIG (path on the host), SOURCES_COMMAND,
@@ -34,6 +34,9 @@ src_root=$WORK_DIR/src/$KERNEL          # bound to /usr/src in the container (th
 job=$WORK_DIR/jobs/$KERNEL/$SET          # bound to /mnt in the container
 log=$WORK_DIR/logs/$SET-$KERNEL.log
 dest=$MODULES_DIR/$KERNEL/extra/$SET
+# The build a new one replaced, kept outside the modules tree (depmod must not see two
+# copies) until the new one has loaded: load.sh puts it back if the kernel refuses the new.
+previous=$WORK_DIR/previous/$KERNEL/$SET
 
 say() { echo "progress: $*"; }
 
@@ -145,6 +148,16 @@ probe() {
   done
 }
 
+forget() {
+  rm -rf -- "$job" "$previous"
+  rm -f -- "$log"
+  # The kernel's sources are shared by the sets built for it: remove them with the last set.
+  if ! ls -A "$WORK_DIR/jobs/$KERNEL" 2>/dev/null | grep -q .; then
+    rm -rf -- "$src_root" "$WORK_DIR/jobs/$KERNEL"
+  fi
+  for d in "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" "$WORK_DIR/jobs" "$WORK_DIR/src" "$WORK_DIR/logs" "$WORK_DIR/uploads" "$WORK_DIR"; do rmdir "$d" 2>/dev/null || true; done
+}
+
 case "$ACTION" in
 sources)
   in_container sources || fail_with_log
@@ -182,6 +195,10 @@ build)
   stage=$MODULES_DIR/$KERNEL/extra/.$SET.staging
   rm -rf "$stage" "$dest.old" && mkdir -p "$stage"
   cp "$job"/out/*.ko "$stage/"
+  rm -rf -- "$previous"
+  if [ -d "$dest" ] && ! diff -rq "$dest" "$stage" > /dev/null 2>&1; then
+    mkdir -p "$(dirname "$previous")" && cp -a "$dest" "$previous"
+  fi
   [ -d "$dest" ] && mv "$dest" "$dest.old"
   mv "$stage" "$dest"
   rm -rf "$dest.old"
@@ -194,19 +211,18 @@ build)
 probe)
   probe
   ;;
+forget)
+  # The build's working files (job folder, log, the build it replaced), not what it installed.
+  forget
+  ;;
 delete)
-  rm -rf -- "$dest" "$job"
+  rm -rf -- "$dest"
   rmdir "$MODULES_DIR/$KERNEL/extra" 2>/dev/null || true
   [ -d "$MODULES_DIR/$KERNEL/kernel" ] && depmod -a "$KERNEL"
-  rm -f "$log"
-  # The kernel's sources are shared by the sets built for it: remove them with the last set.
-  if ! ls -A "$WORK_DIR/jobs/$KERNEL" 2>/dev/null | grep -q .; then
-    rm -rf -- "$src_root" "$WORK_DIR/jobs/$KERNEL"
-  fi
-  for d in "$WORK_DIR/jobs" "$WORK_DIR/src" "$WORK_DIR/logs" "$WORK_DIR/uploads" "$WORK_DIR"; do rmdir "$d" 2>/dev/null || true; done
+  forget
   ;;
 *)
-  echo "usage: ACTION=sources|kconfig-files|build|probe|delete $0" >&2
+  echo "usage: ACTION=sources|kconfig-files|build|probe|forget|delete $0" >&2
   exit 2
   ;;
 esac

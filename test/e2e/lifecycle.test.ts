@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { footprint, loaded, sh, Stack, testbed } from "./harness";
 import { repoRoot } from "../../toolchain/env";
@@ -102,7 +103,22 @@ describe("kmod-fleet on the test fleet", () => {
     expect(refresh.changes).toEqual([]);
   });
 
-  it("after a reboot the overlay and the modules come back by themselves", async () => {
+  it("a new modulesRoot moves the installed modules in place; after a reboot they come back by themselves", async () => {
+    // The overlay's upper dir moves: the modules are copied before the boot config points at
+    // the new folder, and the old folder goes last, so no boot ever finds them missing.
+    const movedRoot = "/opt/kmod-modules";
+    baseFleet = { ...baseFleet, storage: { ...((baseFleet.storage as object) ?? {}), modulesRoot: movedRoot } };
+    stack.setFleet(demoFleetConfig(baseFleet));
+    expect(stack.preview().changes.map((c) => `${c.name} ${c.op}`).sort()).toEqual(["h1-overlay update", "h2-overlay update"]);
+    const r = stack.up();
+    timings.upMoveModulesRoot = r.seconds;
+    for (const h of ["h1", "h2"]) {
+      expect(await sh(h, "findmnt -n -o OPTIONS /usr/lib/modules")).toContain(`upperdir=${movedRoot},workdir=${movedRoot}.wd`);
+      expect(await sh(h, "grep '^Options=' /etc/systemd/system/usr-lib-modules.mount")).toContain(`upperdir=${movedRoot},`);
+      expect(await sh(h, `ls ${movedRoot}/${kernels[h]}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
+      expect(await sh(h, "ls -d /opt/modules /opt/modules.wd 2>/dev/null; true")).toBe("");
+      expect(await loaded(h, PAIR)).toEqual(PAIR);
+    }
     await testbed.reboot("h1");
     expect(await sh("h1", "stat -f -c %T /usr/lib/modules/")).toBe("overlayfs");
     expect(await sh("h1", `ls /usr/lib/modules/${kernels.h1}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
@@ -121,6 +137,55 @@ describe("kmod-fleet on the test fleet", () => {
     expect(await sh("h1", `ls /usr/lib/modules/${kernels.h1}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
     expect(await loaded("h1", PAIR)).toEqual(PAIR);
     expect(await buildLogMtime("h2", kernels.h2)).toBe(h2Before);
+    expect(stack.preview(["--refresh"]).changes).toEqual([]);
+  });
+
+  it("a failed rebuild and a refused reload leave the working modules installed, loaded and listed", async () => {
+    // Two edits of the demo's source: one that does not compile, one whose pair_consumer
+    // the kernel refuses at load (its init fails). Neither may cost the hosts what works.
+    const fixture = path.join(repoRoot, "testbed", "fixtures", "kmod-pair");
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-e2e-"));
+    const variant = (name: string, edit: (c: string) => string): string => {
+      const dir = path.join(scratch, name);
+      fs.cpSync(fixture, dir, { recursive: true });
+      const file = path.join(dir, "pair_consumer.c");
+      fs.writeFileSync(file, edit(fs.readFileSync(file, "utf8")));
+      return dir;
+    };
+    const withSource = (dir: string) => demoFleetConfig(baseFleet, [{ ...demoModuleSet(), source: { dir } }]);
+    const working: Record<string, string> = {};
+    const state = async (h: string) =>
+      [
+        await sh(h, `sha256sum /usr/lib/modules/${kernels[h]}/extra/kmod-pair/*.ko`),
+        await sh(h, "cat /sys/module/pair_consumer/srcversion /sys/module/pair_provider/srcversion"),
+        await sh(h, "grep -v '^#' /etc/modules-load.d/kmod-fleet-kmod-pair.conf"),
+      ].join("\n");
+    for (const h of ["h1", "h2"]) working[h] = await state(h);
+
+    // A source that does not compile: an update of the build (never a delete first) that fails.
+    stack.setFleet(withSource(variant("broken", (c) => `${c}\n#error kmod-fleet e2e: this source does not compile\n`)));
+    const builds = stack.preview().changes.filter((c) => c.name.endsWith("-build"));
+    expect(builds.map((c) => `${c.name} ${c.op}`).sort()).toEqual(["h1-kmod-pair-build update", "h2-kmod-pair-build update"]);
+    let r = stack.up([], { allowFail: true });
+    timings.upFailedRebuild = r.seconds;
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/build of kmod-pair for \S+ failed; the end of the log:[\s\S]*this source does not compile[\s\S]*full log on the host: \/var\/lib\/kmod-fleet\/logs\//);
+    for (const h of ["h1", "h2"]) expect(await state(h), h).toBe(working[h]);
+
+    // A source that builds but that the kernel refuses: the previous build is put back and loaded.
+    stack.setFleet(withSource(variant("refused", (c) => c.replace("return 0;", "return -EINVAL;"))));
+    r = stack.up([], { allowFail: true });
+    timings.upRefusedReload = r.seconds;
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/modprobe pair_consumer failed[\s\S]*the previous build of kmod-pair is back in \/usr\/lib\/modules\//);
+    for (const h of ["h1", "h2"]) expect(await state(h), h).toBe(working[h]);
+    fs.rmSync(scratch, { recursive: true, force: true });
+
+    // The demo's source again: one up converges, and nothing is left to do.
+    stack.setFleet(demoFleetConfig(baseFleet));
+    r = stack.up(["--refresh"]);
+    timings.upBackToWorkingSource = r.seconds;
+    for (const h of ["h1", "h2"]) expect(await loaded(h, PAIR)).toEqual(PAIR);
     expect(stack.preview(["--refresh"]).changes).toEqual([]);
   });
 

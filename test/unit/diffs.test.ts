@@ -45,8 +45,9 @@ describe("module build", () => {
   const modules = [{ name: "pair_provider", sha256: "a".repeat(64), vermagic: "6.1.0-50-cloud-amd64" }];
   const olds = { ...inputs, modules, installDir: "/usr/lib/modules/6.1.0-50-cloud-amd64/extra/pair", logPath: "/l", drift: [] };
   it("converged: no build", () => expect(diffModuleBuild(olds, inputs)).toEqual({ changes: false }));
-  it("kernel update: rebuild", () => expect(diffModuleBuild(olds, { ...inputs, kernelRelease: "6.1.0-56-cloud-amd64", kernelConfig: "/boot/config-6.1.0-56-cloud-amd64" })).toEqual({ changes: true, replaces: ["kernelRelease", "kernelConfig"], deleteBeforeReplace: true }));
-  it("edited sources: rebuild", () => expect(diffModuleBuild(olds, { ...inputs, sourceHash: "h2" }).replaces).toEqual(["sourceHash"]));
+  it("kernel update: a new build in the new kernel's folder, created before the old one is deleted", () => expect(diffModuleBuild(olds, { ...inputs, kernelRelease: "6.1.0-56-cloud-amd64", kernelConfig: "/boot/config-6.1.0-56-cloud-amd64" })).toEqual({ changes: true, replaces: ["kernelRelease", "kernelConfig"], deleteBeforeReplace: false }));
+  it("edited sources: a rebuild in place (update), never a delete first", () => expect(diffModuleBuild(olds, { ...inputs, sourceHash: "h2" })).toEqual({ changes: true }));
+  it("new sources command: a rebuild in place", () => expect(diffModuleBuild(olds, { ...inputs, sourcesCommand: "other" })).toEqual({ changes: true }));
   it("a .ko deleted on the host: update rebuilds", () => expect(diffModuleBuild({ ...olds, drift: ["pair_provider.ko is missing"] }, inputs)).toEqual({ changes: true }));
   it("a new build timeout alone: no rebuild", () => expect(diffModuleBuild(olds, { ...inputs, buildTimeoutSeconds: 900 })).toEqual({ changes: false }));
   it("host not probed this run: nothing decided", () => expect(diffModuleBuild(olds, { ...inputs, kernelRelease: "" })).toEqual({ changes: false }));
@@ -60,7 +61,7 @@ describe("module build", () => {
 });
 
 describe("module load", () => {
-  const inputs = { connection: conn, set: "pair", modules: ["pair_provider", "pair_consumer"], parameters: {}, kernelRelease: "k1", buildDigest: "d1", workDir: "/w", kernelConfig: "/c", commandTimeoutSeconds: 60 };
+  const inputs = { connection: conn, set: "pair", modules: ["pair_provider", "pair_consumer"], parameters: {}, kernelRelease: "k1", buildDigest: "d1", modulesDir: "/usr/lib/modules", workDir: "/w", kernelConfig: "/c", commandTimeoutSeconds: 60 };
   const olds = { ...inputs, notLoaded: [], persisted: true };
   it("converged: no change", () => expect(diffModuleLoad(olds, inputs)).toEqual({ changes: false }));
   it("a module was unloaded (drift)", () => expect(diffModuleLoad({ ...olds, notLoaded: ["pair_consumer"] }, inputs)).toEqual({ changes: true }));
