@@ -35,7 +35,7 @@ async function fetchKernelTree(conn: ConnectionSpec, k: KernelOnHost, symbols: s
   const os = require("os");
   const path = require("path");
   const { execFileSync } = require("child_process");
-  const env = { ACTION: "kconfig-files", KERNEL: k.kernelRelease, WORK_DIR: k.workDir, SET: "-", IMAGE: "", MODULES_DIR: "", KERNEL_CONFIG: k.kernelConfig, SOURCES_COMMAND: "", SOURCE_KIND: "", SYMBOLS: symbols.join(" ") };
+  const env = { ACTION: "kconfig-files", KERNEL: k.kernelRelease, WORK_DIR: k.workDir, SET: "", IMAGE: "", MODULES_DIR: "", KERNEL_CONFIG: k.kernelConfig, SOURCES_COMMAND: "", SOURCE_KIND: "", SYMBOLS: symbols.join(" ") };
   const tree = await hostStep(conn, `reading the Kconfig tree of ${k.kernelRelease}`, buildScript, env, k.timeoutSeconds);
   const config = await hostStep(conn, "reading the running kernel config", `zcat -f "$KERNEL_CONFIG"`, { KERNEL_CONFIG: k.kernelConfig }, k.timeoutSeconds);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kmod-fleet-${conn.host}-`));

@@ -22,8 +22,13 @@ plain_name() { # $1 = what, $2 = value
   esac
 }
 plain_name "kernel release" "$KERNEL"
-plain_name "module set name" "$SET"
-for p in "$WORK_DIR" "$MODULES_DIR"; do
+paths=("$WORK_DIR")
+# kconfig-files reads the kernel's tree for the preflight and the doctor, for no set.
+if [ "$ACTION" != kconfig-files ]; then
+  plain_name "module set name" "$SET"
+  paths+=("$MODULES_DIR")
+fi
+for p in "${paths[@]}"; do
   case "$p" in
   /[!/]*) ;;
   *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
