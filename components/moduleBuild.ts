@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import type { ModuleSource } from "../config/resolve";
 import { hostStep } from "./hostStep";
-import { connectionChanged } from "./connectionDiff";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { buildScript } from "./scripts";
 import { runPreflightOnHost } from "./preflightOnHost";
 
@@ -42,15 +42,6 @@ export interface ModuleBuildOutputs extends ModuleBuildInputs {
   drift: string[];
 }
 
-/** Inputs that decide what gets built: a change means a new build. */
-const BUILD_IDENTITY: (keyof ModuleBuildInputs)[] = ["set", "kernelRelease", "kernelConfig", "imagePath", "sourcesCommand", "source", "sourceHash", "modulesDir", "workDir"];
-/** Inputs that decide where the build is installed (<modules dir>/<kernel>/extra/<set>). */
-const DESTINATION: (keyof ModuleBuildInputs)[] = ["set", "kernelRelease", "modulesDir"];
-
-function identityChanges(olds: ModuleBuildInputs, news: ModuleBuildInputs): (keyof ModuleBuildInputs)[] {
-  return BUILD_IDENTITY.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-}
-
 /**
  * Nothing that works is removed before its replacement works. A new build for the same
  * folder (a source edit, a new sources command or image) is an update: the build script
@@ -58,13 +49,19 @@ function identityChanges(olds: ModuleBuildInputs, news: ModuleBuildInputs): (key
  * and loaded. A new kernel installs into another folder: the new build is created first,
  * and the old one deleted after.
  */
-export function diffModuleBuild(olds: ModuleBuildOutputs, news: ModuleBuildInputs): pulumi.dynamic.DiffResult {
+export const moduleBuildLifecycle: LifecycleContract<ModuleBuildInputs> = {
+  resource: "ModuleBuild",
+  recorded: ["connection", "sourceDir", "buildTimeoutSeconds", "commandTimeoutSeconds"],
+  inPlace: ["kernelConfig", "imagePath", "sourcesCommand", "source", "sourceHash", "workDir"],
+  // <modules dir>/<kernel>/extra/<set>
+  elsewhere: ["set", "kernelRelease", "modulesDir"],
+  drifted: (olds: ModuleBuildOutputs) => (olds.drift ?? []).length > 0,
   // The host could not be probed: its facts are unknown, and nothing can be decided.
-  if (!news.kernelRelease) return { changes: false };
-  const changes = identityChanges(olds, news);
-  if (changes.some((k) => DESTINATION.includes(k))) return { changes: true, replaces: changes, deleteBeforeReplace: false };
-  if (changes.length > 0) return { changes: true };
-  return { changes: (olds.drift ?? []).length > 0 || connectionChanged(olds.connection, news.connection) };
+  undecidable: (news) => !news.kernelRelease,
+};
+
+export function diffModuleBuild(olds: ModuleBuildOutputs, news: ModuleBuildInputs): pulumi.dynamic.DiffResult {
+  return diffFor(moduleBuildLifecycle, olds, news);
 }
 
 /** What read found, compared with what was built. */
@@ -155,12 +152,10 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleBuild(olds, news);
   },
   async update(_id: string, olds: ModuleBuildOutputs, news: ModuleBuildInputs) {
-    const changes = identityChanges(olds, news);
-    // Only the way to reach the host changed: record it, rebuild nothing.
-    if (changes.length === 0 && (olds.drift ?? []).length === 0) return { outs: { ...olds, connection: news.connection, buildTimeoutSeconds: news.buildTimeoutSeconds, commandTimeoutSeconds: news.commandTimeoutSeconds } };
+    if (updateKind(moduleBuildLifecycle, olds, news) === "record") return { outs: recordOnly(moduleBuildLifecycle, olds, news) };
     const outs = await build(news, true);
     // A new work dir: the old one's job folder, log and kernel tree go once the new build is in.
-    if (changes.includes("workDir")) {
+    if (olds.workDir !== news.workDir) {
       await hostStep(olds.connection, `removing ${olds.set}'s files from ${olds.workDir}`, buildScript, env(olds, "forget"), olds.commandTimeoutSeconds);
     }
     return { outs };

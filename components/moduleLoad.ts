@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
-import { connectionChanged } from "./connectionDiff";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { explainDmesg } from "./preflightOnHost";
 import { loadScript } from "./scripts";
 
@@ -33,11 +33,23 @@ export interface ModuleLoadOutputs extends ModuleLoadInputs {
   persisted: boolean;
 }
 
+/**
+ * A load changes in place: new modules are loaded before dropped ones are unloaded, a
+ * reload puts the previous build back if the kernel refuses the new one, and the boot-time
+ * files follow only a successful load. It has no place of its own to move.
+ */
+export const moduleLoadLifecycle: LifecycleContract<ModuleLoadInputs> = {
+  resource: "ModuleLoad",
+  recorded: ["connection", "modulesDir", "workDir", "kernelConfig", "commandTimeoutSeconds"],
+  inPlace: ["modules", "parameters", "kernelRelease", "buildDigest"],
+  // The boot-time files are named after the set.
+  elsewhere: ["set"],
+  drifted: (olds: ModuleLoadOutputs) => (olds.notLoaded ?? []).length > 0 || olds.persisted === false,
+  undecidable: (news) => !news.kernelRelease,
+};
+
 export function diffModuleLoad(olds: ModuleLoadOutputs, news: ModuleLoadInputs): pulumi.dynamic.DiffResult {
-  if (!news.kernelRelease) return { changes: false };
-  const changed = (["set", "modules", "parameters", "kernelRelease", "buildDigest"] as const).some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-  const drifted = (olds.notLoaded ?? []).length > 0 || olds.persisted === false;
-  return { changes: changed || drifted || connectionChanged(olds.connection, news.connection) };
+  return diffFor(moduleLoadLifecycle, olds, news);
 }
 
 function parameterLines(parameters: Record<string, string> | undefined): string {
@@ -87,6 +99,7 @@ export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleLoad(olds, news);
   },
   async update(_id: string, olds: ModuleLoadOutputs, news: ModuleLoadInputs) {
+    if (updateKind(moduleLoadLifecycle, olds, news) === "record") return { outs: recordOnly(moduleLoadLifecycle, olds, news) };
     // A rebuilt set (same kernel) or new parameters must replace the code in the running
     // kernel; the script checks the new modules resolve before unloading the old ones, and
     // loads the old ones again (the previous build put back) if the new ones fail.

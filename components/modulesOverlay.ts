@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { overlayScript } from "./scripts";
 
 export interface ModulesOverlayInputs {
@@ -26,23 +27,30 @@ export interface ModulesOverlayOutputs extends ModulesOverlayInputs {
 }
 
 /**
- * Where the installed modules live and how the boot mounts them: a change moves the
- * overlay in place (update), copying the modules before anything points at the new
- * folder, so that no moment exists where a boot finds them missing. A replace would
- * delete the old upper dir, and every installed module with it, first.
+ * Where the installed modules live and how the boot mounts them (upper and work dir,
+ * persistence) change in place: the overlay moves, copying the modules before anything
+ * points at the new folder, so that no moment exists where a boot finds them missing (a
+ * replace would delete the old upper dir, and every installed module with it, first).
  */
-const MOVABLE: (keyof ModulesOverlayInputs)[] = ["upperDir", "workDir", "persistence"];
+export const modulesOverlayLifecycle: LifecycleContract<ModulesOverlayInputs> = {
+  resource: "ModulesOverlay",
+  recorded: ["connection", "commandTimeoutSeconds"],
+  inPlace: ["upperDir", "workDir", "persistence"],
+  elsewhere: [],
+  exclusive: {
+    fields: ["modulesDir"],
+    why: "the OS moved its modules directory: the drop-in that orders systemd-modules-load after the overlay is one file, and builds install through the mount point",
+  },
+  drifted: (olds: ModulesOverlayOutputs) => olds.mounted === false || olds.persisted === false,
+};
 
-/** Another mount point is another overlay (replace); a new layout is a move; a lost mount or unit is drift (update repairs it). */
+/** Another mount point is another overlay (old one first); a new layout is a move; a lost mount or unit is drift (update repairs it). */
 export function diffOverlay(olds: ModulesOverlayOutputs, news: ModulesOverlayInputs): pulumi.dynamic.DiffResult {
-  if (olds.modulesDir !== news.modulesDir) return { changes: true, replaces: ["modulesDir"], deleteBeforeReplace: true };
-  if (isMove(olds, news)) return { changes: true };
-  const drifted = olds.mounted === false || olds.persisted === false;
-  return { changes: drifted };
+  return diffFor(modulesOverlayLifecycle, olds, news);
 }
 
 function isMove(olds: ModulesOverlayInputs, news: ModulesOverlayInputs): boolean {
-  return MOVABLE.some((k) => olds[k] !== news[k]);
+  return modulesOverlayLifecycle.inPlace.some((k) => olds[k] !== news[k]);
 }
 
 function env(p: ModulesOverlayInputs, action: string, createdDirs: string[] = [], owned: string[] = []) {
@@ -86,6 +94,7 @@ export const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
   },
   async update(_id: string, olds: ModulesOverlayOutputs, news: ModulesOverlayInputs) {
     if (isMove(olds, news)) return { outs: await move(olds, news) };
+    if (updateKind(modulesOverlayLifecycle, olds, news) === "record") return { outs: recordOnly(modulesOverlayLifecycle, olds, news) };
     return { outs: await apply(news, olds.createdDirs ?? [], olds.owned ?? []) };
   },
   async delete(_id: string, props: ModulesOverlayOutputs) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { diffOverlay } from "../../components/modulesOverlay";
 import { diffDeveloperContainer } from "../../components/developerContainer";
-import { diffModuleBuild, findDrift } from "../../components/moduleBuild";
+import { diffModuleBuild, findDrift, moduleBuildLifecycle } from "../../components/moduleBuild";
+import { updateKind } from "../../components/lifecycle";
 import { diffModuleLoad } from "../../components/moduleLoad";
 import { diffFacts } from "../../components/hostFacts";
 import type { ConnectionSpec } from "../../ssh/session";
@@ -49,7 +50,7 @@ describe("module build", () => {
   it("edited sources: a rebuild in place (update), never a delete first", () => expect(diffModuleBuild(olds, { ...inputs, sourceHash: "h2" })).toEqual({ changes: true }));
   it("new sources command: a rebuild in place", () => expect(diffModuleBuild(olds, { ...inputs, sourcesCommand: "other" })).toEqual({ changes: true }));
   it("a .ko deleted on the host: update rebuilds", () => expect(diffModuleBuild({ ...olds, drift: ["pair_provider.ko is missing"] }, inputs)).toEqual({ changes: true }));
-  it("a new build timeout alone: no rebuild", () => expect(diffModuleBuild(olds, { ...inputs, buildTimeoutSeconds: 900 })).toEqual({ changes: false }));
+  it("a new build timeout alone: recorded, no rebuild", () => { const news = { ...inputs, buildTimeoutSeconds: 1200 }; expect(diffModuleBuild(olds, news)).toEqual({ changes: true }); expect(updateKind(moduleBuildLifecycle, olds, news)).toBe("record"); });
   it("host not probed this run: nothing decided", () => expect(diffModuleBuild(olds, { ...inputs, kernelRelease: "" })).toEqual({ changes: false }));
 
   const probe = (found: any[], installed = true) => findDrift(modules, "6.1.0-50-cloud-amd64", { installed, found });
