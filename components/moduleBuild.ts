@@ -9,6 +9,8 @@ import { hostStep } from "./hostStep";
 import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { buildScript } from "./scripts";
 import { runPreflightOnHost } from "./preflightOnHost";
+import { progress } from "./progress";
+import { inTreePlan } from "../kernel/inTreePlan";
 
 export interface BuiltModule {
   name: string;
@@ -120,7 +122,14 @@ async function build(p: ModuleBuildInputs, replacing = false): Promise<ModuleBui
   if (p.source.kind === "inTree") {
     await hostStep(p.connection, `preparing kernel sources for ${p.kernelRelease}`, buildScript, env(p, "sources"), p.buildTimeoutSeconds);
     try {
-      await runPreflightOnHost(p.connection, { workDir: p.workDir, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
+      const report = await runPreflightOnHost(p.connection, { workDir: p.workDir, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
+      // The user writes the options they want; the build sets what they depend on too,
+      // and builds where the new modules are (or where the user said, once checked).
+      const plan = inTreePlan(report, p.source.directories);
+      if (plan.problems.length > 0) throw new Error(`${p.connection.host}: module set ${p.set}: ${plan.problems.join("; ")}`);
+      extra.OPTIONS = plan.options.join(" ");
+      extra.DIRECTORIES = plan.directories.join(" ");
+      progress(p.connection.host, `${p.set}: setting ${extra.OPTIONS}; building in ${extra.DIRECTORIES}`);
     } catch (e) {
       // A refused new set never enters the state, so nothing would delete its job folder
       // later; a refused rebuild leaves everything to the build it would have replaced.

@@ -199,7 +199,7 @@ function resolveModuleSet(s: ModuleSetConfig, i: number, hosts: ResolvedHost[], 
     source = { kind: "git", ...s.source.git };
   } else {
     const inTree = s.source.inTree!;
-    source = { kind: "inTree", options: inTree.options.map((o) => o.replace(/^CONFIG_/, "").replace(/=m$/, "")), directories: inTree.directories };
+    source = { kind: "inTree", options: inTree.options.map((o) => o.replace(/^CONFIG_/, "").replace(/=m$/, "")), directories: inTree.directories ?? [] };
   }
 
   let selected: string[];

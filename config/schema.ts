@@ -146,9 +146,13 @@ const sourceSchema = z
     dir: z.string().min(1).optional(),
     /** A git repository at a pinned ref, cloned inside the developer container. */
     git: z.object({ url: z.string().min(1).refine(notAnOption, NOT_AN_OPTION).refine((u) => !/\s/.test(u), "expected a URL without spaces"), ref: z.string().regex(/^[0-9a-f]{7,40}$|^v?[0-9][\w.+-]*$/, "expected a commit hash or a version tag") }).strict().optional(),
-    /** Options to enable as m and the M= directories to build, in order, as in the seed. */
+    /**
+     * Options to build as modules. The options they depend on are added, and the M=
+     * directories derived from the new modules; `directories` overrides that (checked
+     * against the new modules).
+     */
     inTree: z
-      .object({ options: z.array(optionName).min(1), directories: z.array(relativeDir).min(1) })
+      .object({ options: z.array(optionName).min(1), directories: z.array(relativeDir).min(1).optional() })
       .strict()
       .optional(),
   })

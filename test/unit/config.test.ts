@@ -70,6 +70,11 @@ describe("defaults and profiles", () => {
     const fleet = resolveFleetConfig(minimal({ moduleSets: [{ name: "s", source: { inTree: { options: ["CONFIG_DRM_I915=m", "DRM"], directories: ["drivers/gpu/drm"] } }, load: ["i915"] }] }));
     expect(fleet.moduleSets[0].source).toEqual({ kind: "inTree", options: ["DRM_I915", "DRM"], directories: ["drivers/gpu/drm"] });
   });
+
+  it("an in-tree set may name only its options: the directories are derived at build time", () => {
+    const fleet = resolveFleetConfig(minimal({ moduleSets: [{ name: "s", source: { inTree: { options: ["SND_DUMMY"] } }, load: ["snd_dummy"] }] }));
+    expect(fleet.moduleSets[0].source).toEqual({ kind: "inTree", options: ["SND_DUMMY"], directories: [] });
+  });
 });
 
 describe("bad config is rejected with one message per mistake, by path", () => {
