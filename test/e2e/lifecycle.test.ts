@@ -206,31 +206,40 @@ describe("kmod-fleet on the test fleet", () => {
     expect(await buildLogMtime("h1", kernels.h1)).toBe(h1Log);
   });
 
-  it("an in-tree set builds from the kernel's own sources; a dead end is refused before building", async () => {
-    // BFS is a small tristate the cloud kernel leaves unset, with every dependency
-    // available; i915 needs bool options (HDMI, SYNC_FILE, ...) the cloud kernel lacks.
+  it("an in-tree set is built from its options alone; a dead end is refused before building", async () => {
+    // SND_DUMMY: the cloud kernel has no sound core, so its new modules span sound/,
+    // sound/core and sound/drivers, and snd_dummy uses what snd and snd_pcm export. The set
+    // names only the option and the module: the dependencies (SOUND, SND, SND_DRIVERS) and
+    // the directories come from the preflight. i915 needs bool options (HDMI, SYNC_FILE, ...)
+    // the cloud kernel lacks.
     stack.setFleet(
       demoFleetConfig(baseFleet, [
         demoModuleSet(),
-        { name: "bfs", source: { inTree: { options: ["BFS_FS"], directories: ["fs/bfs"] } }, load: ["bfs"], hosts: { names: ["h1"] } },
+        { name: "snd", source: { inTree: { options: ["SND_DUMMY"] } }, load: ["snd_dummy"], hosts: { names: ["h1"] } },
         { name: "i915", source: { inTree: { options: ["DRM_I915"], directories: ["drivers/gpu/drm/i915"] } }, load: ["i915"], hosts: { names: ["h1"] } },
       ]),
     );
     const { changes } = stack.preview();
-    expect(names(changes)).toEqual(["h1-bfs-build", "h1-bfs-load", "h1-i915-build", "h1-i915-load"]);
+    expect(names(changes)).toEqual(["h1-i915-build", "h1-i915-load", "h1-snd-build", "h1-snd-load"]);
     const r = stack.up(["--continue-on-error"], { allowFail: true });
     timings.upInTree = r.seconds;
     expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/h1: snd: setting SND_DUMMY=m SOUND=m SND=m SND_DRIVERS=y; building in sound/);
     const k = kernels.h1;
-    expect(await sh("h1", `ls /usr/lib/modules/${k}/extra/bfs/`)).toBe("bfs.ko");
-    expect(await sh("h1", `modinfo -F vermagic /usr/lib/modules/${k}/extra/bfs/bfs.ko`)).toMatch(new RegExp(`^${k} `));
-    expect(await loaded("h1", ["bfs"])).toEqual(["bfs"]);
+    const built = (await sh("h1", `ls /usr/lib/modules/${k}/extra/snd/`)).split("\n").sort();
+    expect(built).toEqual(expect.arrayContaining(["snd-dummy.ko", "snd-pcm.ko", "snd-timer.ko", "snd.ko", "soundcore.ko"]));
+    expect(await sh("h1", `modinfo -F vermagic /usr/lib/modules/${k}/extra/snd/snd-dummy.ko`)).toMatch(new RegExp(`^${k} `));
+    // modprobe loaded what snd_dummy needs, from this set's folder, in depmod's order.
+    expect(await sh("h1", "modprobe --show-depends snd_dummy")).toMatch(new RegExp(`extra/snd/snd\\.ko[\\s\\S]*extra/snd/snd-pcm\\.ko[\\s\\S]*extra/snd/snd-dummy\\.ko`));
+    expect(await loaded("h1", ["snd_dummy", "snd_pcm", "snd_timer", "snd"])).toEqual(["snd_dummy", "snd_pcm", "snd_timer", "snd"]);
+    expect(await sh("h1", "ls /sys/module/snd_pcm/holders")).toContain("snd_dummy");
+    expect(await sh("h1", "grep -v '^#' /etc/modules-load.d/kmod-fleet-snd.conf")).toBe("snd_dummy");
     // The dead end: named with its cause, and nothing of i915 was compiled or installed.
     expect(r.output).toMatch(/h1[\s\S]*dead end[\s\S]*HDMI/i);
     expect(r.output).toMatch(/SYNC_FILE/);
-    expect(await sh("h1", `ls -A /usr/lib/modules/${k}/extra/`)).toBe("bfs\nkmod-pair");
+    expect(await sh("h1", `ls -A /usr/lib/modules/${k}/extra/`)).toBe("kmod-pair\nsnd");
     expect(await sh("h1", "find /var/lib/kmod-fleet -name 'i915*.o' | head -n 1")).toBe("");
-    expect(await loaded("h2", ["bfs"])).toEqual([]);
+    expect(await loaded("h2", ["snd_dummy"])).toEqual([]);
   });
 
   it("a bad signature fails that host with a clear error and leaves nothing; the other host converges", async () => {
