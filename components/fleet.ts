@@ -1,25 +1,30 @@
-// The whole fleet: probes every host's facts (in parallel, each bounded by its SSH
-// timeouts) and makes one FleetHost per host with the module sets it gets. A host that
-// cannot be probed gets its facts resource with the reason, which fails for that host
+// The whole fleet: validates the args, probes every host's facts (in parallel, each bounded
+// by its SSH timeouts) and makes one FleetHost per host with the module sets it gets. A host
+// that cannot be probed gets its facts resource with the reason, which fails for that host
 // alone; nothing of it is deleted.
+//
+// A host whose address or host key comes from a resource created in the same run (a new
+// machine) is not known during a preview: its connection, and so its probe and facts, stay
+// unknown, and its resources are registered anyway, with those values unknown. The preview
+// therefore shows every resource of the host as a create (for a host already in the stack:
+// as a possible change), with the kernel release, OS version and image URL not known yet.
+// During `up` the machine is created first; when its outputs resolve, the probe runs (in an
+// apply), and the host's resources are created with the real facts.
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import type { ResolvedFleet } from "../config/resolve";
 import { closeSession, type ConnectionSpec } from "../ssh/session";
-import { connectionFor, hostKeyWarnings, type SecretSource } from "./connection";
+import { connectionFor, hostKeyWarnings } from "./connection";
 import { probeFacts, type FactsProbe, type HostFactsValues } from "./hostFacts";
 import { FleetHost, type HostModuleSet, type HostSummary } from "./host";
+import { planFleet, type FleetArgs } from "./fleetArgs";
 import { hashSourceDir } from "./sourceHash";
 
-export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<HostFactsValues>;
+export type { AuthArgs, ConnectionArgs, FactsProber, FleetArgs, HostArgs, HostDefaultsArgs } from "./fleetArgs";
+export { FleetArgsError } from "./fleetArgs";
 
-export interface FleetArgs {
-  fleet: ResolvedFleet;
-  secret: SecretSource;
-  /** Folder that relative module-set `dir` sources are relative to (the Pulumi project). */
-  projectDir: string;
-  /** Replaced in unit tests; the real one probes over SSH. */
-  probe?: FactsProber;
+function isDirectory(dir: string): boolean {
+  return fs.existsSync(dir) && fs.statSync(dir).isDirectory();
 }
 
 async function probeOverSsh(spec: ConnectionSpec, probe: FactsProbe): Promise<HostFactsValues> {
@@ -37,8 +42,14 @@ export class Fleet extends pulumi.ComponentResource {
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kmod-fleet:index:Fleet", name, {}, opts);
-    const { fleet } = args;
+    const projectDir = args?.projectDir ?? process.cwd();
+    // Every problem of the args at once (FleetArgsError), before any resource exists.
+    const planned = planFleet(args, { subject: `Fleet "${name}" args`, dirExists: (dir) => isDirectory(path.resolve(projectDir, dir)) });
+    const { fleet } = planned;
     const prober = args.probe ?? probeOverSsh;
+    // privateKeyConfig and passphraseConfig name secret keys of the stack config.
+    const config = new pulumi.Config("kmod-fleet");
+    const secret = (key: string) => config.requireSecret(key);
     const probeSettings: FactsProbe = {
       releaseFiles: fleet.profile.releaseFiles,
       versionVariable: fleet.profile.versionVariable,
@@ -49,13 +60,18 @@ export class Fleet extends pulumi.ComponentResource {
     };
     const sources = new Map<string, { sourceDir: string; sourceHash: string }>();
     for (const set of fleet.moduleSets) {
-      const sourceDir = set.source.kind === "dir" ? path.resolve(args.projectDir, set.source.dir) : "";
+      const sourceDir = set.source.kind === "dir" ? path.resolve(projectDir, set.source.dir) : "";
       sources.set(set.name, { sourceDir, sourceHash: sourceDir ? hashSourceDir(sourceDir) : "" });
     }
 
     fleet.hosts.forEach((host, i) => {
-      hostKeyWarnings(host).forEach((w) => pulumi.log.warn(w));
-      const connection = connectionFor(host, args.secret, `hosts[${i}]`);
+      // The host with the values of its Inputs; the warning needs its real address, and is
+      // given on every run that connects to it.
+      const live = planned.host(i).apply((h) => {
+        hostKeyWarnings(h).forEach((w) => pulumi.log.warn(w));
+        return h;
+      });
+      const connection = connectionFor(host, live, secret, `hosts[${i}]`);
       // unsecret: facts are derived from the (secret) connection but are not secret themselves.
       const probed = pulumi.unsecret(
         connection.apply(async (spec) => {

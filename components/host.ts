@@ -17,6 +17,7 @@ export interface HostModuleSet extends ResolvedModuleSet {
 }
 
 export interface FleetHostArgs {
+  /** The host as planned: its name and bounds are exact; its address, port, user and keys may be placeholders (`connection` has the real ones). */
   host: ResolvedHost;
   fleet: ResolvedFleet;
   connection: pulumi.Output<ConnectionSpec>;

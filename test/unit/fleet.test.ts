@@ -45,10 +45,11 @@ let fleet: any;
 const warnings: string[] = [];
 beforeAll(async () => {
   vi.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => void warnings.push(message));
+  // The default auth reads the key from this secret stack config key.
+  pulumi.runtime.setConfig("kmod-fleet:sshPrivateKey", "secret value of sshPrivateKey");
   // Import modules that create resources only after setMocks.
-  const { resolveFleetConfig } = await import("../../config/resolve");
   const { Fleet } = await import("../../components/fleet");
-  const config = resolveFleetConfig({
+  fleet = new Fleet("fleet", {
     hosts: [
       { name: "h1", address: "127.0.0.1", port: 2201, hostKey: KEY, labels: ["a"] },
       { name: "h2", address: "127.0.0.1", port: 2202, hostKey: KEY },
@@ -60,10 +61,6 @@ beforeAll(async () => {
       { name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"], parameters: { tiny: { n: 3 } } },
       { name: "intree", source: { inTree: { options: ["DUMMY"], directories: ["drivers/net"] } }, load: ["dummy"], hosts: { labels: ["a"] } },
     ],
-  });
-  fleet = new Fleet("fleet", {
-    fleet: config,
-    secret: (k) => pulumi.secret(`secret value of ${k}`),
     projectDir: root,
     probe: async (spec) => {
       if (spec.host === "h3") throw new Error("h3: cannot reach root@127.0.0.1:2203 after 3 attempt(s) in 9 s: connect ECONNREFUSED");
