@@ -184,7 +184,7 @@ move_overlay() {
   persist_new() {
     if [ "$PERSISTENCE" = mount-unit ]; then
       write_unit
-      [ "$OLD_PERSISTENCE" = fstab ] && remove_fstab_line "$old_fstab_line"
+      if [ "$OLD_PERSISTENCE" = fstab ]; then remove_fstab_line "$old_fstab_line"; fi
     else
       grep -qxF "$fstab_line" /etc/fstab || echo "$fstab_line" >> /etc/fstab
       [ "$old_fstab_line" = "$fstab_line" ] || remove_fstab_line "$old_fstab_line"

@@ -80,6 +80,16 @@ describe("moving the overlay to a new layout", () => {
     expect(await on("cat /etc/fstab")).toBe("/dev/vdb1 /srv ext4 defaults 0 0\n");
   });
 
+  it("with a mount unit (the default), a new modulesRoot: the unit names the new folders, the mount shows the modules", async () => {
+    const olds = await installed({ persistence: "mount-unit" });
+    const { outs } = await modulesOverlayProvider.update!("id", olds, inputs({ persistence: "mount-unit", upperDir: `${root}/var/kmod`, workDir: `${root}/var/kmod.wd` }));
+    expect(await on(`grep '^Options=' '${unitFile}'`)).toBe(`Options=lowerdir=${root}/lib/modules,upperdir=${root}/var/kmod,workdir=${root}/var/kmod.wd\n`);
+    expect(await mountedUpper()).toBe(`upperdir=${root}/var/kmod`);
+    expect(await on(`cat ${root}/lib/modules/${MODULE}`)).toBe("module\n");
+    expect(fs.existsSync(`${root}/opt/modules`)).toBe(false);
+    expect(outs.owned).toEqual(expect.arrayContaining(["unit", "mount", "dropin"]));
+  });
+
   it("fstab to mount unit: the unit is written before the fstab line goes, and mounts the same modules", async () => {
     const olds = await installed();
     const { outs } = await modulesOverlayProvider.update!("id", olds, inputs({ persistence: "mount-unit" }));
