@@ -10,7 +10,8 @@ export default defineConfig({
       { test: { name: "provider", include: ["test/provider/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false } },
       { test: { name: "kernel", include: ["test/kernel/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 1_200_000, fileParallelism: false } },
       { test: { name: "fleet", include: ["test/fleet/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 1_800_000, fileParallelism: false } },
-      { test: { name: "package", include: ["test/package/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 180_000 } },
+      // One tarball for the project's files (globalSetup packs it), used one file at a time.
+      { test: { name: "package", include: ["test/package/**/*.test.ts"], globalSetup: ["test/package/globalSetup.ts"], testTimeout: 60_000, hookTimeout: 300_000, fileParallelism: false } },
       { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 1_800_000, hookTimeout: 1_800_000, fileParallelism: false } },
     ],
   },

@@ -1,10 +1,10 @@
-// Builds each host's ConnectionSpec from the resolved config: the private key and its
-// passphrase come from secret stack config (or a key file, read here and made secret),
-// so they stay Pulumi secrets all the way into the providers' encrypted state.
+// Builds each host's ConnectionSpec from the resolved fleet: the private key and its
+// passphrase come from the Fleet's args (as Inputs), from secret stack config, or from a key
+// file read here; each is made a secret at once, so they stay Pulumi secrets all the way
+// into the providers' encrypted state.
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import type { AuthConfig } from "../config/schema";
-import type { ResolvedHost } from "../config/resolve";
+import type { ResolvedAuth, ResolvedHost } from "../config/resolve";
 import type { ConnectionSpec } from "../ssh/session";
 
 /** Where secrets come from: the stack's config in the program, a map in tests. */
@@ -16,8 +16,18 @@ interface AuthValues {
   agent?: string;
 }
 
-function authValues(auth: AuthConfig, secret: SecretSource, where: string): AuthValues {
-  const passphrase = auth.passphraseConfig ? secret(auth.passphraseConfig) : undefined;
+/**
+ * `auth` is the planned one: it says which way the host logs in, and holds config key names
+ * and file paths exactly. `live` holds the key and passphrase themselves when the args give
+ * them (known once their Inputs are).
+ */
+function authValues(auth: ResolvedAuth, live: pulumi.Output<ResolvedAuth | undefined>, secret: SecretSource, where: string): AuthValues {
+  const passphrase = auth.passphraseConfig
+    ? secret(auth.passphraseConfig)
+    : auth.passphrase !== undefined
+      ? pulumi.secret(live.apply((a) => a?.passphrase ?? ""))
+      : undefined;
+  if (auth.privateKey !== undefined) return { privateKey: pulumi.secret(live.apply((a) => a?.privateKey ?? "")), passphrase };
   if (auth.privateKeyConfig) return { privateKey: secret(auth.privateKeyConfig), passphrase };
   if (auth.keyFile) {
     let key: string;
@@ -43,12 +53,18 @@ export function hostKeyWarnings(host: ResolvedHost): string[] {
   return out;
 }
 
-export function connectionFor(host: ResolvedHost, secret: SecretSource, where: string): pulumi.Output<ConnectionSpec> {
-  const a = authValues(host.auth, secret, where);
-  const j = host.jump ? authValues(host.jump.auth, secret, `${where}.jump`) : undefined;
-  return pulumi
-    .all([a.privateKey, a.passphrase, j?.privateKey, j?.passphrase])
-    .apply(([privateKey, passphrase, jumpKey, jumpPassphrase]) => {
+/**
+ * `planned` is the host as planned when the program started (its connection fields may be
+ * placeholders), `live` the same host with the values of its Inputs: the spec is made of
+ * `live`'s values, and is unknown while they are. Config keys, key files and the agent
+ * socket are looked up at once, so a missing one fails before any resource exists.
+ */
+export function connectionFor(planned: ResolvedHost, live: pulumi.Output<ResolvedHost>, secret: SecretSource, where: string): pulumi.Output<ConnectionSpec> {
+  const a = authValues(planned.auth, live.apply((h) => h.auth), secret, where);
+  const j = planned.jump ? authValues(planned.jump.auth, live.apply((h) => h.jump?.auth), secret, `${where}.jump`) : undefined;
+  const spec = pulumi
+    .all([live, a.privateKey, a.passphrase, j?.privateKey, j?.passphrase])
+    .apply(([host, privateKey, passphrase, jumpKey, jumpPassphrase]) => {
       const spec: ConnectionSpec = {
         host: host.name,
         address: host.address,
@@ -75,4 +91,5 @@ export function connectionFor(host: ResolvedHost, secret: SecretSource, where: s
       }
       return spec;
     });
+  return pulumi.secret(spec);
 }

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
-import { connectionChanged } from "./connectionDiff";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { devContainerScript } from "./scripts";
 
 export interface DeveloperContainerInputs {
@@ -29,14 +29,23 @@ export interface DeveloperContainerOutputs extends DeveloperContainerInputs {
   signedBy: string;
 }
 
-const IDENTITY: (keyof DeveloperContainerInputs)[] = ["osVersion", "imageUrl", "signatureUrl", "signingKey", "signingKeyFingerprint", "cacheDir"];
+/**
+ * Another release, URL, key or cache folder is another image: the new one is fetched and
+ * verified next to the old one, which is deleted after (and leaves the image to the new
+ * resource when both name the same file).
+ */
+export const developerContainerLifecycle: LifecycleContract<DeveloperContainerInputs> = {
+  resource: "DeveloperContainer",
+  recorded: ["connection", "commandTimeoutSeconds"],
+  inPlace: [],
+  elsewhere: ["osVersion", "imageUrl", "signatureUrl", "signingKey", "signingKeyFingerprint", "cacheDir"],
+  drifted: (olds: DeveloperContainerOutputs) => olds.present === false,
+  // The host could not be probed: its OS version is unknown, and nothing can be decided.
+  undecidable: (news) => !news.osVersion,
+};
 
 export function diffDeveloperContainer(olds: DeveloperContainerOutputs, news: DeveloperContainerInputs): pulumi.dynamic.DiffResult {
-  // The host could not be probed: its OS version is unknown, and nothing can be decided.
-  if (!news.osVersion) return { changes: false };
-  const replaces = IDENTITY.filter((k) => olds[k] !== news[k]);
-  if (replaces.length > 0) return { changes: true, replaces };
-  return { changes: olds.present === false || connectionChanged(olds.connection, news.connection) };
+  return diffFor(developerContainerLifecycle, olds, news);
 }
 
 function env(p: DeveloperContainerInputs, action: string) {
@@ -71,7 +80,7 @@ export const developerContainerProvider: pulumi.dynamic.ResourceProvider = {
   },
   async update(_id: string, olds: DeveloperContainerOutputs, news: DeveloperContainerInputs) {
     // Only the way to reach the host changed: record it, touch nothing.
-    if (olds.present) return { outs: { ...olds, connection: news.connection, commandTimeoutSeconds: news.commandTimeoutSeconds } };
+    if (updateKind(developerContainerLifecycle, olds, news) === "record") return { outs: recordOnly(developerContainerLifecycle, olds, news) };
     return { outs: await fetchAndVerify(news) };
   },
   async delete(_id: string, props: DeveloperContainerOutputs) {

@@ -1,36 +1,52 @@
-// The whole fleet: probes every host (in parallel, each bounded by its SSH timeouts) for
-// its facts and what it has, then plans the builds (plan/buildPlan.ts): one build per
-// kernel, architecture and module set, on one builder host, whose artifact every host of
-// that kernel installs. The plan is made here, from facts probed when the program runs,
-// so that a preview shows exactly the builds and installs an `up` will do.
+// The whole fleet: validates the args, probes every host (in parallel, each bounded by its
+// SSH timeouts) for its facts and what it has, then plans the builds (plan/buildPlan.ts):
+// one build per kernel, architecture and module set, on one builder host, whose artifact
+// every host of that kernel installs. The plan is made here, from facts probed when the
+// program runs, so that a preview shows exactly the builds and installs an `up` will do.
 //
 // A host that cannot be probed gets its facts resource with the reason, which fails for
 // that host alone; its other resources stay registered as they are, nothing of it is
 // deleted, and it takes part in no build.
+//
+// A host whose address or host key comes from a resource created in the same run (a new
+// machine) is not known during a preview: it is pending. Its connection, probe and facts
+// stay unknown, and it cannot be planned by kernel: its facts and overlay are registered
+// with those values unknown, and each of its sets as an install and a load of an artifact
+// not known yet; it builds nothing and gets no developer container in that preview. The
+// builds are planned from the hosts that are known. During `up` the machine is created
+// first; once its outputs resolve the host is probed, and the plan (which waits for every
+// host) puts it in the group of its kernel: it installs that group's artifact, or builds
+// it when it is the group's builder (then with its developer container).
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import type { ResolvedFleet } from "../config/resolve";
 import { closeSession, type ConnectionSpec } from "../ssh/session";
 import { LocalArtifactStore, artifactId } from "../artifacts/store";
 import { decideObtain, describeObtain, developerContainerHosts, planBuilds, type BuildGroup, type Obtain } from "../plan/buildPlan";
-import { connectionFor, hostKeyWarnings, type SecretSource } from "./connection";
-import { probeFacts, type FactsProbe, type HostFactsValues } from "./hostFacts";
-import { probeInventory, type InventoryProber } from "./inventory";
+import { connectionFor, hostKeyWarnings } from "./connection";
+import { probeFacts, type FactsProbe } from "./hostFacts";
+import { probeInventory } from "./inventory";
 import { FleetHost, type HostModuleSet, type HostSummary, type Probed, type SetSource } from "./host";
 import { ModuleBuild, artifactKeyOf } from "./moduleBuild";
+import { planFleet, type FleetArgs } from "./fleetArgs";
 import { hashSourceDir, sourceIdentity } from "./sourceHash";
 
-export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<HostFactsValues>;
-export type { InventoryProber };
+export type { AuthArgs, ConnectionArgs, FactsProber, FleetArgs, HostArgs, HostDefaultsArgs } from "./fleetArgs";
+export type { InventoryProber } from "./inventory";
+export { FleetArgsError } from "./fleetArgs";
 
-export interface FleetArgs {
-  fleet: ResolvedFleet;
-  secret: SecretSource;
-  /** Folder that relative module-set `dir` sources and the artifact store's path are relative to (the Pulumi project). */
-  projectDir: string;
-  /** Replaced in unit tests; the real ones probe over SSH. */
-  probe?: FactsProber;
-  inventory?: InventoryProber;
+function isDirectory(dir: string): boolean {
+  return fs.existsSync(dir) && fs.statSync(dir).isDirectory();
+}
+
+/**
+ * What the program learned of a host, always known: a host whose connection is not known
+ * (in a preview, a machine created in this run) is `pending`. Output's `isKnown` is the
+ * SDK's own flag for that; it is not in its typings.
+ */
+function settled(probed: pulumi.Output<Probed>): pulumi.Output<Probed> {
+  const o = probed as unknown as { isKnown: Promise<boolean>; promise(withUnknowns?: boolean): Promise<Probed> };
+  return pulumi.output(Promise.all([o.isKnown, o.promise()]).then(([known, value]): Probed => (known ? value : { pending: true })));
 }
 
 /** A group of the plan, with how its artifact is had this run. */
@@ -48,7 +64,13 @@ export class Fleet extends pulumi.ComponentResource {
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kmod-fleet:index:Fleet", name, {}, opts);
-    const { fleet } = args;
+    const projectDir = args?.projectDir ?? process.cwd();
+    // Every problem of the args at once (FleetArgsError), before any resource exists.
+    const planned = planFleet(args, { subject: `Fleet "${name}" args`, dirExists: (dir) => isDirectory(path.resolve(projectDir, dir)) });
+    const { fleet } = planned;
+    // privateKeyConfig and passphraseConfig name secret keys of the stack config.
+    const config = new pulumi.Config("kmod-fleet");
+    const secret = (key: string) => config.requireSecret(key);
     const prober = args.probe ?? probeFacts;
     const inventoryProber = args.inventory ?? probeInventory;
     const probeSettings: FactsProbe = {
@@ -59,17 +81,22 @@ export class Fleet extends pulumi.ComponentResource {
       defaultGroup: fleet.profile.defaultGroup,
       kernelConfigSources: fleet.kernelConfigSources,
     };
-    const storePath = path.resolve(args.projectDir, fleet.build.storePath);
+    const storePath = path.resolve(projectDir, fleet.build.storePath);
     const sets: HostModuleSet[] = fleet.moduleSets.map((set) => {
-      const sourceDir = set.source.kind === "dir" ? path.resolve(args.projectDir, set.source.dir) : "";
+      const sourceDir = set.source.kind === "dir" ? path.resolve(projectDir, set.source.dir) : "";
       const sourceHash = sourceDir ? hashSourceDir(sourceDir) : "";
       return { ...set, sourceDir, sourceHash, sourceIdentity: sourceIdentity(set.source, sourceHash, fleet.profile.sourcesCommand) };
     });
 
     const connections: Record<string, pulumi.Output<ConnectionSpec>> = {};
     const probes = fleet.hosts.map((host, i) => {
-      hostKeyWarnings(host).forEach((w) => pulumi.log.warn(w));
-      const connection = (connections[host.name] = connectionFor(host, args.secret, `hosts[${i}]`));
+      // The host with the values of its Inputs; the warning needs its real address, and is
+      // given on every run that connects to it.
+      const live = planned.host(i).apply((h) => {
+        hostKeyWarnings(h).forEach((w) => pulumi.log.warn(w));
+        return h;
+      });
+      const connection = (connections[host.name] = connectionFor(host, live, secret, `hosts[${i}]`));
       // unsecret: what is probed is derived from the (secret) connection but is not secret itself.
       const probed: pulumi.Output<Probed> = pulumi.unsecret(
         connection.apply(async (spec): Promise<Probed> => {
@@ -94,12 +121,17 @@ export class Fleet extends pulumi.ComponentResource {
         }),
       );
       this.hosts[host.name] = new FleetHost(host.name, { host, fleet, connection, probed }, { parent: this });
-      return probed;
+      return settled(probed);
     });
 
-    // The plan needs every host's facts at once; the resources it decides are made below.
+    // The plan needs every host's facts at once (a pending host's absence, in a preview);
+    // the resources it decides are made below.
     const decided = pulumi.all(probes).apply(async (results) => {
       const probed = new Map(fleet.hosts.map((h, i) => [h.name, results[i]]));
+      const pending = fleet.hosts.filter((h) => probed.get(h.name)!.pending).map((h) => h.name);
+      for (const h of pending) {
+        pulumi.log.info(`${h}: its address or host key is not known before the resource it comes from exists, so it is not probed in this preview; its module sets are planned as installs of an artifact not known yet: pulumi up probes ${h} and then plans its builds (and its developer container, if it builds)`, this);
+      }
       const plan = planBuilds(
         fleet.hosts.map((h) => ({ name: h.name, labels: h.labels, facts: probed.get(h.name)!.facts })),
         sets.map((s) => ({ name: s.name, hosts: s.hosts, sourceIdentity: s.sourceIdentity })),
@@ -166,8 +198,15 @@ export class Fleet extends pulumi.ComponentResource {
         lastBuildOn.set(group.builder, build);
         for (const h of group.installs) sources.set(`${h}\0${group.set}`, { kind: "build", build, artifactId: id, builder, builderFacts: f });
       }
+      // A pending host may turn out to be the builder a group lacks: not a problem before up knows.
+      const builders = fleet.build.builders;
+      const pendingBuilder = fleet.hosts.some((h) => probed.get(h.name)!.pending && (builders.length === 0 || builders.includes(h.name) || h.labels.some((l) => builders.includes(l))));
       for (const p of plan.problems) {
-        for (const h of p.hosts) sources.set(`${h}\0${p.set}`, { kind: "problem", reason: `${p.set} cannot be built for ${p.kernelRelease}: ${p.reason}` });
+        for (const h of p.hosts) sources.set(`${h}\0${p.set}`, pendingBuilder ? { kind: "pending" } : { kind: "problem", reason: `${p.set} cannot be built for ${p.kernelRelease}: ${p.reason}` });
+      }
+      for (const h of fleet.hosts) {
+        if (!probed.get(h.name)!.pending) continue;
+        for (const set of sets.filter((s) => s.hosts.includes(h.name))) sources.set(`${h.name}\0${set.name}`, { kind: "pending" });
       }
 
       const summaries: Record<string, pulumi.Output<HostSummary>> = {};

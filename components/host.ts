@@ -26,9 +26,12 @@ export interface Probed {
   facts?: HostFactsValues;
   inventory?: HostInventory;
   unreachable?: string;
+  /** Not probed: the host's connection is not known in this preview (components/fleet.ts). */
+  pending?: true;
 }
 
 export interface FleetHostArgs {
+  /** The host as planned: its name and bounds are exact; its address, port, user and keys may be placeholders (`connection` has the real ones). */
   host: ResolvedHost;
   fleet: ResolvedFleet;
   connection: pulumi.Output<ConnectionSpec>;
@@ -40,7 +43,9 @@ export type SetSource =
   | { kind: "build"; build: ModuleBuild; artifactId: string; builder: FleetHost; builderFacts: HostFactsValues }
   | { kind: "problem"; reason: string }
   /** The host could not be probed: its resources stay as they are. */
-  | { kind: "unknown" };
+  | { kind: "unknown" }
+  /** The host is pending (a preview before its machine exists): its group, and so its build, is not known yet. */
+  | { kind: "pending" };
 
 export interface HostSummary {
   kernelRelease: string;
@@ -135,6 +140,9 @@ export class FleetHost extends pulumi.ComponentResource {
     const { profile, storage } = fleet;
     const kernelRelease = probed.apply((p) => p.facts?.kernelRelease) as pulumi.Output<string>;
     const fromBuild = source.kind === "build" ? source : undefined;
+    // Pending (only in a preview): what comes from the group's build is not known yet.
+    const notKnownYet = <T>(): pulumi.Output<T> => pulumi.output(pulumi.unknown) as unknown as pulumi.Output<T>;
+    const pending = source.kind === "pending";
     const install = new ModuleInstall(
       `${this.hostName}-${set.name}-install`,
       {
@@ -144,10 +152,10 @@ export class FleetHost extends pulumi.ComponentResource {
         modulesDir: profile.modulesDir,
         workDir: storage.workDir,
         storePath,
-        builder: fromBuild?.builder.hostName ?? "",
-        artifactId: fromBuild?.artifactId ?? "",
-        manifest: fromBuild ? fromBuild.build.manifest : null,
-        buildFailure: fromBuild ? fromBuild.build.failure : source.kind === "problem" ? source.reason : "",
+        builder: pending ? notKnownYet<string>() : (fromBuild?.builder.hostName ?? ""),
+        artifactId: pending ? notKnownYet<string>() : (fromBuild?.artifactId ?? ""),
+        manifest: pending ? notKnownYet<null>() : fromBuild ? fromBuild.build.manifest : null,
+        buildFailure: pending ? notKnownYet<string>() : fromBuild ? fromBuild.build.failure : source.kind === "problem" ? source.reason : "",
         commandTimeoutSeconds: host.commandTimeoutSeconds,
       },
       {
@@ -168,7 +176,8 @@ export class FleetHost extends pulumi.ComponentResource {
         parameters: set.parameters,
         kernelRelease,
         // Known when the program runs: a new artifact reloads, a reinstall of the same does not.
-        buildDigest: fromBuild?.artifactId ?? "",
+        buildDigest: pending ? notKnownYet<string>() : (fromBuild?.artifactId ?? ""),
+        modulesDir: profile.modulesDir,
         workDir: storage.workDir,
         kernelConfig: this.facts.kernelConfig,
         // The doctor reads the kernel's sources where they are: on the builder.

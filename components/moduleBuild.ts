@@ -13,10 +13,11 @@ import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import type { ModuleSource } from "../config/resolve";
 import { LocalArtifactStore, artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule } from "../artifacts/store";
 import { hostStep } from "./hostStep";
-import { connectionChanged } from "./connectionDiff";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { buildScript, installScript } from "./scripts";
 import { runPreflightOnHost } from "./preflightOnHost";
 import { progress } from "./progress";
+import { inTreePlan } from "../kernel/inTreePlan";
 
 export interface ModuleBuildInputs {
   /** The builder's connection. */
@@ -41,7 +42,10 @@ export interface ModuleBuildInputs {
   workDir: string;
   /** The artifact store's folder on the machine that runs Pulumi (absolute). */
   storePath: string;
-  /** How the artifact is had this run, as the program decided: "stored", "take back from h2" or "build on h1". */
+  /**
+   * How the artifact is had this run, as the program decided: "stored", "take back from h2"
+   * or "build on h1". The outputs say "stored" once it is in the store.
+   */
   obtain: string;
   /** With "take back from <host>": that host's connection. */
   takeBackFrom?: ConnectionSpec;
@@ -52,6 +56,8 @@ export interface ModuleBuildInputs {
 export interface Leftovers {
   host: string;
   connection: ConnectionSpec;
+  /** The work dir the build used there (absent in state from before: the build's own). */
+  workDir?: string;
 }
 
 export interface ModuleBuildOutputs extends ModuleBuildInputs {
@@ -80,19 +86,27 @@ export function artifactKeyOf(p: Pick<ModuleBuildInputs, "kernelRelease" | "arch
 }
 
 /**
- * A new source, a missing artifact or a failed last attempt: obtain the artifact (update
- * in place: the old one stays installed on the hosts until the new one exists). Only the
- * way to reach the builder, its name or the store's path changed: record them.
+ * The build's artifact is what it keeps up to date, in the local store; the hosts' modules
+ * are their installs'. A new source identity (new sources, another sources command), an
+ * artifact the store lacks (the program's `obtain` is no longer "stored", or read found it
+ * gone) or a failed last attempt obtains the artifact again: an update in place, the old
+ * artifact stays in the store and installed on the hosts until the new one is whole. What
+ * only says how or where to build (the builder and its connection, config and image, the
+ * folders, the source's parts whose content the identity already covers) is recorded for
+ * the next build and for destroy. Kernel, architecture and set are in the resource's name.
  */
-export function diffModuleBuild(olds: ModuleBuildOutputs, news: ModuleBuildInputs): pulumi.dynamic.DiffResult {
-  if (!news.kernelRelease) return { changes: false };
-  const obtain = olds.sourceIdentity !== news.sourceIdentity || !olds.artifactId || (olds.failure ?? "") !== "" || news.obtain !== "stored" || olds.inStore === false;
-  const recorded = connectionChanged(olds.connection, news.connection) || olds.builder !== news.builder || olds.storePath !== news.storePath;
-  return { changes: obtain || recorded };
-}
+export const moduleBuildLifecycle: LifecycleContract<ModuleBuildInputs> = {
+  resource: "ModuleBuild",
+  recorded: ["connection", "builder", "kernelConfig", "imagePath", "sourcesCommand", "source", "sourceDir", "sourceHash", "modulesDir", "workDir", "storePath", "takeBackFrom", "buildTimeoutSeconds", "commandTimeoutSeconds"],
+  inPlace: ["sourceIdentity", "obtain"],
+  // Another artifact (store entry); the hosts install it into another kernel's folder.
+  elsewhere: ["set", "kernelRelease", "arch"],
+  drifted: (olds: ModuleBuildOutputs) => !olds.artifactId || (olds.failure ?? "") !== "" || olds.inStore === false,
+  undecidable: (news) => !news.kernelRelease,
+};
 
-function needsArtifact(olds: ModuleBuildOutputs, news: ModuleBuildInputs): boolean {
-  return olds.sourceIdentity !== news.sourceIdentity || !olds.artifactId || (olds.failure ?? "") !== "" || news.obtain !== "stored" || olds.inStore === false;
+export function diffModuleBuild(olds: ModuleBuildOutputs, news: ModuleBuildInputs): pulumi.dynamic.DiffResult {
+  return diffFor(moduleBuildLifecycle, olds, news);
 }
 
 function env(p: ModuleBuildInputs, action: string, extra: Record<string, string> = {}) {
@@ -148,7 +162,14 @@ async function buildOnBuilder(p: ModuleBuildInputs): Promise<{ manifest: Artifac
   const extra: Record<string, string> = {};
   if (p.source.kind === "inTree") {
     await hostStep(p.connection, `preparing kernel sources for ${p.kernelRelease}`, buildScript, env(p, "sources"), p.buildTimeoutSeconds);
-    await runPreflightOnHost(p.connection, { workDir: p.workDir, arch: p.arch, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
+    const report = await runPreflightOnHost(p.connection, { workDir: p.workDir, arch: p.arch, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
+    // The user writes the options they want; the build sets what they depend on too, and
+    // builds where the new modules are (or where the user said, once checked).
+    const plan = inTreePlan(report, p.source.directories);
+    if (plan.problems.length > 0) throw new Error(`${p.builder}: module set ${p.set}: ${plan.problems.join("; ")}`);
+    extra.OPTIONS = plan.options.join(" ");
+    extra.DIRECTORIES = plan.directories.join(" ");
+    progress(p.builder, `${p.set}: setting ${extra.OPTIONS}; building in ${extra.DIRECTORIES}`);
   }
   if (p.source.kind === "dir") {
     const archive = `${p.workDir}/uploads/${p.set}-${p.kernelRelease}.tar.gz`;
@@ -181,8 +202,8 @@ export function failureReport(p: Pick<ModuleBuildInputs, "set" | "kernelRelease"
   return `the build of ${p.set} for ${p.kernelRelease} (${p.arch}) on ${p.builder} failed:\n${message}`;
 }
 
-function withLeftovers(list: Leftovers[], host: string, connection: ConnectionSpec): Leftovers[] {
-  return [...list.filter((l) => l.host !== host), { host, connection }];
+function withLeftovers(list: Leftovers[], host: string, connection: ConnectionSpec, workDir: string): Leftovers[] {
+  return [...list.filter((l) => l.host !== host || (l.workDir !== undefined && l.workDir !== workDir)), { host, connection, workDir }];
 }
 
 async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): Promise<ModuleBuildOutputs> {
@@ -201,29 +222,31 @@ async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): 
     if (previous.ownsEntry && previous.manifest && previous.artifactId !== id) await store.remove(keyOf(previous.manifest));
   };
 
+  // Once the artifact is whole in the store, that is how the next run has it.
+  const had = { obtain: "stored", takeBackFrom: undefined };
   const found = await store.get(key);
   if (found) {
     await dropPrevious();
     const owns = previous.artifactId === id && previous.ownsEntry;
-    return { ...p, ...previous, artifactId: id, manifest: found.manifest, ownsEntry: owns, failure: "", obtained: "found in the store", inStore: true };
+    return { ...p, ...previous, ...had, artifactId: id, manifest: found.manifest, ownsEntry: owns, failure: "", obtained: "found in the store", inStore: true };
   }
 
   if (p.takeBackFrom && previous.manifest && previous.artifactId === id) {
     try {
       await takeBack(p, previous.manifest, store);
-      return { ...p, ...previous, artifactId: id, ownsEntry: true, failure: "", obtained: `taken back from ${p.takeBackFrom.host}`, inStore: true };
+      return { ...p, ...previous, ...had, artifactId: id, ownsEntry: true, failure: "", obtained: `taken back from ${p.takeBackFrom.host}`, inStore: true };
     } catch (e: any) {
       const reason = String(e?.message ?? e).split("\n").map((l) => l.trim()).filter(Boolean).join(" / ");
       progress(p.takeBackFrom.host, `could not take ${p.set} for ${p.kernelRelease} back (${reason}); building it on ${p.builder} instead`);
     }
   }
 
-  const leftoversOn = withLeftovers(previous.leftoversOn, p.builder, p.connection);
+  const leftoversOn = withLeftovers(previous.leftoversOn, p.builder, p.connection, p.workDir);
   try {
     const built = await buildOnBuilder(p);
     await store.put(built.manifest, built.files);
     await dropPrevious();
-    return { ...p, ...previous, artifactId: id, manifest: built.manifest, ownsEntry: true, failure: "", obtained: `built on ${p.builder}`, leftoversOn, logPath: built.logPath, inStore: true };
+    return { ...p, ...previous, ...had, artifactId: id, manifest: built.manifest, ownsEntry: true, failure: "", obtained: `built on ${p.builder}`, leftoversOn, logPath: built.logPath, inStore: true };
   } catch (e) {
     progress(p.builder, `the build of ${p.set} for ${p.kernelRelease} failed; every host that installs it reports the error`);
     return { ...p, ...previous, failure: failureReport(p, e), obtained: `build on ${p.builder} failed`, leftoversOn, logPath: `${p.workDir}/logs/${p.set}-${p.kernelRelease}.log`, inStore: false };
@@ -247,14 +270,15 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleBuild(olds, news);
   },
   async update(_id: string, olds: ModuleBuildOutputs, news: ModuleBuildInputs) {
-    if (needsArtifact(olds, news)) return { outs: await obtainArtifact(news, olds) };
-    // Only recorded: the way to reach the builder (also for its leftovers), its name, the store's path.
-    const leftoversOn = (olds.leftoversOn ?? []).map((l) => (l.host === news.builder ? { host: l.host, connection: news.connection } : l));
-    return { outs: { ...olds, connection: news.connection, builder: news.builder, storePath: news.storePath, obtain: news.obtain, takeBackFrom: news.takeBackFrom, leftoversOn } };
+    if (updateKind(moduleBuildLifecycle, olds, news) === "remake") return { outs: await obtainArtifact(news, olds) };
+    // Only recorded. The leftovers keep their own work dir; the way to reach the builder is
+    // also the way to its leftovers.
+    const leftoversOn = (olds.leftoversOn ?? []).map((l) => ({ ...l, workDir: l.workDir ?? olds.workDir, ...(l.host === news.builder ? { connection: news.connection } : {}) }));
+    return { outs: { ...recordOnly(moduleBuildLifecycle, olds, news), leftoversOn } };
   },
   async delete(_id: string, props: ModuleBuildOutputs) {
     for (const l of props.leftoversOn ?? []) {
-      await hostStep(l.connection, `removing what the build of ${props.set} for ${props.kernelRelease} left`, buildScript, env({ ...props, builder: l.host }, "delete"), props.commandTimeoutSeconds);
+      await hostStep(l.connection, `removing what the build of ${props.set} for ${props.kernelRelease} left`, buildScript, env({ ...props, builder: l.host, workDir: l.workDir ?? props.workDir }, "delete"), props.commandTimeoutSeconds);
     }
     if (props.ownsEntry && props.manifest) await new LocalArtifactStore(props.storePath).remove(keyOf(props.manifest));
   },

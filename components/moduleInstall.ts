@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import { LocalArtifactStore, artifactId, type ArtifactManifest } from "../artifacts/store";
 import { hostStep } from "./hostStep";
-import { connectionChanged } from "./connectionDiff";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { buildScript, installScript } from "./scripts";
 import { keyOf } from "./moduleBuild";
 
@@ -55,14 +55,45 @@ export function knownFailure(buildFailure: unknown): string {
   return typeof buildFailure === "string" && buildFailure !== UNKNOWN ? buildFailure : "";
 }
 
-export function diffModuleInstall(olds: ModuleInstallOutputs, news: ModuleInstallInputs): pulumi.dynamic.DiffResult {
+/**
+ * A new artifact is swapped into the set's folder in place: verified and staged first, the
+ * previous modules kept until the new ones are indexed (and kept aside until they load).
+ * A build failure to report is an update too, one that fails and leaves the folder as it
+ * is. Another kernel or modules dir is another folder: the new install is made next to the
+ * old one, which goes after. The builder, the manifest (it comes with the artifact id)
+ * and the ways to reach the host and the store are recorded.
+ */
+export const moduleInstallLifecycle: LifecycleContract<ModuleInstallInputs> = {
+  resource: "ModuleInstall",
+  recorded: ["connection", "workDir", "storePath", "builder", "manifest", "commandTimeoutSeconds"],
+  inPlace: ["artifactId", "buildFailure"],
+  // <modules dir>/<kernel>/extra/<set>
+  elsewhere: ["set", "kernelRelease", "modulesDir"],
+  drifted: (olds: ModuleInstallOutputs) => (olds.drift ?? []).length > 0,
   // The host could not be probed: its kernel is unknown, and nothing can be decided.
-  if (!news.kernelRelease) return { changes: false };
-  // Another kernel's folder: the new install is made next to the old one, then the old one goes.
-  const replaces = (["kernelRelease", "modulesDir"] as const).filter((k) => olds[k] !== news[k]);
-  if (replaces.length > 0) return { changes: true, replaces };
-  const changes = olds.artifactId !== news.artifactId || knownFailure(news.buildFailure) !== "" || (olds.drift ?? []).length > 0 || connectionChanged(olds.connection, news.connection);
-  return { changes };
+  undecidable: (news) => !news.kernelRelease,
+};
+
+/**
+ * The build's outputs as this install sees them. In a preview where the build changes,
+ * its manifest and failure are not known yet: what the install does follows from the
+ * artifact id, known when the program runs, so those are no change by themselves (a
+ * failure is reported when it is known, by the update).
+ */
+function settled(olds: ModuleInstallOutputs, news: ModuleInstallInputs): ModuleInstallInputs {
+  return {
+    ...news,
+    manifest: isUnknown(news.manifest) ? olds.manifest : news.manifest,
+    buildFailure: knownFailure(news.buildFailure),
+  };
+}
+
+function isUnknown(v: unknown): boolean {
+  return v === UNKNOWN;
+}
+
+export function diffModuleInstall(olds: ModuleInstallOutputs, news: ModuleInstallInputs): pulumi.dynamic.DiffResult {
+  return diffFor(moduleInstallLifecycle, { ...olds, buildFailure: knownFailure(olds.buildFailure) }, settled(olds, news));
 }
 
 /** What read found, compared with what was installed. */
@@ -150,9 +181,10 @@ export const moduleInstallProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleInstall(olds, news);
   },
   async update(_id: string, olds: ModuleInstallOutputs, news: ModuleInstallInputs) {
-    const same = olds.artifactId === news.artifactId && knownFailure(news.buildFailure) === "" && (olds.drift ?? []).length === 0;
-    // Only the way to reach the host (or the store's path, the builder's name) changed: record it.
-    if (same) return { outs: { ...olds, connection: news.connection, storePath: news.storePath, builder: news.builder, commandTimeoutSeconds: news.commandTimeoutSeconds } };
+    // Only the way to reach the host, the store's path, the builder's name or the manifest changed: record it.
+    if (updateKind(moduleInstallLifecycle, { ...olds, buildFailure: knownFailure(olds.buildFailure) }, settled(olds, news)) === "record") {
+      return { outs: recordOnly(moduleInstallLifecycle, olds, news) };
+    }
     const outs = await install(news);
     if (isPerHostBuild(olds) && news.builder !== news.connection.host) await removePerHostBuild(olds, news);
     return { outs };

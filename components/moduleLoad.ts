@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
-import { connectionChanged } from "./connectionDiff";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { explainDmesg } from "./preflightOnHost";
 import { loadScript } from "./scripts";
 
@@ -18,7 +18,9 @@ export interface ModuleLoadInputs {
   kernelRelease: string;
   /** Changes whenever the set's modules change (the artifact's id), so that the new ones get loaded. */
   buildDigest: string;
-  /** For the doctor: where the kernel's sources and config are on the host. */
+  /** Where the set is installed (<modulesDir>/<kernel>/extra/<set>), for putting a previous build back. */
+  modulesDir: string;
+  /** For the doctor: where the kernel's sources and config are on the host; install.sh keeps a replaced install there. */
   workDir: string;
   kernelConfig: string;
   /**
@@ -36,30 +38,48 @@ export interface ModuleLoadOutputs extends ModuleLoadInputs {
   persisted: boolean;
 }
 
+/**
+ * A load changes in place: new modules are loaded before dropped ones are unloaded, a
+ * reload puts the previous build back if the kernel refuses the new one, and the boot-time
+ * files follow only a successful load. It has no place of its own to move.
+ */
+export const moduleLoadLifecycle: LifecycleContract<ModuleLoadInputs> = {
+  resource: "ModuleLoad",
+  recorded: ["connection", "modulesDir", "workDir", "kernelConfig", "doctorOn", "commandTimeoutSeconds"],
+  inPlace: ["modules", "parameters", "kernelRelease", "buildDigest"],
+  // The boot-time files are named after the set.
+  elsewhere: ["set"],
+  drifted: (olds: ModuleLoadOutputs) => (olds.notLoaded ?? []).length > 0 || olds.persisted === false,
+  undecidable: (news) => !news.kernelRelease,
+};
+
 export function diffModuleLoad(olds: ModuleLoadOutputs, news: ModuleLoadInputs): pulumi.dynamic.DiffResult {
-  if (!news.kernelRelease) return { changes: false };
-  const changed = (["set", "modules", "parameters", "kernelRelease", "buildDigest"] as const).some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-  const drifted = (olds.notLoaded ?? []).length > 0 || olds.persisted === false;
-  return { changes: changed || drifted || connectionChanged(olds.connection, news.connection) };
+  return diffFor(moduleLoadLifecycle, olds, news);
 }
 
-function env(p: ModuleLoadInputs, action: string, reload = false) {
+function parameterLines(parameters: Record<string, string> | undefined): string {
+  return Object.entries(parameters ?? {})
+    .map(([m, v]) => `${m} ${v}`)
+    .join("\n");
+}
+
+/** `previous`: on a reload, what is loaded now, loaded again if the new set fails. */
+function env(p: ModuleLoadInputs, action: string, previous?: ModuleLoadInputs) {
   return {
     ACTION: action,
     SET: p.set,
     MODULES: p.modules.join(" "),
-    PARAMETERS: Object.entries(p.parameters ?? {})
-      .map(([m, v]) => `${m} ${v}`)
-      .join("\n"),
-    RELOAD: String(reload),
+    PARAMETERS: parameterLines(p.parameters),
+    RELOAD: String(previous !== undefined),
+    ...(previous ? { OLD_MODULES: previous.modules.join(" "), OLD_PARAMETERS: parameterLines(previous.parameters), KERNEL: p.kernelRelease, MODULES_DIR: p.modulesDir, WORK_DIR: p.workDir } : {}),
   };
 }
 
 const MARK = "--- new kernel messages ---";
 
-async function load(p: ModuleLoadInputs, reload: boolean): Promise<ModuleLoadOutputs> {
+async function load(p: ModuleLoadInputs, previous?: ModuleLoadInputs): Promise<ModuleLoadOutputs> {
   try {
-    await hostStep(p.connection, `loading ${p.modules.join(", ")}`, loadScript, env(p, "load", reload), p.commandTimeoutSeconds);
+    await hostStep(p.connection, `loading ${p.modules.join(", ")}`, loadScript, env(p, "load", previous), p.commandTimeoutSeconds);
   } catch (e: any) {
     const message = String(e?.message ?? e);
     const at = message.indexOf(MARK);
@@ -75,7 +95,7 @@ async function load(p: ModuleLoadInputs, reload: boolean): Promise<ModuleLoadOut
 /** Exported for the provider tests, which call it directly against real hosts. */
 export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModuleLoadInputs) {
-    return { id: `${inputs.connection.host}:${inputs.set}:load`, outs: await load(inputs, false) };
+    return { id: `${inputs.connection.host}:${inputs.set}:load`, outs: await load(inputs) };
   },
   async read(id: string, props: ModuleLoadOutputs) {
     const r = await hostStep(props.connection, `checking that ${props.set} is loaded`, loadScript, env(props, "probe"), props.commandTimeoutSeconds);
@@ -85,13 +105,15 @@ export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleLoad(olds, news);
   },
   async update(_id: string, olds: ModuleLoadOutputs, news: ModuleLoadInputs) {
+    if (updateKind(moduleLoadLifecycle, olds, news) === "record") return { outs: recordOnly(moduleLoadLifecycle, olds, news) };
     // A rebuilt set (same kernel) or new parameters must replace the code in the running
-    // kernel; the script checks the new modules resolve before unloading the old ones.
+    // kernel; the script checks the new modules resolve before unloading the old ones, and
+    // loads the old ones again (the previous build put back) if the new ones fail.
     const sameKernel = olds.kernelRelease === news.kernelRelease;
     const rebuilt = olds.buildDigest !== news.buildDigest && sameKernel;
     const newParameters = JSON.stringify(olds.parameters) !== JSON.stringify(news.parameters) && sameKernel;
     // The new set is loaded first; modules it no longer has are unloaded only after that.
-    const outs = await load(news, rebuilt || newParameters);
+    const outs = await load(news, rebuilt || newParameters ? { ...olds, modulesDir: olds.modulesDir ?? news.modulesDir } : undefined);
     const dropped = (olds.modules ?? []).filter((m) => !news.modules.includes(m));
     if (dropped.length > 0) {
       await hostStep(olds.connection, `unloading ${dropped.join(", ")} (no longer in ${olds.set})`, loadScript, { ...env(olds, "unload-modules"), MODULES: dropped.join(" ") }, olds.commandTimeoutSeconds);

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { overlayScript } from "./scripts";
 
 export interface ModulesOverlayInputs {
@@ -25,18 +26,51 @@ export interface ModulesOverlayOutputs extends ModulesOverlayInputs {
   owned?: string[];
 }
 
-const LAYOUT: (keyof ModulesOverlayInputs)[] = ["modulesDir", "upperDir", "workDir", "persistence"];
+/**
+ * Where the installed modules live and how the boot mounts them (upper and work dir,
+ * persistence) change in place: the overlay moves, copying the modules before anything
+ * points at the new folder, so that no moment exists where a boot finds them missing (a
+ * replace would delete the old upper dir, and every installed module with it, first).
+ */
+export const modulesOverlayLifecycle: LifecycleContract<ModulesOverlayInputs> = {
+  resource: "ModulesOverlay",
+  recorded: ["connection", "commandTimeoutSeconds"],
+  inPlace: ["upperDir", "workDir", "persistence"],
+  elsewhere: [],
+  exclusive: {
+    fields: ["modulesDir"],
+    why: "the OS moved its modules directory: the drop-in that orders systemd-modules-load after the overlay is one file, and builds install through the mount point",
+  },
+  drifted: (olds: ModulesOverlayOutputs) => olds.mounted === false || olds.persisted === false,
+};
 
-/** A different layout is a different overlay (replace); a lost mount or unit is drift (update repairs it). */
+/** Another mount point is another overlay (old one first); a new layout is a move; a lost mount or unit is drift (update repairs it). */
 export function diffOverlay(olds: ModulesOverlayOutputs, news: ModulesOverlayInputs): pulumi.dynamic.DiffResult {
-  const replaces = LAYOUT.filter((k) => olds[k] !== news[k]);
-  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
-  const drifted = olds.mounted === false || olds.persisted === false;
-  return { changes: drifted };
+  return diffFor(modulesOverlayLifecycle, olds, news);
+}
+
+function isMove(olds: ModulesOverlayInputs, news: ModulesOverlayInputs): boolean {
+  return modulesOverlayLifecycle.inPlace.some((k) => olds[k] !== news[k]);
 }
 
 function env(p: ModulesOverlayInputs, action: string, createdDirs: string[] = [], owned: string[] = []) {
   return { ACTION: action, MODULES_DIR: p.modulesDir, UPPER_DIR: p.upperDir, WORK_DIR: p.workDir, PERSISTENCE: p.persistence, CREATED_DIRS: createdDirs.join("\n"), OWNED: owned.join("\n") };
+}
+
+/** Moves a mounted overlay to the new layout; the old folders go only after the new mount works. */
+async function move(olds: ModulesOverlayOutputs, news: ModulesOverlayInputs): Promise<ModulesOverlayOutputs> {
+  const r = await hostStep(
+    news.connection,
+    `moving the modules overlay to ${news.upperDir} (${news.persistence})`,
+    overlayScript,
+    { ...env(news, "move", olds.createdDirs ?? [], olds.owned ?? []), OLD_UPPER_DIR: olds.upperDir, OLD_WORK_DIR: olds.workDir, OLD_PERSISTENCE: olds.persistence },
+    news.commandTimeoutSeconds,
+  );
+  const removed = r.lists.removedDir ?? [];
+  const createdDirs = [...new Set([...(olds.createdDirs ?? []), ...(r.lists.createdDir ?? [])])].filter((d) => !removed.includes(d));
+  // The boot-time config is now the new persistence's only.
+  const owned = [...new Set([...(olds.owned ?? []).filter((o) => o !== "unit" && o !== "fstab"), ...(r.lists.owns ?? [])])];
+  return { ...news, mounted: true, persisted: true, createdDirs, owned };
 }
 
 async function apply(p: ModulesOverlayInputs, createdBefore: string[], ownedBefore: string[]): Promise<ModulesOverlayOutputs> {
@@ -59,6 +93,8 @@ export const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
     return diffOverlay(olds, news);
   },
   async update(_id: string, olds: ModulesOverlayOutputs, news: ModulesOverlayInputs) {
+    if (isMove(olds, news)) return { outs: await move(olds, news) };
+    if (updateKind(modulesOverlayLifecycle, olds, news) === "record") return { outs: recordOnly(modulesOverlayLifecycle, olds, news) };
     return { outs: await apply(news, olds.createdDirs ?? [], olds.owned ?? []) };
   },
   async delete(_id: string, props: ModulesOverlayOutputs) {

@@ -8,6 +8,10 @@ import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
 import { buildScript } from "./scripts";
 import { progress } from "./progress";
+import type { PreflightResult } from "../kernel/preflight";
+
+/** What the build needs of the preflight's report. */
+export type PreflightReport = Pick<PreflightResult, "verdict" | "requests" | "added" | "newModules">;
 
 /**
  * The CLI as [program, ...args], resolved when the program loads and captured by value in
@@ -30,12 +34,11 @@ export interface KernelOnHost {
 }
 
 /**
- * build.sh's environment for reading the tree. It checks SET and the paths it is given
- * before any action, so they are plain values here although kconfig-files uses none of
- * them but WORK_DIR. Exported for the provider tests.
+ * build.sh's environment for reading the tree: for no module set (build.sh checks SET and
+ * MODULES_DIR for every other action). Exported for the provider tests.
  */
 export function kconfigFilesEnv(k: Pick<KernelOnHost, "workDir" | "kernelRelease" | "kernelConfig">, symbols: string[] = []): Record<string, string> {
-  return { ACTION: "kconfig-files", KERNEL: k.kernelRelease, WORK_DIR: k.workDir, SET: "kconfig", IMAGE: "", MODULES_DIR: "", KERNEL_CONFIG: k.kernelConfig, SOURCES_COMMAND: "", SOURCE_KIND: "", SYMBOLS: symbols.join(" ") };
+  return { ACTION: "kconfig-files", KERNEL: k.kernelRelease, WORK_DIR: k.workDir, SET: "", IMAGE: "", MODULES_DIR: "", KERNEL_CONFIG: k.kernelConfig, SOURCES_COMMAND: "", SOURCE_KIND: "", SYMBOLS: symbols.join(" ") };
 }
 
 /** Copies the host's Kconfig/Kbuild files, Module.symvers and running config into a temp folder. */
@@ -64,24 +67,32 @@ async function archOf(conn: ConnectionSpec, k: KernelOnHost): Promise<string> {
 /**
  * Fails (and so builds nothing) when a requested option can never load on this kernel;
  * an `unknown` verdict (exit 3: a Kbuild/Kconfig line the analysis cannot decide) is shown
- * as a warning with the report and the build goes on.
+ * as a warning with the report and the build goes on. Returns the report (the options it
+ * adds, the new modules and their files), from which the build takes what to set and build.
  */
-export async function runPreflightOnHost(conn: ConnectionSpec, req: KernelOnHost & { options: string[]; set: string }): Promise<void> {
+export async function runPreflightOnHost(conn: ConnectionSpec, req: KernelOnHost & { options: string[]; set: string }): Promise<PreflightReport> {
   const { spawnSync } = require("child_process");
   const arch = await archOf(conn, req);
   const tree = await fetchKernelTree(conn, req);
   try {
     progress(conn.host, `preflight: ${req.options.map((o) => `${o}=m`).join(" ")} on ${req.kernelRelease} (${arch})`);
-    const r = spawnSync(cli[0], [...cli.slice(1), "preflight", "--source", tree.dir, "--config", tree.config, "--arch", arch, ...req.options.map((o) => `${o}=m`)], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const analyse = (json: boolean) =>
+      spawnSync(cli[0], [...cli.slice(1), "preflight", "--source", tree.dir, "--config", tree.config, "--arch", arch, ...(json ? ["--json"] : []), ...req.options.map((o) => `${o}=m`)], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const r = analyse(false);
     if (r.status === 1) {
       throw new Error(`${conn.host}: module set ${req.set} can never load on kernel ${req.kernelRelease}; nothing was built.\n${r.stdout.trim()}`);
     }
     if (r.status === 3) {
       progress(conn.host, `WARNING: the preflight could not decide whether ${req.set} can load on ${req.kernelRelease}; building anyway.\n${r.stdout.trim()}`);
-      return;
+    } else if (r.status !== 0) {
+      throw new Error(`${conn.host}: the preflight could not run (exit ${r.status}): ${(r.stderr || r.error?.message || "").trim()}`);
+    } else {
+      progress(conn.host, r.stdout.trim().split("\n")[0] ?? "preflight ok");
     }
-    if (r.status !== 0) throw new Error(`${conn.host}: the preflight could not run (exit ${r.status}): ${(r.stderr || r.error?.message || "").trim()}`);
-    progress(conn.host, r.stdout.trim().split("\n")[0] ?? "preflight ok");
+    // The same analysis as data: what the build sets and where the new modules are.
+    const j = analyse(true);
+    if (j.status !== 0 && j.status !== 3) throw new Error(`${conn.host}: the preflight's report could not be read (exit ${j.status}): ${(j.stderr || "").trim()}`);
+    return JSON.parse(j.stdout) as PreflightReport;
   } finally {
     tree.cleanup();
   }

@@ -2,16 +2,19 @@
 // the program sees complete, checked values. All problems are reported at once, each
 // with its path in the config (`hosts[2].hostKey: ...`).
 import type { z } from "zod";
-import { buildSchema, defaultsSchema, fleetSchema, hostSchema, jumpSchema, moduleSetSchema, profileSchema, storageSchema, type AuthConfig, type FleetConfig, type ModuleSetConfig } from "./schema";
+import { buildSchema, moduleSetSchema, profileSchema, stackConfigSchemas, storageSchema, type ComponentAuthConfig, type FleetConfig, type FleetSchemas, type ModuleSetConfig } from "./schema";
 import { builtInProfiles, type Profile } from "./profiles";
 
 export const CONFIG_KEY = "kmod-fleet:fleet";
+
+/** How to log in: a stack config's auth, or the Fleet component's (which may hold the key itself). */
+export type ResolvedAuth = ComponentAuthConfig;
 
 export interface ResolvedJump {
   address: string;
   port: number;
   user: string;
-  auth: AuthConfig;
+  auth: ResolvedAuth;
   /** Pinned keys, or "insecure" when the user turned verification off explicitly. */
   hostKeys: string[] | "insecure";
 }
@@ -21,7 +24,7 @@ export interface ResolvedHost {
   address: string;
   port: number;
   user: string;
-  auth: AuthConfig;
+  auth: ResolvedAuth;
   hostKeys: string[] | "insecure";
   jump?: ResolvedJump;
   labels: string[];
@@ -74,13 +77,17 @@ export interface ResolvedFleet {
 export const DEFAULT_STORE_PATH = ".kmod-fleet/artifacts";
 
 export class ConfigError extends Error {
-  constructor(public readonly problems: string[]) {
-    super(`invalid ${CONFIG_KEY} config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
+  /** `subject` names what was checked: the stack config by default, or a Fleet's args. */
+  constructor(
+    public readonly problems: string[],
+    subject = `${CONFIG_KEY} config`,
+  ) {
+    super(`invalid ${subject} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
     this.name = "ConfigError";
   }
 }
 
-export const DEFAULT_AUTH: AuthConfig = { privateKeyConfig: "sshPrivateKey" };
+export const DEFAULT_AUTH: ResolvedAuth = { privateKeyConfig: "sshPrivateKey" };
 
 const DEFAULTS = {
   port: 22,
@@ -97,20 +104,30 @@ function pathOf(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(top level)";
 }
 
+export interface ResolveOptions {
+  /** Checks local source folders (kept out of here so this stays free of I/O). */
+  dirExists?: (dir: string) => boolean;
+  /** The stack config's schemas (default) or the Fleet component's (config/schema.ts). */
+  schemas?: FleetSchemas;
+  /** What ConfigError's first line names (default: the stack config key). */
+  subject?: string;
+}
+
 /**
- * Checks `raw` (the value of the `kmod-fleet:fleet` config key) and returns the complete
- * fleet. Throws ConfigError listing every problem. `dirExists` lets the caller check
- * local source folders (kept out of here so this stays free of I/O).
+ * Checks `raw` (the value of the `kmod-fleet:fleet` config key, or a Fleet's args with
+ * their Inputs made plain by components/fleetArgs.ts) and returns the complete fleet.
+ * Throws ConfigError listing every problem.
  */
-export function resolveFleetConfig(raw: unknown, opts: { dirExists?: (dir: string) => boolean } = {}): ResolvedFleet {
+export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): ResolvedFleet {
+  const schemas = opts.schemas ?? stackConfigSchemas;
   if (raw === undefined || raw === null) {
     throw new ConfigError([`${CONFIG_KEY}: missing; set it in Pulumi.<stack>.yaml (see Pulumi.example.yaml)`]);
   }
   // Schema and semantic problems are reported together: when the schema refuses something,
   // the semantic checks still run on every field that is valid on its own.
-  const parsed = fleetSchema.safeParse(raw);
+  const parsed = schemas.fleet.safeParse(raw);
   const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`);
-  const cfg: FleetConfig = parsed.success ? parsed.data : salvage(raw);
+  const cfg = (parsed.success ? parsed.data : salvage(raw, schemas)) as FleetConfig;
   const hosts = cfg.hosts.map((h, i) => resolveHost(cfg, i, problems));
 
   const seen = new Map<string, number>();
@@ -153,7 +170,7 @@ export function resolveFleetConfig(raw: unknown, opts: { dirExists?: (dir: strin
   });
   const build: ResolvedBuild = { builders, storePath: cfg.build?.store?.path ?? DEFAULT_STORE_PATH };
 
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, opts.subject);
   return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build };
 }
 
@@ -216,7 +233,7 @@ function resolveModuleSet(s: ModuleSetConfig, i: number, hosts: ResolvedHost[], 
     source = { kind: "git", ...s.source.git };
   } else {
     const inTree = s.source.inTree!;
-    source = { kind: "inTree", options: inTree.options.map((o) => o.replace(/^CONFIG_/, "").replace(/=m$/, "")), directories: inTree.directories };
+    source = { kind: "inTree", options: inTree.options.map((o) => o.replace(/^CONFIG_/, "").replace(/=m$/, "")), directories: inTree.directories ?? [] };
   }
 
   let selected: string[];
@@ -268,7 +285,7 @@ function duplicateModules(sets: ResolvedModuleSet[], problems: string[]): void {
  * What a refused config still says: every field that is valid on its own, so that the
  * semantic checks can run next to the schema's complaints. Only used for error reporting.
  */
-function salvage(raw: unknown): FleetConfig {
+function salvage(raw: unknown, schemas: FleetSchemas): FleetConfig {
   const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
   const fields = (schema: z.ZodObject, v: unknown): any => {
     const o = obj(v);
@@ -283,10 +300,10 @@ function salvage(raw: unknown): FleetConfig {
   };
   const list = (v: unknown) => (Array.isArray(v) ? v : []);
   const top = obj(raw);
-  const defaults = fields(defaultsSchema, top.defaults);
+  const defaults = fields(schemas.defaults, top.defaults);
   const hosts = list(top.hosts).map((h) => {
-    const host = fields(hostSchema, h);
-    if (obj(h).jump !== undefined && host.jump === undefined) host.jump = fields(jumpSchema, obj(h).jump);
+    const host = fields(schemas.host, h);
+    if (obj(h).jump !== undefined && host.jump === undefined) host.jump = fields(schemas.jump, obj(h).jump);
     return host;
   });
   return {

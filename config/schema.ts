@@ -19,22 +19,45 @@ const PATH_MESSAGE = "expected an absolute path of plain characters, e.g. /opt/m
 
 const configKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "expected the name of a secret stack config key, e.g. sshPrivateKey");
 
-/** How to log in. Exactly one of privateKeyConfig, keyFile and agent. */
+const authFields = {
+  /** Name of a secret config key (in the kmod-fleet namespace) holding the private key. */
+  privateKeyConfig: configKey.optional(),
+  /** Path of a private key file on the machine that runs pulumi. */
+  keyFile: z.string().min(1, "expected a file path").optional(),
+  /** true: use $SSH_AUTH_SOCK; a string: the agent socket path. */
+  agent: z.union([z.literal(true), z.string().min(1)]).optional(),
+  /** Name of a secret config key holding the key's passphrase. */
+  passphraseConfig: configKey.optional(),
+};
+
+/** "expected exactly one of a, b or c", checked on the fields that are set. */
+function exactlyOne(keys: string[]) {
+  const names = `${keys.slice(0, -1).join(", ")} or ${keys[keys.length - 1]}`;
+  return [(a: Record<string, unknown>) => keys.filter((k) => a[k] !== undefined).length === 1, { message: `expected exactly one of ${names}` }] as const;
+}
+
+/** How to log in (stack config). Exactly one of privateKeyConfig, keyFile and agent. */
 export const authSchema = z
+  .object(authFields)
+  .strict()
+  .refine(...exactlyOne(["privateKeyConfig", "keyFile", "agent"]));
+
+/**
+ * How to log in, as the Fleet component takes it: the stack config's ways, plus the key and
+ * its passphrase as values (in a program they come from a secret Output; a stack config
+ * has no such field, because the key would be stored in plain text there).
+ */
+export const componentAuthSchema = z
   .object({
-    /** Name of a secret config key (in the kmod-fleet namespace) holding the private key. */
-    privateKeyConfig: configKey.optional(),
-    /** Path of a private key file on the machine that runs pulumi. */
-    keyFile: z.string().min(1, "expected a file path").optional(),
-    /** true: use $SSH_AUTH_SOCK; a string: the agent socket path. */
-    agent: z.union([z.literal(true), z.string().min(1)]).optional(),
-    /** Name of a secret config key holding the key's passphrase. */
-    passphraseConfig: configKey.optional(),
+    /** The private key itself (OpenSSH or PEM text). */
+    privateKey: z.string().min(1, "expected the private key's text (OpenSSH or PEM)").optional(),
+    ...authFields,
+    /** The key's passphrase itself. */
+    passphrase: z.string().optional(),
   })
   .strict()
-  .refine((a) => [a.privateKeyConfig, a.keyFile, a.agent].filter((v) => v !== undefined).length === 1, {
-    message: "expected exactly one of privateKeyConfig, keyFile or agent",
-  });
+  .refine(...exactlyOne(["privateKey", "privateKeyConfig", "keyFile", "agent"]))
+  .refine((a) => a.passphrase === undefined || a.passphraseConfig === undefined, { message: "expected at most one of passphrase or passphraseConfig" });
 
 /**
  * A pinned SSH host key: the public key as in known_hosts ("ssh-ed25519 AAAA...") or its
@@ -48,23 +71,10 @@ const connectionFields = {
   address: z.string().min(1, "expected a host name or IP address"),
   port: z.number().int().min(1).max(65535),
   user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "expected a user name"),
-  auth: authSchema,
   hostKey: z.union([hostKey, z.array(hostKey).min(1)]),
   /** Turns host key verification off for this host. Never the default. */
   insecureIgnoreHostKey: z.literal(true),
 };
-
-/** A bastion to reach the host through (like ssh -J). */
-export const jumpSchema = z
-  .object({
-    address: connectionFields.address,
-    port: connectionFields.port.optional(),
-    user: connectionFields.user.optional(),
-    auth: authSchema.optional(),
-    hostKey: connectionFields.hostKey.optional(),
-    insecureIgnoreHostKey: connectionFields.insecureIgnoreHostKey.optional(),
-  })
-  .strict();
 
 const timeouts = {
   /** Seconds to wait for SSH to answer, per attempt (default 15). */
@@ -76,27 +86,6 @@ const timeouts = {
   /** Seconds any other step may run (default 900: downloads of a 1 GB image included). */
   commandTimeoutSeconds: z.number().int().min(5),
 };
-
-export const hostSchema = z
-  .object({
-    name: hostName,
-    address: connectionFields.address,
-    port: connectionFields.port.optional(),
-    user: connectionFields.user.optional(),
-    auth: authSchema.optional(),
-    hostKey: connectionFields.hostKey.optional(),
-    insecureIgnoreHostKey: connectionFields.insecureIgnoreHostKey.optional(),
-    jump: jumpSchema.optional(),
-    labels: z.array(z.string().min(1)).optional(),
-    connectTimeoutSeconds: timeouts.connectTimeoutSeconds.optional(),
-    connectAttempts: timeouts.connectAttempts.optional(),
-    buildTimeoutSeconds: timeouts.buildTimeoutSeconds.optional(),
-    commandTimeoutSeconds: timeouts.commandTimeoutSeconds.optional(),
-  })
-  .strict();
-
-/** Shared by all hosts; a host's own field wins. */
-export const defaultsSchema = hostSchema.omit({ name: true, address: true }).partial().strict();
 
 /** ${VAR} placeholders of the download URL; see config/profiles.ts. */
 const urlTemplate = z.string().regex(/^https?:\/\/\S+$/, "expected an http(s) URL template, e.g. https://${GROUP}.release.flatcar-linux.net/${BOARD}/${VERSION}/flatcar_developer_container.bin.bz2");
@@ -146,9 +135,13 @@ const sourceSchema = z
     dir: z.string().min(1).optional(),
     /** A git repository at a pinned ref, cloned inside the developer container. */
     git: z.object({ url: z.string().min(1).refine(notAnOption, NOT_AN_OPTION).refine((u) => !/\s/.test(u), "expected a URL without spaces"), ref: z.string().regex(/^[0-9a-f]{7,40}$|^v?[0-9][\w.+-]*$/, "expected a commit hash or a version tag") }).strict().optional(),
-    /** Options to enable as m and the M= directories to build, in order, as in the seed. */
+    /**
+     * Options to build as modules. The options they depend on are added, and the M=
+     * directories derived from the new modules; `directories` overrides that (checked
+     * against the new modules).
+     */
     inTree: z
-      .object({ options: z.array(optionName).min(1), directories: z.array(relativeDir).min(1) })
+      .object({ options: z.array(optionName).min(1), directories: z.array(relativeDir).min(1).optional() })
       .strict()
       .optional(),
   })
@@ -205,22 +198,73 @@ export const buildSchema = z
   })
   .strict();
 
-export const fleetSchema = z
-  .object({
-    defaults: defaultsSchema.optional(),
-    hosts: z.array(hostSchema).min(1, "expected at least one host"),
-    profile: profileSchema.optional(),
-    /** Where the running kernel's config is, tried in order; ${KERNEL} is `uname -r`. */
-    kernelConfigSources: z.array(kernelPathTemplate).min(1).optional(),
-    storage: storageSchema.optional(),
-    moduleSets: z.array(moduleSetSchema).optional(),
-    build: buildSchema.optional(),
-  })
-  .strict();
+/**
+ * The schemas of the fleet, built for one form of `auth`: the stack config's or the Fleet
+ * component's. Everything else is the same schema, so both forms get the same messages.
+ */
+function fleetSchemas<A extends typeof authSchema | typeof componentAuthSchema>(auth: A) {
+  /** A bastion to reach the host through (like ssh -J). */
+  const jump = z
+    .object({
+      address: connectionFields.address,
+      port: connectionFields.port.optional(),
+      user: connectionFields.user.optional(),
+      auth: auth.optional(),
+      hostKey: connectionFields.hostKey.optional(),
+      insecureIgnoreHostKey: connectionFields.insecureIgnoreHostKey.optional(),
+    })
+    .strict();
+
+  const host = z
+    .object({
+      name: hostName,
+      address: connectionFields.address,
+      port: connectionFields.port.optional(),
+      user: connectionFields.user.optional(),
+      auth: auth.optional(),
+      hostKey: connectionFields.hostKey.optional(),
+      insecureIgnoreHostKey: connectionFields.insecureIgnoreHostKey.optional(),
+      jump: jump.optional(),
+      labels: z.array(z.string().min(1)).optional(),
+      connectTimeoutSeconds: timeouts.connectTimeoutSeconds.optional(),
+      connectAttempts: timeouts.connectAttempts.optional(),
+      buildTimeoutSeconds: timeouts.buildTimeoutSeconds.optional(),
+      commandTimeoutSeconds: timeouts.commandTimeoutSeconds.optional(),
+    })
+    .strict();
+
+  /** Shared by all hosts; a host's own field wins. */
+  const defaults = host.omit({ name: true, address: true }).partial().strict();
+
+  const fleet = z
+    .object({
+      defaults: defaults.optional(),
+      hosts: z.array(host).min(1, "expected at least one host"),
+      profile: profileSchema.optional(),
+      /** Where the running kernel's config is, tried in order; ${KERNEL} is `uname -r`. */
+      kernelConfigSources: z.array(kernelPathTemplate).min(1).optional(),
+      storage: storageSchema.optional(),
+      moduleSets: z.array(moduleSetSchema).optional(),
+      build: buildSchema.optional(),
+    })
+    .strict();
+
+  return { jump, host, defaults, fleet };
+}
+
+/** The stack config (`kmod-fleet:fleet`). */
+export const stackConfigSchemas = fleetSchemas(authSchema);
+/** The Fleet component's arguments, with their Input values replaced by plain ones (components/fleetArgs.ts). */
+export const componentSchemas = fleetSchemas(componentAuthSchema);
+export type FleetSchemas = typeof stackConfigSchemas | typeof componentSchemas;
+
+export const { jump: jumpSchema, host: hostSchema, defaults: defaultsSchema, fleet: fleetSchema } = stackConfigSchemas;
 
 export type AuthConfig = z.infer<typeof authSchema>;
+export type ComponentAuthConfig = z.infer<typeof componentAuthSchema>;
 export type HostConfig = z.infer<typeof hostSchema>;
 export type ProfileConfig = z.infer<typeof profileSchema>;
+export type StorageConfig = z.infer<typeof storageSchema>;
 export type ModuleSetConfig = z.infer<typeof moduleSetSchema>;
 export type BuildConfig = z.infer<typeof buildSchema>;
 export type FleetConfig = z.infer<typeof fleetSchema>;

@@ -110,7 +110,7 @@ export async function ensureImages(): Promise<Images> {
   const kernels = testKernels();
   await Promise.all([
     buildOnce(hostDir, "host image", "build-host.sh", [debs, GROUP, ...kernels.map((k) => `${k.release}=${k.osVersion}`)]),
-    buildOnce(devDir, "developer containers", "build-devcontainer.sh", [debs, IN_TREE.directory, ...kernels.map((k) => k.release)]),
+    buildOnce(devDir, "developer containers", "build-devcontainer.sh", [debs, IN_TREE.keep.join(" "), ...kernels.map((k) => k.release)]),
   ]);
   const key = await ensureSigningKey(path.join(cacheDir(), "keys", "gnupg"));
   const releaseRoot = path.join(cacheDir(), "release");

@@ -27,11 +27,20 @@ export const GROUP = "stable";
 export const BOARD = "amd64-usr";
 
 /**
- * The in-tree module the end-to-end tests enable: BFS (SCO UnixWare BFS) is a tristate
- * that the cloud config leaves unset, depends only on BLOCK (set), and its directory
- * has three C files. Its sources are kept in the developer container.
+ * The in-tree module the end-to-end tests enable: SND_DUMMY, a tristate the cloud config
+ * leaves unset; the cloud kernel has no sound core, so the request also needs SOUND, SND
+ * and SND_DRIVERS, and its new modules span three directories.
  */
-export const IN_TREE = { option: "BFS_FS", directory: "fs/bfs", module: "bfs" } as const;
+export const IN_TREE = {
+  option: "SND_DUMMY",
+  module: "snd_dummy",
+  /**
+   * What the trimmed developer container keeps whole (sources and private headers): the
+   * sound core and drivers for SND_DUMMY (whose new modules span sound/, sound/core and
+   * sound/drivers), and sound/'s own files (soundcore.c).
+   */
+  keep: ["sound/core", "sound/drivers", "sound/*.c"],
+} as const;
 
 export const SOURCES_COMMAND = "kmod-fleet-sources";
 

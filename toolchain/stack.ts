@@ -115,17 +115,30 @@ export class Stack {
 
   /** Creates the stack anew with this fleet config and the SSH key as a secret. */
   init(fleet: Record<string, unknown>, privateKey: string): void {
+    this.initWith({ "kmod-fleet:fleet": fleet }, { "kmod-fleet:sshPrivateKey": privateKey });
+  }
+
+  /**
+   * Creates the stack anew with these config values (written to the stack file as they are)
+   * and secrets (set with `pulumi config set --secret`, from stdin).
+   */
+  initWith(values: Record<string, unknown>, secrets: Record<string, string> = {}): void {
     this.destroyState();
     const r = spawnSync(pulumiBin, ["stack", "init", this.name, "--non-interactive"], { cwd: this.projectDir, env: this.env, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`pulumi stack init ${this.name} failed: ${r.stderr}`);
-    this.setFleet(fleet);
-    this.cli(["config", "set", "--secret", "kmod-fleet:sshPrivateKey"], { input: privateKey });
+    this.setConfig(values);
+    for (const [key, value] of Object.entries(secrets)) this.cli(["config", "set", "--secret", key], { input: value });
   }
 
   /** Rewrites the kmod-fleet:fleet value in the stack file, keeping everything else. */
   setFleet(fleet: Record<string, unknown>): void {
+    this.setConfig({ "kmod-fleet:fleet": fleet });
+  }
+
+  /** Writes these config values (`<namespace>:<key>`) to the stack file, keeping everything else. */
+  setConfig(values: Record<string, unknown>): void {
     const doc = (fs.existsSync(this.configFile) ? yaml.load(fs.readFileSync(this.configFile, "utf8")) : {}) as any;
-    doc.config = { ...(doc.config ?? {}), "kmod-fleet:fleet": fleet };
+    doc.config = { ...(doc.config ?? {}), ...values };
     fs.writeFileSync(this.configFile, yaml.dump(doc, { lineWidth: -1 }));
   }
 

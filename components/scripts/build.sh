@@ -6,7 +6,9 @@
 # (kconfig-files: a base64 tar.gz of what the preflight and the doctor read; SYMBOLS adds
 # the C files that export those symbols. fetch: each built .ko as one base64 line.)
 # KERNEL, SET, IMAGE, WORK_DIR, MODULES_DIR, KERNEL_CONFIG (path on the host), SOURCES_COMMAND,
-# OPTIONS and DIRECTORIES (in-tree sets, space-separated), SOURCE_KIND (dir|git|inTree),
+# OPTIONS (in-tree sets: NAME=m or NAME=y, as the preflight's report gives them) and
+# DIRECTORIES (M= directories, in any order: built in the order of their symbols),
+# space-separated, SOURCE_KIND (dir|git|inTree),
 # GIT_URL, GIT_REF, SOURCE_ARCHIVE (uploaded tar of a local folder), BUILD_HOST (the
 # fleet's name for this host, in messages).
 set -eu
@@ -23,9 +25,13 @@ plain_name() { # $1 = what, $2 = value
   esac
 }
 plain_name "kernel release" "$KERNEL"
-plain_name "module set name" "$SET"
-# MODULES_DIR may be empty for kconfig-files, which does not use it.
-for p in "$WORK_DIR" ${MODULES_DIR:+"$MODULES_DIR"}; do
+paths=("$WORK_DIR")
+# kconfig-files reads the kernel's tree for the preflight and the doctor, for no set.
+if [ "$ACTION" != kconfig-files ]; then
+  plain_name "module set name" "$SET"
+  paths+=("$MODULES_DIR")
+fi
+for p in "${paths[@]}"; do
   case "$p" in
   /[!/]*) ;;
   *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
@@ -95,11 +101,18 @@ fi
 if [ -n "$OPTIONS" ] || ! cmp -s /mnt/kernel.config .kmod-fleet-config || [ ! -f include/config/auto.conf ]; then
   rm -f .kmod-fleet-config
   cp /mnt/kernel.config /mnt/wanted.config
-  for o in $OPTIONS; do scripts/config --file /mnt/wanted.config --module "$o"; done
+  # OPTIONS: NAME=m or NAME=y (a bare NAME means =m).
+  for o in $OPTIONS; do
+    case "$o" in
+    *=y) scripts/config --file /mnt/wanted.config --enable "${o%=y}" ;;
+    *) scripts/config --file /mnt/wanted.config --module "${o%=m}" ;;
+    esac
+  done
   say "make olddefconfig"
   KCONFIG_CONFIG=/mnt/wanted.config mk olddefconfig > /dev/null
   for o in $OPTIONS; do
-    grep -qx "CONFIG_$o=m" /mnt/wanted.config || { echo "make olddefconfig did not keep CONFIG_$o=m: its dependencies are not met in this kernel" >&2; exit 5; }
+    case "$o" in *=*) want=$o ;; *) want=$o=m ;; esac
+    grep -qx "CONFIG_$want" /mnt/wanted.config || { echo "make olddefconfig did not keep CONFIG_$want: its dependencies are not met in this kernel" >&2; exit 5; }
   done
   cmp -s /mnt/wanted.config .config || cp /mnt/wanted.config .config
 fi
@@ -110,13 +123,35 @@ mk modules_prepare
 rm -rf /mnt/out && mkdir -p /mnt/out
 case "$SOURCE_KIND" in
 inTree)
+  # A directory's modules may use symbols another directory's modules export (sound/core
+  # for a sound driver). Each finished directory's Module.symvers goes to the later ones
+  # (KBUILD_EXTRA_SYMBOLS, as the seed does by hand); a directory whose modpost finds
+  # symbols undefined waits for the others, until a round makes no progress.
   for d in $DIRECTORIES; do
-    say "make M=$d modules"
-    # ./ before the directory: a name can never be read as find's option or expression.
     case "$d" in -* | /* | *..*) echo "refusing the directory '$d': expected a path inside the kernel tree" >&2; exit 5 ;; esac
-    find "./$d" -name '*.ko' -delete
-    mk M="$d" modules
-    find "./$d" -name '*.ko' -exec cp {} /mnt/out/ \;
+  done
+  pending=$DIRECTORIES
+  extra_symbols=""
+  while [ -n "$pending" ]; do
+    waiting=""
+    for d in $pending; do
+      say "make M=$d modules"
+      # ./ before the directory: a name can never be read as find's option or expression.
+      find "./$d" -name '*.ko' -delete
+      if mk M="$d" KBUILD_EXTRA_SYMBOLS="$extra_symbols" modules; then
+        extra_symbols="$extra_symbols $PWD/$d/Module.symvers"
+        find "./$d" -name '*.ko' -exec cp {} /mnt/out/ \;
+      else
+        waiting="$waiting $d"
+      fi
+    done
+    # echo joins the words with single spaces (globbing is off).
+    if [ "$(echo $waiting)" = "$(echo $pending)" ]; then
+      echo "make M=<dir> modules failed for:$waiting (see the log above)" >&2
+      exit 5
+    fi
+    [ -n "$waiting" ] && say "again, with the symbols of the directories built since:$waiting"
+    pending=$(echo $waiting)
   done
   ;;
 dir|git)

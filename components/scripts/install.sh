@@ -9,6 +9,9 @@
 # (the artifact's id), EXPECT (lines "<name> <sha256>"); fetch: ARTIFACT.
 # inventory (read by the program when it runs): every set installed for KERNEL whose files
 # still match what was installed, as "artifact=<set> <id>".
+# The install a new artifact replaced is kept in $WORK_DIR/previous/<kernel>/<set>, outside
+# the modules tree (depmod must not see two copies), until the new modules have loaded:
+# load.sh puts it back when the kernel refuses them, and removes it once they load.
 set -eu
 
 plain_name() { # $1 = what, $2 = value
@@ -32,6 +35,7 @@ ext=$MODULES_DIR/$KERNEL/extra
 dest=$ext/${SET:-}
 stage=$ext/.${SET:-}.new
 old=$ext/.${SET:-}.old
+previous=$WORK_DIR/previous/$KERNEL/${SET:-}
 # Written into the install folder with the modules (depmod and modprobe ignore them).
 marker=.kmod-fleet-artifact
 sums=.kmod-fleet-sha256
@@ -109,6 +113,13 @@ install)
     echo "depmod failed for the new modules; the previous ones are back in place" >&2
     exit 4
   fi
+  # Another artifact was installed: it is kept until the new modules load (see above). The
+  # same artifact again (a repair) keeps what was kept before, if anything.
+  if [ -d "$old" ] && [ "$(cat "$old/$marker" 2>/dev/null || true)" != "$ARTIFACT" ]; then
+    rm -rf -- "$previous"
+    mkdir -p -- "$(dirname "$previous")"
+    mv -- "$old" "$previous"
+  fi
   rm -rf -- "$old"
   echo "installDir=$dest"
   probe
@@ -133,10 +144,10 @@ fetch)
   done
   ;;
 delete)
-  rm -rf -- "$dest" "$stage" "$old" "$WORK_DIR/uploads/$SET-$KERNEL"
+  rm -rf -- "$dest" "$stage" "$old" "$previous" "$WORK_DIR/uploads/$SET-$KERNEL"
   rmdir -- "$ext" 2>/dev/null || true
   if [ -d "$MODULES_DIR/$KERNEL/kernel" ]; then depmod -a "$KERNEL"; fi
-  rmdir -- "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true
+  rmdir -- "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true
   ;;
 *)
   echo "usage: ACTION=install|probe|inventory|fetch|delete $0" >&2

@@ -3,15 +3,24 @@
 # ACTION: load | probe | unload | unload-modules
 # SET, MODULES (load order, space-separated), PARAMETERS (lines "module k=v ..."),
 # RELOAD (true: the set was rebuilt or its parameters changed: the loaded modules are
-# replaced, once every new one resolves)
+# replaced, once every new one resolves), OLD_MODULES and OLD_PARAMETERS (a reload: what
+# was loaded before, loaded again if the new set fails), KERNEL, MODULES_DIR, WORK_DIR
+# (where install.sh installed the set and kept the install it replaced)
 set -eu
 set -f # MODULES is split into words below, never globbed
 
 # Names become file names and modprobe arguments: plain names only.
 case "$SET" in '' | .* | -* | *[!A-Za-z0-9_-]*) echo "refusing the module set name '$SET'" >&2; exit 2 ;; esac
-for m in $MODULES; do
+for m in $MODULES ${OLD_MODULES:-}; do
   case "$m" in -* | *[!A-Za-z0-9_-]*) echo "refusing the module name '$m': expected a name as modprobe takes it" >&2; exit 2 ;; esac
 done
+if [ "${RELOAD:-false}" = true ]; then
+  # KERNEL comes from the host: one plain name, as it becomes part of paths.
+  case "${KERNEL:-}" in '' | .* | -* | *[!A-Za-z0-9._+~-]*) echo "refusing the kernel release '${KERNEL:-}'" >&2; exit 2 ;; esac
+  for p in "${MODULES_DIR:-}" "${WORK_DIR:-}"; do
+    case "$p" in /[!/]*) ;; *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;; esac
+  done
+fi
 
 load_conf=/etc/modules-load.d/kmod-fleet-$SET.conf
 options_conf=/etc/modprobe.d/kmod-fleet-$SET.conf
@@ -29,6 +38,34 @@ expected_options_conf() {
 }
 
 params_of() { printf '%s\n' "$PARAMETERS" | sed -n "s/^$1 \(.\+\)\$/\1/p"; }
+old_params_of() { printf '%s\n' "${OLD_PARAMETERS:-}" | sed -n "s/^$1 \(.\+\)\$/\1/p"; }
+
+# The install a new artifact replaced, kept until the new modules load (see install.sh).
+previous_build() { echo "$WORK_DIR/previous/$KERNEL/$SET"; }
+installed_build() { echo "$MODULES_DIR/$KERNEL/extra/$SET"; }
+
+# A reload that failed after the previous modules were unloaded: the previous build goes
+# back in its folder (when a new build replaced it) and the previous modules are loaded
+# again with their previous parameters, so the host runs what worked before.
+restore_previous() {
+  local prev dest m
+  prev=$(previous_build)
+  dest=$(installed_build)
+  if [ -d "$prev" ]; then
+    rm -rf -- "$dest.restore" && cp -a -- "$prev" "$dest.restore"
+    mv -- "$dest" "$dest.refused" && mv -- "$dest.restore" "$dest" && rm -rf -- "$dest.refused" "$prev"
+    depmod -a "$KERNEL"
+    echo "the previous build of $SET is back in $dest" >&2
+  fi
+  for m in ${OLD_MODULES:-$MODULES}; do
+    is_loaded "$m" && continue
+    if modprobe -- "$m" $(old_params_of "$m") > /dev/null 2>&1; then
+      echo "the previous $m is loaded again" >&2
+    else
+      echo "the previous $m could not be loaded again" >&2
+    fi
+  done
+}
 
 # "Loaded" means the installed file is what is loaded: the srcversion the kernel shows
 # for the module equals the one of the file modprobe would load. (Modules without a
@@ -71,6 +108,7 @@ load)
     for m in $MODULES; do
       if ! err=$(modprobe --dry-run -- "$m" 2>&1); then
         echo "modprobe cannot load the new $m ($err); the modules loaded now stay loaded" >&2
+        restore_previous
         exit 3
       fi
     done
@@ -92,10 +130,13 @@ load)
     # Parameters on the command line: the modprobe.d file is written only after success.
     if ! err=$(modprobe -- "$m" $(params_of "$m") 2>&1); then
       echo "modprobe $m failed: $err" >&2
-      # As before this step: what it loaded is unloaded, the boot-time files are untouched.
+      messages=$(dmesg 2>/dev/null | tail -n +"$((before + 1))")
+      # As before this step: what it loaded is unloaded, the boot-time files are untouched,
+      # and a reload puts back what was loaded before.
       for u in $(reverse $loaded_now); do modprobe -r -- "$u" > /dev/null 2>&1 || true; done
+      [ "${RELOAD:-false}" = true ] && restore_previous
       echo "--- new kernel messages ---" >&2
-      dmesg 2>/dev/null | tail -n +"$((before + 1))" >&2
+      printf '%s\n' "$messages" >&2
       exit 3
     fi
     loaded_now="$loaded_now $m"
@@ -104,6 +145,11 @@ load)
   mkdir -p /etc/modules-load.d /etc/modprobe.d
   expected_options_conf | write_file "$options_conf"
   expected_load_conf | write_file "$load_conf"
+  # The new build works: the one it replaced is no longer needed.
+  if [ "${RELOAD:-false}" = true ]; then
+    rm -rf -- "$(previous_build)"
+    rmdir "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" 2>/dev/null || true
+  fi
   echo "loaded=true"
   ;;
 probe)

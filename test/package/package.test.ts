@@ -6,11 +6,10 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { assertToolchain, pulumiBin, pulumiEnv } from "../../toolchain/env";
 import { MINI_TREE } from "../unit/kernel/tree";
 
-const repoRoot = path.join(__dirname, "..", "..");
 // js-yaml and @types/node are not here: dependencies of @pulumi/pulumi bring them too.
 const DEV_ONLY = ["tsx", "ts-node", "typescript", "vitest", "pulumi"];
 let tmp: string;
@@ -27,9 +26,8 @@ beforeAll(() => {
   app = path.join(tmp, "app");
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }));
-  const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", tmp], repoRoot));
-  const tarball = path.join(tmp, packed[0].filename);
-  npm(["install", "--omit=dev", "--prefer-offline", tarball], app);
+  // Packed once for the project (globalSetup.ts).
+  npm(["install", "--omit=dev", "--prefer-offline", inject("tarball")], app);
   installed = path.join(app, "node_modules", "kmod-fleet");
 });
 afterAll(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
@@ -127,15 +125,16 @@ describe("the packed package, installed without devDependencies", () => {
   }, 150_000);
 });
 
-// A user's program in plain JavaScript: one host on a closed port, one module set.
+// A user's program in plain JavaScript: one host on a closed port (its address an Output),
+// the key a secret, one module set.
 const USER_PROGRAM = `
 const pulumi = require("@pulumi/pulumi");
-const { Fleet, resolveFleetConfig } = require("kmod-fleet");
-const fleet = resolveFleetConfig({
-  hosts: [{ name: "h1", address: "127.0.0.1", port: 1, connectAttempts: 1, connectTimeoutSeconds: 2, auth: { privateKeyConfig: "key" },
+const { Fleet } = require("kmod-fleet");
+const f = new Fleet("fleet", {
+  hosts: [{ name: "h1", address: pulumi.output("127.0.0.1"), port: 1, connectAttempts: 1, connectTimeoutSeconds: 2,
+            auth: { privateKey: pulumi.secret("unused key") },
             hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxAJ2iCgUCIyF7+uFqQ1y0NxBQ0v5yHUZ8Qp8sE1P2a" }],
   moduleSets: [{ name: "tiny", source: { dir: "mod" }, load: ["tiny"] }],
-}, { dirExists: () => true });
-const f = new Fleet("fleet", { fleet, secret: (k) => pulumi.secret("unused " + k), projectDir: __dirname });
+});
 exports.hosts = f.summary;
 `;

@@ -28,6 +28,7 @@ const load = (stack: string, set: string, modules: string[]): ModuleLoadInputs =
   parameters: {},
   kernelRelease: "6.1.0-50-cloud-amd64",
   buildDigest: "",
+  modulesDir: `${sshd.dir}/modules`,
   workDir: `${sshd.dir}/work`,
   kernelConfig: "",
   commandTimeoutSeconds: 30,

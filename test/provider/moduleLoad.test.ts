@@ -11,26 +11,34 @@ let sshd: TestSshd;
 let spec: ConnectionSpec;
 let state: string;
 
-// $S/installed/<name>: srcversion of the installed file; $S/fail: names modprobe refuses.
-const modprobe = (S: string) => `
+// $S/installed/<name>: srcversion of the installed file, unless an installed file
+// <modules>/<kernel>/extra/<set>/<name>.ko holds it; $S/fail: names modprobe refuses
+// (missing symbols, also on --dry-run); $S/fail-init: srcversions whose init fails (the
+// kernel refuses them at insert time only).
+const srcversionOf = (S: string, M: string) => `srcv() { local f; for f in ${M}/*/extra/*/$1.ko; do [ -f "$f" ] && { cat "$f"; return; }; done; cat ${S}/installed/$1 2>/dev/null; }`;
+const modprobe = (S: string, M: string) => `
+${srcversionOf(S, M)}
 r=0; dry=0
 while [ $# -gt 0 ]; do case "$1" in -r) r=1 ;; --dry-run) dry=1 ;; --) shift; break ;; *) break ;; esac; shift; done
 m=$1; shift
 echo "modprobe r=$r dry=$dry $m $*" >> ${S}/calls
 if [ $r = 0 ] && grep -qx -- "$m" ${S}/fail 2>/dev/null; then echo "modprobe: ERROR: could not insert '$m': Unknown symbol in module" >&2; exit 1; fi
 [ $dry = 1 ] && exit 0
+if [ $r = 0 ] && grep -qxF -- "$(srcv $m)" ${S}/fail-init 2>/dev/null; then echo "modprobe: ERROR: could not insert '$m': Invalid argument" >&2; exit 1; fi
 d=/sys/module/\${m//-/_}
 if [ $r = 1 ]; then rm -rf "$d"; exit 0; fi
-mkdir -p "$d"; cat ${S}/installed/$m > "$d/srcversion" 2>/dev/null || true; echo "$*" > "$d/params"`;
-const modinfo = (S: string) => `
+mkdir -p "$d"; srcv $m > "$d/srcversion" || true; echo "$*" > "$d/params"`;
+const modinfo = (S: string, M: string) => `
+${srcversionOf(S, M)}
 while [ $# -gt 0 ]; do case "$1" in -F) shift 2 ;; --) shift ;; *) m=$1; shift ;; esac; done
-cat ${S}/installed/$m 2>/dev/null || { echo "modinfo: ERROR: Module $m not found." >&2; exit 1; }`;
+srcv $m || { echo "modinfo: ERROR: Module $m not found." >&2; exit 1; }`;
 
 beforeAll(async () => {
   sshd = await startSshd({ namespace: { tmpfs: ["/sys/module", "/etc/modules-load.d", "/etc/modprobe.d"] } });
   state = `${sshd.dir}/state`;
-  fs.writeFileSync(`${sshd.dir}/stubs/modprobe`, `#!/bin/bash\n${modprobe(state)}\n`, { mode: 0o755 });
-  fs.writeFileSync(`${sshd.dir}/stubs/modinfo`, `#!/bin/bash\n${modinfo(state)}\n`, { mode: 0o755 });
+  fs.writeFileSync(`${sshd.dir}/stubs/modprobe`, `#!/bin/bash\n${modprobe(state, `${sshd.dir}/modules`)}\n`, { mode: 0o755 });
+  fs.writeFileSync(`${sshd.dir}/stubs/modinfo`, `#!/bin/bash\n${modinfo(state, `${sshd.dir}/modules`)}\n`, { mode: 0o755 });
+  fs.writeFileSync(`${sshd.dir}/stubs/depmod`, `#!/bin/bash\necho "depmod $*" >> ${state}/calls\n`, { mode: 0o755 });
   spec = { host: "loop", address: "127.0.0.1", port: sshd.port, user: "root", privateKey: sshd.privateKey, hostKeys: [sshd.hostKey], connectTimeoutSeconds: 5, connectAttempts: 1 };
 });
 afterAll(async () => {
@@ -39,6 +47,8 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   fs.rmSync(state, { recursive: true, force: true });
+  fs.rmSync(`${sshd.dir}/modules`, { recursive: true, force: true });
+  fs.rmSync(`${sshd.dir}/work`, { recursive: true, force: true });
   fs.mkdirSync(`${state}/installed`, { recursive: true });
   for (const m of ["a", "b", "c", "e1000e"]) fs.writeFileSync(`${state}/installed/${m}`, `OURS-${m}\n`);
   await on("rm -rf /sys/module/* /etc/modules-load.d/* /etc/modprobe.d/*");
@@ -59,6 +69,7 @@ const inputs = (over: Partial<ModuleLoadInputs> = {}): ModuleLoadInputs => ({
   parameters: {},
   kernelRelease: "6.1.0-50-cloud-amd64",
   buildDigest: "a:1",
+  modulesDir: `${sshd.dir}/modules`,
   workDir: `${sshd.dir}/work`,
   kernelConfig: "",
   commandTimeoutSeconds: 30,
@@ -110,6 +121,39 @@ describe("persist after success", () => {
     fail();
     await moduleLoadProvider.update!("id", outs, inputs({ buildDigest: "a:2" }));
     expect(await on("cat /sys/module/a/srcversion")).toBe("NEW-a");
+  });
+  it("a rebuilt set the kernel refuses at load: the previous build goes back in its folder and is loaded again, with its parameters", async () => {
+    const K = "6.1.0-50-cloud-amd64";
+    const installed = `${sshd.dir}/modules/${K}/extra/s`;
+    const previous = `${sshd.dir}/work/previous/${K}/s`;
+    fs.mkdirSync(installed, { recursive: true });
+    fs.writeFileSync(`${installed}/a.ko`, "OLD-a\n");
+    const { outs } = await moduleLoadProvider.create(inputs({ parameters: { a: "n=1" } }));
+    // What install.sh leaves after installing a new artifact: the new file installed, the old one kept.
+    fs.mkdirSync(previous, { recursive: true });
+    fs.renameSync(`${installed}/a.ko`, `${previous}/a.ko`);
+    fs.writeFileSync(`${installed}/a.ko`, "NEW-a\n");
+    fs.writeFileSync(`${state}/fail-init`, "NEW-a\n");
+    await expect(moduleLoadProvider.update!("id", outs, inputs({ buildDigest: "a:2", parameters: { a: "n=2" } }))).rejects.toThrow(/modprobe a failed[\s\S]*the previous build of s is back in \S+[\s\S]*the previous a is loaded again/);
+    expect(await on("cat /sys/module/a/srcversion")).toBe("OLD-a");
+    expect(await on("cat /sys/module/a/params")).toBe("n=1");
+    expect(fs.readFileSync(`${installed}/a.ko`, "utf8")).toBe("OLD-a\n");
+    expect(fs.existsSync(previous)).toBe(false);
+    expect(await on(`grep -c 'depmod -a ${K}' ${state}/calls`)).toBe("1");
+    expect(await bootFile()).toBe("a");
+    expect(await on("grep -v '^#' /etc/modprobe.d/kmod-fleet-s.conf")).toBe("options a n=1");
+  });
+
+  it("a rebuilt set that loads: the kept previous build is removed", async () => {
+    const K = "6.1.0-50-cloud-amd64";
+    const previous = `${sshd.dir}/work/previous/${K}/s`;
+    const { outs } = await moduleLoadProvider.create(inputs());
+    fs.mkdirSync(previous, { recursive: true });
+    fs.writeFileSync(`${previous}/a.ko`, "OLD-a\n");
+    fs.writeFileSync(`${state}/installed/a`, "NEW-a\n");
+    await moduleLoadProvider.update!("id", outs, inputs({ buildDigest: "a:2" }));
+    expect(await on("cat /sys/module/a/srcversion")).toBe("NEW-a");
+    expect(fs.existsSync(`${sshd.dir}/work/previous`)).toBe(false);
   });
 });
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { diffOverlay } from "../../components/modulesOverlay";
 import { diffDeveloperContainer } from "../../components/developerContainer";
-import { diffModuleBuild, failureReport, parseBuilt } from "../../components/moduleBuild";
-import { diffModuleInstall, findDrift } from "../../components/moduleInstall";
+import { diffModuleBuild, failureReport, moduleBuildLifecycle, parseBuilt } from "../../components/moduleBuild";
+import { diffModuleInstall, findDrift, moduleInstallLifecycle } from "../../components/moduleInstall";
+import { updateKind } from "../../components/lifecycle";
 import { diffModuleLoad } from "../../components/moduleLoad";
 import { diffFacts } from "../../components/hostFacts";
 import type { ConnectionSpec } from "../../ssh/session";
@@ -23,7 +24,9 @@ describe("overlay", () => {
   it("converged: no change", () => expect(diffOverlay(olds, inputs)).toEqual({ changes: false }));
   it("unmounted (drift): update in place", () => expect(diffOverlay({ ...olds, mounted: false }, inputs)).toEqual({ changes: true }));
   it("mount unit lost (drift): update in place", () => expect(diffOverlay({ ...olds, persisted: false }, inputs)).toEqual({ changes: true }));
-  it("other upper dir: replace, old one first", () => expect(diffOverlay(olds, { ...inputs, upperDir: "/var/modules" })).toEqual({ changes: true, replaces: ["upperDir"], deleteBeforeReplace: true }));
+  it("other upper dir: a move in place, never a replace (its delete would remove every installed module)", () => expect(diffOverlay(olds, { ...inputs, upperDir: "/var/modules" })).toEqual({ changes: true }));
+  it("other persistence: a move in place", () => expect(diffOverlay(olds, { ...inputs, persistence: "fstab" })).toEqual({ changes: true }));
+  it("other mount point: another overlay (replace)", () => expect(diffOverlay(olds, { ...inputs, modulesDir: "/lib/modules" })).toEqual({ changes: true, replaces: ["modulesDir"], deleteBeforeReplace: true }));
 });
 
 describe("developer container", () => {
@@ -50,9 +53,19 @@ describe("module build", () => {
   it("missing from the store (the program says how it is had): update", () => expect(diffModuleBuild(olds, { ...inputs, obtain: "take back from h2" })).toEqual({ changes: true }));
   it("refresh found it missing from the store: update", () => expect(diffModuleBuild({ ...olds, inStore: false }, inputs)).toEqual({ changes: true }));
   it("the last attempt failed: try again", () => expect(diffModuleBuild({ ...olds, failure: "the build of pair ... failed" }, inputs)).toEqual({ changes: true }));
-  it("another builder, same artifact: recorded, nothing built", () => expect(diffModuleBuild(olds, { ...inputs, builder: "h2" })).toEqual({ changes: true }));
-  it("a new build timeout alone: no rebuild", () => expect(diffModuleBuild(olds, { ...inputs, buildTimeoutSeconds: 900 })).toEqual({ changes: false }));
+  it("another builder, same artifact: recorded, nothing built", () => {
+    const news = { ...inputs, builder: "h2" };
+    expect(diffModuleBuild(olds, news)).toEqual({ changes: true });
+    expect(updateKind(moduleBuildLifecycle, olds, news)).toBe("record");
+  });
+  it("a new build timeout alone: recorded, no rebuild", () => {
+    const news = { ...inputs, buildTimeoutSeconds: 1200 };
+    expect(diffModuleBuild(olds, news)).toEqual({ changes: true });
+    expect(updateKind(moduleBuildLifecycle, olds, news)).toBe("record");
+  });
+  it("the same files in another folder (same source identity): recorded, no rebuild", () => expect(updateKind(moduleBuildLifecycle, olds, { ...inputs, source: { kind: "dir" as const, dir: "moved/pair" }, sourceDir: "/abs/moved/pair" })).toBe("record"));
   it("never a replacement: the build's name is its kernel, set and architecture", () => expect(diffModuleBuild(olds, { ...inputs, sourceIdentity: "id2", kernelConfig: "/proc/config.gz" }).replaces).toBeUndefined());
+  it("host not probed this run: nothing decided", () => expect(diffModuleBuild(olds, { ...inputs, kernelRelease: "" })).toEqual({ changes: false }));
 
   it("the builder's lines become the manifest's modules", () => {
     expect(parseBuilt(["pair_provider " + "a".repeat(64) + " 4242 ABCDEF 6.1.0-50-cloud-amd64 SMP preempt mod_unload", "x " + "b".repeat(64) + " 7 - 6.1.0-50-cloud-amd64"])).toEqual([
@@ -73,7 +86,9 @@ describe("module install", () => {
   const olds = { ...inputs, modules, installDir: "/usr/lib/modules/6.1.0-50-cloud-amd64/extra/pair", drift: [] };
   it("converged: nothing to install", () => expect(diffModuleInstall(olds, inputs)).toEqual({ changes: false }));
   it("a new artifact (new sources): update in place, never delete first", () => expect(diffModuleInstall(olds, { ...inputs, artifactId: "art2" })).toEqual({ changes: true }));
-  it("kernel update: a new install next to the old one, then the old one goes", () => expect(diffModuleInstall(olds, { ...inputs, kernelRelease: "6.1.0-56-cloud-amd64" })).toEqual({ changes: true, replaces: ["kernelRelease"] }));
+  it("kernel update: a new install next to the old one, then the old one goes", () => expect(diffModuleInstall(olds, { ...inputs, kernelRelease: "6.1.0-56-cloud-amd64" })).toEqual({ changes: true, replaces: ["kernelRelease"], deleteBeforeReplace: false }));
+  it("another builder or connection alone: recorded, nothing installed", () => expect(updateKind(moduleInstallLifecycle, olds, { ...inputs, builder: "h2", connection: { ...conn, port: 2222 } })).toBe("record"));
+  it("a manifest not known yet (preview of a build that changes) is no change", () => expect(diffModuleInstall({ ...olds, manifest: { m: 1 } as any }, { ...inputs, manifest: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as any })).toEqual({ changes: false }));
   it("a .ko deleted on the host: reinstall the same artifact", () => expect(diffModuleInstall({ ...olds, drift: ["pair_provider.ko is missing"] }, inputs)).toEqual({ changes: true }));
   it("the group's build failed: the host reports it", () => expect(diffModuleInstall(olds, { ...inputs, buildFailure: "the build of pair for k1 on h1 failed" })).toEqual({ changes: true }));
   it("a build failure not known yet (preview of a build that changes) is no change", () => expect(diffModuleInstall(olds, { ...inputs, buildFailure: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" })).toEqual({ changes: false }));
@@ -93,7 +108,7 @@ describe("module install", () => {
 });
 
 describe("module load", () => {
-  const inputs = { connection: conn, set: "pair", modules: ["pair_provider", "pair_consumer"], parameters: {}, kernelRelease: "k1", buildDigest: "d1", workDir: "/w", kernelConfig: "/c", commandTimeoutSeconds: 60 };
+  const inputs = { connection: conn, set: "pair", modules: ["pair_provider", "pair_consumer"], parameters: {}, kernelRelease: "k1", buildDigest: "d1", modulesDir: "/usr/lib/modules", workDir: "/w", kernelConfig: "/c", commandTimeoutSeconds: 60 };
   const olds = { ...inputs, notLoaded: [], persisted: true };
   it("converged: no change", () => expect(diffModuleLoad(olds, inputs)).toEqual({ changes: false }));
   it("a module was unloaded (drift)", () => expect(diffModuleLoad({ ...olds, notLoaded: ["pair_consumer"] }, inputs)).toEqual({ changes: true }));

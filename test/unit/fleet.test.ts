@@ -51,10 +51,11 @@ beforeAll(async () => {
   vi.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => void warnings.push(message));
   vi.spyOn(pulumi.log, "info").mockImplementation(async (message: string) => void infos.push(message));
   storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-"));
+  // The default auth reads the key from this secret stack config key.
+  pulumi.runtime.setConfig("kmod-fleet:sshPrivateKey", "secret value of sshPrivateKey");
   // Import modules that create resources only after setMocks.
-  const { resolveFleetConfig } = await import("../../config/resolve");
   const { Fleet } = await import("../../components/fleet");
-  const config = resolveFleetConfig({
+  fleet = new Fleet("fleet", {
     hosts: [
       { name: "h1", address: "127.0.0.1", port: 2201, hostKey: KEY, labels: ["a"] },
       { name: "h2", address: "127.0.0.1", port: 2202, hostKey: KEY },
@@ -68,10 +69,6 @@ beforeAll(async () => {
       { name: "intree", source: { inTree: { options: ["DUMMY"], directories: ["drivers/net"] } }, load: ["dummy"], hosts: { labels: ["a"] } },
     ],
     build: { store: { path: storeDir } },
-  });
-  fleet = new Fleet("fleet", {
-    fleet: config,
-    secret: (k) => pulumi.secret(`secret value of ${k}`),
     projectDir: root,
     probe: async (spec) => {
       if (spec.host === "h3") throw new Error("h3: cannot reach root@127.0.0.1:2203 after 3 attempt(s) in 9 s: connect ECONNREFUSED");

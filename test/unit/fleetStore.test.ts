@@ -33,19 +33,22 @@ let storeDir: string;
 let ids: Record<string, string>;
 const infos: string[] = [];
 beforeAll(async () => {
+  // The default auth reads the key from this secret stack config key.
+  pulumi.runtime.setConfig("kmod-fleet:sshPrivateKey", "secret value of sshPrivateKey");
   vi.spyOn(pulumi.log, "info").mockImplementation(async (message: string) => void infos.push(message));
   storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-"));
   const { resolveFleetConfig } = await import("../../config/resolve");
-  const { Fleet } = await import("../../components/fleet");
-  const { hashSourceDir, sourceIdentity } = await import("../../components/sourceHash");
-  const { LocalArtifactStore, artifactId } = await import("../../artifacts/store");
-  const config = resolveFleetConfig({
+  const args = {
     hosts: ["h1", "h2", "h3", "h4"].map((name, i) => ({ name, address: "127.0.0.1", port: 2201 + i, hostKey: KEY })),
     defaults: { user: "root" },
     profile: { sourcesCommand: "kmod-fleet-sources" },
     moduleSets: [{ name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"] }],
     build: { builders: ["h1", "h3"], store: { path: storeDir } },
-  });
+  };
+  const { Fleet } = await import("../../components/fleet");
+  const { hashSourceDir, sourceIdentity } = await import("../../components/sourceHash");
+  const { LocalArtifactStore, artifactId } = await import("../../artifacts/store");
+  const config = resolveFleetConfig(args);
   const set = config.moduleSets[0];
   const identity = sourceIdentity(set.source, hashSourceDir(path.join(root, "test/unit/fixtures/tiny-module")), config.profile.sourcesCommand);
   const key = (k: string) => ({ kernelRelease: k, arch: "x86_64", set: "pair", sourceIdentity: identity });
@@ -57,8 +60,7 @@ beforeAll(async () => {
     new Map([["tiny", ko]]),
   );
   const fleet = new Fleet("fleet", {
-    fleet: config,
-    secret: (k) => pulumi.secret(`secret value of ${k}`),
+    ...args,
     projectDir: root,
     probe: async (spec) => ({ kernelRelease: KERNEL[spec.host], arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz" }),
     inventory: async (spec) => ({

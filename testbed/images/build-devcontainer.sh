@@ -3,15 +3,17 @@
 # toolchain and that kernel's source tree, prepared natively (so a guest under TCG only
 # compiles what its own config change and module directory need).
 # Output (in OUT/<kver>/): flatcar_developer_container.bin.bz2 and .bin (ext4 image).
-# Usage: build-devcontainer.sh OUT DEBS_DIR INTREE_DIR KVER...
+# Usage: build-devcontainer.sh OUT DEBS_DIR "KEEP..." KVER...
+# KEEP: paths in the kernel tree (a trailing /*.c: the files of that folder, not its
+# subfolders) whose sources are kept for the in-tree tests.
 #   DEBS_DIR/KVER/: that kernel's linux-image, linux-headers and linux-source-6.1 packages.
 #   INTREE_DIR: the in-tree directory whose C sources are kept (e.g. fs/bfs).
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/common.sh"
 
-[ "$#" -ge 4 ] || die "usage: build-devcontainer.sh OUT DEBS_DIR INTREE_DIR KVER..."
-out="$1"; debs="$2"; intree="$3"; shift 3
+[ "$#" -ge 4 ] || die "usage: build-devcontainer.sh OUT DEBS_DIR \"KEEP...\" KVER..."
+out="$1"; debs="$2"; keep="$3"; shift 3
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot)"
 jobs="${TESTBED_JOBS:-2}"
 
@@ -73,9 +75,17 @@ for kver in "$@"; do
     echo "== $kver: trim" >&2
     # Keep every Kconfig, Makefile and Kbuild, and all headers under include/ and arch/x86;
     # drop the sources and private headers of drivers, file systems, networking and sound
-    # (only their own sources include those) except the in-tree test directory.
+    # (only their own sources include those) except what the in-tree tests build.
+    kept=()
+    read -r -a keeps <<<"$keep" # not a glob: sound/*.c is a find pattern
+    for k in "${keeps[@]}"; do
+        case "$k" in
+        */\*.c) kept+=(! \( -path "$tree/${k%/\*.c}/*" ! -path "$tree/${k%/\*.c}/*/*" \)) ;;
+        *) kept+=(! -path "$tree/$k/*") ;;
+        esac
+    done
     for d in drivers fs net sound; do
-        find "$tree/$d" -type f \( -name '*.c' -o -name '*.S' -o -name '*.h' \) ! -path "$tree/$intree/*" -delete
+        find "$tree/$d" -type f \( -name '*.c' -o -name '*.S' -o -name '*.h' \) "${kept[@]}" -delete
     done
     # Of other architectures only Kconfig files are read (crypto/Kconfig sources them).
     for a in "$tree"/arch/*/; do

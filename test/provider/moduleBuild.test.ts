@@ -1,0 +1,213 @@
+// The build over real SSH with build.sh and its container script as they run on a host,
+// in a private mount namespace where systemd-nspawn is a stub that makes the same binds
+// in a nested namespace, and `make`, `depmod`, `modinfo` are stubs: a "module" is a file
+// holding its vermagic and version. The build goes into a local artifact store and the
+// host installs it from there (install.sh), as the fleet does. What is checked is the
+// scripts' own logic: a failed rebuild keeps the installed modules and the kernel tree, a
+// replaced install is kept until its successor loads, and in-tree directories are built
+// in the order of the symbols they use.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { closeAllSessions, type ConnectionSpec } from "../../ssh/session";
+import { moduleBuildProvider, type ModuleBuildInputs, type ModuleBuildOutputs } from "../../components/moduleBuild";
+import { moduleInstallProvider, type ModuleInstallInputs, type ModuleInstallOutputs } from "../../components/moduleInstall";
+import { artifactId } from "../../artifacts/store";
+import { hostStep } from "../../components/hostStep";
+import { buildScript } from "../../components/scripts";
+import { startSshd, type TestSshd } from "./sshd";
+
+const K = "6.1.0-50-cloud-amd64";
+
+// Makes the binds systemd-nspawn would, then runs the command with the --setenv variables.
+const NSPAWN = `binds=(); envs=()
+while [ $# -gt 0 ]; do case "$1" in
+  --bind=* | --bind-ro=*) binds+=("\${1#*=}") ;;
+  --setenv=*) envs+=("\${1#--setenv=}") ;;
+  --*) ;;
+  *) break ;;
+esac; shift; done
+setup="set -e"
+for b in "\${binds[@]}"; do setup+="; mkdir -p '\${b#*:}'; mount --bind '\${b%%:*}' '\${b#*:}'"; done
+exec unshare -m --propagation private env "\${envs[@]}" bash -c "$setup; exec \\"\\$@\\"" nspawn "$@"`;
+
+// M=<dir> modules: fails like a compiler on <dir>/broken, like modpost when a directory
+// listed in <dir>/needs has not given its Module.symvers; else writes <dir>/<name>.ko for
+// each name in <dir>/modules, holding the kernel release and <dir>/version.
+const MAKE = `for a in "$@"; do case "$a" in M=*) M=\${a#M=} ;; KBUILD_EXTRA_SYMBOLS=*) X=\${a#*=} ;; KERNELRELEASE=*) K=\${a#*=} ;; -*) ;; *) T=$a ;; esac; done
+case "$T" in olddefconfig | modules_prepare) exit 0 ;; esac
+d=$M; [ "\${M#/}" = "$M" ] && d=$PWD/$M
+echo "make M=$M extra=[$X]" >> /mnt/make.calls
+[ -f "$d/broken" ] && { echo "$d/x.c:1:1: error: $(cat "$d/broken")"; exit 2; }
+for need in $(cat "$d/needs" 2>/dev/null); do
+  case " $X " in *" $PWD/$need/Module.symvers "*) ;; *) echo "ERROR: modpost: \\"\${need}_symbol\\" [$M] undefined!"; exit 2 ;; esac
+done
+for n in $(cat "$d/modules"); do echo "$K $(cat "$d/version" 2>/dev/null)" > "$d/$n.ko"; done
+echo "symbols of $M" > "$d/Module.symvers"`;
+
+let sshd: TestSshd;
+let spec: ConnectionSpec;
+let root: string;
+let store: string;
+
+beforeAll(async () => {
+  sshd = await startSshd({ namespace: {} });
+  root = sshd.dir;
+  const stub = (name: string, body: string) => fs.writeFileSync(`${root}/stubs/${name}`, `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+  stub("systemd-nspawn", NSPAWN);
+  stub("make", MAKE);
+  // -F vermagic: the kernel release the module was built for; -F srcversion: from its version.
+  stub("modinfo", `while [ $# -gt 0 ]; do case "$1" in -F) f=$2; shift 2 ;; --) shift ;; *) file=$1; shift ;; esac; done
+case "$f" in srcversion) echo "SRC-$(cut -s -d' ' -f2 "$file")" ;; *) echo "$(cut -d' ' -f1 "$file") SMP mod_unload" ;; esac`);
+  stub("depmod", `for f in ${root}/modules/${K}/extra/*/*.ko; do [ -f "$f" ] && echo "\${f#${root}/modules/${K}/}:"; done > ${root}/modules/${K}/modules.dep; echo "depmod $*" >> ${root}/depmod.calls`);
+  // The kernel tree the sources command puts in place: two in-tree directories, b's
+  // module using what a's exports, and scripts/config.
+  const tree = `${root}/tree`;
+  for (const [p, text] of Object.entries({ Makefile: "", "a/modules": "alpha", "b/modules": "beta", "b/needs": "a" })) {
+    fs.mkdirSync(path.dirname(`${tree}/${p}`), { recursive: true });
+    fs.writeFileSync(`${tree}/${p}`, text);
+  }
+  fs.mkdirSync(`${tree}/scripts`);
+  fs.writeFileSync(`${tree}/scripts/config`, `#!/bin/bash\nf=$2; case "$3" in --module) echo "CONFIG_$4=m" >> "$f" ;; --enable) echo "CONFIG_$4=y" >> "$f" ;; esac\n`, { mode: 0o755 });
+  fs.writeFileSync(`${root}/running.config`, "CONFIG_MODULES=y\n");
+  spec = { host: "loop", address: "127.0.0.1", port: sshd.port, user: "root", privateKey: sshd.privateKey, hostKeys: [sshd.hostKey], connectTimeoutSeconds: 5, connectAttempts: 1 };
+});
+afterAll(async () => {
+  closeAllSessions();
+  await sshd?.stop();
+});
+beforeEach(() => {
+  for (const d of ["modules", "work", "work2", "pair"]) fs.rmSync(`${root}/${d}`, { recursive: true, force: true });
+  store = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-"));
+  fs.mkdirSync(`${root}/modules/${K}/kernel`, { recursive: true });
+  fs.mkdirSync(`${root}/pair`);
+  fs.writeFileSync(`${root}/pair/modules`, "pair");
+  fs.writeFileSync(`${root}/pair/version`, "v1");
+});
+
+const inputs = (over: Partial<ModuleBuildInputs> = {}): ModuleBuildInputs => ({
+  connection: spec,
+  builder: "loop",
+  set: "s",
+  kernelRelease: K,
+  arch: "x86_64",
+  kernelConfig: `${root}/running.config`,
+  imagePath: "/nonexistent/developer_container.bin",
+  sourcesCommand: `cp -a ${root}/tree linux`,
+  source: { kind: "dir", dir: "pair" },
+  sourceDir: `${root}/pair`,
+  sourceHash: "v1",
+  sourceIdentity: "v1",
+  modulesDir: `${root}/modules`,
+  workDir: `${root}/work`,
+  storePath: store,
+  obtain: "build on loop",
+  buildTimeoutSeconds: 60,
+  commandTimeoutSeconds: 30,
+  ...over,
+});
+/** The install of the artifact the program plans for `identity` (known before the build has it). */
+const installInputs = (build: ModuleBuildOutputs, identity: string): ModuleInstallInputs => ({
+  connection: spec,
+  set: "s",
+  kernelRelease: K,
+  modulesDir: `${root}/modules`,
+  workDir: `${root}/work`,
+  storePath: store,
+  builder: "loop",
+  artifactId: artifactId({ kernelRelease: K, arch: "x86_64", set: "s", sourceIdentity: identity }),
+  manifest: build.manifest,
+  buildFailure: build.failure,
+  commandTimeoutSeconds: 30,
+});
+const build = async (over: Partial<ModuleBuildInputs> = {}) => (await moduleBuildProvider.create(inputs(over))).outs as ModuleBuildOutputs;
+const rebuild = async (olds: ModuleBuildOutputs, over: Partial<ModuleBuildInputs>) => (await moduleBuildProvider.update!("id", olds, inputs(over))).outs as ModuleBuildOutputs;
+const install = async (b: ModuleBuildOutputs, identity = "v1") => (await moduleInstallProvider.create(installInputs(b, identity))).outs as ModuleInstallOutputs;
+const reinstall = async (olds: ModuleInstallOutputs, b: ModuleBuildOutputs, identity: string) => (await moduleInstallProvider.update!("id", olds, installInputs(b, identity))).outs as ModuleInstallOutputs;
+const installed = (name = "pair") => fs.readFileSync(`${root}/modules/${K}/extra/s/${name}.ko`, "utf8").trim();
+const built = (name: string) => fs.readFileSync(`${root}/work/jobs/${K}/s/out/${name}.ko`, "utf8").trim();
+const previous = () => `${root}/work/previous/${K}/s`;
+
+describe("a rebuild never costs the installed modules", () => {
+  it("a source that does not compile: the build records the error with the log's end and path, each install reports it, and the installed modules and the kernel tree stay", async () => {
+    const b1 = await build();
+    const i1 = await install(b1);
+    expect(installed()).toBe(`${K} v1`);
+    fs.writeFileSync(`${root}/pair/broken`, "expected ';' before '}' token");
+    const failed = await rebuild(b1, { sourceHash: "broken", sourceIdentity: "broken" });
+    expect(failed.failure).toMatch(/build of s for 6\.1\.0-50-cloud-amd64 failed; the end of the log:[\s\S]*error: expected ';' before '}' token[\s\S]*full log on loop: \S+\/work\/logs\/s-6\.1\.0-50-cloud-amd64\.log/);
+    await expect(reinstall(i1, failed, "broken")).rejects.toThrow(/^loop: cannot install s for 6\.1\.0-50-cloud-amd64: the build of s for 6\.1\.0-50-cloud-amd64 \(x86_64\) on loop failed:/);
+    expect(installed()).toBe(`${K} v1`);
+    expect(fs.readFileSync(`${root}/modules/${K}/modules.dep`, "utf8")).toBe("extra/s/pair.ko:\n");
+    expect(fs.existsSync(previous())).toBe(false);
+    // The kernel tree is kept for the retry.
+    expect(fs.existsSync(`${root}/work/src/${K}/linux/Makefile`)).toBe(true);
+  });
+
+  it("a successful rebuild: the install swaps the new modules in and keeps the ones it replaced outside the modules tree", async () => {
+    const b1 = await build();
+    const i1 = await install(b1);
+    fs.writeFileSync(`${root}/pair/version`, "v2");
+    const b2 = await rebuild(b1, { sourceHash: "v2", sourceIdentity: "v2" });
+    expect(b2.failure).toBe("");
+    const i2 = await reinstall(i1, b2, "v2");
+    expect(installed()).toBe(`${K} v2`);
+    expect(fs.readFileSync(`${previous()}/pair.ko`, "utf8").trim()).toBe(`${K} v1`);
+    expect(i2.modules.map((m) => m.name)).toEqual(["pair"]);
+    // The same artifact again (a repair) keeps what was kept.
+    await reinstall({ ...i2, drift: ["pair.ko is missing"] }, b2, "v2");
+    expect(fs.readFileSync(`${previous()}/pair.ko`, "utf8").trim()).toBe(`${K} v1`);
+    // delete removes the kept modules with the rest; the build's delete its leftovers.
+    await moduleInstallProvider.delete!("id", i2);
+    expect(fs.existsSync(`${root}/modules/${K}/extra`)).toBe(false);
+    expect(fs.existsSync(`${root}/work/previous`)).toBe(false);
+    await moduleBuildProvider.delete!("id", b2);
+    expect(fs.existsSync(`${root}/work`)).toBe(false);
+  });
+
+  it("a new work dir is recorded (nothing is built for it); the next build runs in it, and destroy removes what builds left in both", async () => {
+    const b1 = await build();
+    const moved = (await moduleBuildProvider.update!("id", b1, inputs({ workDir: `${root}/work2` }))).outs as ModuleBuildOutputs;
+    expect(fs.existsSync(`${root}/work2`)).toBe(false);
+    expect(moved.leftoversOn.map((l) => l.workDir)).toEqual([`${root}/work`]);
+    fs.writeFileSync(`${root}/pair/version`, "v2");
+    const b2 = await rebuild(moved, { workDir: `${root}/work2`, sourceHash: "v2", sourceIdentity: "v2" });
+    expect(fs.existsSync(`${root}/work2/logs/s-${K}.log`)).toBe(true);
+    expect(b2.leftoversOn.map((l) => l.workDir).sort()).toEqual([`${root}/work`, `${root}/work2`]);
+    await moduleBuildProvider.delete!("id", b2);
+    expect(fs.existsSync(`${root}/work`)).toBe(false);
+    expect(fs.existsSync(`${root}/work2`)).toBe(false);
+  });
+});
+
+describe("in-tree directories", () => {
+  const inTree = (directories: string, options = "ALPHA=m BETA=m GAMMA=y") =>
+    hostStep(spec, "building", buildScript, {
+      ACTION: "build", KERNEL: K, SET: "s", IMAGE: "/nonexistent", WORK_DIR: `${root}/work`, MODULES_DIR: `${root}/modules`, KERNEL_CONFIG: `${root}/running.config`,
+      SOURCES_COMMAND: `cp -a ${root}/tree linux`, SOURCE_KIND: "inTree", OPTIONS: options, DIRECTORIES: directories, GIT_URL: "", GIT_REF: "",
+    }, 60);
+
+  it("a directory whose modules use another's symbols is built after it, with its Module.symvers", async () => {
+    const r = await inTree("b a");
+    expect(r.stdout).toMatch(/again, with the symbols of the directories built since: b/);
+    // Built, for the store: installing them is install.sh's.
+    expect(built("alpha")).toBe(K);
+    expect(built("beta")).toBe(K);
+    expect(fs.existsSync(`${root}/modules/${K}/extra`)).toBe(false);
+    const calls = fs.readFileSync(`${root}/work/jobs/${K}/s/make.calls`, "utf8");
+    expect(calls).toBe(`make M=b extra=[]\nmake M=a extra=[]\nmake M=b extra=[ /usr/src/linux/a/Module.symvers]\n`);
+    // The options were set as asked: m for modules, y for a bool the preflight added.
+    expect(fs.readFileSync(`${root}/work/src/${K}/linux/.config`, "utf8")).toBe("CONFIG_MODULES=y\nCONFIG_ALPHA=m\nCONFIG_BETA=m\nCONFIG_GAMMA=y\n");
+  });
+
+  it("directories that can never be built fail with what is left, after one round without progress", async () => {
+    fs.writeFileSync(`${root}/tree/a/needs`, "b");
+    try {
+      await expect(inTree("b a")).rejects.toThrow(/make M=<dir> modules failed for: b a/);
+      expect(fs.readdirSync(`${root}/work/jobs/${K}/s/out`)).toEqual([]);
+    } finally {
+      fs.rmSync(`${root}/tree/a/needs`);
+    }
+  });
+});

@@ -1,0 +1,190 @@
+// The Fleet component's args: the same mistakes get the same messages, by path, as in the
+// stack config, whether a value is plain or an Input known only later; and a machine's
+// outputs, known after it is created, reach the host's connection (with the key a secret).
+import { beforeAll, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, resolveFleetConfig } from "../../config/resolve";
+import { BAD_CONFIGS, KEY, minimal } from "./fixtures/badConfigs";
+
+const registered: { type: string; name: string; inputs: any }[] = [];
+// What the machines' resource reports once created (the mocks run as `up`, not a preview).
+const MACHINES: Record<string, Record<string, unknown>> = {
+  m1: { address: "10.0.0.5", port: 2222, hostKey: KEY },
+  m2: { address: "10.0.0.6", port: 22, hostKey: "not a key" },
+};
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+      return { id: `${args.name}-id`, state: args.type === "test:index:Machine" ? MACHINES[args.name] : args.inputs };
+    },
+    call: (args) => args.inputs,
+  },
+  "kmod-fleet",
+  "test",
+  false,
+);
+
+/** A machine created by another provider: address, port and host key are its outputs. */
+class Machine extends pulumi.CustomResource {
+  declare readonly address: pulumi.Output<string>;
+  declare readonly port: pulumi.Output<number>;
+  declare readonly hostKey: pulumi.Output<string>;
+  constructor(name: string) {
+    super("test:index:Machine", name, { address: undefined, port: undefined, hostKey: undefined });
+  }
+}
+
+// Imported after setMocks, as every module that creates resources.
+let fleetArgs: typeof import("../../components/fleetArgs");
+let FleetClass: typeof import("../../components/fleet").Fleet;
+beforeAll(async () => {
+  fleetArgs = await import("../../components/fleetArgs");
+  FleetClass = (await import("../../components/fleet")).Fleet;
+});
+
+const SUBJECT = 'Fleet "fleet" args';
+
+function problemsOf(f: () => unknown): string[] {
+  try {
+    f();
+  } catch (e: any) {
+    if (e instanceof ConfigError || e?.name === "FleetArgsError") return e.problems;
+    throw e;
+  }
+  return [];
+}
+const stackProblems = (raw: unknown) => problemsOf(() => resolveFleetConfig(raw));
+const argsProblems = (raw: unknown, known?: Map<unknown, unknown>) => problemsOf(() => fleetArgs.resolveFleetArgs(raw as any, { subject: SUBJECT, known }));
+
+describe("the args get the stack config's messages, by path", () => {
+  for (const [what, raw, expected] of BAD_CONFIGS.filter(([, raw]) => raw !== undefined)) {
+    it(what, () => {
+      // The component offers one more way to log in (the key itself), and says so.
+      const withKey = (p: string) => p.replace("exactly one of privateKeyConfig,", "exactly one of privateKey, privateKeyConfig,");
+      const problems = argsProblems(raw);
+      expect(problems).toEqual(stackProblems(raw).map(withKey));
+      expect(problems).toHaveLength(expected.length);
+      expected.forEach((e, i) => expect(problems[i]).toContain(withKey(e)));
+    });
+  }
+
+  it("the first line names the Fleet, and Pulumi shows it without a stack trace", () => {
+    try {
+      fleetArgs.resolveFleetArgs({ hosts: [{ name: "h1", address: "a" }, { name: "h2", address: "b", port: 0, hostKey: KEY }] }, { subject: SUBJECT });
+      expect.unreachable();
+    } catch (e: any) {
+      expect(pulumi.RunError.isInstance(e)).toBe(true);
+      expect(e.message).toMatch(/^invalid Fleet "fleet" args \(2 problems\):\n/);
+      expect(e.message).toContain("\n  - hosts[1].port: Too small");
+      expect(e.message).toContain("\n  - hosts[0].hostKey: required");
+    }
+  });
+
+  it("a stack config is valid args, resolved the same", () => {
+    const root = path.join(__dirname, "..", "..");
+    const example = (yaml.load(fs.readFileSync(path.join(root, "Pulumi.example.yaml"), "utf8")) as any).config["kmod-fleet:fleet"];
+    expect(fleetArgs.resolveFleetArgs(example, { subject: SUBJECT })).toEqual(resolveFleetConfig(example));
+  });
+
+  it("the key itself: not empty, one way to log in, one passphrase", () => {
+    expect(argsProblems(minimal({ defaults: { auth: { privateKey: "" } } }))).toEqual(["defaults.auth.privateKey: expected the private key's text (OpenSSH or PEM)"]);
+    const later = Promise.resolve("");
+    expect(argsProblems(minimal({ defaults: { auth: { privateKey: later } } }), new Map([[later, ""]]))).toEqual(["defaults.auth.privateKey: expected the private key's text (OpenSSH or PEM)"]);
+    expect(argsProblems(minimal({ defaults: { auth: { privateKey: pulumi.secret("k"), keyFile: "/k" } } }))).toEqual(["defaults.auth: expected exactly one of privateKey, privateKeyConfig, keyFile or agent"]);
+    expect(argsProblems(minimal({ defaults: { auth: { privateKey: "k", passphrase: pulumi.secret("p"), passphraseConfig: "pp" } } }))).toEqual(["defaults.auth: expected at most one of passphrase or passphraseConfig"]);
+  });
+
+  it("an Output where the plan needs a plain value is named", () => {
+    const args = { hosts: [{ name: "h1", address: "a", hostKey: KEY, labels: Promise.resolve(["gpu"]) }], moduleSets: [{ name: pulumi.output("s"), source: { dir: "x" }, load: ["m"] }] };
+    expect(argsProblems(args)).toEqual([
+      "hosts[0].labels: expected a plain value, not an Output or a Promise: kmod-fleet plans the fleet's resources from it while the program runs",
+      "moduleSets[0].name: expected a plain value, not an Output or a Promise: kmod-fleet plans the fleet's resources from it while the program runs",
+    ]);
+  });
+});
+
+describe("an Input's value is checked once it is known, with the same message", () => {
+  // [what, where the Input stands, its value]: the args with the Input, and the stack config with the value.
+  const cases: [string, (v: unknown) => Record<string, unknown>, unknown][] = [
+    ["a port out of range", (v) => ({ hosts: [{ name: "h1", address: "10.0.0.1", port: v, hostKey: KEY }] }), 70000],
+    ["a garbage host key", (v) => ({ hosts: [{ name: "h1", address: "10.0.0.1", hostKey: v }] }), "not a key"],
+    ["an empty address", (v) => ({ hosts: [{ name: "h1", address: v, hostKey: KEY }] }), ""],
+    ["a bad user from defaults", (v) => ({ defaults: { user: v }, hosts: [{ name: "h1", address: "10.0.0.1", hostKey: KEY }] }), "Root!"],
+    ["a host key that turns out absent", (v) => ({ defaults: { hostKey: v }, hosts: [{ name: "h1", address: "10.0.0.1" }] }), undefined],
+    ["a jump host's garbage key", (v) => ({ hosts: [{ name: "h1", address: "10.0.0.1", hostKey: KEY, jump: { address: "bastion", hostKey: v } }] }), "ssh-rsa"],
+  ];
+  for (const [what, at, value] of cases) {
+    it(what, () => {
+      const input = Promise.resolve(value);
+      const expected = stackProblems(at(value)).map((p) => p);
+      expect(expected.length).toBeGreaterThan(0);
+      // Not known yet: a placeholder stands in, and the rest of the args is valid.
+      expect(argsProblems(at(input))).toEqual([]);
+      expect(argsProblems(at(input), new Map([[input, value]]))).toEqual(expected);
+    });
+  }
+
+  it("placeholders show as such in messages", () => {
+    // No host key, and the address is an Output: the advice cannot name the address yet.
+    expect(argsProblems({ hosts: [{ name: "h1", address: pulumi.output("10.0.0.1") }] })).toEqual([
+      "hosts[0].hostKey: required: pin the host's public SSH key (e.g. the output of `ssh-keyscan -p 22 <address>` without the host name), or set insecureIgnoreHostKey: true for this host",
+    ]);
+  });
+});
+
+describe("hosts from another resource's outputs (up)", () => {
+  let probed: any[];
+  let fleet: any;
+  beforeAll(async () => {
+    probed = [];
+    const m1 = new Machine("m1");
+    fleet = new FleetClass("fleet", {
+      hosts: [{ name: "h1", address: m1.address, port: m1.port, hostKey: m1.hostKey }],
+      defaults: { user: "root", auth: { privateKey: "PLAIN-PRIVATE-KEY" } },
+      moduleSets: [{ name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"] }],
+      projectDir: path.join(__dirname, "..", ".."),
+      build: { store: { path: fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-")) } },
+      probe: async (spec) => {
+        probed.push(spec);
+        return { kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz" };
+      },
+      inventory: async () => ({ artifacts: {}, developerContainer: false }),
+    });
+    await new Promise<void>((resolve) => fleet.summary.apply(() => resolve()));
+  });
+
+  it("the probe reaches the machine at the address, port and host key it reported", () => {
+    expect(probed).toHaveLength(1);
+    expect(probed[0]).toMatchObject({ host: "h1", address: "10.0.0.5", port: 2222, user: "root", hostKeys: [KEY], privateKey: "PLAIN-PRIVATE-KEY" });
+  });
+
+  it("the host is planned by its facts: the build for its kernel (on it, the only host), its install and load", () => {
+    const build = registered.find((r) => r.name === "build-pair-6.1.0-50-cloud-amd64-x86_64")!;
+    expect(build.inputs).toMatchObject({ kernelRelease: "6.1.0-50-cloud-amd64", builder: "h1", obtain: "build on h1" });
+    expect(registered.find((r) => r.name === "h1-pair-install")!.inputs.kernelRelease).toBe("6.1.0-50-cloud-amd64");
+    expect(registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/")).map((r) => r.name).sort()).toEqual(["build-pair-6.1.0-50-cloud-amd64-x86_64", "h1-devcontainer", "h1-facts", "h1-overlay", "h1-pair-install", "h1-pair-load"]);
+  });
+
+  it("a key given as a plain string still reaches every provider as a secret", () => {
+    const SECRET_SIG = ["4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"];
+    for (const r of registered.filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"))) {
+      expect(r.inputs.connection[SECRET_SIG[0]], r.name).toBe(SECRET_SIG[1]);
+      expect(r.inputs.connection.value.privateKey, r.name).toBe("PLAIN-PRIVATE-KEY");
+    }
+  });
+
+  it("a value that turns out invalid fails that host with the stack config's message", async () => {
+    const m2 = new Machine("m2");
+    const planned = fleetArgs.planFleet({ hosts: [{ name: "h2", address: m2.address, hostKey: m2.hostKey }] }, { subject: SUBJECT });
+    // Output's promise(): how a resource that takes the host as an input waits for it.
+    const host = planned.host(0) as any;
+    void host.isKnown.catch(() => {});
+    void host.isSecret.catch(() => {});
+    await expect(host.promise()).rejects.toThrow(/^invalid Fleet "fleet" args \(1 problem\):\n {2}- hosts\[0\]\.hostKey: expected a public key line/);
+  });
+});
