@@ -50,10 +50,16 @@ export function updateKind<I>(c: LifecycleContract<I>, olds: I, news: I): "remak
   return changed(c.inPlace, olds, news).length > 0 || c.drifted(olds) ? "remake" : "record";
 }
 
-/** The outputs of a "record" update: the old outputs with the new recorded fields. */
+/**
+ * The outputs of a "record" update: the old outputs with the new recorded fields. A field
+ * the new inputs leave out is left out (outputs cannot hold `undefined`).
+ */
 export function recordOnly<I, O extends I>(c: LifecycleContract<I>, olds: O, news: I): O {
   const out = { ...olds };
-  for (const k of c.recorded) (out as any)[k] = news[k];
+  for (const k of c.recorded) {
+    if (news[k] === undefined) delete (out as any)[k];
+    else (out as any)[k] = news[k];
+  }
   return out;
 }
 

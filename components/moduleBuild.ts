@@ -222,19 +222,21 @@ async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): 
     if (previous.ownsEntry && previous.manifest && previous.artifactId !== id) await store.remove(keyOf(previous.manifest));
   };
 
-  // Once the artifact is whole in the store, that is how the next run has it.
-  const had = { obtain: "stored", takeBackFrom: undefined };
+  // Once the artifact is whole in the store, that is how the next run has it. (Outputs
+  // cannot hold undefined: takeBackFrom is left out, not set to undefined.)
+  const { takeBackFrom: _takeBackFrom, ...rest } = p;
+  const had = { obtain: "stored" };
   const found = await store.get(key);
   if (found) {
     await dropPrevious();
     const owns = previous.artifactId === id && previous.ownsEntry;
-    return { ...p, ...previous, ...had, artifactId: id, manifest: found.manifest, ownsEntry: owns, failure: "", obtained: "found in the store", inStore: true };
+    return { ...rest, ...previous, ...had, artifactId: id, manifest: found.manifest, ownsEntry: owns, failure: "", obtained: "found in the store", inStore: true };
   }
 
   if (p.takeBackFrom && previous.manifest && previous.artifactId === id) {
     try {
       await takeBack(p, previous.manifest, store);
-      return { ...p, ...previous, ...had, artifactId: id, ownsEntry: true, failure: "", obtained: `taken back from ${p.takeBackFrom.host}`, inStore: true };
+      return { ...rest, ...previous, ...had, artifactId: id, ownsEntry: true, failure: "", obtained: `taken back from ${p.takeBackFrom.host}`, inStore: true };
     } catch (e: any) {
       const reason = String(e?.message ?? e).split("\n").map((l) => l.trim()).filter(Boolean).join(" / ");
       progress(p.takeBackFrom.host, `could not take ${p.set} for ${p.kernelRelease} back (${reason}); building it on ${p.builder} instead`);
@@ -246,7 +248,7 @@ async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): 
     const built = await buildOnBuilder(p);
     await store.put(built.manifest, built.files);
     await dropPrevious();
-    return { ...p, ...previous, ...had, artifactId: id, manifest: built.manifest, ownsEntry: true, failure: "", obtained: `built on ${p.builder}`, leftoversOn, logPath: built.logPath, inStore: true };
+    return { ...rest, ...previous, ...had, artifactId: id, manifest: built.manifest, ownsEntry: true, failure: "", obtained: `built on ${p.builder}`, leftoversOn, logPath: built.logPath, inStore: true };
   } catch (e) {
     progress(p.builder, `the build of ${p.set} for ${p.kernelRelease} failed; every host that installs it reports the error`);
     return { ...p, ...previous, failure: failureReport(p, e), obtained: `build on ${p.builder} failed`, leftoversOn, logPath: `${p.workDir}/logs/${p.set}-${p.kernelRelease}.log`, inStore: false };

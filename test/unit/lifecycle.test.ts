@@ -115,3 +115,13 @@ describe.each(rows.map((r) => [r.contract.resource, r] as const))("%s", (_name, 
     expect(c.exclusive!.why.length).toBeGreaterThan(20);
   });
 });
+
+describe("recorded fields that the new inputs leave out", () => {
+  it("are left out of the outputs, never stored as undefined (the engine cannot serialize it)", () => {
+    const olds = { ...load.inputs, ...load.converged };
+    const { doctorOn: _doctorOn, ...news } = load.inputs;
+    const out = recordOnly(moduleLoadLifecycle, olds as any, news as any);
+    expect("doctorOn" in out).toBe(false);
+    expect(Object.values(out).includes(undefined)).toBe(false);
+  });
+});
