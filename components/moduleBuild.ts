@@ -233,7 +233,11 @@ async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): 
     return { ...rest, ...previous, ...had, artifactId: id, manifest: found.manifest, ownsEntry: owns, failure: "", obtained: "found in the store", inStore: true };
   }
 
-  if (p.takeBackFrom && previous.manifest && previous.artifactId === id) {
+  if (p.takeBackFrom && !(previous.manifest && previous.artifactId === id)) {
+    // The host reports it installed, but the state holds no manifest of it (it was replaced
+    // in the store since) to check the files against.
+    progress(p.takeBackFrom.host, `${p.set} for ${p.kernelRelease} is not taken back: no manifest of it is recorded to check its files against; building it on ${p.builder} instead`);
+  } else if (p.takeBackFrom && previous.manifest) {
     try {
       await takeBack(p, previous.manifest, store);
       return { ...rest, ...previous, ...had, artifactId: id, ownsEntry: true, failure: "", obtained: `taken back from ${p.takeBackFrom.host}`, inStore: true };

@@ -44,6 +44,9 @@ old_params_of() { printf '%s\n' "${OLD_PARAMETERS:-}" | sed -n "s/^$1 \(.\+\)\$/
 previous_build() { echo "$WORK_DIR/previous/$KERNEL/$SET"; }
 installed_build() { echo "$MODULES_DIR/$KERNEL/extra/$SET"; }
 
+# Empty folders the kept install leaves; the work dir too on a host that does not build.
+forget_previous_dirs() { rmdir -- "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" "$WORK_DIR" 2>/dev/null || true; }
+
 # A reload that failed after the previous modules were unloaded: the previous build goes
 # back in its folder (when a new build replaced it) and the previous modules are loaded
 # again with their previous parameters, so the host runs what worked before.
@@ -54,6 +57,7 @@ restore_previous() {
   if [ -d "$prev" ]; then
     rm -rf -- "$dest.restore" && cp -a -- "$prev" "$dest.restore"
     mv -- "$dest" "$dest.refused" && mv -- "$dest.restore" "$dest" && rm -rf -- "$dest.refused" "$prev"
+    forget_previous_dirs
     depmod -a "$KERNEL"
     echo "the previous build of $SET is back in $dest" >&2
   fi
@@ -148,7 +152,7 @@ load)
   # The new build works: the one it replaced is no longer needed.
   if [ "${RELOAD:-false}" = true ]; then
     rm -rf -- "$(previous_build)"
-    rmdir "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" 2>/dev/null || true
+    forget_previous_dirs
   fi
   echo "loaded=true"
   ;;

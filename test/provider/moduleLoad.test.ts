@@ -139,6 +139,8 @@ describe("persist after success", () => {
     expect(await on("cat /sys/module/a/params")).toBe("n=1");
     expect(fs.readFileSync(`${installed}/a.ko`, "utf8")).toBe("OLD-a\n");
     expect(fs.existsSync(previous)).toBe(false);
+    // Nothing is left of the kept install, not even empty folders (a host that does not build has no work dir).
+    expect(fs.existsSync(`${sshd.dir}/work`)).toBe(false);
     expect(await on(`grep -c 'depmod -a ${K}' ${state}/calls`)).toBe("1");
     expect(await bootFile()).toBe("a");
     expect(await on("grep -v '^#' /etc/modprobe.d/kmod-fleet-s.conf")).toBe("options a n=1");
