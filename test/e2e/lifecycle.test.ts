@@ -1,15 +1,19 @@
 // The whole lifecycle with the real Pulumi engine on the QEMU test fleet (3 hosts), starting
-// with `npm run demo -- --hosts 3` itself. Scenarios run in order and share the fleet and
-// the demo's stack; every check looks at the hosts over SSH, or at the local artifact store.
-// Builds are shared: one per kernel and module set, on the first host by name that runs
-// that kernel; every other host of the kernel installs the artifact.
+// with `npm run demo -- --hosts 3` itself and ending with a user's own program that uses the
+// packed package (examples/fleet-from-machines). Scenarios run in order and share the fleet
+// and the demo's stack; every check looks at the hosts over SSH, or at the local artifact
+// store. Builds are shared: one per kernel and module set, on the first host by name that
+// runs that kernel; every other host of the kernel installs the artifact. The last scenario
+// needs only a fresh fleet: `-t "a user's program"` runs it alone.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { footprint, loaded, sh, Stack, testbed } from "./harness";
 import { repoRoot } from "../../toolchain/env";
 import { DEMO_GREETING, DEMO_MODULES as PAIR, demoFleetConfig, demoModuleSet } from "../../demo/config";
+import { EXAMPLE_PROJECT, installExample, packRepo } from "../package/example";
 
 const HOSTS = ["h1", "h2", "h3"];
 // The demo's own stack (repo backend .pulumi/), so the test runs exactly what a newcomer does.
@@ -144,7 +148,25 @@ describe("kmod-fleet on the test fleet", () => {
     expect(refresh.changes).toEqual([]);
   });
 
-  it("after a reboot of a host that does not build, the overlay and the modules come back by themselves", async () => {
+  it("a new modulesRoot moves the installed modules in place on every host; after a reboot of a host that does not build they come back by themselves", async () => {
+    // The overlay's upper dir moves: the modules are copied before the boot config points at
+    // the new folder, and the old folder goes last, so no boot ever finds them missing.
+    const movedRoot = "/opt/kmod-modules";
+    baseFleet = { ...baseFleet, storage: { ...((baseFleet.storage as object) ?? {}), modulesRoot: movedRoot } };
+    stack.setFleet(demoFleetConfig(baseFleet));
+    expect(stack.preview().changes.map((c) => `${c.name} ${c.op}`).sort()).toEqual(HOSTS.map((h) => `${h}-overlay update`));
+    const r = stack.up();
+    timings.upMoveModulesRoot = r.seconds;
+    expect(r.output).not.toMatch(/building kmod-pair|installing kmod-pair/);
+    const sums = await installedSums("h1", kernels.h1);
+    for (const h of HOSTS) {
+      expect(await sh(h, "findmnt -n -o OPTIONS /usr/lib/modules")).toContain(`upperdir=${movedRoot},workdir=${movedRoot}.wd`);
+      expect(await sh(h, "grep '^Options=' /etc/systemd/system/usr-lib-modules.mount")).toContain(`upperdir=${movedRoot},`);
+      expect(await sh(h, `ls ${movedRoot}/${kernels[h]}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
+      expect(await installedSums(h, kernels[h]), h).toBe(sums);
+      expect(await sh(h, "ls -d /opt/modules /opt/modules.wd 2>/dev/null; true")).toBe("");
+      expect(await loaded(h, PAIR)).toEqual(PAIR);
+    }
     await testbed.reboot("h2");
     expect(await sh("h2", "stat -f -c %T /usr/lib/modules/")).toBe("overlayfs");
     expect(await sh("h2", `ls /usr/lib/modules/${kernels.h2}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
@@ -185,6 +207,71 @@ describe("kmod-fleet on the test fleet", () => {
     expect(stack.preview().changes).toEqual([]);
   });
 
+  it("a failed rebuild and a refused reload leave the working modules installed, loaded and listed on every host", async () => {
+    // Two edits of the demo's source: one that does not compile, one whose pair_consumer
+    // the kernel refuses at load (its init fails). Neither may cost the hosts what works.
+    const k = kernels.h1;
+    const fixture = path.join(repoRoot, "testbed", "fixtures", "kmod-pair");
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-e2e-"));
+    const variant = (name: string, edit: (c: string) => string): string => {
+      const dir = path.join(scratch, name);
+      fs.cpSync(fixture, dir, { recursive: true });
+      const file = path.join(dir, "pair_consumer.c");
+      fs.writeFileSync(file, edit(fs.readFileSync(file, "utf8")));
+      return dir;
+    };
+    const withSource = (dir: string) => demoFleetConfig(baseFleet, [{ ...demoModuleSet(), source: { dir } }]);
+    const working: Record<string, string> = {};
+    const srcversions = (h: string) => sh(h, "cat /sys/module/pair_consumer/srcversion /sys/module/pair_provider/srcversion");
+    const state = async (h: string) => [await installedSums(h, k), await srcversions(h), await sh(h, "grep -v '^#' /etc/modules-load.d/kmod-fleet-kmod-pair.conf")].join("\n");
+    for (const h of HOSTS) working[h] = await state(h);
+    const workingSrcversions = await srcversions("h1");
+
+    // A source that does not compile: an update of the build (never a delete first) that
+    // records the failure; each host's install reports it and keeps what it has.
+    stack.setFleet(withSource(variant("broken", (c) => `${c}\n#error kmod-fleet e2e: this source does not compile\n`)));
+    const { changes } = stack.preview();
+    expect(changes.filter((c) => c.name.startsWith("build-")).map((c) => `${c.name} ${c.op}`)).toEqual([`${buildName("kmod-pair", k)} update`]);
+    expect(changes.filter((c) => c.name.endsWith("-install")).map((c) => `${c.name} ${c.op}`).sort()).toEqual(HOSTS.map((h) => `${h}-kmod-pair-install update`));
+    let r = stack.up(["--continue-on-error"], { allowFail: true });
+    timings.upFailedRebuild = r.seconds;
+    expect(r.code).not.toBe(0);
+    expect(reportingHosts(r.output, `cannot install kmod-pair for ${k}`)).toEqual(HOSTS);
+    expect(r.output).toMatch(new RegExp(`h3: cannot install kmod-pair for ${k}: the build of kmod-pair for ${k} \\(x86_64\\) on h1 failed:[\\s\\S]*this source does not compile[\\s\\S]*full log on h1: /var/lib/kmod-fleet/logs/kmod-pair-${k}\\.log`));
+    for (const h of HOSTS) expect(await state(h), h).toBe(working[h]);
+
+    // A source that builds but that the kernel refuses: each host installs it, keeping the
+    // install it replaced; the load puts that back and loads it again.
+    stack.setFleet(withSource(variant("refused", (c) => c.replace("return 0;", "return -EINVAL;"))));
+    r = stack.up(["--continue-on-error"], { allowFail: true });
+    timings.upRefusedReload = r.seconds;
+    expect(r.code).not.toBe(0);
+    expect(reportingHosts(r.output, "building kmod-pair for")).toEqual(["h1"]);
+    expect(reportingHosts(r.output, "loading pair_provider, pair_consumer failed")).toEqual(HOSTS);
+    expect(r.output).toMatch(/modprobe pair_consumer failed[\s\S]*the previous build of kmod-pair is back in \/usr\/lib\/modules\//);
+    for (const h of HOSTS) {
+      expect(await state(h), h).toBe(working[h]);
+      expect(await sh(h, "ls -A /var/lib/kmod-fleet/previous 2>/dev/null; true"), h).toBe("");
+    }
+    fs.rmSync(scratch, { recursive: true, force: true });
+
+    // The demo's source again. Its artifact left the store when the refused one replaced it,
+    // and the state holds only the refused one's manifest, so the hosts' copies cannot be
+    // checked: it is built again, once; one up with refresh converges every host.
+    stack.setFleet(demoFleetConfig(baseFleet));
+    r = stack.up(["--refresh"]);
+    timings.upBackToWorkingSource = r.seconds;
+    expect(r.output).toMatch(/kmod-pair for \S+ is not taken back: no manifest of it is recorded/);
+    expect(reportingHosts(r.output, "building kmod-pair for")).toEqual(["h1"]);
+    const sums = await installedSums("h1", k);
+    for (const h of HOSTS) {
+      expect(await installedSums(h, k), h).toBe(sums);
+      expect(await srcversions(h), h).toBe(workingSrcversions);
+      expect(await loaded(h, PAIR)).toEqual(PAIR);
+    }
+    expect(stack.preview(["--refresh"]).changes).toEqual([]);
+  });
+
   it("a kernel update on 2 of 3 hosts: preview shows one build for the new kernel and two installs, nothing on the third; up builds once", async () => {
     const old = kernels.h1;
     const h1Log = await buildLogMtime("h1", old);
@@ -219,7 +306,7 @@ describe("kmod-fleet on the test fleet", () => {
     expect(stack.preview().changes).toEqual([]);
   });
 
-  it("a failing group build is reported once by each of its hosts while the other group converges; in-tree sets build from the kernel's own sources, a dead end is refused before building", async () => {
+  it("a failing group build is reported once by each of its hosts while the other group converges; an in-tree set is built from its options alone, a dead end is refused before building", async () => {
     const old = kernels.h1;
     const k = kernels.h2;
     // flaky builds for the old kernel (h1) and fails for the new one (h2, h3).
@@ -227,19 +314,22 @@ describe("kmod-fleet on the test fleet", () => {
     fs.mkdirSync(FLAKY_DIR, { recursive: true });
     fs.writeFileSync(path.join(FLAKY_DIR, "Kbuild"), `ifeq ($(KERNELRELEASE),${k})\n$(error flaky does not build for $(KERNELRELEASE): the e2e test's failing group)\nendif\nobj-m += flaky.o\n`);
     fs.writeFileSync(path.join(FLAKY_DIR, "flaky.c"), '#include <linux/module.h>\nstatic int __init flaky_init(void) { return 0; }\nstatic void __exit flaky_exit(void) {}\nmodule_init(flaky_init);\nmodule_exit(flaky_exit);\nMODULE_LICENSE("GPL");\n');
-    // BFS is a small tristate the cloud kernel leaves unset, with every dependency
-    // available; i915 needs bool options (HDMI, SYNC_FILE, ...) the cloud kernel lacks.
+    // SND_DUMMY: the cloud kernel has no sound core, so its new modules span sound/,
+    // sound/core and sound/drivers, and snd_dummy uses what snd and snd_pcm export. The set
+    // names only the option and the module: the dependencies (SOUND, SND, SND_DRIVERS) and
+    // the directories come from the preflight. i915 needs bool options (HDMI, SYNC_FILE, ...)
+    // the cloud kernel lacks.
     stack.setFleet(
       demoFleetConfig(baseFleet, [
         demoModuleSet(),
         { name: "flaky", source: { dir: ".cache/e2e/flaky" }, load: ["flaky"] },
-        { name: "bfs", source: { inTree: { options: ["BFS_FS"], directories: ["fs/bfs"] } }, load: ["bfs"], hosts: { names: ["h1"] } },
+        { name: "snd", source: { inTree: { options: ["SND_DUMMY"] } }, load: ["snd_dummy"], hosts: { names: ["h1"] } },
         { name: "i915", source: { inTree: { options: ["DRM_I915"], directories: ["drivers/gpu/drm/i915"] } }, load: ["i915"], hosts: { names: ["h1"] } },
       ]),
     );
     const { changes } = stack.preview();
     expect(names(changes)).toEqual(
-      [buildName("bfs", old), buildName("flaky", k), buildName("flaky", old), buildName("i915", old), "h1-bfs-install", "h1-bfs-load", "h1-flaky-install", "h1-flaky-load", "h1-i915-install", "h1-i915-load", "h2-flaky-install", "h2-flaky-load", "h3-flaky-install", "h3-flaky-load"].sort(),
+      [buildName("flaky", k), buildName("flaky", old), buildName("i915", old), buildName("snd", old), "h1-flaky-install", "h1-flaky-load", "h1-i915-install", "h1-i915-load", "h1-snd-install", "h1-snd-load", "h2-flaky-install", "h2-flaky-load", "h3-flaky-install", "h3-flaky-load"].sort(),
     );
     const r = stack.up(["--continue-on-error"], { allowFail: true });
     timings.upFailingGroupAndInTree = r.seconds;
@@ -259,15 +349,24 @@ describe("kmod-fleet on the test fleet", () => {
     }
     expect(await sh("h2", `grep -c "the e2e test's failing group" /var/lib/kmod-fleet/logs/flaky-${k}.log`)).not.toBe("0");
 
-    // The other group converges: flaky, bfs built for the old kernel on h1, installed, loaded.
-    expect(await sh("h1", `ls -A /usr/lib/modules/${old}/extra/`)).toBe("bfs\nflaky\nkmod-pair");
-    expect(await sh("h1", `modinfo -F vermagic /usr/lib/modules/${old}/extra/bfs/bfs.ko`)).toMatch(new RegExp(`^${old} `));
-    expect(await loaded("h1", ["flaky", "bfs"])).toEqual(["flaky", "bfs"]);
+    // The other group converges: flaky built for the old kernel on h1, installed, loaded.
+    expect(await sh("h1", `ls -A /usr/lib/modules/${old}/extra/`)).toBe("flaky\nkmod-pair\nsnd");
+    expect(await loaded("h1", ["flaky"])).toEqual(["flaky"]);
+    // The in-tree set: the options the preflight added and the directory of the new modules.
+    expect(r.output).toMatch(/h1: snd: setting SND_DUMMY=m SOUND=m SND=m SND_DRIVERS=y; building in sound/);
+    const built = (await sh("h1", `ls /usr/lib/modules/${old}/extra/snd/`)).split("\n").sort();
+    expect(built).toEqual(expect.arrayContaining(["snd-dummy.ko", "snd-pcm.ko", "snd-timer.ko", "snd.ko", "soundcore.ko"]));
+    expect(await sh("h1", `modinfo -F vermagic /usr/lib/modules/${old}/extra/snd/snd-dummy.ko`)).toMatch(new RegExp(`^${old} `));
+    // modprobe loaded what snd_dummy needs, from this set's folder, in depmod's order.
+    expect(await sh("h1", "modprobe --show-depends snd_dummy")).toMatch(/extra\/snd\/snd\.ko[\s\S]*extra\/snd\/snd-pcm\.ko[\s\S]*extra\/snd\/snd-dummy\.ko/);
+    expect(await loaded("h1", ["snd_dummy", "snd_pcm", "snd_timer", "snd"])).toEqual(["snd_dummy", "snd_pcm", "snd_timer", "snd"]);
+    expect(await sh("h1", "ls /sys/module/snd_pcm/holders")).toContain("snd_dummy");
+    expect(await sh("h1", "grep -v '^#' /etc/modules-load.d/kmod-fleet-snd.conf")).toBe("snd_dummy");
     // The dead end: named with its cause by h1, and nothing of i915 was compiled or installed.
     expect(r.output).toMatch(/h1: cannot install i915[\s\S]*dead end[\s\S]*HDMI/i);
     expect(r.output).toMatch(/SYNC_FILE/);
     expect(await sh("h1", "find /var/lib/kmod-fleet -name 'i915*.o' | head -n 1")).toBe("");
-    expect(await loaded("h2", ["bfs"])).toEqual([]);
+    expect(await loaded("h2", ["snd_dummy"])).toEqual([]);
   });
 
   it("a bad signature fails that host with a clear error and leaves nothing; the other hosts converge", async () => {
@@ -309,5 +408,70 @@ describe("kmod-fleet on the test fleet", () => {
       expect(await footprint(h)).toBe(before[h]);
     }
     expect(storedManifests()).toEqual([]);
+  });
+
+  // The fleet is clean again. A user's own program (examples/fleet-from-machines), with
+  // kmod-fleet installed from the packed tarball, in a stack of its own: h1 is a resource of
+  // that program (a test-fleet host wrapped as a dynamic resource), so its address and host
+  // key are outputs known only after that resource is created, and the preview cannot put it
+  // in a build group. One host and the demo's out-of-tree set keep it to one converge (with
+  // the example's own, empty artifact store: one build on h1).
+  it("a user's program with h1 from another resource's outputs: preview plans h1 unprobed, up converges it, destroy puts it back", async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-e2e-example-"));
+    const example = new Stack("e2e", path.join(work, "state"), installExample(packRepo(work), path.join(work, "example")));
+    const key = (k: string) => `${EXAMPLE_PROJECT}:${k}`;
+    const set = demoModuleSet();
+    try {
+      example.initWith(
+        {
+          [key("hosts")]: ["h1"],
+          [key("testbedState")]: path.join(testbed.runDir(), "fleet.json"),
+          [key("profile")]: baseFleet.profile,
+          [key("kernelConfigSources")]: baseFleet.kernelConfigSources,
+          [key("kmodPairSources")]: path.join(repoRoot, set.source.dir),
+        },
+        { [key("sshPrivateKey")]: fs.readFileSync(testbed.keyPath(), "utf8") },
+      );
+
+      const { steps, result } = example.preview();
+      timings.examplePreview = result.seconds;
+      for (const r of ["machine", "facts", "overlay", "kmod-pair-install", "kmod-pair-load"]) {
+        expect(steps.find((s) => s.name === `h1-${r}`)?.op, `h1-${r}`).toBe("create");
+      }
+      expect(steps.some((s) => s.name.startsWith("h2"))).toBe(false);
+      // h1 was not probed: its kernel, and so its build group, is not known to the preview;
+      // the build and the developer container come with up.
+      expect(steps.filter((s) => /^build-|-devcontainer$/.test(s.name))).toEqual([]);
+      expect(result.output).toMatch(/h1: its address or host key is not known/);
+      const json = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
+      const inputsOf = (name: string) => json.steps.find((s: any) => String(s.urn).endsWith(`::${name}`)).newState.inputs;
+      expect(inputsOf("h1-facts").kernelRelease).toBe("04da6b54-80e4-46f7-96ec-b56ff0331ba9");
+      expect(inputsOf("h1-kmod-pair-install").artifactId).toBe("04da6b54-80e4-46f7-96ec-b56ff0331ba9");
+      expect(await footprint("h1")).toBe(before.h1);
+
+      const up = example.up();
+      timings.exampleUp = up.seconds;
+      expect(up.output).toMatch(/h1-machine created[\s\S]*h1: building kmod-pair for/);
+      expect(up.output).toMatch(/build-kmod-pair-\S+ created[\s\S]*h1-kmod-pair-install created/);
+      const k = kernels.h1;
+      expect(await sh("h1", `ls /usr/lib/modules/${k}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
+      expect(await loaded("h1", set.load)).toEqual(set.load);
+      expect(await sh("h1", "cat /sys/module/pair_consumer/parameters/greeting")).toBe("hello-from-the-example");
+      const summary = JSON.parse(example.cli(["stack", "output", "hosts", "--json", "--show-secrets"]).stdout).h1;
+      expect(summary.kernelRelease).toBe(k);
+      expect([...summary.sets["kmod-pair"].modules].sort()).toEqual(["pair_consumer", "pair_provider"]);
+      const exported = example.cli(["stack", "export"]).stdout;
+      expect(exported).not.toContain(fs.readFileSync(testbed.keyPath(), "utf8").split("\n")[1]);
+      expect(example.preview().changes).toEqual([]);
+
+      const destroy = example.cli(["destroy", "--yes", "--skip-preview"]);
+      timings.exampleDestroy = destroy.seconds;
+      expect(await loaded("h1", set.load)).toEqual([]);
+      expect(await footprint("h1")).toBe(before.h1);
+    } finally {
+      example.cli(["destroy", "--yes", "--skip-preview"], { allowFail: true });
+      example.destroyState();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });
