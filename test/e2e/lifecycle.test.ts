@@ -1,8 +1,6 @@
 // The whole lifecycle with the real Pulumi engine on the QEMU test fleet (2 hosts), starting
-// with `npm run demo` itself and ending with a user's own program that uses the packed
-// package (examples/fleet-from-machines). Scenarios run in order and share the fleet and the
-// demo's stack; every check looks at the hosts over SSH. The last scenario needs only a
-// fresh fleet: `-t "a user's program"` runs it alone.
+// with `npm run demo` itself. Scenarios run in order and share the fleet and the demo's
+// stack; every check looks at the hosts over SSH.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -11,7 +9,6 @@ import * as path from "path";
 import { footprint, loaded, sh, Stack, testbed } from "./harness";
 import { repoRoot } from "../../toolchain/env";
 import { DEMO_GREETING, DEMO_MODULES as PAIR, demoFleetConfig, demoModuleSet } from "../../demo/config";
-import { EXAMPLE_PROJECT, installExample, packRepo } from "../package/example";
 
 // The demo's own stack (repo backend .pulumi/), so the test runs exactly what a newcomer does.
 const stack = new Stack("demo", path.join(repoRoot, ".pulumi"));
@@ -280,65 +277,6 @@ describe("kmod-fleet on the test fleet", () => {
     for (const h of ["h1", "h2"]) {
       expect(await loaded(h, PAIR)).toEqual([]);
       expect(await footprint(h)).toBe(before[h]);
-    }
-  });
-
-  // The fleet is clean again. A user's own program (examples/fleet-from-machines), with
-  // kmod-fleet installed from the packed tarball, in a stack of its own: h1 is a resource of
-  // that program (a test-fleet host wrapped as a dynamic resource), so its address and host
-  // key are outputs known only after that resource is created. One host and the demo's
-  // out-of-tree set keep it to one converge.
-  it("a user's program with h1 from another resource's outputs: preview plans h1 unprobed, up converges it, destroy puts it back", async () => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-e2e-example-"));
-    const example = new Stack("e2e", path.join(work, "state"), installExample(packRepo(work), path.join(work, "example")));
-    const key = (k: string) => `${EXAMPLE_PROJECT}:${k}`;
-    const set = demoModuleSet();
-    try {
-      example.initWith(
-        {
-          [key("hosts")]: ["h1"],
-          [key("testbedState")]: path.join(testbed.runDir(), "fleet.json"),
-          [key("profile")]: baseFleet.profile,
-          [key("kernelConfigSources")]: baseFleet.kernelConfigSources,
-          [key("kmodPairSources")]: path.join(repoRoot, set.source.dir),
-        },
-        { [key("sshPrivateKey")]: fs.readFileSync(testbed.keyPath(), "utf8") },
-      );
-
-      const { steps, result } = example.preview();
-      timings.examplePreview = result.seconds;
-      for (const r of ["machine", "facts", "overlay", "devcontainer", "kmod-pair-build", "kmod-pair-load"]) {
-        expect(steps.find((s) => s.name === `h1-${r}`)?.op, `h1-${r}`).toBe("create");
-      }
-      expect(steps.some((s) => s.name.startsWith("h2"))).toBe(false);
-      // h1 was not probed: its kernel is not known to the preview.
-      const json = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
-      const facts = json.steps.find((s: any) => String(s.urn).endsWith("::h1-facts"));
-      expect(facts.newState.inputs.kernelRelease).toBe("04da6b54-80e4-46f7-96ec-b56ff0331ba9");
-      expect(await footprint("h1")).toBe(before.h1);
-
-      const up = example.up();
-      timings.exampleUp = up.seconds;
-      expect(up.output).toMatch(/h1-machine created[\s\S]*h1: building kmod-pair for/);
-      const k = kernels.h1;
-      expect(await sh("h1", `ls /usr/lib/modules/${k}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
-      expect(await loaded("h1", set.load)).toEqual(set.load);
-      expect(await sh("h1", "cat /sys/module/pair_consumer/parameters/greeting")).toBe("hello-from-the-example");
-      const summary = JSON.parse(example.cli(["stack", "output", "hosts", "--json", "--show-secrets"]).stdout).h1;
-      expect(summary.kernelRelease).toBe(k);
-      expect([...summary.sets["kmod-pair"].modules].sort()).toEqual(["pair_consumer", "pair_provider"]);
-      const exported = example.cli(["stack", "export"]).stdout;
-      expect(exported).not.toContain(fs.readFileSync(testbed.keyPath(), "utf8").split("\n")[1]);
-      expect(example.preview().changes).toEqual([]);
-
-      const destroy = example.cli(["destroy", "--yes", "--skip-preview"]);
-      timings.exampleDestroy = destroy.seconds;
-      expect(await loaded("h1", set.load)).toEqual([]);
-      expect(await footprint("h1")).toBe(before.h1);
-    } finally {
-      example.cli(["destroy", "--yes", "--skip-preview"], { allowFail: true });
-      example.destroyState();
-      fs.rmSync(work, { recursive: true, force: true });
     }
   });
 });
