@@ -203,27 +203,23 @@ export const buildSchema = z
  * component's. Everything else is the same schema, so both forms get the same messages.
  */
 function fleetSchemas<A extends typeof authSchema | typeof componentAuthSchema>(auth: A) {
+  /** How to reach a machine: the same fields for a host and for its jump host. */
+  const reach = {
+    address: connectionFields.address,
+    port: connectionFields.port.optional(),
+    user: connectionFields.user.optional(),
+    auth: auth.optional(),
+    hostKey: connectionFields.hostKey.optional(),
+    insecureIgnoreHostKey: connectionFields.insecureIgnoreHostKey.optional(),
+  };
+
   /** A bastion to reach the host through (like ssh -J). */
-  const jump = z
-    .object({
-      address: connectionFields.address,
-      port: connectionFields.port.optional(),
-      user: connectionFields.user.optional(),
-      auth: auth.optional(),
-      hostKey: connectionFields.hostKey.optional(),
-      insecureIgnoreHostKey: connectionFields.insecureIgnoreHostKey.optional(),
-    })
-    .strict();
+  const jump = z.object(reach).strict();
 
   const host = z
     .object({
       name: hostName,
-      address: connectionFields.address,
-      port: connectionFields.port.optional(),
-      user: connectionFields.user.optional(),
-      auth: auth.optional(),
-      hostKey: connectionFields.hostKey.optional(),
-      insecureIgnoreHostKey: connectionFields.insecureIgnoreHostKey.optional(),
+      ...reach,
       jump: jump.optional(),
       labels: z.array(z.string().min(1)).optional(),
       connectTimeoutSeconds: timeouts.connectTimeoutSeconds.optional(),

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
 import { modulesOverlayProvider, type ModulesOverlayInputs } from "../../components/modulesOverlay";
 import { startSshd, type TestSshd } from "./sshd";
+import { overlayInputs } from "./overlayInputs";
 
 let sshd: TestSshd;
 let spec: ConnectionSpec;
@@ -33,15 +34,7 @@ beforeEach(async () => {
 async function on(cmd: string): Promise<string> {
   return (await runScript(spec, cmd, { timeoutSeconds: 10 })).stdout;
 }
-const inputs = (over: Partial<ModulesOverlayInputs> = {}): ModulesOverlayInputs => ({
-  connection: spec,
-  modulesDir: `${root}/lib/modules`,
-  upperDir: `${root}/opt/modules`,
-  workDir: `${root}/opt/modules.wd`,
-  persistence: "mount-unit",
-  commandTimeoutSeconds: 30,
-  ...over,
-});
+const inputs = (over: Partial<ModulesOverlayInputs> = {}): ModulesOverlayInputs => overlayInputs(spec, root, over);
 
 describe("foreign state in the overlay's way", () => {
   it("a mount unit kmod-fleet did not write is refused before anything is written, with what is there", async () => {

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
 import { diffOverlay, modulesOverlayProvider, type ModulesOverlayInputs, type ModulesOverlayOutputs } from "../../components/modulesOverlay";
 import { startSshd, type TestSshd } from "./sshd";
+import { overlayInputs } from "./overlayInputs";
 
 const SYSTEMCTL = `case "$1" in
 start) f=/etc/systemd/system/$2; [ -f "$f" ] || exit 5
@@ -43,15 +44,7 @@ beforeEach(async () => {
 async function on(cmd: string): Promise<string> {
   return (await runScript(spec, cmd, { timeoutSeconds: 10 })).stdout;
 }
-const inputs = (over: Partial<ModulesOverlayInputs> = {}): ModulesOverlayInputs => ({
-  connection: spec,
-  modulesDir: `${root}/lib/modules`,
-  upperDir: `${root}/opt/modules`,
-  workDir: `${root}/opt/modules.wd`,
-  persistence: "fstab",
-  commandTimeoutSeconds: 30,
-  ...over,
-});
+const inputs = (over: Partial<ModulesOverlayInputs> = {}): ModulesOverlayInputs => overlayInputs(spec, root, { persistence: "fstab", ...over });
 
 /** An overlay kmod-fleet created, with a module installed through it. */
 async function installed(over: Partial<ModulesOverlayInputs> = {}): Promise<ModulesOverlayOutputs> {
