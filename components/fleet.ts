@@ -22,7 +22,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { closeSession, type ConnectionSpec } from "../ssh/session";
 import { LocalArtifactStore, artifactId } from "../artifacts/store";
-import { decideObtain, describeObtain, developerContainerHosts, planBuilds, type BuildGroup, type Obtain } from "../plan/buildPlan";
+import { decideObtain, describeObtain, developerContainerNeeds, planBuilds, type BuildGroup, type Obtain } from "../plan/buildPlan";
 import { connectionFor, hostKeyWarnings } from "./connection";
 import { probeFacts, type FactsProbe } from "./hostFacts";
 import { probeInventory } from "./inventory";
@@ -47,6 +47,20 @@ function isDirectory(dir: string): boolean {
 function settled(probed: pulumi.Output<Probed>): pulumi.Output<Probed> {
   const o = probed as unknown as { isKnown: Promise<boolean>; promise(withUnknowns?: boolean): Promise<Probed> };
   return pulumi.output(Promise.all([o.isKnown, o.promise()]).then(([known, value]): Probed => (known ? value : { pending: true })));
+}
+
+/** The id of the artifact a host has installed whole for one of its kernels (running or staged). */
+function installedArtifact(p: Probed, kernelRelease: string, set: string): string | undefined {
+  if (kernelRelease === p.facts?.kernelRelease) return p.inventory?.artifacts[set];
+  if (kernelRelease === p.facts?.stagedKernelRelease) return p.inventory?.staged?.artifacts[set];
+  return undefined;
+}
+
+/** Whether a host has the verified developer container of a release (its running one or its staged one). */
+function hasImage(p: Probed | undefined, osVersion: string): boolean {
+  if (osVersion === p?.facts?.osVersion) return p?.inventory?.developerContainer === true;
+  if (osVersion === p?.facts?.stagedOsVersion) return p?.inventory?.staged?.developerContainer === true;
+  return false;
 }
 
 /** A group of the plan, with how its artifact is had this run. */
@@ -80,6 +94,7 @@ export class Fleet extends pulumi.ComponentResource {
       updateConfFiles: fleet.profile.updateConfFiles,
       defaultGroup: fleet.profile.defaultGroup,
       kernelConfigSources: fleet.kernelConfigSources,
+      kernelImages: fleet.profile.kernelImages,
     };
     const storePath = path.resolve(projectDir, fleet.build.storePath);
     const sets: HostModuleSet[] = fleet.moduleSets.map((set) => {
@@ -105,6 +120,7 @@ export class Fleet extends pulumi.ComponentResource {
             const inventory = await inventoryProber(spec, {
               kernelRelease: facts.kernelRelease,
               osVersion: facts.osVersion,
+              ...(facts.stagedKernelRelease && facts.stagedOsVersion ? { stagedKernelRelease: facts.stagedKernelRelease, stagedOsVersion: facts.stagedOsVersion } : {}),
               modulesDir: fleet.profile.modulesDir,
               workDir: fleet.storage.workDir,
               cacheDir: fleet.storage.cacheDir,
@@ -137,13 +153,14 @@ export class Fleet extends pulumi.ComponentResource {
         sets.map((s) => ({ name: s.name, hosts: s.hosts, sourceIdentity: s.sourceIdentity })),
         { builders: fleet.build.builders },
       );
+      for (const w of plan.warnings) pulumi.log.warn(w, this);
       const store = new LocalArtifactStore(storePath);
       const groups: DecidedGroup[] = [];
       for (const group of plan.groups) {
         const key = artifactKeyOf(group);
         const id = artifactId(key);
         const stored = (await store.get(key)) !== undefined;
-        const installedOn = group.installs.filter((h) => probed.get(h)!.inventory?.artifacts[group.set] === id);
+        const installedOn = group.installs.filter((h) => installedArtifact(probed.get(h)!, group.kernelRelease, group.set) === id);
         groups.push({ group, obtain: decideObtain(group, { stored, installedOn }), artifactId: id });
       }
       return { plan, groups, probed };
@@ -151,13 +168,11 @@ export class Fleet extends pulumi.ComponentResource {
 
     this.summary = decided.apply(({ plan, groups, probed }) => {
       const factsOf = (h: string) => probed.get(h)!.facts!;
-      const image = developerContainerHosts(groups, (h) => probed.get(h)?.inventory?.developerContainer === true);
-      // A host that could not be probed may have one: kept registered, so that nothing of it
-      // is deleted (its diff decides nothing without facts).
-      for (const h of fleet.hosts) if (probed.get(h.name)!.unreachable && sets.some((s) => s.hosts.includes(h.name))) image.add(h.name);
-      for (const h of [...image].sort()) this.hosts[h].addDeveloperContainer();
+      for (const need of developerContainerNeeds(groups, (h, v) => hasImage(probed.get(h), v))) this.hosts[need.host].addDeveloperContainer(need.osVersion, factsOf(need.host).osVersion === need.osVersion);
 
       const sources = new Map<string, SetSource>();
+      // host, set -> the group's build for the kernel of an update staged on that host.
+      const stagedSources = new Map<string, { slot: string; kernelRelease: string; source: SetSource & { kind: "build" } }>();
       const lastBuildOn = new Map<string, ModuleBuild>();
       for (const { group, obtain, artifactId: id } of groups) {
         const builder = this.hosts[group.builder];
@@ -167,6 +182,10 @@ export class Fleet extends pulumi.ComponentResource {
         if (obtain.kind !== "stored") {
           pulumi.log.info(`${group.set} for ${group.kernelRelease} (${group.arch}): not in the artifact store (${storePath}); ${obtain.kind === "take-back" ? `it will be taken back from ${obtain.from}, where it is installed` : `it will be built on ${obtain.on}`}`, this);
         }
+        // The builder does not run the group's kernel (it has it staged): the kernel's config,
+        // Module.symvers and modules come from the developer container of its release.
+        const stagedKernel = f.kernelRelease !== group.kernelRelease;
+        const image = builder.developerContainers[group.osVersion];
         const previous = lastBuildOn.get(group.builder);
         const build = new ModuleBuild(
           `build-${group.id}`,
@@ -176,8 +195,10 @@ export class Fleet extends pulumi.ComponentResource {
             set: group.set,
             kernelRelease: group.kernelRelease,
             arch: group.arch,
-            kernelConfig: f.kernelConfig,
-            imagePath: `${fleet.storage.cacheDir}/${f.osVersion}/developer_container.bin`,
+            osVersion: group.osVersion,
+            kernelConfig: stagedKernel ? "" : f.kernelConfig,
+            kernelFromImage: stagedKernel,
+            imagePath: `${fleet.storage.cacheDir}/${group.osVersion}/developer_container.bin`,
             sourcesCommand: fleet.profile.sourcesCommand,
             source: set.source,
             sourceDir: set.sourceDir,
@@ -192,11 +213,15 @@ export class Fleet extends pulumi.ComponentResource {
             commandTimeoutSeconds: builderHost.commandTimeoutSeconds,
           },
           // Builds on one builder run one after another: they share its kernel tree.
-          { parent: this, dependsOn: [builder.facts, ...(builder.developerContainer ? [builder.developerContainer] : []), ...(previous ? [previous] : [])] },
+          { parent: this, dependsOn: [builder.facts, ...(image ? [image] : []), ...(previous ? [previous] : [])] },
         );
         this.builds[`build-${group.id}`] = build;
         lastBuildOn.set(group.builder, build);
-        for (const h of group.installs) sources.set(`${h}\0${group.set}`, { kind: "build", build, artifactId: id, builder, builderFacts: f });
+        for (const h of group.installs) {
+          const source = { kind: "build" as const, build, artifactId: id, builder, builderFacts: f };
+          if (group.staged.includes(h)) stagedSources.set(`${h}\0${group.set}`, { slot: factsOf(h).stagedSlot || "b", kernelRelease: group.kernelRelease, source });
+          else sources.set(`${h}\0${group.set}`, source);
+        }
       }
       // A pending host may turn out to be the builder a group lacks: not a problem before up knows.
       const builders = fleet.build.builders;
@@ -212,7 +237,11 @@ export class Fleet extends pulumi.ComponentResource {
       const summaries: Record<string, pulumi.Output<HostSummary>> = {};
       for (const host of fleet.hosts) {
         for (const set of sets.filter((s) => s.hosts.includes(host.name))) {
-          this.hosts[host.name].addModuleSet(set, sources.get(`${host.name}\0${set.name}`) ?? { kind: "unknown" }, storePath);
+          const facts = probed.get(host.name)!.facts;
+          this.hosts[host.name].addModuleSet(set, sources.get(`${host.name}\0${set.name}`) ?? { kind: "unknown" }, storePath, {
+            running: facts ? facts.bootSlot || "a" : undefined,
+            staged: stagedSources.get(`${host.name}\0${set.name}`),
+          });
         }
         summaries[host.name] = this.hosts[host.name].finish();
       }

@@ -1,7 +1,10 @@
-// One host of the fleet: its facts and the modules overlay; the developer container when
-// it builds for the fleet (plan/buildPlan.ts); and for each module set an install of the
-// set's artifact followed by a load, in that order. The builds themselves are the
-// fleet's (components/fleet.ts): one per kernel, architecture and set.
+// One host of the fleet: its facts and the modules overlay; the developer containers of the
+// releases it builds for (plan/buildPlan.ts); and for each module set an install of the
+// set's artifact followed by a load, in that order, and when an update is staged for the
+// next boot, an install for that kernel too (loaded by the boot itself). Installs are
+// named after their kernel, so the staged one is the running one after the reboot. The
+// builds themselves are the fleet's (components/fleet.ts): one per kernel, architecture
+// and set.
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedFleet, ResolvedHost, ResolvedModuleSet } from "../config/resolve";
 import { devContainerUrls } from "../config/profiles";
@@ -56,7 +59,8 @@ export interface HostSummary {
 export class FleetHost extends pulumi.ComponentResource {
   public readonly facts: HostFacts;
   public readonly overlay: ModulesOverlay;
-  public developerContainer?: DeveloperContainer;
+  /** OS version -> the developer container of that release on this host. */
+  public readonly developerContainers: Record<string, DeveloperContainer> = {};
   public readonly installs: ModuleInstall[] = [];
   public readonly loads: ModuleLoad[] = [];
   private readonly args: FleetHostArgs;
@@ -76,6 +80,7 @@ export class FleetHost extends pulumi.ComponentResource {
       updateConfFiles: profile.updateConfFiles,
       defaultGroup: profile.defaultGroup,
       kernelConfigSources: fleet.kernelConfigSources,
+      kernelImages: fleet.profile.kernelImages,
     };
     const field = <K extends keyof HostFactsValues>(k: K) => args.probed.apply((p) => p.facts?.[k]) as pulumi.Output<HostFactsValues[K]>;
     this.facts = new HostFacts(
@@ -93,6 +98,10 @@ export class FleetHost extends pulumi.ComponentResource {
           board: field("board"),
           group: field("group"),
           kernelConfig: field("kernelConfig"),
+          stagedOsVersion: field("stagedOsVersion"),
+          stagedKernelRelease: field("stagedKernelRelease"),
+          bootSlot: field("bootSlot"),
+          stagedSlot: field("stagedSlot"),
         } as any,
       },
       { parent: this },
@@ -105,20 +114,24 @@ export class FleetHost extends pulumi.ComponentResource {
     );
   }
 
-  /** The developer container for the host's OS version: only on a host that builds for the fleet. */
-  addDeveloperContainer(): DeveloperContainer {
-    if (this.developerContainer) return this.developerContainer;
+  /**
+   * The developer container of one release: only on a host that builds for the fleet. Named
+   * after the release, so that the image fetched for a staged update is the same resource
+   * once the host runs that release (it was `<host>-devcontainer` before staged updates).
+   */
+  addDeveloperContainer(osVersion: string, runsIt: boolean): DeveloperContainer {
+    if (this.developerContainers[osVersion]) return this.developerContainers[osVersion];
     const { fleet, connection, host } = this.args;
     const { profile, storage } = fleet;
     const facts = this.facts;
-    // The probed values (not the facts resource's outputs): known in every preview, absent for a host that could not be probed.
+    // The probed values (not the facts resource's outputs): known in every preview.
     const probed = this.args.probed.apply((p) => p.facts);
-    const urls = probed.apply((f) => (f ? devContainerUrls(profile, { group: f.group, board: f.board, version: f.osVersion }) : { image: undefined, signature: undefined }));
-    this.developerContainer = new DeveloperContainer(
-      `${this.hostName}-devcontainer`,
+    const urls = probed.apply((f) => (f ? devContainerUrls(profile, { group: f.group, board: f.board, version: osVersion }) : { image: undefined, signature: undefined }));
+    this.developerContainers[osVersion] = new DeveloperContainer(
+      `${this.hostName}-devcontainer-${osVersion}`,
       {
         connection,
-        osVersion: probed.apply((f) => f?.osVersion) as pulumi.Output<string>,
+        osVersion,
         imageUrl: urls.apply((u) => u.image) as pulumi.Output<string>,
         signatureUrl: urls.apply((u) => u.signature) as pulumi.Output<string>,
         signingKey: profile.signingKey ?? "",
@@ -126,25 +139,45 @@ export class FleetHost extends pulumi.ComponentResource {
         cacheDir: storage.cacheDir,
         commandTimeoutSeconds: host.commandTimeoutSeconds,
       },
-      { parent: this, dependsOn: [facts] },
+      {
+        parent: this,
+        dependsOn: [facts],
+        // Only the running release's image can be the one a stack of before has.
+        ...(runsIt ? { aliases: [{ name: `${this.hostName}-devcontainer` }] } : {}),
+      },
     );
-    return this.developerContainer;
+    return this.developerContainers[osVersion];
   }
 
   /**
-   * The set's install (of the group's artifact) and its load. Steps that change the
-   * host wait for each other through the host lock (components/hostLock.ts).
+   * The set's install (of the group's artifact) and its load, and the install for a kernel
+   * staged for the next boot. Installs are named after the A/B boot slot whose kernel they
+   * are for: the staged install is the running one once the host has booted that slot, and
+   * the other slot's install goes then (the host has run the new kernel). A host whose
+   * slot is not known (it could not be probed, or is pending in a preview) keeps every
+   * slot's install as it is. Steps that change the host wait for each other through the
+   * host lock (components/hostLock.ts).
    */
-  addModuleSet(set: HostModuleSet, source: SetSource, storePath: string): void {
-    const { fleet, connection, host, probed } = this.args;
-    const { profile, storage } = fleet;
+  addModuleSet(set: HostModuleSet, source: SetSource, storePath: string, slots: { running?: string; staged?: { slot: string; kernelRelease: string; source: SetSource & { kind: "build" } } }): void {
+    const { probed } = this.args;
     const kernelRelease = probed.apply((p) => p.facts?.kernelRelease) as pulumi.Output<string>;
+    const known = slots.running !== undefined;
+    const install = this.addInstall(set, source, storePath, slots.running ?? "a", kernelRelease, false);
+    // Not known which slot runs: the other slot's install stays as it is too.
+    if (!known && source.kind === "unknown") this.addInstall(set, source, storePath, "b", kernelRelease, false);
+    if (slots.staged) this.addInstall(set, slots.staged.source, storePath, slots.staged.slot, slots.staged.kernelRelease, true);
+    this.addLoad(set, source, install, kernelRelease);
+  }
+
+  private addInstall(set: HostModuleSet, source: SetSource, storePath: string, slot: string, kernelRelease: pulumi.Input<string>, staged: boolean): ModuleInstall {
+    const { fleet, connection, host } = this.args;
+    const { profile, storage } = fleet;
     const fromBuild = source.kind === "build" ? source : undefined;
     // Pending (only in a preview): what comes from the group's build is not known yet.
     const notKnownYet = <T>(): pulumi.Output<T> => pulumi.output(pulumi.unknown) as unknown as pulumi.Output<T>;
     const pending = source.kind === "pending";
     const install = new ModuleInstall(
-      `${this.hostName}-${set.name}-install`,
+      `${this.hostName}-${set.name}-install-${slot}`,
       {
         connection,
         set: set.name,
@@ -162,11 +195,24 @@ export class FleetHost extends pulumi.ComponentResource {
         parent: this,
         // Not after the host's other sets: a set whose build failed must not hold the others back.
         dependsOn: [this.overlay, ...(fromBuild ? [fromBuild.build] : [])],
-        // Before build plans, each host built its own set as `<host>-<set>-build`, installed in
-        // the same folder: taken over in place, so that its delete cannot remove the new install.
-        aliases: [{ name: `${this.hostName}-${set.name}-build`, type: "pulumi-nodejs:dynamic/kmod-fleet:ModuleBuild" }],
+        // Before staged updates the running kernel's install was `<host>-<set>-install`, and
+        // before build plans each host built its own set as `<host>-<set>-build`, installed in
+        // the same folder: taken over in place, so that their delete cannot remove the new install.
+        ...(staged
+          ? {}
+          : { aliases: [{ name: `${this.hostName}-${set.name}-install` }, { name: `${this.hostName}-${set.name}-build`, type: "pulumi-nodejs:dynamic/kmod-fleet:ModuleBuild" }] }),
       },
     );
+    this.installs.push(install);
+    return install;
+  }
+
+  private addLoad(set: HostModuleSet, source: SetSource, install: ModuleInstall, kernelRelease: pulumi.Output<string>): void {
+    const { fleet, connection, host } = this.args;
+    const { profile, storage } = fleet;
+    const fromBuild = source.kind === "build" ? source : undefined;
+    const pending = source.kind === "pending";
+    const notKnownYet = <T>(): pulumi.Output<T> => pulumi.output(pulumi.unknown) as unknown as pulumi.Output<T>;
     const load = new ModuleLoad(
       `${this.hostName}-${set.name}-load`,
       {
@@ -186,7 +232,6 @@ export class FleetHost extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [install] },
     );
-    this.installs.push(install);
     this.loads.push(load);
     this.sets.push({ name: set.name, install, builtOn: fromBuild?.builder.hostName ?? "" });
   }

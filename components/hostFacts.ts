@@ -19,6 +19,14 @@ export interface HostFactsValues {
   group: string;
   /** Path of the running kernel's config on the host ("" when none was found). */
   kernelConfig: string;
+  /** The A/B boot slot the host runs (a, b: the order of profile.kernelImages). */
+  bootSlot?: string;
+  /** The OS version an update staged for the next boot ("" when the update engine is idle). */
+  stagedOsVersion?: string;
+  /** That release's kernel, read from the A/B slot's image ("" when none is staged or it cannot be read). */
+  stagedKernelRelease?: string;
+  /** The slot the staged release boots from. */
+  stagedSlot?: string;
 }
 
 export interface FactsProbe {
@@ -28,6 +36,8 @@ export interface FactsProbe {
   updateConfFiles: string[];
   defaultGroup: string;
   kernelConfigSources: string[];
+  /** The A/B slots' kernel images (profile.kernelImages). */
+  kernelImages?: string[];
 }
 
 /**
@@ -58,6 +68,7 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
       UPDATE_CONF_FILES: probe.updateConfFiles.join("\n"),
       DEFAULT_GROUP: probe.defaultGroup,
       CONFIG_SOURCES: probe.kernelConfigSources.join("\n"),
+      KERNEL_IMAGES: (probe.kernelImages ?? []).join("\n"),
     },
     timeoutSeconds,
   );
@@ -71,17 +82,23 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     board: v.board ?? "",
     group: UUID.test(v.group ?? "") ? probe.defaultGroup : (v.group ?? probe.defaultGroup),
     kernelConfig: v.kernelConfig ?? "",
+    stagedOsVersion: v.stagedOsVersion ?? "",
+    stagedKernelRelease: v.stagedKernelRelease ?? "",
+    bootSlot: v.bootSlot || "a",
+    stagedSlot: v.stagedSlot ?? "",
   };
   checkHostValues(connection.host, { ...facts }, {
     osVersion: `${probe.versionVariable} in ${probe.releaseFiles.join(", ")}`,
     board: `${probe.boardVariable} in ${probe.releaseFiles.join(", ")}`,
     group: `GROUP in ${probe.updateConfFiles.join(", ")}`,
+    stagedOsVersion: "NEW_VERSION of update_engine_client -status",
+    stagedKernelRelease: `the staged kernel image (${(probe.kernelImages ?? []).join(", ")})`,
   });
   return facts;
 }
 
 /** Facts that matter for what is built; the boot id changes on every reboot and does not. */
-export const TRACKED_FACTS: (keyof HostFactsValues)[] = ["kernelRelease", "arch", "osId", "osVersion", "board", "group", "kernelConfig"];
+export const TRACKED_FACTS: (keyof HostFactsValues)[] = ["kernelRelease", "arch", "osId", "osVersion", "board", "group", "kernelConfig", "bootSlot", "stagedOsVersion", "stagedKernelRelease", "stagedSlot"];
 
 export function diffFacts(olds: Partial<HostFactsValues>, news: HostFactsInputs): pulumi.dynamic.DiffResult {
   if (news.unreachable) return { changes: true };
@@ -120,6 +137,9 @@ export class HostFacts extends pulumi.dynamic.Resource {
   public declare readonly kernelConfig: pulumi.Output<string>;
   public declare readonly bootId: pulumi.Output<string>;
   public declare readonly arch: pulumi.Output<string>;
+  public declare readonly stagedOsVersion: pulumi.Output<string>;
+  public declare readonly stagedKernelRelease: pulumi.Output<string>;
+  public declare readonly bootSlot: pulumi.Output<string>;
 
   /** `facts` as probed when the program ran, or `unreachable` with the reason. */
   constructor(name: string, args: { connection: pulumi.Input<ConnectionSpec>; probe: FactsProbe; facts?: HostFactsValues; unreachable?: string }, opts?: pulumi.CustomResourceOptions) {

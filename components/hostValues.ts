@@ -25,6 +25,10 @@ const RULES: Record<string, Rule> = {
   board: plainOrMissing("board"),
   group: plainOrMissing("update group"),
   kernelConfig: { what: "kernel config path", ok: (v) => v === "" || isPlainAbsolutePath(v) },
+  stagedOsVersion: plainOrMissing("staged OS version"),
+  stagedKernelRelease: plainOrMissing("staged kernel release"),
+  bootSlot: { what: "boot slot", ok: (v) => /^[a-d]?$/.test(v) },
+  stagedSlot: { what: "staged boot slot", ok: (v) => /^[a-d]?$/.test(v) },
 };
 
 /**

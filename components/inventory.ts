@@ -1,7 +1,8 @@
 // What a host has that the plan must know when the program runs, read over SSH right after
 // its facts: which artifacts are installed whole (a missing artifact can be taken back from
 // such a host), and whether the developer container for its OS version is there (a
-// builder that has it keeps it; one that does not downloads it only when it must build).
+// builder that has it keeps it; one that does not downloads it only when it must build);
+// the same for the kernel and release of an update staged for the next boot.
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
 import { devContainerScript, installScript } from "./scripts";
@@ -10,11 +11,16 @@ export interface HostInventory {
   /** Set name -> id of the artifact installed for the running kernel (files unchanged since). */
   artifacts: Record<string, string>;
   developerContainer: boolean;
+  /** The same for the kernel and release of an update staged for the next boot. */
+  staged?: { artifacts: Record<string, string>; developerContainer: boolean };
 }
 
 export interface InventoryQuery {
   kernelRelease: string;
   osVersion: string;
+  /** An update staged for the next boot (both set, or neither). */
+  stagedKernelRelease?: string;
+  stagedOsVersion?: string;
   modulesDir: string;
   workDir: string;
   cacheDir: string;
@@ -24,8 +30,15 @@ export interface InventoryQuery {
 export type InventoryProber = (spec: ConnectionSpec, query: InventoryQuery) => Promise<HostInventory>;
 
 export async function probeInventory(conn: ConnectionSpec, q: InventoryQuery): Promise<HostInventory> {
+  const running = await probeRelease(conn, q, q.kernelRelease, q.osVersion);
+  if (!q.stagedKernelRelease || !q.stagedOsVersion || q.stagedKernelRelease === q.kernelRelease) return running;
+  return { ...running, staged: await probeRelease(conn, q, q.stagedKernelRelease, q.stagedOsVersion) };
+}
+
+/** The artifacts installed for one kernel, and whether the developer container of one release is there. */
+async function probeRelease(conn: ConnectionSpec, q: InventoryQuery, kernelRelease: string, osVersion: string): Promise<{ artifacts: Record<string, string>; developerContainer: boolean }> {
   const timeout = q.timeoutSeconds ?? 60;
-  const installed = await hostStep(conn, "reading installed artifacts", installScript, { ACTION: "inventory", KERNEL: q.kernelRelease, SET: "", MODULES_DIR: q.modulesDir, WORK_DIR: q.workDir }, timeout);
+  const installed = await hostStep(conn, `reading installed artifacts for ${kernelRelease}`, installScript, { ACTION: "inventory", KERNEL: kernelRelease, SET: "", MODULES_DIR: q.modulesDir, WORK_DIR: q.workDir }, timeout);
   const artifacts: Record<string, string> = {};
   for (const line of installed.lists.artifact ?? []) {
     const [set, id] = line.split(" ");
@@ -33,9 +46,9 @@ export async function probeInventory(conn: ConnectionSpec, q: InventoryQuery): P
   }
   const image = await hostStep(
     conn,
-    "looking for a developer container",
+    `looking for the developer container of ${osVersion}`,
     devContainerScript,
-    { ACTION: "probe", CACHE_DIR: q.cacheDir, VERSION: q.osVersion, IMAGE_URL: "", SIGNATURE_URL: "", SIGNING_KEY: "", FINGERPRINT: "" },
+    { ACTION: "probe", CACHE_DIR: q.cacheDir, VERSION: osVersion, IMAGE_URL: "", SIGNATURE_URL: "", SIGNING_KEY: "", FINGERPRINT: "" },
     timeout,
   );
   return { artifacts, developerContainer: image.values.present === "true" };

@@ -27,8 +27,15 @@ export interface ModuleBuildInputs {
   set: string;
   kernelRelease: string;
   arch: string;
-  /** Path of the running kernel's config on the builder. */
+  /** The OS release that ships the kernel, whose developer container builds it (messages). */
+  osVersion?: string;
+  /** Path of the running kernel's config on the builder ("" when the kernel comes from the image). */
   kernelConfig: string;
+  /**
+   * The builder does not run this kernel (an update has it staged): its config,
+   * Module.symvers and modules come from the developer container of its release.
+   */
+  kernelFromImage?: boolean;
   /** The builder's developer container (known in advance, not an output, so that a preview can compare it). */
   imagePath: string;
   sourcesCommand: string;
@@ -97,7 +104,7 @@ export function artifactKeyOf(p: Pick<ModuleBuildInputs, "kernelRelease" | "arch
  */
 export const moduleBuildLifecycle: LifecycleContract<ModuleBuildInputs> = {
   resource: "ModuleBuild",
-  recorded: ["connection", "builder", "kernelConfig", "imagePath", "sourcesCommand", "source", "sourceDir", "sourceHash", "modulesDir", "workDir", "storePath", "takeBackFrom", "buildTimeoutSeconds", "commandTimeoutSeconds"],
+  recorded: ["connection", "builder", "osVersion", "kernelConfig", "kernelFromImage", "imagePath", "sourcesCommand", "source", "sourceDir", "sourceHash", "modulesDir", "workDir", "storePath", "takeBackFrom", "buildTimeoutSeconds", "commandTimeoutSeconds"],
   inPlace: ["sourceIdentity", "obtain"],
   // Another artifact (store entry); the hosts install it into another kernel's folder.
   elsewhere: ["set", "kernelRelease", "arch"],
@@ -119,6 +126,7 @@ function env(p: ModuleBuildInputs, action: string, extra: Record<string, string>
     WORK_DIR: p.workDir,
     MODULES_DIR: p.modulesDir,
     KERNEL_CONFIG: p.kernelConfig,
+    KERNEL_FROM_IMAGE: String(p.kernelFromImage === true),
     SOURCES_COMMAND: p.sourcesCommand,
     SOURCE_KIND: s.kind,
     OPTIONS: s.kind === "inTree" ? s.options.join(" ") : "",
@@ -156,6 +164,13 @@ export function parseFiles(lines: string[] = []): Map<string, Buffer> {
 
 /** Builds on the builder and fetches the result: the manifest and the files, not yet stored. */
 async function buildOnBuilder(p: ModuleBuildInputs): Promise<{ manifest: ArtifactManifest; files: Map<string, Buffer>; logPath: string }> {
+  if (p.kernelFromImage) {
+    // The kernel of a staged release: its sources and config from that release's developer
+    // container, before anything is compiled (the preflight reads that config too).
+    const r = await hostStep(p.connection, `preparing kernel sources for ${p.kernelRelease} (staged on ${p.builder})`, buildScript, env(p, "sources"), p.buildTimeoutSeconds);
+    if (!r.values.kernelConfig) throw new Error(`${p.builder}: cannot build ${p.set} for ${p.kernelRelease}: the developer container has no /usr/lib/modules/${p.kernelRelease}/build/.config`);
+    p = { ...p, kernelConfig: r.values.kernelConfig };
+  }
   if (!p.kernelConfig) {
     throw new Error(`${p.builder}: cannot build ${p.set}: the running kernel's config was not found (tried kernelConfigSources; Flatcar has /proc/config.gz)`);
   }
@@ -197,9 +212,10 @@ async function takeBack(p: ModuleBuildInputs, manifest: ArtifactManifest, store:
 }
 
 /** What every host of the group reports when the build failed. */
-export function failureReport(p: Pick<ModuleBuildInputs, "set" | "kernelRelease" | "arch" | "builder">, error: unknown): string {
+export function failureReport(p: Pick<ModuleBuildInputs, "set" | "kernelRelease" | "arch" | "builder" | "osVersion">, error: unknown): string {
   const message = String((error as any)?.message ?? error);
-  return `the build of ${p.set} for ${p.kernelRelease} (${p.arch}) on ${p.builder} failed:\n${message}`;
+  const release = p.osVersion ? `, OS ${p.osVersion}` : "";
+  return `the build of ${p.set} for ${p.kernelRelease} (${p.arch}${release}) on ${p.builder} failed:\n${message}`;
 }
 
 function withLeftovers(list: Leftovers[], host: string, connection: ConnectionSpec, workDir: string): Leftovers[] {

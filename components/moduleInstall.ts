@@ -1,6 +1,7 @@
 // A built artifact installed on one host: its .ko files uploaded from the artifact store,
 // their sha256 and vermagic checked on the host before anything is staged, then swapped
-// into <modules dir>/<kernel>/extra/<set>/ and indexed by depmod (components/scripts/install.sh).
+// into <modules dir>/<kernel>/extra/<set>/ and indexed by depmod (components/scripts/install.sh);
+// for a kernel staged for the next boot, depmod runs at that kernel's first boot.
 // A new artifact (new sources) is an update in place: the previous modules stay until the
 // new ones are verified and swapped in, so a failed build or install never removes them.
 // A kernel update is a replacement, created next to the old one (another kernel's folder)
@@ -170,9 +171,13 @@ async function removePerHostBuild(olds: any, news: ModuleInstallInputs): Promise
 /** Exported for the provider tests, which call it directly against real hosts. */
 export const moduleInstallProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModuleInstallInputs) {
+    // A host that could not be probed keeps both boot slots' installs registered (which one
+    // it runs is not known): the one it does not have is recorded empty, touching nothing.
+    if (!inputs.kernelRelease) return { id: `${inputs.connection.host}:${inputs.set}:unknown`, outs: { ...inputs, modules: [], installDir: "", drift: [] } };
     return { id: `${inputs.connection.host}:${inputs.set}:${inputs.kernelRelease}`, outs: await install(inputs) };
   },
   async read(id: string, props: ModuleInstallOutputs) {
+    if (!props.kernelRelease) return { id, props }; // recorded empty (see create)
     const r = await hostStep(props.connection, `checking the modules of ${props.set}`, installScript, env(props, "probe"), props.commandTimeoutSeconds);
     const probe = { installed: r.values.installed === "true", artifact: r.values.artifact, found: parseProbe(r.lists.module) };
     return { id, props: { ...props, drift: findDrift(props.modules ?? [], props.kernelRelease, probe, props.artifactId) } };
@@ -190,6 +195,7 @@ export const moduleInstallProvider: pulumi.dynamic.ResourceProvider = {
     return { outs };
   },
   async delete(_id: string, props: ModuleInstallOutputs) {
+    if (!props.kernelRelease) return; // recorded empty (see create)
     await hostStep(props.connection, `removing ${props.set} installed for ${props.kernelRelease}`, installScript, env(props, "delete"), props.commandTimeoutSeconds);
   },
 };

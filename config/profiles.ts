@@ -23,6 +23,13 @@ export interface Profile {
   /** Run inside the developer container; leaves the running kernel's sources at /usr/src/linux. */
   sourcesCommand: string;
   modulesDir: string;
+  /**
+   * The kernels the boot loader can start, one per USR partition (A/B). After the update
+   * engine has written a release to the passive partition, the image there that the host
+   * does not run is the staged release's kernel; its release is read from the image's
+   * header, so that the build for it can be planned before the reboot.
+   */
+  kernelImages: string[];
 }
 
 export const builtInProfiles: Record<Profile["base"], Profile> = {
@@ -40,6 +47,8 @@ export const builtInProfiles: Record<Profile["base"], Profile> = {
     signingKeyFingerprint: "F88CFEDEFF29A5B4D9523864E25D9AED0593B34A",
     sourcesCommand: "emerge-gitclone && emerge -gKv coreos-sources",
     modulesDir: "/usr/lib/modules",
+    // The ESP, where the update's postinstall step writes the passive slot's kernel.
+    kernelImages: ["/boot/flatcar/vmlinuz-a", "/boot/flatcar/vmlinuz-b"],
   },
   // CoreOS Container Linux exactly as in the seed recipe (the release servers are gone;
   // kept for mirrors of old releases).
@@ -55,6 +64,7 @@ export const builtInProfiles: Record<Profile["base"], Profile> = {
     signingKeyFingerprint: "04127D0BFABEC8871FFB2CCE50E0885593D2DCB4",
     sourcesCommand: "emerge-gitclone && emerge -gKv bootengine coreos-sources dracut && update-bootengine -o /usr/src/linux/bootengine.cpio",
     modulesDir: "/lib/modules",
+    kernelImages: ["/boot/coreos/vmlinuz-a", "/boot/coreos/vmlinuz-b"],
   },
 };
 

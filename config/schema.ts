@@ -117,6 +117,8 @@ export const profileSchema = z
     sourcesCommand: z.string().min(1).optional(),
     /** The read-only modules directory the overlay goes over. */
     modulesDir: absolutePath.optional(),
+    /** The kernel images of the A/B slots (Flatcar: /boot/flatcar/vmlinuz-a and -b); a staged update's kernel is read from them. */
+    kernelImages: z.array(absolutePath).min(1).optional(),
   })
   .strict();
 

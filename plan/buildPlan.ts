@@ -1,15 +1,17 @@
 // The fleet's build plan: which builds exist and who installs their result. Flatcar hosts
 // of one release run byte-identical kernels, so a module set built once for a (kernel,
 // architecture, source) is valid on every host that runs that kernel: one build per
-// group, on one builder host, and an install on each host of the group. Pure: from the
-// config and the facts probed when the program runs, before any resource exists.
+// group, on one builder host, and an install on each host of the group. A host with an
+// update staged for its next boot is in two groups: its running kernel's and the staged
+// kernel's, so that the modules are there before the reboot. Pure: from the config and
+// the facts probed when the program runs, before any resource exists.
 
 /** What the plan needs to know of one host. */
 export interface PlanHost {
   name: string;
   labels: readonly string[];
   /** Probed facts; absent when the host could not be reached (it gets nothing planned). */
-  facts?: { kernelRelease: string; arch: string; osVersion: string };
+  facts?: { kernelRelease: string; arch: string; osVersion: string; stagedOsVersion?: string; stagedKernelRelease?: string };
 }
 
 /** What the plan needs to know of one module set. */
@@ -29,12 +31,14 @@ export interface BuildGroup {
   kernelRelease: string;
   arch: string;
   sourceIdentity: string;
-  /** The OS version whose developer container builds it (the builder's). */
+  /** The OS version whose developer container builds it: the release that ships the kernel. */
   osVersion: string;
   /** The host that builds. */
   builder: string;
   /** Every host that gets the result, the builder included, sorted by name. */
   installs: string[];
+  /** Those of `installs` that get it for a staged update, before booting its kernel. */
+  staged: string[];
 }
 
 export interface PlanProblem {
@@ -48,13 +52,15 @@ export interface BuildPlan {
   groups: BuildGroup[];
   /** Groups that cannot be built: their hosts get nothing for that set. */
   problems: PlanProblem[];
+  /** What the plan could not act on and the user should know (a staged update whose kernel is not known). */
+  warnings: string[];
 }
 
 export interface PlanOptions {
   /**
    * Host names or labels that may build (`build.builders`); empty means any host of the
-   * group. Only hosts that run the group's kernel can build for it: the developer
-   * container builds for the kernel its host runs.
+   * group. Only hosts of the group build for it (they run its kernel or have it staged):
+   * the developer container of the kernel's release builds, on any host that can start it.
    */
   builders?: readonly string[];
 }
@@ -75,36 +81,54 @@ export function planBuilds(hosts: readonly PlanHost[], sets: readonly PlanSet[],
   const groups: BuildGroup[] = [];
   const problems: PlanProblem[] = [];
 
+  const warnings: string[] = [];
+  for (const h of hosts) {
+    const f = h.facts;
+    if (f?.stagedOsVersion && !f.stagedKernelRelease) {
+      warnings.push(`${h.name}: OS version ${f.stagedOsVersion} is staged for the next boot, but its kernel's release could not be read from the boot slots' images; nothing is built for it before the reboot`);
+    }
+  }
+
   for (const set of sets) {
-    const members = new Map<string, PlanHost[]>();
+    // (kernel, arch) -> members, each with the release that ships the kernel and whether
+    // the member gets it for a staged update.
+    const members = new Map<string, { host: PlanHost; osVersion: string; staged: boolean }[]>();
+    const join = (key: string, m: { host: PlanHost; osVersion: string; staged: boolean }) => members.set(key, [...(members.get(key) ?? []), m]);
     for (const name of set.hosts) {
-      const facts = byName.get(name)?.facts;
-      if (!facts) continue;
-      const key = JSON.stringify([facts.kernelRelease, facts.arch]);
-      members.set(key, [...(members.get(key) ?? []), byName.get(name)!]);
+      const host = byName.get(name);
+      const facts = host?.facts;
+      if (!host || !facts) continue;
+      join(JSON.stringify([facts.kernelRelease, facts.arch]), { host, osVersion: facts.osVersion, staged: false });
+      const staged = facts.stagedKernelRelease;
+      if (staged && facts.stagedOsVersion && staged !== facts.kernelRelease) {
+        join(JSON.stringify([staged, facts.arch]), { host, osVersion: facts.stagedOsVersion, staged: true });
+      }
     }
     for (const [key, group] of members) {
       const [kernelRelease, arch] = JSON.parse(key) as [string, string];
-      const installs = group.map((h) => h.name).sort();
-      const builder = group.filter(mayBuild).sort((a, b) => a.name.localeCompare(b.name))[0];
+      const installs = group.map((m) => m.host.name).sort();
+      const builder = group.filter((m) => mayBuild(m.host)).sort((a, b) => a.host.name.localeCompare(b.host.name))[0];
       if (!builder) {
-        problems.push({ set: set.name, kernelRelease, hosts: installs, reason: `no host allowed to build runs ${kernelRelease} (${arch}): build.builders is [${builders.join(", ")}]` });
+        problems.push({ set: set.name, kernelRelease, hosts: installs, reason: `no host allowed to build runs ${kernelRelease} (${arch}) or has it staged: build.builders is [${builders.join(", ")}]` });
         continue;
       }
+      // A host that runs the kernel says best which release ships it.
+      const release = (group.find((m) => !m.staged) ?? group[0]).osVersion;
       groups.push({
         id: slug(`${set.name}-${kernelRelease}-${arch}`),
         set: set.name,
         kernelRelease,
         arch,
         sourceIdentity: set.sourceIdentity,
-        osVersion: builder.facts!.osVersion,
-        builder: builder.name,
+        osVersion: release,
+        builder: builder.host.name,
         installs,
+        staged: group.filter((m) => m.staged).map((m) => m.host.name).sort(),
       });
     }
   }
   groups.sort((a, b) => a.id.localeCompare(b.id));
-  return { groups, problems };
+  return { groups, problems, warnings };
 }
 
 /** Per host, the groups whose result it installs. */
@@ -137,16 +161,25 @@ export function describeObtain(o: Obtain): string {
   return `build on ${o.on}`;
 }
 
+/** A developer container on a host: the image of one OS version. */
+export interface DeveloperContainerNeed {
+  host: string;
+  osVersion: string;
+}
+
 /**
- * The hosts that get a developer container: the builders of groups that must be built
- * this run, and builders that have the image already (kept for later builds, so previews
- * stay stable). A builder whose groups are all in the store downloads nothing: after a
- * kernel update elsewhere, a host that stays as it was changes nothing.
+ * The developer containers the fleet needs: on each builder, the image of each release it
+ * builds for, when a group must be built this run or the builder has that image already
+ * (kept for later builds, so previews stay stable). A builder whose groups are all in the
+ * store downloads nothing: after a kernel update elsewhere, a host that stays as it was
+ * changes nothing. Sorted by host, then version.
  */
-export function developerContainerHosts(groups: readonly { group: BuildGroup; obtain: Obtain }[], hasImage: (host: string) => boolean): Set<string> {
-  const out = new Set<string>();
+export function developerContainerNeeds(groups: readonly { group: BuildGroup; obtain: Obtain }[], hasImage: (host: string, osVersion: string) => boolean): DeveloperContainerNeed[] {
+  const out = new Map<string, DeveloperContainerNeed>();
   for (const { group, obtain } of groups) {
-    if (obtain.kind === "build" || hasImage(group.builder)) out.add(group.builder);
+    if (obtain.kind === "build" || hasImage(group.builder, group.osVersion)) {
+      out.set(JSON.stringify([group.builder, group.osVersion]), { host: group.builder, osVersion: group.osVersion });
+    }
   }
-  return out;
+  return [...out.values()].sort((a, b) => a.host.localeCompare(b.host) || a.osVersion.localeCompare(b.osVersion));
 }

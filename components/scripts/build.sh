@@ -1,11 +1,14 @@
 #!/bin/bash
-# Builds one module set for the builder's running kernel inside the verified developer
-# container (systemd-nspawn). The result stays in the job folder until the provider has
+# Builds one module set for a kernel inside the verified developer container of its
+# release (systemd-nspawn): the builder's running kernel, or with KERNEL_FROM_IMAGE=true a
+# kernel the builder has staged for its next boot, whose config, Module.symvers and modules
+# come from the developer container (as on Flatcar: /usr/lib/modules/<kernel>/build). The result stays in the job folder until the provider has
 # fetched it into the artifact store; installing it on hosts is install.sh's job.
 # ACTION: sources | kconfig-files | build | fetch | delete
 # (kconfig-files: a base64 tar.gz of what the preflight and the doctor read; SYMBOLS adds
 # the C files that export those symbols. fetch: each built .ko as one base64 line.)
-# KERNEL, SET, IMAGE, WORK_DIR, MODULES_DIR, KERNEL_CONFIG (path on the host), SOURCES_COMMAND,
+# KERNEL, SET, IMAGE, WORK_DIR, MODULES_DIR, KERNEL_CONFIG (path on the host; with
+# KERNEL_FROM_IMAGE the sources action prints where it put the image's), SOURCES_COMMAND,
 # OPTIONS (in-tree sets: NAME=m or NAME=y, as the preflight's report gives them) and
 # DIRECTORIES (M= directories, in any order: built in the order of their symbols),
 # space-separated, SOURCE_KIND (dir|git|inTree),
@@ -47,15 +50,19 @@ say() { echo "progress: $*"; }
 # Lines worth showing while a slow build runs; everything goes to the log.
 show_progress() { grep --line-buffered -E '^progress: |^  (CC|LD) \[M\] ' || true; }
 
+# The running kernel's modules are the host's; a staged kernel's are the image's own.
+host_modules=(--bind-ro="$MODULES_DIR:/usr/lib/modules")
+[ "${KERNEL_FROM_IMAGE:-false}" = true ] && host_modules=()
+
 in_container() { # $1 = phase
   mkdir -p "$src_root" "$job" "$(dirname "$log")"
   write_container_script > "$job/inside.sh"
   systemd-nspawn --quiet --register=no --console=pipe --volatile=overlay \
     --image="$IMAGE" \
-    --bind="$src_root:/usr/src" --bind="$job:/mnt" --bind-ro="$MODULES_DIR:/usr/lib/modules" \
+    --bind="$src_root:/usr/src" --bind="$job:/mnt" "${host_modules[@]}" \
     --setenv=PHASE="$1" --setenv=KERNEL="$KERNEL" --setenv=SOURCES_COMMAND="$SOURCES_COMMAND" \
     --setenv=OPTIONS="${OPTIONS:-}" --setenv=DIRECTORIES="${DIRECTORIES:-}" --setenv=SOURCE_KIND="$SOURCE_KIND" \
-    --setenv=GIT_URL="${GIT_URL:-}" --setenv=GIT_REF="${GIT_REF:-}" \
+    --setenv=GIT_URL="${GIT_URL:-}" --setenv=GIT_REF="${GIT_REF:-}" --setenv=KERNEL_FROM_IMAGE="${KERNEL_FROM_IMAGE:-false}" \
     /bin/bash /mnt/inside.sh < /dev/null 2>&1 | tee -a "$log" | show_progress
 }
 
@@ -85,6 +92,11 @@ if [ ! -f /usr/src/linux/Makefile ] || [ "$(cat /usr/src/.kmod-fleet-kernel 2>/d
   (cd /usr/src && bash -c "$SOURCES_COMMAND")
   [ -f /usr/src/linux/Makefile ] || { echo "the sources command left no kernel tree at /usr/src/linux" >&2; exit 5; }
   echo "$KERNEL" > /usr/src/.kmod-fleet-kernel
+fi
+if [ "$KERNEL_FROM_IMAGE" = true ]; then
+  # The staged kernel's own config, beside its sources: what the preflight and the build read.
+  [ -s "/usr/lib/modules/$KERNEL/build/.config" ] || { echo "this developer container has no /usr/lib/modules/$KERNEL/build/.config: it is not the release of $KERNEL" >&2; exit 5; }
+  cp "/usr/lib/modules/$KERNEL/build/.config" /usr/src/.kmod-fleet-image.config
 fi
 [ "$PHASE" = sources ] && exit 0
 
@@ -183,6 +195,7 @@ case "$ACTION" in
 sources)
   in_container sources || fail_with_log
   echo "tree=$(tree_on_host)"
+  if [ "${KERNEL_FROM_IMAGE:-false}" = true ]; then echo "kernelConfig=$src_root/.kmod-fleet-image.config"; fi
   ;;
 kconfig-files)
   # What the preflight reads: every Kconfig, Makefile and Kbuild of the tree.

@@ -2,7 +2,8 @@
 # Prints what kmod-fleet needs to know about a host, as key=value lines.
 # Environment (from the profile): RELEASE_FILES, VERSION_VARIABLE, BOARD_VARIABLE,
 # UPDATE_CONF_FILES (newline-separated; later files win), DEFAULT_GROUP,
-# CONFIG_SOURCES (newline-separated, ${KERNEL} stands for `uname -r`).
+# CONFIG_SOURCES (newline-separated, ${KERNEL} stands for `uname -r`), KERNEL_IMAGES (the
+# A/B slots' kernel images, newline-separated).
 set -eu
 
 kernel=$(uname -r)
@@ -27,3 +28,52 @@ while IFS= read -r candidate; do
   if [ -n "$path" ] && [ -r "$path" ]; then config=$path; break; fi
 done <<< "$CONFIG_SOURCES"
 echo "kernelConfig=$config"
+
+# The A/B boot slots (Flatcar: USR-A and USR-B, each with its kernel image on the ESP):
+# which one runs, and after the update engine has written a release to the other one and
+# waits for the reboot (a staged update), that release's version and its kernel's release,
+# read from the slot's image header (Linux's x86 boot header: "HdrS" at 0x202, and at
+# 0x20E the offset, from 0x200, of the version string). Slots are named a, b, ... in the
+# order of KERNEL_IMAGES.
+image_release() { # $1 = kernel image
+  [ -r "$1" ] || return 0
+  [ "$(dd if="$1" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ] || return 0
+  local at
+  at=$(od -An -tu2 -j526 -N2 "$1" | tr -d ' ')
+  [ -n "$at" ] && [ "$at" -gt 0 ] || return 0
+  dd if="$1" bs=1 skip=$((at + 512)) count=160 2>/dev/null | tr '\0' '\n' | head -n 1 | cut -d' ' -f1
+}
+letters=(a b c d)
+boot_slot=""
+other_slot=""
+other_kernel=""
+i=0
+while IFS= read -r image; do
+  [ -n "$image" ] || continue
+  r=$(image_release "$image")
+  if [ -z "$boot_slot" ] && [ "$r" = "$kernel" ]; then
+    boot_slot=${letters[$i]}
+  elif [ -n "$r" ]; then
+    other_slot=${letters[$i]}; other_kernel=$r
+  fi
+  i=$((i + 1))
+done <<< "${KERNEL_IMAGES:-}"
+# No image holds the running kernel: the running slot is one the other kernel is not in.
+if [ -z "$boot_slot" ]; then
+  if [ "$other_slot" = a ]; then boot_slot=b; else boot_slot=a; fi
+fi
+echo "bootSlot=$boot_slot"
+
+staged_version=""
+staged_kernel=""
+staged_slot=""
+status=$(update_engine_client -status 2>/dev/null || true)
+if printf '%s\n' "$status" | grep -qx 'CURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT'; then
+  staged_version=$(printf '%s\n' "$status" | sed -n 's/^NEW_VERSION=//p' | head -n 1)
+  # The other slot's kernel (the running one again when the release keeps it); unknown
+  # when its image cannot be read: then nothing is built for it before the reboot.
+  staged_kernel=$other_kernel; staged_slot=$other_slot
+fi
+echo "stagedOsVersion=$staged_version"
+echo "stagedKernelRelease=$staged_kernel"
+echo "stagedSlot=$staged_slot"

@@ -12,6 +12,11 @@
 # The install a new artifact replaced is kept in $WORK_DIR/previous/<kernel>/<set>, outside
 # the modules tree (depmod must not see two copies), until the new modules have loaded:
 # load.sh puts it back when the kernel refuses them, and removes it once they load.
+# A kernel the host does not run (an update has staged it for the next boot) has no tree
+# here yet: its release's /usr is on the passive partition. Its modules go into the
+# overlay's folder for it all the same, and depmod runs at that kernel's first boot, in
+# systemd-modules-load before it loads them (a drop-in, and a marker per kernel), against
+# the tree the host really boots.
 set -eu
 
 plain_name() { # $1 = what, $2 = value
@@ -39,6 +44,10 @@ previous=$WORK_DIR/previous/$KERNEL/${SET:-}
 # Written into the install folder with the modules (depmod and modprobe ignore them).
 marker=.kmod-fleet-artifact
 sums=.kmod-fleet-sha256
+# Kernels whose modules depmod indexes at their first boot.
+at_boot=$WORK_DIR/depmod-at-boot
+boot_dropin=/etc/systemd/system/systemd-modules-load.service.d/kmod-fleet-depmod.conf
+running() { [ "$(uname -r)" = "$KERNEL" ]; }
 
 say() { echo "progress: $*"; }
 
@@ -51,6 +60,8 @@ probe() {
     name=$(basename "$ko" .ko)
     known=false
     grep -q "extra/$SET/$name.ko:" "$MODULES_DIR/$KERNEL/modules.dep" 2>/dev/null && known=true
+    # Not running yet: indexed at its first boot.
+    running || { [ -e "$at_boot/$KERNEL" ] && known=true; }
     echo "module=$name $(sha256sum "$ko" | cut -d' ' -f1) $(modinfo -F vermagic "$ko" | cut -d' ' -f1) $known"
   done
 }
@@ -69,8 +80,8 @@ install)
   esac
   case "$ARTIFACT" in '' | *[!0-9a-f]*) echo "refusing the artifact id '$ARTIFACT'" >&2; exit 2 ;; esac
   trap 'rm -rf -- "$UPLOAD"; rmdir -- "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true' EXIT
-  if [ ! -d "$MODULES_DIR/$KERNEL" ]; then
-    echo "this host has no $MODULES_DIR/$KERNEL: it does not run $KERNEL; nothing was installed" >&2
+  if running && [ ! -d "$MODULES_DIR/$KERNEL" ]; then
+    echo "this host runs $KERNEL but has no $MODULES_DIR/$KERNEL; nothing was installed" >&2
     exit 4
   fi
 
@@ -90,6 +101,20 @@ install)
   done <<< "$EXPECT"
   [ -n "$names" ] || { echo "the artifact has no modules; nothing was installed" >&2; exit 4; }
 
+  if ! running; then
+    # Indexed at the kernel's first boot; the drop-in's path is quoted for systemd's
+    # command line, so the work dir must not need quoting.
+    case "$WORK_DIR" in *[!A-Za-z0-9._+~/-]*) echo "refusing the work dir '$WORK_DIR' for a boot-time step: expected a plain absolute path" >&2; exit 2 ;; esac
+    say "$KERNEL is staged for the next boot: depmod runs at its first boot, before its modules load"
+    mkdir -p "$ext" "$at_boot" "$(dirname "$boot_dropin")"
+    : > "$at_boot/$KERNEL"
+    if [ ! -f "$boot_dropin" ]; then
+      printf '%s\n' '# Written by kmod-fleet: at the first boot of a kernel whose modules were installed before it ran, depmod indexes them before they load.' \
+        '[Unit]' "RequiresMountsFor=$WORK_DIR" '[Service]' \
+        "ExecStartPre=/bin/sh -c 'k=\$\$(uname -r); if [ -e $at_boot/\$\$k ]; then depmod -a \$\$k && rm -f $at_boot/\$\$k; fi; exit 0'" > "$boot_dropin"
+      systemctl daemon-reload
+    fi
+  fi
   recover
   mkdir -p "$stage"
   for name in $names; do cp -- "$UPLOAD/$name.ko" "$stage/"; done
@@ -105,8 +130,8 @@ install)
     echo "could not move the new modules into $dest; the previous ones are in place" >&2
     exit 4
   fi
-  say "depmod $KERNEL"
-  if ! depmod -a "$KERNEL"; then
+  if running; then say "depmod $KERNEL"; fi
+  if running && ! depmod -a "$KERNEL"; then
     rm -rf -- "$dest"
     [ -d "$old" ] && mv -- "$old" "$dest"
     depmod -a "$KERNEL" || true
@@ -146,7 +171,22 @@ fetch)
 delete)
   rm -rf -- "$dest" "$stage" "$old" "$previous" "$WORK_DIR/uploads/$SET-$KERNEL"
   rmdir -- "$ext" 2>/dev/null || true
-  if [ -d "$MODULES_DIR/$KERNEL/kernel" ]; then depmod -a "$KERNEL"; fi
+  if [ -d "$MODULES_DIR/$KERNEL/kernel" ]; then
+    depmod -a "$KERNEL"
+  elif [ -d "$MODULES_DIR/$KERNEL" ] && ! ls -A "$ext" 2>/dev/null | grep -q .; then
+    # No tree of this kernel here (not running, or the host has moved on from it): what
+    # is left in its folder are the indexes depmod wrote for kmod-fleet's modules.
+    rm -f -- "$MODULES_DIR/$KERNEL"/modules.*.bin "$MODULES_DIR/$KERNEL"/modules.dep "$MODULES_DIR/$KERNEL"/modules.alias \
+      "$MODULES_DIR/$KERNEL"/modules.softdep "$MODULES_DIR/$KERNEL"/modules.symbols "$MODULES_DIR/$KERNEL"/modules.devname \
+      "$MODULES_DIR/$KERNEL"/modules.weakdep
+    rmdir -- "$MODULES_DIR/$KERNEL" 2>/dev/null || true
+  fi
+  # The boot-time depmod is for kernels that still have an install.
+  if [ -e "$at_boot/$KERNEL" ] && ! ls -A "$ext" 2>/dev/null | grep -q .; then rm -f -- "$at_boot/$KERNEL"; fi
+  if ! ls -A "$at_boot" 2>/dev/null | grep -q .; then
+    rmdir -- "$at_boot" 2>/dev/null || true
+    if [ -f "$boot_dropin" ] && head -n 1 "$boot_dropin" | grep -q '^# Written by kmod-fleet'; then rm -f -- "$boot_dropin"; fi
+  fi
   rmdir -- "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true
   ;;
 *)

@@ -1,6 +1,6 @@
 // The fleet's build plan: table tests on made-up fleets.
 import { describe, expect, it } from "vitest";
-import { decideObtain, describeObtain, developerContainerHosts, installsByHost, planBuilds, type PlanHost } from "../../plan/buildPlan";
+import { decideObtain, describeObtain, developerContainerNeeds, installsByHost, planBuilds, type PlanHost } from "../../plan/buildPlan";
 
 const host = (name: string, kernelRelease?: string, labels: string[] = [], osVersion = "3975.2.0"): PlanHost => ({
   name,
@@ -13,7 +13,7 @@ describe("planBuilds", () => {
   it("one build per kernel: three hosts on one kernel give one build, three installs", () => {
     const plan = planBuilds([host("h1", "k1"), host("h2", "k1"), host("h3", "k1")], [pair(["h1", "h2", "h3"])]);
     expect(plan.groups).toEqual([
-      { id: "kmod-pair-k1-x86_64", set: "kmod-pair", kernelRelease: "k1", arch: "x86_64", sourceIdentity: "sha256:abc", osVersion: "3975.2.0", builder: "h1", installs: ["h1", "h2", "h3"] },
+      { id: "kmod-pair-k1-x86_64", set: "kmod-pair", kernelRelease: "k1", arch: "x86_64", sourceIdentity: "sha256:abc", osVersion: "3975.2.0", builder: "h1", installs: ["h1", "h2", "h3"], staged: [] },
     ]);
     expect(plan.problems).toEqual([]);
   });
@@ -24,6 +24,27 @@ describe("planBuilds", () => {
       ["k1", "h1", ["h1"], "3975.2.0"],
       ["k2", "h2", ["h2", "h3"], "3975.2.1"],
     ]);
+  });
+
+  it("an update staged on 2 of 3 hosts: one build for the staged kernel with its release's developer container, installed on those two before their reboot", () => {
+    const staged = (name: string): PlanHost => ({ name, labels: [], facts: { kernelRelease: "k1", arch: "x86_64", osVersion: "3975.2.0", stagedOsVersion: "3975.2.1", stagedKernelRelease: "k2" } });
+    const plan = planBuilds([host("h1", "k1"), staged("h2"), staged("h3")], [pair(["h1", "h2", "h3"])]);
+    expect(plan.groups.map((g) => [g.kernelRelease, g.builder, g.installs, g.staged, g.osVersion])).toEqual([
+      ["k1", "h1", ["h1", "h2", "h3"], [], "3975.2.0"],
+      ["k2", "h2", ["h2", "h3"], ["h2", "h3"], "3975.2.1"],
+    ]);
+    // After the reboot the same group, the same builder: nothing new to build or install.
+    const after = planBuilds([host("h1", "k1"), host("h2", "k2", [], "3975.2.1"), host("h3", "k2", [], "3975.2.1")], [pair(["h1", "h2", "h3"])]);
+    expect(after.groups[1]).toEqual({ ...plan.groups[1], staged: [] });
+  });
+
+  it("a staged release that keeps the running kernel plans nothing more; one whose kernel cannot be read is a warning", () => {
+    const same: PlanHost = { name: "h1", labels: [], facts: { kernelRelease: "k1", arch: "x86_64", osVersion: "3975.2.0", stagedOsVersion: "3975.2.1", stagedKernelRelease: "k1" } };
+    expect(planBuilds([same], [pair(["h1"])]).groups.map((g) => [g.kernelRelease, g.staged])).toEqual([["k1", []]]);
+    const unread: PlanHost = { name: "h1", labels: [], facts: { kernelRelease: "k1", arch: "x86_64", osVersion: "3975.2.0", stagedOsVersion: "3975.2.1", stagedKernelRelease: "" } };
+    const plan = planBuilds([unread], [pair(["h1"])]);
+    expect(plan.groups).toHaveLength(1);
+    expect(plan.warnings).toEqual([expect.stringMatching(/^h1: OS version 3975\.2\.1 is staged for the next boot, but its kernel's release could not be read/)]);
   });
 
   it("the builder does not depend on the order hosts are listed in", () => {
@@ -80,10 +101,10 @@ describe("how an artifact is had, and who needs the developer container", () => 
       { group: k1, obtain: decideObtain(k1, { stored: true, installedOn: ["h4"] }) },
       { group: k2, obtain: decideObtain(k2, { stored: false, installedOn: [] }) },
     ];
-    expect([...developerContainerHosts(decided, () => false)]).toEqual(["h1"]);
+    expect(developerContainerNeeds(decided, () => false)).toEqual([{ host: "h1", osVersion: "3975.2.1" }]);
     // A builder that has its image keeps it, so the next preview is the same.
-    expect([...developerContainerHosts(decided, (h) => h === "h4")].sort()).toEqual(["h1", "h4"]);
+    expect(developerContainerNeeds(decided, (h) => h === "h4")).toEqual([{ host: "h1", osVersion: "3975.2.1" }, { host: "h4", osVersion: "3975.2.0" }]);
     // Taken back from a host: no image is needed for it.
-    expect([...developerContainerHosts([{ group: k2, obtain: decideObtain(k2, { stored: false, installedOn: ["h2"] }) }], () => false)]).toEqual([]);
+    expect(developerContainerNeeds([{ group: k2, obtain: decideObtain(k2, { stored: false, installedOn: ["h2"] }) }], () => false)).toEqual([]);
   });
 });

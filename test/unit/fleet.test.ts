@@ -40,6 +40,7 @@ function factsFor(host: string) {
     board: "amd64-usr",
     group: "stable",
     kernelConfig: "/proc/config.gz",
+    bootSlot: host === "h2" ? "b" : "a",
   };
 }
 
@@ -101,10 +102,9 @@ describe("the fleet's resources", () => {
     ]);
   });
 
-  it("only builders get a developer container, for their own OS version (and a host that could not be probed keeps its own)", () => {
-    expect(of("DeveloperContainer").map((r) => r.name).sort()).toEqual(["h1-devcontainer", "h2-devcontainer", "h3-devcontainer"]);
-    expect(of("DeveloperContainer").find((r) => r.name === "h3-devcontainer")!.inputs.osVersion).toBeUndefined();
-    const dev = of("DeveloperContainer").find((r) => r.name === "h2-devcontainer")!.inputs;
+  it("only builders get a developer container, one per release they build for, named after it", () => {
+    expect(of("DeveloperContainer").map((r) => r.name).sort()).toEqual(["h1-devcontainer-3975.2.0", "h2-devcontainer-3975.2.1"]);
+    const dev = of("DeveloperContainer").find((r) => r.name === "h2-devcontainer-3975.2.1")!.inputs;
     expect(dev.imageUrl).toBe("http://10.0.2.2:8080/stable/amd64-usr/3975.2.1/dev.bin.bz2");
     expect(dev.signatureUrl).toBe("http://10.0.2.2:8080/stable/amd64-usr/3975.2.1/dev.bin.bz2.sig");
     expect(dev.signingKeyFingerprint).toBe("F88CFEDEFF29A5B4D9523864E25D9AED0593B34A");
@@ -119,19 +119,20 @@ describe("the fleet's resources", () => {
   });
 
   it("every host installs its group's artifact", () => {
-    expect(of("ModuleInstall").map((r) => r.name).sort()).toEqual(["h1-intree-install", "h1-pair-install", "h2-pair-install", "h3-pair-install", "h4-pair-install"]);
-    const h1 = of("ModuleInstall").find((r) => r.name === "h1-pair-install")!.inputs;
-    const h4 = of("ModuleInstall").find((r) => r.name === "h4-pair-install")!.inputs;
+    // Named after the boot slot each host runs (a, unless its facts say otherwise); h3 could not be probed: both slots kept.
+    expect(of("ModuleInstall").map((r) => r.name).sort()).toEqual(["h1-intree-install-a", "h1-pair-install-a", "h2-pair-install-b", "h3-pair-install-a", "h3-pair-install-b", "h4-pair-install-a"]);
+    const h1 = of("ModuleInstall").find((r) => r.name === "h1-pair-install-a")!.inputs;
+    const h4 = of("ModuleInstall").find((r) => r.name === "h4-pair-install-a")!.inputs;
     expect(h4.artifactId).toMatch(/^[0-9a-f]{64}$/);
     expect(h4).toMatchObject({ artifactId: h1.artifactId, builder: "h1", kernelRelease: "6.1.0-50-cloud-amd64", storePath: storeDir });
-    expect(of("ModuleInstall").find((r) => r.name === "h2-pair-install")!.inputs.artifactId).not.toBe(h1.artifactId);
+    expect(of("ModuleInstall").find((r) => r.name === "h2-pair-install-b")!.inputs.artifactId).not.toBe(h1.artifactId);
   });
 
   it("loads take the configured order and parameters, and reload when the artifact changes", () => {
     const load = of("ModuleLoad").find((r) => r.name === "h1-pair-load")!.inputs;
     expect(load.modules).toEqual(["tiny"]);
     expect(load.parameters).toEqual({ tiny: "n=3" });
-    expect(load.buildDigest).toBe(of("ModuleInstall").find((r) => r.name === "h1-pair-install")!.inputs.artifactId);
+    expect(load.buildDigest).toBe(of("ModuleInstall").find((r) => r.name === "h1-pair-install-a")!.inputs.artifactId);
     expect(of("ModuleLoad").map((r) => r.name).sort()).toEqual(["h1-intree-load", "h1-pair-load", "h2-pair-load", "h3-pair-load", "h4-pair-load"]);
   });
 
@@ -144,7 +145,7 @@ describe("the fleet's resources", () => {
     const facts = of("HostFacts").find((r) => r.name === "h3-facts")!.inputs;
     expect(facts.unreachable).toMatch(/cannot reach root@127.0.0.1:2203/);
     expect(facts.kernelRelease).toBeUndefined();
-    const install = of("ModuleInstall").find((r) => r.name === "h3-pair-install")!.inputs;
+    const install = of("ModuleInstall").find((r) => r.name === "h3-pair-install-a")!.inputs;
     expect(install).toMatchObject({ artifactId: "", buildFailure: "" });
     expect(install.kernelRelease).toBeUndefined();
   });

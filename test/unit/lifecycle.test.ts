@@ -39,7 +39,7 @@ const manifest = { kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", set: "
 const build: Row<ModuleBuildInputs> = {
   contract: moduleBuildLifecycle,
   inputs: {
-    connection, builder: "h1", set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", kernelConfig: "/proc/config.gz", imagePath: "/i", sourcesCommand: "kmod-fleet-sources",
+    connection, builder: "h1", set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", osVersion: "3975.2.0", kernelConfig: "/proc/config.gz", kernelFromImage: false, imagePath: "/i", sourcesCommand: "kmod-fleet-sources",
     source: { kind: "dir", dir: "fixtures/pair" }, sourceDir: "/abs/fixtures/pair", sourceHash: "h1", sourceIdentity: "id1", modulesDir: "/usr/lib/modules", workDir: "/var/lib/kmod-fleet", storePath: "/p/artifacts",
     obtain: "stored", takeBackFrom: undefined, buildTimeoutSeconds: 600, commandTimeoutSeconds: 60,
   },
