@@ -307,7 +307,11 @@ export async function reboot(name: string, timeoutSeconds = 300): Promise<{ boot
   return { bootId, seconds: (Date.now() - t0) / 1000 };
 }
 
-/** Stages the next newer test kernel (with its OS version) until the next reboot. */
+/**
+ * Stages the next newer test kernel (with its OS version) until the next reboot: its image
+ * in the passive slot of the ESP, its release's /usr on the passive "partition", and what
+ * update_engine_client -status reports.
+ */
 export async function updateKernel(name: string, opts: { reboot?: boolean } = {}): Promise<{ from: string; to: string; osVersion: string; reboot?: { bootId: string; seconds: number } }> {
   const h = findHost(name);
   const current = fs.readFileSync(path.join(h.dir, "kernel"), "utf8").trim();
@@ -321,7 +325,15 @@ export async function updateKernel(name: string, opts: { reboot?: boolean } = {}
   // What Flatcar's update_engine_client -status says once an update is written to the
   // passive partition: the new OS version, never its kernel (Flatcar has no such field).
   const statusText = `LAST_CHECKED_TIME=${Math.floor(Date.now() / 1000)}\\nPROGRESS=0.0\\nCURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT\\nNEW_VERSION=${next.osVersion}\\nNEW_SIZE=0\\n`;
-  const r = await sshCapture(h, `mkdir -p /var/lib/testbed && printf '${statusText}' > /var/lib/testbed/update-status`);
+  // Like Flatcar's postinstall: the new kernel goes to the slot the host does not boot.
+  const writeKernel = [
+    "set -e",
+    `cur=/usr/lib/testbed/payloads/vmlinuz-${current}`,
+    `next=/usr/lib/testbed/payloads/vmlinuz-${next.release}`,
+    "if cmp -s \"$cur\" /boot/flatcar/vmlinuz-a; then passive=/boot/flatcar/vmlinuz-b; else passive=/boot/flatcar/vmlinuz-a; fi",
+    "cp \"$next\" \"$passive.tmp\" && mv \"$passive.tmp\" \"$passive\"",
+  ].join("\n");
+  const r = await sshCapture(h, `${writeKernel}\nmkdir -p /var/lib/testbed && printf '${statusText}' > /var/lib/testbed/update-status`);
   if (r.code !== 0) throw new Error(`${name}: could not record the staged update in the guest: ${r.stderr.trim()}`);
   const result = { from: current, to: next.release, osVersion: next.osVersion };
   if (opts.reboot) return { ...result, reboot: await reboot(name) };

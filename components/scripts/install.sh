@@ -105,6 +105,10 @@ install)
     # Indexed at the kernel's first boot; the drop-in's path is quoted for systemd's
     # command line, so the work dir must not need quoting.
     case "$WORK_DIR" in *[!A-Za-z0-9._+~/-]*) echo "refusing the work dir '$WORK_DIR' for a boot-time step: expected a plain absolute path" >&2; exit 2 ;; esac
+    if [ -e "$boot_dropin" ] && ! head -n 1 "$boot_dropin" | grep -q '^# Written by kmod-fleet'; then
+      echo "refusing: $boot_dropin, which kmod-fleet did not write, is in the way of the boot-time depmod for $KERNEL; nothing was installed" >&2
+      exit 3
+    fi
     say "$KERNEL is staged for the next boot: depmod runs at its first boot, before its modules load"
     mkdir -p "$ext" "$at_boot" "$(dirname "$boot_dropin")"
     : > "$at_boot/$KERNEL"

@@ -6,12 +6,23 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../testbed/exec";
+import { probeFacts } from "../../components/hostFacts";
+import { builtInProfiles } from "../../config/profiles";
+import type { ConnectionSpec } from "../../ssh/session";
 import { down, findHost, keyPath, knownHostsPath, readState, reboot, releaseModeFile, sshArgs, sshCapture, stackConfig, status, up, updateKernel } from "../../testbed/fleet";
 import { missingPrerequisites } from "../../testbed/images";
 import { BOARD, GROUP, testKernels } from "../../testbed/recipe";
 import { IMAGE_NAME, writeMode } from "../../testbed/releaseServer";
 import { verifyDetached } from "../../testbed/signingKey";
 import { fleetSchema } from "../../config/schema";
+
+const flatcar = builtInProfiles.flatcar;
+const factsProbe = { ...flatcar, kernelConfigSources: ["/boot/config-${KERNEL}"] };
+/** How kmod-fleet itself reaches a test host. */
+function productSpec(name: string): ConnectionSpec {
+  const h = findHost(name);
+  return { host: name, address: "127.0.0.1", port: h.sshPort, user: "root", privateKey: fs.readFileSync(keyPath(), "utf8"), hostKeys: [h.hostKey], connectTimeoutSeconds: 20, connectAttempts: 3 };
+}
 
 const [installed, update] = testKernels();
 
@@ -116,6 +127,8 @@ describe("test fleet", () => {
     expect(ue.stdout.trim().split("\n").map((l) => l.split("=")[0])).toEqual(["LAST_CHECKED_TIME", "PROGRESS", "CURRENT_OP", "NEW_VERSION", "NEW_SIZE"]);
     // As on Flatcar, the staged release is on the passive /usr: its modules are not visible yet.
     expect((await sshCapture(findHost("h2"), "ls /usr/lib/modules")).stdout.trim()).toBe(installed.release);
+    // Its kernel is in the ESP's other slot, where kmod-fleet's facts read its release.
+    expect(await probeFacts(productSpec("h2"), factsProbe)).toMatchObject({ kernelRelease: installed.release, bootSlot: "a", stagedOsVersion: update.osVersion, stagedKernelRelease: update.release, stagedSlot: "b" });
 
     // The newest kernel is staged already.
     await expect(updateKernel("h2")).rejects.toThrow(/newest test kernel/);
@@ -129,6 +142,7 @@ describe("test fleet", () => {
     expect(after.sshPort).toBe(before.sshPort);
     const ue2 = await sshCapture(findHost("h2"), "update_engine_client -status");
     expect(ue2.stdout).toContain("UPDATE_STATUS_IDLE");
+    expect(await probeFacts(productSpec("h2"), factsProbe)).toMatchObject({ kernelRelease: update.release, bootSlot: "b", stagedOsVersion: "", stagedKernelRelease: "" });
     // The reboot switched /usr: the new release's modules, and only those, are there.
     expect((await sshCapture(findHost("h2"), "ls /usr/lib/modules; test -s /usr/lib/modules/$(uname -r)/modules.dep && echo deps-ok")).stdout.trim()).toBe(`${update.release}\ndeps-ok`);
     // h1 was left alone.

@@ -59,12 +59,15 @@ const count = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "ut
 const builds = () => count(`${S}/builds`);
 
 beforeAll(async () => {
-  sshd = await startSshd({ namespace: {} });
+  // /etc/systemd/system private: nothing an install writes for a boot reaches this machine.
+  sshd = await startSshd({ namespace: { tmpfs: ["/etc/systemd/system"] } });
   dir = sshd.dir;
   S = `${dir}/state`;
   fs.writeFileSync(`${dir}/stubs/systemd-nspawn`, `#!/bin/bash\n${nspawn(S)}\n`, { mode: 0o755 });
   fs.writeFileSync(`${dir}/stubs/modinfo`, `#!/bin/bash\n${modinfo}\n`, { mode: 0o755 });
   fs.writeFileSync(`${dir}/stubs/depmod`, `#!/bin/bash\n${depmod(S, `${dir}/hosts`)}\n`, { mode: 0o755 });
+  // The hosts run K (install.sh indexes a kernel the host runs at once, a staged one at its boot).
+  fs.writeFileSync(`${dir}/stubs/uname`, `#!/bin/bash\nif [ "$1" = -r ]; then echo ${K}; else exec /bin/uname "$@"; fi\n`, { mode: 0o755 });
   fs.writeFileSync(`${dir}/config`, "CONFIG_MODULES=y\n");
 });
 afterAll(async () => {

@@ -67,3 +67,61 @@ describe("host facts", () => {
     await expect(hostFactsProvider.create({ connection: spec, probe, unreachable: "loop: cannot reach root@127.0.0.1:1 after 3 attempt(s) in 7 s" })).rejects.toThrow(/cannot reach/);
   });
 });
+
+/** A file with the x86 boot header's fields a kernel image carries: "HdrS" and where its version string is. */
+function fakeKernelImage(file: string, release: string): void {
+  const b = Buffer.alloc(0x400);
+  b.write("HdrS", 0x202, "latin1");
+  b.writeUInt16LE(0x100, 0x20e);
+  b.write(`${release} (builder@example) #1 SMP PREEMPT_DYNAMIC Debian\0`, 0x300, "latin1");
+  fs.writeFileSync(file, b);
+}
+
+describe("a staged OS update", () => {
+  let staged: TestSshd;
+  let stagedSpec: ConnectionSpec;
+  let slots: FactsProbe;
+  const STAGED = "6.1.0-99-test-amd64";
+  beforeAll(async () => {
+    // update_engine_client prints what the file holds, like Flatcar's once an update is written.
+    staged = await startSshd({ namespace: { stubs: { update_engine_client: `cat "$(cat /tmp/kmod-fleet-facts-ue)" 2>/dev/null || printf 'CURRENT_OP=UPDATE_STATUS_IDLE\\nNEW_VERSION=0.0.0\\n'` } } });
+    stagedSpec = { ...spec, port: staged.port, hostKeys: [staged.hostKey], privateKey: staged.privateKey };
+    slots = { ...probe, kernelImages: [`${staged.dir}/vmlinuz-a`, `${staged.dir}/vmlinuz-b`] };
+    fakeKernelImage(`${staged.dir}/vmlinuz-a`, os.release());
+    fs.writeFileSync("/tmp/kmod-fleet-facts-ue", `${staged.dir}/status`);
+  });
+  afterAll(async () => {
+    await staged?.stop();
+    fs.rmSync("/tmp/kmod-fleet-facts-ue", { force: true });
+  });
+
+  it("idle: the running slot, and nothing staged (the other slot's kernel is the one to roll back to)", async () => {
+    fakeKernelImage(`${staged.dir}/vmlinuz-b`, "6.1.0-10-test-amd64");
+    fs.writeFileSync(`${staged.dir}/status`, "LAST_CHECKED_TIME=0\nPROGRESS=0.0\nCURRENT_OP=UPDATE_STATUS_IDLE\nNEW_VERSION=0.0.0\nNEW_SIZE=0\n");
+    expect(await probeFacts(stagedSpec, slots)).toMatchObject({ bootSlot: "a", stagedOsVersion: "", stagedKernelRelease: "", stagedSlot: "" });
+  });
+
+  it("written and waiting for the reboot: its version, and its kernel's release read from the other slot's image", async () => {
+    fakeKernelImage(`${staged.dir}/vmlinuz-b`, STAGED);
+    fs.writeFileSync(`${staged.dir}/status`, "LAST_CHECKED_TIME=1764500000\nPROGRESS=0.0\nCURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT\nNEW_VERSION=3975.2.1\nNEW_SIZE=123\n");
+    expect(await probeFacts(stagedSpec, slots)).toMatchObject({ kernelRelease: os.release(), bootSlot: "a", stagedOsVersion: "3975.2.1", stagedKernelRelease: STAGED, stagedSlot: "b" });
+  });
+
+  it("the host runs slot b: the staged kernel is in slot a", async () => {
+    fakeKernelImage(`${staged.dir}/vmlinuz-b`, os.release());
+    fakeKernelImage(`${staged.dir}/vmlinuz-a`, STAGED);
+    expect(await probeFacts(stagedSpec, slots)).toMatchObject({ bootSlot: "b", stagedKernelRelease: STAGED, stagedSlot: "a" });
+    fakeKernelImage(`${staged.dir}/vmlinuz-a`, os.release());
+  });
+
+  it("a slot image that is not a kernel gives no release: the update is reported, its kernel unknown", async () => {
+    fs.writeFileSync(`${staged.dir}/vmlinuz-b`, "not a kernel image\n");
+    expect(await probeFacts(stagedSpec, slots)).toMatchObject({ stagedOsVersion: "3975.2.1", stagedKernelRelease: "" });
+  });
+
+  it("a version string the host makes up is refused, naming where it came from", async () => {
+    fakeKernelImage(`${staged.dir}/vmlinuz-b`, "../../etc");
+    await expect(probeFacts(stagedSpec, slots)).rejects.toThrow(/staged kernel release "\.\.\/\.\.\/etc" \(the staged kernel image/);
+  });
+});
+

@@ -71,6 +71,10 @@ for kver in "$@"; do
     # The real symbol CRCs of the Debian build (CONFIG_MODVERSIONS=y).
     dpkg-deb --fsys-tarfile "$hdr_deb" | tar -xO "$hdr/Module.symvers" >"$tree/Module.symvers"
     [ -s "$tree/Module.symvers" ] || die "no Module.symvers in $hdr_deb"
+    # As in Flatcar's developer container: the release's kernel build files, so that a host
+    # that runs another release can build for this one (a staged update).
+    mkdir -p "$root/usr/lib/modules/$kver/build"
+    cp "$tree/.config" "$tree/Module.symvers" "$root/usr/lib/modules/$kver/build/"
 
     echo "== $kver: trim" >&2
     # Keep every Kconfig, Makefile and Kbuild, and all headers under include/ and arch/x86;

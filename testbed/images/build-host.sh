@@ -90,12 +90,17 @@ chroot "$root" systemctl enable systemd-networkd.service testbed-seed.service te
 chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
     systemd-networkd-wait-online.service getty@tty1.service >/dev/null 2>&1 || true
 
+# QEMU boots the kernels directly. In the guest, each release's kernel image is the update
+# payload `testbed update-kernel` writes to the passive slot of the ESP (/boot/flatcar/
+# vmlinuz-a or -b, as Flatcar's postinstall step does); /boot keeps only the configs.
+mkdir -p "$root/usr/lib/testbed/payloads" "$root/boot/flatcar"
 for spec in "$@"; do
     kver="${spec%%=*}"
     cp "$root/boot/vmlinuz-$kver" "$out/vmlinuz-$kver"
     cp "$root/boot/initrd.img-$kver" "$out/initrd.img-$kver"
+    mv "$root/boot/vmlinuz-$kver" "$root/usr/lib/testbed/payloads/vmlinuz-$kver"
 done
-rm -f "$root"/boot/initrd.img-*
+rm -f "$root"/boot/initrd.img-* "$root"/boot/System.map-*
 slim_rootfs "$root"
 
 echo "== make image" >&2

@@ -20,3 +20,12 @@ done
 [ -d "/usr/lib/modules/$kver" ] || mv "$parts/$kver/modules/$kver" "/usr/lib/modules/$kver"
 cmp -s "$parts/$kver/release" /usr/share/flatcar/release || cp "$parts/$kver/release" /usr/share/flatcar/release
 cmp -s "$parts/$kver/os-release" /usr/lib/os-release || cp "$parts/$kver/os-release" /usr/lib/os-release
+# The ESP's A/B kernel images: the booted kernel is in one slot (the first boot puts it in
+# slot a); an update writes the other (testbed update-kernel), as Flatcar's does.
+esp=/boot/flatcar
+payload=/usr/lib/testbed/payloads/vmlinuz-$kver
+mkdir -p "$esp"
+if ! cmp -s "$payload" "$esp/vmlinuz-a" && ! cmp -s "$payload" "$esp/vmlinuz-b"; then
+    if [ ! -e "$esp/vmlinuz-a" ]; then slot=a; elif [ ! -e "$esp/vmlinuz-b" ]; then slot=b; else slot=a; fi
+    cp "$payload" "$esp/vmlinuz-$slot"
+fi
