@@ -42,7 +42,7 @@ function what(type: string, name: string, inputs: Record<string, any>): string {
       return `build ${what}${known(inputs.builder) ? ` on ${inputs.builder}` : ""}`;
     }
     case "ModuleInstall":
-      return `install ${known(inputs.set) ?? name}${known(inputs.builder) ? ` (built on ${inputs.builder})` : ""}`;
+      return `install ${known(inputs.set) ?? name}${known(inputs.kernelRelease) ? ` for ${inputs.kernelRelease}` : ""}${known(inputs.builder) ? ` (built on ${inputs.builder})` : ""}`;
     case "ModuleLoad":
       return `load ${Array.isArray(inputs.modules) && inputs.modules.length ? inputs.modules.join(" ") : (known(inputs.set) ?? name)}`;
     default:
@@ -52,7 +52,7 @@ function what(type: string, name: string, inputs: Record<string, any>): string {
 
 /**
  * The fleet's builds first ("builds:", one line each, only when some change), then per host
- * what changes, one resource a line ("  + install kmod-pair (built on h1)"); a host whose
+ * what changes, one resource a line ("  + install kmod-pair for 6.1.0-50-cloud-amd64 (built on h1)"); a host whose
  * resources all stay the same is one line "h2: no changes".
  */
 export function planByHost(preview: { steps?: Step[] }): string[] {

@@ -25,6 +25,9 @@ const FLAKY_DIR = path.join(repoRoot, ".cache", "e2e", "flaky");
 let baseFleet: Record<string, any>;
 const before: Record<string, string> = {};
 const kernels: Record<string, string> = {};
+const osVersions: Record<string, string> = {};
+/** The kernel of the update staged on h2 and h3. */
+let stagedKernel = "";
 const timings: Record<string, number> = {};
 
 function names(steps: { name: string }[]): string[] {
@@ -32,6 +35,8 @@ function names(steps: { name: string }[]): string[] {
 }
 
 const buildName = (set: string, kernel: string) => `build-${set}-${kernel}-x86_64`;
+/** A host's install of a set, named after the boot slot of its kernel (every host boots slot a until an update). */
+const installName = (h: string, set = "kmod-pair", slot = "a") => `${h}-${set}-install-${slot}`;
 
 /** mtime of a set's build log on a host, or "none" when the host has never built it. */
 async function buildLogMtime(h: string, kernel: string, set = "kmod-pair"): Promise<string> {
@@ -63,6 +68,7 @@ beforeAll(async () => {
   for (const h of HOSTS) {
     before[h] = await footprint(h);
     kernels[h] = await sh(h, "uname -r");
+    osVersions[h] = await sh(h, ". /usr/share/flatcar/release; echo $FLATCAR_RELEASE_VERSION");
   }
   // The stack the demo would write, with an empty store; the demo finds it and runs on it.
   fs.rmSync(STORE, { recursive: true, force: true });
@@ -83,9 +89,9 @@ describe("kmod-fleet on the test fleet", () => {
     expect(kernels.h2).toBe(kernels.h1);
     expect(kernels.h3).toBe(kernels.h1);
     expect(steps.filter((s) => s.name.startsWith("build-")).map((s) => [s.name, s.op])).toEqual([[buildName("kmod-pair", kernels.h1), "create"]]);
-    expect(steps.filter((s) => s.name.endsWith("-devcontainer")).map((s) => s.name)).toEqual(["h1-devcontainer"]);
+    expect(steps.filter((s) => s.name.includes("-devcontainer")).map((s) => s.name)).toEqual([`h1-devcontainer-${osVersions.h1}`]);
     for (const h of HOSTS) {
-      for (const r of ["facts", "overlay", "kmod-pair-install", "kmod-pair-load"]) {
+      for (const r of ["facts", "overlay", "kmod-pair-install-a", "kmod-pair-load"]) {
         expect(steps.find((s) => s.name === `${h}-${r}`)?.op, `${h}-${r}`).toBe("create");
       }
       expect(await footprint(h)).toBe(before[h]);
@@ -180,7 +186,7 @@ describe("kmod-fleet on the test fleet", () => {
     const mtime = await buildLogMtime("h1", k);
     await sh("h2", `rm /usr/lib/modules/${k}/extra/kmod-pair/pair_consumer.ko && modprobe -r pair_consumer && umount /usr/lib/modules`);
     const { changes } = stack.preview(["--refresh"]);
-    expect(names(changes)).toEqual(["h2-kmod-pair-install", "h2-kmod-pair-load", "h2-overlay"]);
+    expect(names(changes)).toEqual([installName("h2"), "h2-kmod-pair-load", "h2-overlay"]);
     const r = stack.up(["--refresh"]);
     timings.upRepair = r.seconds;
     expect(r.output).not.toMatch(/building kmod-pair/);
@@ -232,7 +238,7 @@ describe("kmod-fleet on the test fleet", () => {
     stack.setFleet(withSource(variant("broken", (c) => `${c}\n#error kmod-fleet e2e: this source does not compile\n`)));
     const { changes } = stack.preview();
     expect(changes.filter((c) => c.name.startsWith("build-")).map((c) => `${c.name} ${c.op}`)).toEqual([`${buildName("kmod-pair", k)} update`]);
-    expect(changes.filter((c) => c.name.endsWith("-install")).map((c) => `${c.name} ${c.op}`).sort()).toEqual(HOSTS.map((h) => `${h}-kmod-pair-install update`));
+    expect(changes.filter((c) => c.name.includes("-install-")).map((c) => `${c.name} ${c.op}`).sort()).toEqual(HOSTS.map((h) => `${installName(h)} update`));
     // --continue-on-error: without it Pulumi starts no new step after the first host fails,
     // and the other hosts' loads would never run (see "Limits").
     let r = stack.up(["--continue-on-error"], { allowFail: true });
@@ -274,48 +280,104 @@ describe("kmod-fleet on the test fleet", () => {
     expect(stack.preview(["--refresh"]).changes).toEqual([]);
   });
 
-  it("a kernel update on 2 of 3 hosts: preview shows one build for the new kernel and two installs, nothing on the third; up builds once", async () => {
+  it("an update staged on h2 and h3, before their reboot: one build for the staged kernel, installed on those two only, the running modules untouched; a set that fails for it is reported by both, naming the release", async () => {
     const old = kernels.h1;
     const h1Log = await buildLogMtime("h1", old);
+    const srcversions = (h: string) => sh(h, "cat /sys/module/pair_consumer/srcversion /sys/module/pair_provider/srcversion");
+    const running = async (h: string) => [await installedSums(h, old), await srcversions(h), await sh(h, "grep -v '^#' /etc/modules-load.d/kmod-fleet-kmod-pair.conf")].join("\n");
+    const runningBefore: Record<string, string> = {};
+    let staged = { to: "", osVersion: "" };
     for (const h of ["h2", "h3"]) {
-      const update = await testbed.updateKernel(h, { reboot: true });
-      expect(update.to).not.toBe(old);
-      kernels[h] = await sh(h, "uname -r");
-      expect(kernels[h]).toBe(update.to);
+      runningBefore[h] = await running(h);
+      staged = await testbed.updateKernel(h);
+      expect(await sh(h, "uname -r")).toBe(old);
     }
-    const k = kernels.h2;
-    expect(kernels.h3).toBe(k);
+    const k = (stagedKernel = staged.to);
+    expect(k).not.toBe(old);
     const { changes } = stack.preview();
     expect(changes.filter((c) => c.name.startsWith("build-")).map((c) => [c.name, c.op])).toEqual([[buildName("kmod-pair", k), "create"]]);
-    expect(names(changes.filter((c) => c.name.endsWith("-install")))).toEqual(["h2-kmod-pair-install", "h3-kmod-pair-install"]);
+    expect(changes.filter((c) => c.name.includes("-install-")).map((c) => [c.name, c.op])).toEqual([
+      [installName("h2", "kmod-pair", "b"), "create"],
+      [installName("h3", "kmod-pair", "b"), "create"],
+    ]);
+    // The staged release's developer container, on the first of its hosts; nothing is loaded or changes on h1.
+    expect(changes.filter((c) => c.name.includes("-devcontainer")).map((c) => [c.name, c.op])).toEqual([[`h2-devcontainer-${staged.osVersion}`, "create"]]);
+    expect(changes.filter((c) => c.name.endsWith("-load"))).toEqual([]);
     expect(changes.filter((c) => c.name.startsWith("h1")), JSON.stringify(changes)).toEqual([]);
-    // The new kernel's builder is h2 (the first by name that runs it): its developer container only.
-    expect(changes.filter((c) => c.name.endsWith("-devcontainer")).map((c) => c.name)).toEqual(["h2-devcontainer"]);
-    const r = stack.up();
-    timings.upAfterKernelUpdate = r.seconds;
-    expect(reportingHosts(r.output, "building kmod-pair for")).toEqual(["h2"]);
-    expect(await sh("h3", "ls -d /var/cache/kmod-fleet /var/lib/kmod-fleet 2>/dev/null; true")).toBe("");
-    const sums = await installedSums("h2", k);
-    expect(await installedSums("h3", k)).toBe(sums);
-    for (const h of ["h2", "h3"]) {
-      expect(await sh(h, "modinfo -F vermagic pair_consumer")).toMatch(new RegExp(`^${k} `));
-      expect(await loaded(h, PAIR)).toEqual(PAIR);
-    }
-    // h1 still runs the old kernel, with its build and its modules untouched.
-    expect(await buildLogMtime("h1", old)).toBe(h1Log);
-    expect(await loaded("h1", PAIR)).toEqual(PAIR);
-    expect(storedManifests().map((m) => m.kernelRelease).sort()).toEqual([old, k].sort());
-    expect(stack.preview().changes).toEqual([]);
-  });
 
-  it("a failing group build is reported once by each of its hosts while the other group converges; an in-tree set is built from its options alone, a dead end is refused before building", async () => {
-    const old = kernels.h1;
-    const k = kernels.h2;
-    // flaky builds for the old kernel (h1) and fails for the new one (h2, h3).
+    // flaky builds for the running kernel (on h1, for all three) and fails for the staged one.
     fs.rmSync(FLAKY_DIR, { recursive: true, force: true });
     fs.mkdirSync(FLAKY_DIR, { recursive: true });
     fs.writeFileSync(path.join(FLAKY_DIR, "Kbuild"), `ifeq ($(KERNELRELEASE),${k})\n$(error flaky does not build for $(KERNELRELEASE): the e2e test's failing group)\nendif\nobj-m += flaky.o\n`);
     fs.writeFileSync(path.join(FLAKY_DIR, "flaky.c"), '#include <linux/module.h>\nstatic int __init flaky_init(void) { return 0; }\nstatic void __exit flaky_exit(void) {}\nmodule_init(flaky_init);\nmodule_exit(flaky_exit);\nMODULE_LICENSE("GPL");\n');
+    stack.setFleet(demoFleetConfig(baseFleet, [demoModuleSet(), { name: "flaky", source: { dir: ".cache/e2e/flaky" }, load: ["flaky"] }]));
+    const r = stack.up(["--continue-on-error"], { allowFail: true });
+    timings.upStaged = r.seconds;
+    expect(r.code).not.toBe(0);
+    // Built once, on h2, for the staged kernel; h1's build for the running kernel is as it was.
+    expect(reportingHosts(r.output, "building kmod-pair for")).toEqual(["h2"]);
+    expect(await buildLogMtime("h1", old)).toBe(h1Log);
+    // The failing build for the staged kernel: each of its hosts reports it before any reboot, naming the release.
+    expect(reportingHosts(r.output, `cannot install flaky for ${k}`)).toEqual(["h2", "h3"]);
+    for (const h of ["h2", "h3"]) {
+      expect(r.output).toMatch(new RegExp(`${h}: cannot install flaky for ${k}: the build of flaky for ${k} \\(x86_64, OS ${staged.osVersion.replaceAll(".", "\\.")}\\) on h2 failed:[\\s\\S]*the e2e test's failing group[\\s\\S]*full log on h2: /var/lib/kmod-fleet/logs/flaky-${k}\\.log`));
+    }
+    const stagedSums = await installedSums("h2", k);
+    expect(await installedSums("h3", k)).toBe(stagedSums);
+    expect(storedManifests().find((m) => m.kernelRelease === k && m.set === "kmod-pair").modules.map((m: any) => `${m.sha256}  ${m.name}.ko`).sort().join("\n")).toBe(stagedSums.split("\n").sort().join("\n"));
+    for (const h of ["h2", "h3"]) {
+      expect(await sh(h, "uname -r")).toBe(old);
+      expect(await running(h), h).toBe(runningBefore[h]);
+      expect(await loaded(h, [...PAIR, "flaky"])).toEqual([...PAIR, "flaky"]);
+      expect(await sh(h, `ls -A /usr/lib/modules/${k}/extra/`)).toBe("kmod-pair");
+      expect(await sh(h, `modinfo -F vermagic /usr/lib/modules/${k}/extra/kmod-pair/pair_consumer.ko`)).toMatch(new RegExp(`^${k} `));
+    }
+    // h3 builds nothing: no developer container, no kernel sources, only what its boot needs.
+    expect(await sh("h3", "ls -d /var/cache/kmod-fleet 2>/dev/null; ls -A /var/lib/kmod-fleet")).toBe("depmod-at-boot");
+  });
+
+  it("the reboot into the staged release finds the modules loaded by the boot itself, with no pulumi run in between; then nothing is built or installed, and the old kernel's modules go", async () => {
+    const old = kernels.h1;
+    stack.setFleet(demoFleetConfig(baseFleet));
+    stack.up();
+    const k = stagedKernel;
+    expect(k).not.toBe("");
+    const stagedManifest = storedManifests().find((m) => m.kernelRelease === k && m.set === "kmod-pair");
+    const reboots = await Promise.all(["h2", "h3"].map((h) => testbed.reboot(h)));
+    timings.rebootStaged = Math.max(...reboots.map((x) => x.seconds));
+    for (const h of ["h2", "h3"]) {
+      // Right after SSH answers: loaded, by systemd-modules-load, from the staged build.
+      expect(await loaded(h, PAIR), h).toEqual(PAIR);
+      kernels[h] = await sh(h, "uname -r");
+      expect(kernels[h]).toBe(k);
+      expect(await sh(h, "cat /sys/module/pair_consumer/srcversion")).toBe(stagedManifest.modules.find((m: any) => m.name === "pair_consumer").srcversion);
+      expect(await sh(h, "cat /sys/module/pair_consumer/parameters/greeting")).toBe(DEMO_GREETING);
+      const journal = await sh(h, "journalctl -b -u systemd-modules-load --no-pager -o cat");
+      expect(journal).toMatch(/Inserted module 'pair_provider'/);
+      expect(journal).toMatch(/Inserted module 'pair_consumer'/);
+      // depmod ran at that boot, before the load, and is not run again.
+      expect(await sh(h, `grep -c extra/kmod-pair/ /usr/lib/modules/${k}/modules.dep; ls -A /var/lib/kmod-fleet/depmod-at-boot 2>/dev/null; true`)).toBe("2");
+    }
+    // Nothing to build or install; the installs for the old kernel (slot a) go now that the hosts have run the new one.
+    const { changes } = stack.preview(["--refresh"]);
+    expect(changes.filter((c) => c.name.startsWith("build-") || c.name.includes("-devcontainer"))).toEqual([]);
+    expect(changes.filter((c) => c.name.includes("-install-")).map((c) => [c.name, c.op])).toEqual([
+      [installName("h2"), "delete"],
+      [installName("h3"), "delete"],
+    ]);
+    const r = stack.up(["--refresh"]);
+    timings.upAfterStagedReboot = r.seconds;
+    expect(r.output).not.toMatch(/building kmod-pair/);
+    for (const h of ["h2", "h3"]) {
+      expect(await sh(h, `ls -d /usr/lib/modules/${old} 2>/dev/null; true`)).toBe("");
+      expect(await loaded(h, PAIR)).toEqual(PAIR);
+    }
+    expect(await loaded("h1", PAIR)).toEqual(PAIR);
+    expect(stack.preview().changes).toEqual([]);
+  });
+
+  it("an in-tree set is built from its options alone; a dead end is refused before building", async () => {
+    const old = kernels.h1;
     // SND_DUMMY: the cloud kernel has no sound core, so its new modules span sound/,
     // sound/core and sound/drivers, and snd_dummy uses what snd and snd_pcm export. The set
     // names only the option and the module: the dependencies (SOUND, SND, SND_DRIVERS) and
@@ -324,36 +386,16 @@ describe("kmod-fleet on the test fleet", () => {
     stack.setFleet(
       demoFleetConfig(baseFleet, [
         demoModuleSet(),
-        { name: "flaky", source: { dir: ".cache/e2e/flaky" }, load: ["flaky"] },
         { name: "snd", source: { inTree: { options: ["SND_DUMMY"] } }, load: ["snd_dummy"], hosts: { names: ["h1"] } },
         { name: "i915", source: { inTree: { options: ["DRM_I915"], directories: ["drivers/gpu/drm/i915"] } }, load: ["i915"], hosts: { names: ["h1"] } },
       ]),
     );
     const { changes } = stack.preview();
-    expect(names(changes)).toEqual(
-      [buildName("flaky", k), buildName("flaky", old), buildName("i915", old), buildName("snd", old), "h1-flaky-install", "h1-flaky-load", "h1-i915-install", "h1-i915-load", "h1-snd-install", "h1-snd-load", "h2-flaky-install", "h2-flaky-load", "h3-flaky-install", "h3-flaky-load"].sort(),
-    );
+    expect(names(changes)).toEqual([buildName("i915", old), buildName("snd", old), installName("h1", "i915"), "h1-i915-load", installName("h1", "snd"), "h1-snd-load"].sort());
     const r = stack.up(["--continue-on-error"], { allowFail: true });
-    timings.upFailingGroupAndInTree = r.seconds;
+    timings.upInTree = r.seconds;
     expect(r.code).not.toBe(0);
-
-    // The failing group: the build is not an error of its own; each of its hosts reports it,
-    // with the end of the log and where the whole log is, and nothing is installed for it.
-    expect(reportingHosts(r.output, "cannot install flaky for")).toEqual(["h2", "h3"]);
-    const diagnostics = r.output.slice(r.output.lastIndexOf("Diagnostics:"));
-    expect([...diagnostics.matchAll(/(h\d): cannot install flaky for/g)].map((m) => m[1]).sort()).toEqual(["h2", "h3"]);
-    expect(diagnostics).not.toMatch(new RegExp(`\\(${buildName("flaky", k)}\\):\\n\\s+error: `));
-    for (const h of ["h2", "h3"]) {
-      expect(r.output).toMatch(new RegExp(`${h}: cannot install flaky for ${k}: the build of flaky for ${k} \\(x86_64\\) on h2 failed:[\\s\\S]*\\| [^\\n]*the e2e test's failing group[\\s\\S]*full log on h2: /var/lib/kmod-fleet/logs/flaky-${k}\\.log`));
-      expect(await sh(h, `ls -A /usr/lib/modules/${k}/extra/`)).toBe("kmod-pair");
-      expect(await loaded(h, ["flaky"])).toEqual([]);
-      expect(await loaded(h, PAIR)).toEqual(PAIR);
-    }
-    expect(await sh("h2", `grep -c "the e2e test's failing group" /var/lib/kmod-fleet/logs/flaky-${k}.log`)).not.toBe("0");
-
-    // The other group converges: flaky built for the old kernel on h1, installed, loaded.
-    expect(await sh("h1", `ls -A /usr/lib/modules/${old}/extra/`)).toBe("flaky\nkmod-pair\nsnd");
-    expect(await loaded("h1", ["flaky"])).toEqual(["flaky"]);
+    expect(await sh("h1", `ls -A /usr/lib/modules/${old}/extra/`)).toBe("kmod-pair\nsnd");
     // The in-tree set: the options the preflight added and the directory of the new modules.
     expect(r.output).toMatch(/h1: snd: setting SND_DUMMY=m SOUND=m SND=m SND_DRIVERS=y; building in sound/);
     const built = (await sh("h1", `ls /usr/lib/modules/${old}/extra/snd/`)).split("\n").sort();
@@ -399,7 +441,7 @@ describe("kmod-fleet on the test fleet", () => {
     }
     // With the release server fixed, the next up retries exactly what failed on h1: its image,
     // the build for its kernel and what needs it (that up is the first up of a kernel again, proven above).
-    expect(names(stack.preview().changes)).toEqual([buildName("kmod-pair", kernels.h1), "h1-devcontainer", "h1-kmod-pair-install", "h1-kmod-pair-load"]);
+    expect(names(stack.preview().changes)).toEqual([buildName("kmod-pair", kernels.h1), `h1-devcontainer-${version}`, installName("h1"), "h1-kmod-pair-load"].sort());
   });
 
   it("destroy puts every host back as it was and empties the artifact store", async () => {
@@ -437,24 +479,24 @@ describe("kmod-fleet on the test fleet", () => {
 
       const { steps, result } = example.preview();
       timings.examplePreview = result.seconds;
-      for (const r of ["machine", "facts", "overlay", "kmod-pair-install", "kmod-pair-load"]) {
+      for (const r of ["machine", "facts", "overlay", "kmod-pair-install-a", "kmod-pair-load"]) {
         expect(steps.find((s) => s.name === `h1-${r}`)?.op, `h1-${r}`).toBe("create");
       }
       expect(steps.some((s) => s.name.startsWith("h2"))).toBe(false);
       // h1 was not probed: its kernel, and so its build group, is not known to the preview;
       // the build and the developer container come with up.
-      expect(steps.filter((s) => /^build-|-devcontainer$/.test(s.name))).toEqual([]);
+      expect(steps.filter((s) => /^build-|-devcontainer/.test(s.name))).toEqual([]);
       expect(result.output).toMatch(/h1: its address or host key is not known/);
       const json = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
       const inputsOf = (name: string) => json.steps.find((s: any) => String(s.urn).endsWith(`::${name}`)).newState.inputs;
       expect(inputsOf("h1-facts").kernelRelease).toBe("04da6b54-80e4-46f7-96ec-b56ff0331ba9");
-      expect(inputsOf("h1-kmod-pair-install").artifactId).toBe("04da6b54-80e4-46f7-96ec-b56ff0331ba9");
+      expect(inputsOf("h1-kmod-pair-install-a").artifactId).toBe("04da6b54-80e4-46f7-96ec-b56ff0331ba9");
       expect(await footprint("h1")).toBe(before.h1);
 
       const up = example.up();
       timings.exampleUp = up.seconds;
       expect(up.output).toMatch(/h1-machine created[\s\S]*h1: building kmod-pair for/);
-      expect(up.output).toMatch(/build-kmod-pair-\S+ created[\s\S]*h1-kmod-pair-install created/);
+      expect(up.output).toMatch(/build-kmod-pair-\S+ created[\s\S]*h1-kmod-pair-install-a created/);
       const k = kernels.h1;
       expect(await sh("h1", `ls /usr/lib/modules/${k}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
       expect(await loaded("h1", set.load)).toEqual(set.load);

@@ -47,10 +47,28 @@ describe("planByHost", () => {
     const steps = [
       build("build-pair-6.1.0-56-cloud-amd64-x86_64", "create", { set: "pair", kernelRelease: "6.1.0-56-cloud-amd64", builder: "h2", obtain: "build on h2" }),
       res("h2", "HostFacts", "h2-facts", "update"),
-      res("h2", "ModuleInstall", "h2-pair-install", "replace", { set: "pair", builder: "h2" }),
-      res("h2", "ModuleInstall", "h2-pair-install", "create-replacement", { set: "pair", builder: "h2" }),
+      res("h2", "ModuleInstall", "h2-pair-install-a", "replace", { set: "pair", kernelRelease: "6.1.0-56-cloud-amd64", builder: "h2" }),
+      res("h2", "ModuleInstall", "h2-pair-install-a", "create-replacement", { set: "pair", kernelRelease: "6.1.0-56-cloud-amd64", builder: "h2" }),
     ];
-    expect(planByHost({ steps })).toEqual(["builds:", "  + build pair for 6.1.0-56-cloud-amd64 on h2", "h2:", "  ~ facts", "  +- install pair (built on h2)"]);
+    expect(planByHost({ steps })).toEqual(["builds:", "  + build pair for 6.1.0-56-cloud-amd64 on h2", "h2:", "  ~ facts", "  +- install pair for 6.1.0-56-cloud-amd64 (built on h2)"]);
+  });
+
+  it("an update staged for the next boot: the build for its kernel, and an install for it beside the running one", () => {
+    const steps = [
+      build("build-pair-6.1.0-57-cloud-amd64-x86_64", "create", { set: "pair", kernelRelease: "6.1.0-57-cloud-amd64", builder: "h2", obtain: "build on h2" }),
+      res("h2", "HostFacts", "h2-facts", "update"),
+      res("h2", "DeveloperContainer", "h2-devcontainer-3975.2.1", "create", { osVersion: "3975.2.1" }),
+      res("h2", "ModuleInstall", "h2-pair-install-a", "same", { set: "pair", kernelRelease: "6.1.0-56-cloud-amd64", builder: "h1" }),
+      res("h2", "ModuleInstall", "h2-pair-install-b", "create", { set: "pair", kernelRelease: "6.1.0-57-cloud-amd64", builder: "h2" }),
+    ];
+    expect(planByHost({ steps })).toEqual([
+      "builds:",
+      "  + build pair for 6.1.0-57-cloud-amd64 on h2",
+      "h2:",
+      "  ~ facts",
+      "  + developer container 3975.2.1",
+      "  + install pair for 6.1.0-57-cloud-amd64 (built on h2)",
+    ]);
   });
 
   it("says when an artifact missing from the store is taken back from a host, not built", () => {
