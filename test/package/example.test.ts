@@ -70,7 +70,7 @@ describe("the example program, its machine a loopback sshd", () => {
     const steps: { op: string; urn: string; newState?: { inputs?: Record<string, unknown> } }[] = json.steps;
     for (const s of steps) urns[s.urn.split("::").pop()!] = s.urn;
     const ops = Object.fromEntries(steps.map((s) => [s.urn.split("::").pop(), s.op]));
-    for (const name of ["h1-machine", "fleet", "h1", "h1-facts", "h1-overlay", "h1-kmod-pair-install", "h1-kmod-pair-load"]) {
+    for (const name of ["h1-machine", "fleet", "h1", "h1-facts", "h1-overlay", "h1-kmod-pair-install-a", "h1-kmod-pair-load"]) {
       expect(ops[name], name).toBe("create");
     }
     // Its kernel decides its build group: the build and a developer container are planned by up.
@@ -78,8 +78,8 @@ describe("the example program, its machine a loopback sshd", () => {
     // Nothing was probed: the facts, and what comes from them, are not known yet.
     const inputs = (name: string) => steps.find((s) => s.urn === urns[name])!.newState!.inputs!;
     expect(inputs("h1-facts").kernelRelease).toBe(UNKNOWN);
-    expect(inputs("h1-kmod-pair-install").kernelRelease).toBe(UNKNOWN);
-    expect(inputs("h1-kmod-pair-install").artifactId).toBe(UNKNOWN);
+    expect(inputs("h1-kmod-pair-install-a").kernelRelease).toBe(UNKNOWN);
+    expect(inputs("h1-kmod-pair-install-a").artifactId).toBe(UNKNOWN);
     expect(inputs("h1-overlay").upperDir).toBe("/opt/modules");
     expect(r.output).not.toMatch(/cannot be probed|error:/);
   }, 300_000);
