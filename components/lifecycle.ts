@@ -2,6 +2,9 @@
 // change of an input means what. Nothing that works is removed before its replacement
 // works, so a change is, in order of preference:
 // - recorded: how to reach the host, time limits; the update stores them and runs nothing;
+// - read when acting: how the next action finds what it needs (where a staged kernel's
+//   config comes from, which is the host's own once it runs that kernel); a change alone
+//   is nothing to do, and the next action takes the new value;
 // - in place: new content at the same place (a rebuild, a moved overlay); the update makes
 //   the new one beside the old and switches only once it works, and a failure leaves the
 //   old one as it was;
@@ -18,6 +21,7 @@ export interface LifecycleContract<I> {
   /** Pulumi type name, for messages. */
   resource: string;
   recorded: (keyof I)[];
+  readWhenActing?: (keyof I)[];
   inPlace: (keyof I)[];
   elsewhere: (keyof I)[];
   exclusive?: { fields: (keyof I)[]; why: string };
@@ -65,5 +69,5 @@ export function recordOnly<I, O extends I>(c: LifecycleContract<I>, olds: O, new
 
 /** Exported for the table test: the fields a contract classifies. */
 export function classifiedFields<I>(c: LifecycleContract<I>): (keyof I)[] {
-  return [...c.recorded, ...c.inPlace, ...c.elsewhere, ...(c.exclusive?.fields ?? [])];
+  return [...c.recorded, ...(c.readWhenActing ?? []), ...c.inPlace, ...c.elsewhere, ...(c.exclusive?.fields ?? [])];
 }

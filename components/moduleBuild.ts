@@ -104,7 +104,10 @@ export function artifactKeyOf(p: Pick<ModuleBuildInputs, "kernelRelease" | "arch
  */
 export const moduleBuildLifecycle: LifecycleContract<ModuleBuildInputs> = {
   resource: "ModuleBuild",
-  recorded: ["connection", "builder", "osVersion", "kernelConfig", "kernelFromImage", "imagePath", "sourcesCommand", "source", "sourceDir", "sourceHash", "modulesDir", "workDir", "storePath", "takeBackFrom", "buildTimeoutSeconds", "commandTimeoutSeconds"],
+  recorded: ["connection", "builder", "osVersion", "imagePath", "sourcesCommand", "source", "sourceDir", "sourceHash", "modulesDir", "workDir", "storePath", "takeBackFrom", "buildTimeoutSeconds", "commandTimeoutSeconds"],
+  // A staged kernel's build reads its config from the developer container; once the builder
+  // runs that kernel, from the host: the same config, and the artifact stays as it is.
+  readWhenActing: ["kernelConfig", "kernelFromImage"],
   inPlace: ["sourceIdentity", "obtain"],
   // Another artifact (store entry); the hosts install it into another kernel's folder.
   elsewhere: ["set", "kernelRelease", "arch"],

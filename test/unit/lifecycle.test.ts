@@ -98,6 +98,11 @@ describe.each(rows.map((r) => [r.contract.resource, r] as const))("%s", (_name, 
     expect(recordOnly(c, olds, news)).toEqual({ ...olds, [f]: news[f] });
   });
 
+  it.each((c.readWhenActing ?? []).map((f) => [String(f)]))("a new %s alone is no change (the next action reads it)", (f) => {
+    const news = { ...row.inputs, [f]: other(row.inputs[f]) };
+    expect(diffFor(c, olds, news)).toEqual({ changes: false });
+  });
+
   it.each(c.inPlace.map((f) => [String(f)]))("a new %s is an update in place, never a delete first", (f) => {
     const news = { ...row.inputs, [f]: other(row.inputs[f]) };
     expect(diffFor(c, olds, news)).toEqual({ changes: true });
