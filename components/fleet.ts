@@ -4,6 +4,10 @@
 // every host of that kernel installs. The plan is made here, from facts probed when the
 // program runs, so that a preview shows exactly the builds and installs an `up` will do.
 //
+// A host with an update staged for its next boot is also in the group of the staged kernel:
+// that kernel's build (from the staged release's developer container) is installed there
+// before the reboot, beside the running kernel's install (components/host.ts).
+//
 // A host that cannot be probed gets its facts resource with the reason, which fails for
 // that host alone; its other resources stay registered as they are, nothing of it is
 // deleted, and it takes part in no build.
@@ -172,7 +176,7 @@ export class Fleet extends pulumi.ComponentResource {
 
       const sources = new Map<string, SetSource>();
       // host, set -> the group's build for the kernel of an update staged on that host.
-      const stagedSources = new Map<string, { slot: string; kernelRelease: string; source: SetSource & { kind: "build" } }>();
+      const stagedSources = new Map<string, { slot: string; kernelRelease: string; source: SetSource }>();
       const lastBuildOn = new Map<string, ModuleBuild>();
       for (const { group, obtain, artifactId: id } of groups) {
         const builder = this.hosts[group.builder];
@@ -227,7 +231,11 @@ export class Fleet extends pulumi.ComponentResource {
       const builders = fleet.build.builders;
       const pendingBuilder = fleet.hosts.some((h) => probed.get(h.name)!.pending && (builders.length === 0 || builders.includes(h.name) || h.labels.some((l) => builders.includes(l))));
       for (const p of plan.problems) {
-        for (const h of p.hosts) sources.set(`${h}\0${p.set}`, pendingBuilder ? { kind: "pending" } : { kind: "problem", reason: `${p.set} cannot be built for ${p.kernelRelease}: ${p.reason}` });
+        for (const h of p.hosts) {
+          const source: SetSource = pendingBuilder ? { kind: "pending" } : { kind: "problem", reason: `${p.set} cannot be built for ${p.kernelRelease}: ${p.reason}` };
+          if (p.staged.includes(h)) stagedSources.set(`${h}\0${p.set}`, { slot: factsOf(h).stagedSlot || "b", kernelRelease: p.kernelRelease, source });
+          else sources.set(`${h}\0${p.set}`, source);
+        }
       }
       for (const h of fleet.hosts) {
         if (!probed.get(h.name)!.pending) continue;

@@ -158,7 +158,7 @@ export class FleetHost extends pulumi.ComponentResource {
    * slot's install as it is. Steps that change the host wait for each other through the
    * host lock (components/hostLock.ts).
    */
-  addModuleSet(set: HostModuleSet, source: SetSource, storePath: string, slots: { running?: string; staged?: { slot: string; kernelRelease: string; source: SetSource & { kind: "build" } } }): void {
+  addModuleSet(set: HostModuleSet, source: SetSource, storePath: string, slots: { running?: string; staged?: { slot: string; kernelRelease: string; source: SetSource } }): void {
     const { probed } = this.args;
     const kernelRelease = probed.apply((p) => p.facts?.kernelRelease) as pulumi.Output<string>;
     const known = slots.running !== undefined;

@@ -45,6 +45,8 @@ export interface PlanProblem {
   set: string;
   kernelRelease: string;
   hosts: string[];
+  /** Those of `hosts` that have the kernel staged for the next boot (not running). */
+  staged: string[];
   reason: string;
 }
 
@@ -109,7 +111,7 @@ export function planBuilds(hosts: readonly PlanHost[], sets: readonly PlanSet[],
       const installs = group.map((m) => m.host.name).sort();
       const builder = group.filter((m) => mayBuild(m.host)).sort((a, b) => a.host.name.localeCompare(b.host.name))[0];
       if (!builder) {
-        problems.push({ set: set.name, kernelRelease, hosts: installs, reason: `no host allowed to build runs ${kernelRelease} (${arch}) or has it staged: build.builders is [${builders.join(", ")}]` });
+        problems.push({ set: set.name, kernelRelease, hosts: installs, staged: group.filter((m) => m.staged).map((m) => m.host.name).sort(), reason: `no host allowed to build runs ${kernelRelease} (${arch}) or has it staged: build.builders is [${builders.join(", ")}]` });
         continue;
       }
       // A host that runs the kernel says best which release ships it.

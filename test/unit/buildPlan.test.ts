@@ -62,7 +62,7 @@ describe("planBuilds", () => {
   it("a group with no allowed builder is a problem for its hosts, other groups go on", () => {
     const plan = planBuilds([host("a", "k1", ["big"]), host("b", "k2"), host("c", "k2")], [pair(["a", "b", "c"])], { builders: ["big"] });
     expect(plan.groups.map((g) => g.kernelRelease)).toEqual(["k1"]);
-    expect(plan.problems).toEqual([{ set: "kmod-pair", kernelRelease: "k2", hosts: ["b", "c"], reason: expect.stringMatching(/no host allowed to build runs k2 .*build\.builders is \[big\]/) }]);
+    expect(plan.problems).toEqual([{ set: "kmod-pair", kernelRelease: "k2", hosts: ["b", "c"], staged: [], reason: expect.stringMatching(/no host allowed to build runs k2 .*build\.builders is \[big\]/) }]);
   });
 
   it("an unreachable host gets nothing planned and builds nothing", () => {
