@@ -162,14 +162,15 @@ export class FleetHost extends pulumi.ComponentResource {
     const { probed } = this.args;
     const kernelRelease = probed.apply((p) => p.facts?.kernelRelease) as pulumi.Output<string>;
     const known = slots.running !== undefined;
-    const install = this.addInstall(set, source, storePath, slots.running ?? "a", kernelRelease, false);
+    const install = this.addInstall(set, source, storePath, slots.running ?? "a", kernelRelease, true);
     // Not known which slot runs: the other slot's install stays as it is too.
     if (!known && source.kind === "unknown") this.addInstall(set, source, storePath, "b", kernelRelease, false);
-    if (slots.staged) this.addInstall(set, slots.staged.source, storePath, slots.staged.slot, slots.staged.kernelRelease, true);
+    if (slots.staged) this.addInstall(set, slots.staged.source, storePath, slots.staged.slot, slots.staged.kernelRelease, false);
     this.addLoad(set, source, install, kernelRelease);
   }
 
-  private addInstall(set: HostModuleSet, source: SetSource, storePath: string, slot: string, kernelRelease: pulumi.Input<string>, staged: boolean): ModuleInstall {
+  /** `takesOver`: the running kernel's install, which takes over the names a stack of before used for it. */
+  private addInstall(set: HostModuleSet, source: SetSource, storePath: string, slot: string, kernelRelease: pulumi.Input<string>, takesOver: boolean): ModuleInstall {
     const { fleet, connection, host } = this.args;
     const { profile, storage } = fleet;
     const fromBuild = source.kind === "build" ? source : undefined;
@@ -198,7 +199,7 @@ export class FleetHost extends pulumi.ComponentResource {
         // Before staged updates the running kernel's install was `<host>-<set>-install`, and
         // before build plans each host built its own set as `<host>-<set>-build`, installed in
         // the same folder: taken over in place, so that their delete cannot remove the new install.
-        ...(staged
+        ...(!takesOver
           ? {}
           : { aliases: [{ name: `${this.hostName}-${set.name}-install` }, { name: `${this.hostName}-${set.name}-build`, type: "pulumi-nodejs:dynamic/kmod-fleet:ModuleBuild" }] }),
       },
