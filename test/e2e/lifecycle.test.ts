@@ -355,6 +355,12 @@ describe("kmod-fleet on the test fleet", () => {
       const journal = await sh(h, "journalctl -b -u systemd-modules-load --no-pager -o cat");
       expect(journal).toMatch(/Inserted module 'pair_provider'/);
       expect(journal).toMatch(/Inserted module 'pair_consumer'/);
+      // The gap the README reports: from the module's load to sshd listening (> 0: loaded first).
+      const at = async (filter: string) => Number(await sh(h, `journalctl -b --no-pager -o short-unix ${filter} | head -n 1 | cut -d' ' -f1`));
+      const loadedAt = await at("-u systemd-modules-load --grep \"Inserted module 'pair_consumer'\"");
+      const sshAt = await at("-u ssh --grep 'Server listening'");
+      timings[`loadedBeforeSsh_${h}`] = Math.round((sshAt - loadedAt) * 10) / 10;
+      expect(sshAt).toBeGreaterThan(loadedAt);
       // depmod ran at that boot, before the load, and is not run again.
       expect(await sh(h, `grep -c extra/kmod-pair/ /usr/lib/modules/${k}/modules.dep; ls -A /var/lib/kmod-fleet/depmod-at-boot 2>/dev/null; true`)).toBe("2");
     }
