@@ -356,9 +356,9 @@ describe("kmod-fleet on the test fleet", () => {
       expect(journal).toMatch(/Inserted module 'pair_provider'/);
       expect(journal).toMatch(/Inserted module 'pair_consumer'/);
       // The gap the README reports: from the module's load to sshd listening (> 0: loaded first).
-      const at = async (filter: string) => Number(await sh(h, `journalctl -b --no-pager -o short-unix ${filter} | head -n 1 | cut -d' ' -f1`));
-      const loadedAt = await at("-u systemd-modules-load --grep \"Inserted module 'pair_consumer'\"");
-      const sshAt = await at("-u ssh --grep 'Server listening'");
+      const at = async (unit: string, text: string) => Number(await sh(h, `journalctl -b --no-pager -o short-unix -u ${unit} | grep -F "${text}" | head -n 1 | cut -d' ' -f1`));
+      const loadedAt = await at("systemd-modules-load", "Inserted module 'pair_consumer'");
+      const sshAt = await at("ssh", "Server listening");
       timings[`loadedBeforeSsh_${h}`] = Math.round((sshAt - loadedAt) * 10) / 10;
       expect(sshAt).toBeGreaterThan(loadedAt);
       // depmod ran at that boot, before the load, and is not run again.
