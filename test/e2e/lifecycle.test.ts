@@ -20,6 +20,9 @@ const HOSTS = ["h1", "h2", "h3"];
 const stack = new Stack("demo", path.join(repoRoot, ".pulumi"));
 // The demo stack's artifact store (build.store.path's default, under the project).
 const STORE = path.join(repoRoot, ".kmod-fleet", "artifacts");
+// The store as the in-tree scenario leaves it: the example program starts from a copy, so
+// that it installs the demo's artifact for h1's kernel instead of building it again.
+const EXAMPLE_STORE_SEED = path.join(repoRoot, ".cache", "e2e", "example-store");
 // A module set that builds for one kernel and fails for the other (written in beforeAll).
 const FLAKY_DIR = path.join(repoRoot, ".cache", "e2e", "flaky");
 let baseFleet: Record<string, any>;
@@ -423,6 +426,8 @@ describe("kmod-fleet on the test fleet", () => {
     // Back to the demo's set, and h1 out of the stack alone (a targeted destroy of h1 and what
     // depends on it: the build h1 made for its kernel), so that it must fetch its image again;
     // the release server now signs that image wrongly. h2 has drift to repair.
+    fs.rmSync(EXAMPLE_STORE_SEED, { recursive: true, force: true });
+    fs.cpSync(STORE, EXAMPLE_STORE_SEED, { recursive: true });
     stack.setFleet(demoFleetConfig(baseFleet));
     stack.up();
     const h1 = stack.urnsOf(/^h1(-|$)/).flatMap((urn) => ["--target", urn]);
@@ -464,11 +469,16 @@ describe("kmod-fleet on the test fleet", () => {
   // kmod-fleet installed from the packed tarball, in a stack of its own: h1 is a resource of
   // that program (a test-fleet host wrapped as a dynamic resource), so its address and host
   // key are outputs known only after that resource is created, and the preview cannot put it
-  // in a build group. One host and the demo's out-of-tree set keep it to one converge (with
-  // the example's own, empty artifact store: one build on h1).
+  // in a build group. One host and the demo's out-of-tree set keep it to one converge; its
+  // own artifact store starts as a copy of the demo's, so up installs the artifact for h1's
+  // kernel from it (run alone, on a fresh fleet, it builds on h1).
   it("a user's program with h1 from another resource's outputs: preview plans h1 unprobed, up converges it, destroy puts it back", async () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-e2e-example-"));
-    const example = new Stack("e2e", path.join(work, "state"), installExample(packRepo(work), path.join(work, "example")));
+    const exampleDir = installExample(packRepo(work), path.join(work, "example"));
+    const example = new Stack("e2e", path.join(work, "state"), exampleDir);
+    // The example's own store, seeded with the demo's artifacts when the earlier scenarios ran.
+    const seeded = fs.existsSync(EXAMPLE_STORE_SEED);
+    if (seeded) fs.cpSync(EXAMPLE_STORE_SEED, path.join(exampleDir, ".kmod-fleet", "artifacts"), { recursive: true });
     const key = (k: string) => `${EXAMPLE_PROJECT}:${k}`;
     const set = demoModuleSet();
     try {
@@ -501,8 +511,11 @@ describe("kmod-fleet on the test fleet", () => {
 
       const up = example.up();
       timings.exampleUp = up.seconds;
-      expect(up.output).toMatch(/h1-machine created[\s\S]*h1: building kmod-pair for/);
+      expect(up.output).toMatch(/h1-machine created[\s\S]*h1: installing kmod-pair for/);
       expect(up.output).toMatch(/build-kmod-pair-\S+ created[\s\S]*h1-kmod-pair-install-a created/);
+      // The artifact is the demo's (same kernel, same sources): installed from the store, not built again.
+      if (seeded) expect(up.output).not.toMatch(/h1: building kmod-pair/);
+      else expect(up.output).toMatch(/h1: building kmod-pair/);
       const k = kernels.h1;
       expect(await sh("h1", `ls /usr/lib/modules/${k}/extra/kmod-pair/`)).toBe("pair_consumer.ko\npair_provider.ko");
       expect(await loaded("h1", set.load)).toEqual(set.load);
