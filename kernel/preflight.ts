@@ -19,6 +19,7 @@ import { KernelModel } from "./model";
 import { Site, moduleFile, moduleName } from "./kbuild";
 import { scanExports, sourcesOf } from "./exports";
 import { M, N, Tri, Y, parseTri, triName } from "./tristate";
+import { changedValues } from "./impact";
 
 export interface PreflightOptions {
   /**
@@ -26,6 +27,11 @@ export interface PreflightOptions {
    * running config's; the agreement test passes a baseline olddefconfig made on this machine.
    */
   probeConfigText?: string;
+  /**
+   * Compare every symbol's value instead of following what the request can reach; the
+   * kernel tests check that both give the same change set.
+   */
+  exhaustive?: boolean;
 }
 
 export interface NeededBy {
@@ -160,13 +166,11 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     if (got < v && res.conflicts.length === 0) res.conflicts.push(`${k}=${triName(v)} would end up ${triName(got)}: its dependencies cannot be met`);
   }
 
-  // 2. Diff.
-  const { ev: base, values: before } = model.baseline(configText, opts.probeConfigText ?? configText, running, probe);
-  const after = snapshot(ev);
+  // 2. Diff: only what the changed lines can reach (impact.ts), or every symbol when asked.
+  const base = model.baseline(configText, opts.probeConfigText ?? configText, running, probe);
+  const diff = opts.exhaustive ? fullDiff(base, ev) : changedValues(model.kconfig, model.readers, base, ev, [...wanted.keys(), ...added.keys()], (n) => model.order(n));
   const changed = new Set<string>();
-  for (const [name, to] of after) {
-    const from = before.get(name);
-    if (from === to) continue;
+  for (const [name, [from, to]] of diff) {
     changed.add(name);
     res.changes.push({ option: name, from: from ?? null, to: to ?? null, type: syms.get(name)!.type });
   }
@@ -256,6 +260,14 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     : res.changes.length ? "ok"
     : "no-op";
   return res;
+}
+
+function fullDiff(before: Evaluation, after: Evaluation): Map<string, [string | undefined, string | undefined]> {
+  const a = snapshot(after);
+  const b = snapshot(before);
+  const out = new Map<string, [string | undefined, string | undefined]>();
+  for (const [name, to] of a) if (b.get(name) !== to) out.set(name, [b.get(name), to]);
+  return out;
 }
 
 /**
