@@ -53,7 +53,8 @@ export interface Sym {
 }
 
 export interface KconfigModel {
-  symbols: Map<string, Sym>;
+  /** By name, in the order the files define them; read-only (a cached model decodes lazily). */
+  symbols: ReadonlyMap<string, Sym>;
   /** Names of choices (generated as `<choice>@file:line` for anonymous ones). */
   choices: string[];
   /** Files read, in order; a useful check for the caller that `source` paths resolved. */
@@ -106,15 +107,16 @@ const TYPE_WORDS: Record<string, SymType> = {
 export function parseKconfig(tree: SourceTree, opts: ParseOptions = {}): KconfigModel {
   const srcarch = opts.srcarch ?? "x86";
   const scope = new MacroScope({ SRCARCH: srcarch, ARCH: opts.arch ?? srcarch });
-  const model: KconfigModel = { symbols: new Map(), choices: [], files: [], warnings: [] };
+  const symbols = new Map<string, Sym>();
+  const model: KconfigModel = { symbols, choices: [], files: [], warnings: [] };
   const stack: Block[] = [{ dep: undefined, visibility: undefined, kind: "root" }];
   let entry: Entry | undefined;
 
   const getSym = (name: string): Sym => {
-    let s = model.symbols.get(name);
+    let s = symbols.get(name);
     if (!s) {
       s = { name, type: "unknown", defs: [], prompts: [], defaults: [], dirDep: undefined, revDep: [], impliedBy: [], selects: [], implies: [] };
-      model.symbols.set(name, s);
+      symbols.set(name, s);
     }
     return s;
   };

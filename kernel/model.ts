@@ -1,7 +1,8 @@
 /**
  * A kernel tree parsed once and queried many times: the Kconfig model is built eagerly,
  * the Kbuild index and the export index only when first needed (a preflight reads no .c
- * files but those of dead-end objects; the doctor indexes exports once).
+ * files but those of dead-end objects; the doctor indexes exports once). A model can also
+ * come ready-made from a cache of parsed trees (modelData.ts, bin/modelCache.ts).
  */
 import { KconfigModel, ParseOptions, parseKconfig } from "./kconfigParser";
 import { KbuildIndex, indexKbuild } from "./kbuild";
@@ -10,10 +11,13 @@ import { SourceTree } from "./sourceTree";
 import { Evaluation } from "./evaluate";
 import { ConfigValues } from "./dotconfig";
 import { readerIndex } from "./impact";
+import type { ParsedModel } from "./modelData";
 
 export interface ModelOptions {
   /** Architecture directory under arch/ (default "x86"). */
   arch?: string;
+  /** The parsed model of this tree for this architecture, e.g. from a cache; the tree is then read only for .c files. */
+  parsed?: ParsedModel;
 }
 
 export class KernelModel {
@@ -26,8 +30,14 @@ export class KernelModel {
 
   constructor(readonly tree: SourceTree, opts: ModelOptions = {}) {
     this.arch = opts.arch ?? "x86";
-    const parseOpts: ParseOptions = { srcarch: this.arch };
-    this.kconfig = parseKconfig(tree, parseOpts);
+    if (opts.parsed) {
+      this.kconfig = opts.parsed.kconfig;
+      this.kbuildIndex = opts.parsed.kbuild;
+      this.readerMap = opts.parsed.readers;
+    } else {
+      const parseOpts: ParseOptions = { srcarch: this.arch };
+      this.kconfig = parseKconfig(tree, parseOpts);
+    }
     if (this.kconfig.files.length === 0) throw new Error("no Kconfig at the top of the source tree: is --source a kernel tree?");
   }
 
@@ -50,6 +60,11 @@ export class KernelModel {
   /** symbol → the symbols whose value reads it (impact.ts). */
   get readers(): ReadonlyMap<string, readonly string[]> {
     return (this.readerMap ??= readerIndex(this.kconfig));
+  }
+
+  /** Everything a cache stores: the Kconfig model, the Kbuild index and the readers (computed now if not yet). */
+  get parsed(): ParsedModel {
+    return { kconfig: this.kconfig, kbuild: this.kbuild, readers: this.readers };
   }
 
   /** A symbol's position in the Kconfig files (the order olddefconfig writes them in). */
