@@ -65,10 +65,17 @@ function cacheDirOf(values: Record<string, string>, set: Set<string>): string | 
   return set.has("--no-cache") ? undefined : (values["--cache"] ?? defaultCacheDir());
 }
 
-/** The parsed tree at --source, from the cache when it holds this tree's files. */
+/**
+ * The parsed tree at --source, from the cache when it holds this tree's files. A tree
+ * parsed now is stored by `afterOutput`, once the answer is printed.
+ */
+let afterOutput: (() => void) | undefined;
 function kernelModel(root: string, arch: string, cacheDir: string | undefined): KernelModel {
   const loaded = loadModel(root, srcarchOf(arch), cacheDir);
-  if (loaded.note) process.stderr.write(`kmod-fleet: note: ${loaded.note}\n`);
+  afterOutput = () => {
+    const note = loaded.store?.();
+    if (note) process.stderr.write(`kmod-fleet: note: ${note}\n`);
+  };
   return loaded.model;
 }
 
@@ -118,6 +125,7 @@ function main(argv: string[]): number {
 
 try {
   process.exitCode = main(process.argv.slice(2));
+  afterOutput?.();
 } catch (err) {
   if (err instanceof UsageError) {
     // --help prints the usage on stdout and succeeds; a usage error goes to stderr.

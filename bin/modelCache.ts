@@ -43,10 +43,13 @@ interface Manifest {
 
 export interface LoadedModel {
   model: KernelModel;
-  /** hit: read from the cache; miss: parsed (and stored); off: parsed, no cache asked for. */
+  /** hit: read from the cache; miss: parsed, `store` caches it; off: parsed, no cache asked for. */
   cache: "hit" | "miss" | "off";
-  /** Why the cache could not be used or written, for a note on stderr. */
-  note?: string;
+  /**
+   * On a miss: writes the entry (encoding costs about as much as a preflight, so the CLI
+   * prints its answer first). Returns why the cache could not be written, if it could not.
+   */
+  store?: () => string | undefined;
 }
 
 /** The default cache folder: $XDG_CACHE_HOME/kmod-fleet/parsed or ~/.cache/kmod-fleet/parsed (undefined without a home). */
@@ -199,7 +202,7 @@ function store(cacheDir: string, dir: string, arch: string, model: KernelModel, 
 
 /**
  * The parsed model of the kernel tree at `root` for `arch`: from `cacheDir` when a valid
- * entry is there, else parsed (and stored there). Without `cacheDir`, just parsed.
+ * entry is there, else parsed (call `store` to cache it). Without `cacheDir`, just parsed.
  */
 export function loadModel(root: string, arch: string, cacheDir: string | undefined): LoadedModel {
   if (!cacheDir) return { model: new KernelModel(localTree(root), { arch }), cache: "off" };
@@ -212,12 +215,15 @@ export function loadModel(root: string, arch: string, cacheDir: string | undefin
   const model = new KernelModel(rec.tree, { arch });
   model.parsed; // the Kbuild index and readers too, while reads are recorded
   rec.stop();
-  try {
-    store(cacheDir, dir, arch, model, rec.files, started);
-    return { model, cache: "miss" };
-  } catch (err) {
-    return { model, cache: "miss", note: `the parsed tree was not cached in ${cacheDir}: ${(err as Error).message.split("\n")[0]}` };
-  }
+  const storeOnce = () => {
+    try {
+      store(cacheDir, dir, arch, model, rec.files, started);
+      return undefined;
+    } catch (err) {
+      return `the parsed tree was not cached in ${cacheDir}: ${(err as Error).message.split("\n")[0]}`;
+    }
+  };
+  return { model, cache: "miss", store: storeOnce };
 }
 
 /** For tests: where an entry for this tree would live. */

@@ -109,8 +109,10 @@ export function indexKbuild(tree: SourceTree, opts: KbuildOptions = {}): KbuildI
     const dir = queue.shift()!;
     if (done.has(dir)) continue;
     done.add(dir);
-    const file = tree.read(joinPath(dir, "Kbuild")) !== undefined ? joinPath(dir, "Kbuild") : joinPath(dir, "Makefile");
-    const text = tree.read(file);
+    const kbuildFile = joinPath(dir, "Kbuild");
+    const kbuildText = tree.read(kbuildFile);
+    const file = kbuildText !== undefined ? kbuildFile : joinPath(dir, "Makefile");
+    const text = kbuildText ?? tree.read(file);
     if (text === undefined) {
       idx.warnings.push(`${dir}/: no Kbuild or Makefile`);
       continue;

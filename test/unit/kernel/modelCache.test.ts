@@ -32,7 +32,11 @@ function ageTree(root: string): void {
   for (const p of Object.keys(MINI_TREE)) age(path.join(root, p));
 }
 
-const load = (root = src, arch = "x86") => loadModel(root, arch, cache);
+/** What the CLI does: load, and store on a miss. */
+function load(root = src, arch = "x86") {
+  const r = loadModel(root, arch, cache);
+  return { ...r, note: r.store?.() };
+}
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-cache-"));
