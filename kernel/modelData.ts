@@ -19,7 +19,7 @@ import type { KbuildIndex, Placement } from "./kbuild";
 import { LazyMap } from "./lazyMap";
 
 /** Changes whenever the text below changes shape; a cache holding another format is ignored. */
-export const MODEL_DATA_FORMAT = 2;
+export const MODEL_DATA_FORMAT = 3;
 const MAGIC = "kmod-fleet parsed kernel model";
 
 /** A model as the preflight and the doctor use it. */
@@ -44,6 +44,7 @@ interface SymRow {
   t: Sym["type"];
   d: [string, number][];
   p: Ref[];
+  pt?: string;
   df: [Ref, Ref, 0 | 1, string, number][];
   dd: Ref;
   rd: [string, Ref][];
@@ -134,6 +135,7 @@ export function encodeModel(arch: string, m: ParsedModel): string {
       se: to(s.selects),
       im: to(s.implies),
     };
+    if (s.promptText !== undefined) row.pt = s.promptText;
     if (s.choice !== undefined) row.ch = s.choice;
     if (s.isChoice) row.ic = 1;
     if (s.choiceValues) row.cv = s.choiceValues;
@@ -253,6 +255,7 @@ export function decodeModel(text: string): ParsedModel & { arch: string } {
       selects: r.se.map(([target, c]) => ({ target, cond: opt(c) })),
       implies: r.im.map(([target, c]) => ({ target, cond: opt(c) })),
     };
+    if (r.pt !== undefined) s.promptText = r.pt;
     if (r.ch !== undefined) s.choice = r.ch;
     if (r.ic) s.isChoice = true;
     if (r.cv) s.choiceValues = r.cv;
