@@ -133,7 +133,10 @@ export const profileSchema = z
 
 const optionName = z
   .string()
-  .regex(/^(CONFIG_)?[A-Z0-9_]+(=m)?$/, "expected a kernel option to build as a module, e.g. DRM_I915 or CONFIG_DRM_I915=m (only =m: a built-in option needs a new kernel)");
+  .regex(
+    /^(CONFIG_)?[A-Z0-9_]+(=[mn])?$/,
+    "expected a kernel option to build as a module, e.g. DRM_I915 or CONFIG_DRM_I915=m (only =m: a built-in option needs a new kernel), or OPTION=n to leave an optional feature off as a preflight's 'Would work' line suggests",
+  );
 
 const relativeDir = z
   .string()
@@ -146,7 +149,7 @@ const sourceSchema = z
     dir: z.string().min(1).optional(),
     /** A git repository at a pinned ref, cloned inside the developer container. */
     git: z.object({ url: z.string().min(1).refine(notAnOption, NOT_AN_OPTION).refine((u) => !/\s/.test(u), "expected a URL without spaces"), ref: z.string().regex(/^[0-9a-f]{7,40}$|^v?[0-9][\w.+-]*$/, "expected a commit hash or a version tag") }).strict().optional(),
-    /** Options to enable as m and the M= directories to build, in order, as in the seed. */
+    /** Options to enable as m (or OPTION=n to keep off) and the M= directories to build, in order, as in the seed. */
     inTree: z
       .object({ options: z.array(optionName).min(1), directories: z.array(relativeDir).min(1) })
       .strict()

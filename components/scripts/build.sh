@@ -94,11 +94,20 @@ fi
 if [ -n "$OPTIONS" ] || ! cmp -s /mnt/kernel.config .kmod-fleet-config || [ ! -f include/config/auto.conf ]; then
   rm -f .kmod-fleet-config
   cp /mnt/kernel.config /mnt/wanted.config
-  for o in $OPTIONS; do scripts/config --file /mnt/wanted.config --module "$o"; done
+  # OPTION builds as m; OPTION=n keeps an optional feature off (a preflight's "Would work" variant).
+  for o in $OPTIONS; do
+    case "$o" in
+    *=n) scripts/config --file /mnt/wanted.config --disable "${o%=n}" ;;
+    *) scripts/config --file /mnt/wanted.config --module "$o" ;;
+    esac
+  done
   say "make olddefconfig"
   KCONFIG_CONFIG=/mnt/wanted.config mk olddefconfig > /dev/null
   for o in $OPTIONS; do
-    grep -qx "CONFIG_$o=m" /mnt/wanted.config || { echo "make olddefconfig did not keep CONFIG_$o=m: its dependencies are not met in this kernel" >&2; exit 5; }
+    case "$o" in
+    *=n) if grep -q "^CONFIG_${o%=n}=" /mnt/wanted.config; then echo "make olddefconfig turned CONFIG_${o%=n} on again: another option selects it" >&2; exit 5; fi ;;
+    *) grep -qx "CONFIG_$o=m" /mnt/wanted.config || { echo "make olddefconfig did not keep CONFIG_$o=m: its dependencies are not met in this kernel" >&2; exit 5; } ;;
+    esac
   done
   cmp -s /mnt/wanted.config .config || cp /mnt/wanted.config .config
 fi
