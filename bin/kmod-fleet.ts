@@ -9,14 +9,17 @@ import * as path from "path";
 import * as zlib from "zlib";
 import { KernelModel, doctor, preflight, renderDoctor, renderPreflight, srcarchOf } from "../kernel";
 import { defaultCacheDir, loadModel } from "./modelCache";
+import { signingAdvice } from "../components/signing";
 
 const USAGE = `usage:
   kmod-fleet preflight --source <kernel tree> --config <.config|config.gz|config.xz>
                        [--arch x86|arm64|x86_64|aarch64] [--json] [--cache <dir> | --no-cache]
-                       OPTION=m [OPTION=y ...]
+                       [--sig-enforced] OPTION=m [OPTION=n ...]
       Predicts what enabling the options does to the running kernel's config, and whether
       they can be built as modules for it. Options may be given with or without CONFIG_;
-      a bare name means =m.
+      a bare name means =m; OPTION=n keeps an optional feature off. A dead end names a
+      variant that would work, if one does. --sig-enforced: the host refuses unsigned
+      modules (module.sig_enforce=Y, lockdown, Secure Boot); the report says what that means.
   kmod-fleet doctor --source <kernel tree> --config <cfg> [--symvers <Module.symvers>]
                     --dmesg <file or -> [--arch x86] [--json] [--cache <dir> | --no-cache]
       Explains Unknown symbol / CRC / namespace / vermagic lines of a failed modprobe.
@@ -97,13 +100,16 @@ function readText(file: string, what: string): string {
 function main(argv: string[]): number {
   const [cmd, ...args] = argv;
   if (cmd === "preflight") {
-    const { values, set, rest } = parseArgs(args, ["--source", "--config", "--arch", "--cache"], ["--json", "--no-cache"]);
+    const { values, set, rest } = parseArgs(args, ["--source", "--config", "--arch", "--cache"], ["--json", "--no-cache", "--sig-enforced"]);
     if (!rest.length) throw new UsageError("name at least one option, e.g. DRM_I915=m");
     for (const r of rest) if (!/^(CONFIG_)?[A-Za-z0-9_]+(=[ymn])?$/i.test(r)) throw new UsageError(`'${r}' is not OPTION=m|y|n`);
     const cacheDir = cacheDirOf(values, set);
     const root = sourceRoot(values);
     const config = readText(need(values, "--config"), "--config");
     const r = preflight(kernelModel(root, values["--arch"] ?? "x86", cacheDir), config, rest);
+    if (set.has("--sig-enforced") && r.verdict !== "no-op") {
+      r.warnings.push(`the host refuses unsigned modules (--sig-enforced), and modules built outside the kernel's own build are not signed: modprobe will refuse them. ${signingAdvice("")}`);
+    }
     process.stdout.write(set.has("--json") ? JSON.stringify(r, null, 2) + "\n" : renderPreflight(r));
     return r.verdict === "dead-end" ? 1 : r.verdict === "unknown" ? 3 : 0;
   }

@@ -10,6 +10,7 @@ import { connectionFor, hostKeyWarnings, type SecretSource } from "./connection"
 import { probeFacts, type FactsProbe, type HostFactsValues } from "./hostFacts";
 import { FleetHost, type HostModuleSet, type HostSummary } from "./host";
 import { hashSourceDir } from "./sourceHash";
+import { unsignedModulesWarning } from "./signing";
 
 export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<HostFactsValues>;
 
@@ -56,11 +57,16 @@ export class Fleet extends pulumi.ComponentResource {
     fleet.hosts.forEach((host, i) => {
       hostKeyWarnings(host).forEach((w) => pulumi.log.warn(w));
       const connection = connectionFor(host, args.secret, `hosts[${i}]`);
+      const setNames = fleet.moduleSets.filter((s) => s.hosts.includes(host.name)).map((s) => s.name);
       // unsecret: facts are derived from the (secret) connection but are not secret themselves.
       const probed = pulumi.unsecret(
         connection.apply(async (spec) => {
           try {
-            return { facts: await prober(spec, probeSettings) };
+            const facts = await prober(spec, probeSettings);
+            // Before anything is built: a host that refuses unsigned modules would fail at modprobe.
+            const unsigned = unsignedModulesWarning(host.name, facts, setNames);
+            if (unsigned) pulumi.log.warn(unsigned);
+            return { facts };
           } catch (e: any) {
             const reason = String(e?.message ?? e);
             pulumi.log.error(`${host.name}: cannot be probed, nothing will change on it in this run: ${reason}`);

@@ -44,6 +44,12 @@ describe("bin/kmod-fleet", () => {
     expect(JSON.parse(r.out)).toMatchObject({ verdict: "ok", added: [{ option: "DRM", value: "m" }] });
   });
 
+  it("preflight --sig-enforced says unsigned modules will be refused and what to do", () => {
+    const r = run("preflight", "--source", path.join(dir, "src"), "--config", path.join(dir, "config.gz"), "--sig-enforced", "I915=m");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/note: the host refuses unsigned modules \(--sig-enforced\), .* modprobe will refuse them\. To load them, sign them with a key the kernel trusts; .* or boot the host with Secure Boot and lockdown off/);
+  });
+
   it("preflight: an undecidable Kbuild line exits 3 and names it", () => {
     const r = run("preflight", "--source", path.join(dir, "undecided"), "--config", path.join(dir, "config"), "I915=m");
     expect(r.code).toBe(3);
