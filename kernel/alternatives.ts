@@ -9,9 +9,10 @@
  * Candidates are the options on the dead ends' neededBy chains (and the dead-end options
  * themselves) that are not requested and that a user can set (they have a visible prompt
  * in the requested config). Each is tried alone with `=n`; if none works alone, all of them
- * together, then dropped one by one while the rest still works. A variant works when the
- * preflight says ok or no-op, every original request keeps its value and every switch
- * really stays off. At most MAX_RUNS preflights are spent.
+ * together, then dropped one by one while the rest still works (an option that a select
+ * keeps on is not tried alone). A variant works when the preflight says ok or no-op, every
+ * original request keeps its value and every switch really stays off. At most MAX_RUNS
+ * preflights are spent, each stopping at its first conflict.
  */
 import type { PreflightResult } from "./preflight";
 
@@ -40,9 +41,11 @@ export interface AlternativeSearch {
   settable: (option: string) => boolean;
   /** The option's prompt text, for the report. */
   promptOf: (option: string) => string | undefined;
+  /** Whether a select keeps the option on in the requested config (then it cannot be n alone). */
+  forced: (option: string) => boolean;
 }
 
-export function findAlternatives({ result, run, settable, promptOf }: AlternativeSearch): Alternative[] {
+export function findAlternatives({ result, run, settable, promptOf, forced }: AlternativeSearch): Alternative[] {
   if (result.verdict !== "dead-end" || result.deadEnds.length === 0) return [];
   const requested = new Set(result.requests.map((q) => q.option));
   const original = result.requests.map((q) => `${q.option}=${q.value}`);
@@ -74,7 +77,8 @@ export function findAlternatives({ result, run, settable, promptOf }: Alternativ
     };
   };
 
-  const singles = tried.map((c) => attempt([c])).filter((a): a is Alternative => a !== undefined);
+  // Alone, an option a select keeps on stays on: only worth trying together with the others.
+  const singles = tried.filter((c) => !forced(c)).map((c) => attempt([c])).filter((a): a is Alternative => a !== undefined);
   if (singles.length || tried.length === 1) return singles.slice(0, 3);
   let together = attempt(tried);
   if (!together) return [];

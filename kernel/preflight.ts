@@ -35,6 +35,12 @@ export interface PreflightOptions {
   exhaustive?: boolean;
   /** Look for a variant of a dead-end request that works (alternatives.ts); default true. */
   alternatives?: boolean;
+  /**
+   * Stop at the first sign of a dead end (a request that cannot hold, an option requested
+   * off that stays on) and leave the rest of the result empty; the alternatives search
+   * only needs to know whether a variant works.
+   */
+  quick?: boolean;
 }
 
 export interface NeededBy {
@@ -176,6 +182,10 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     res.requests.push({ option: k, value: triName(v), result: triName(got) });
     if (got < v && res.conflicts.length === 0) res.conflicts.push(`${k}=${triName(v)} would end up ${triName(got)}: its dependencies cannot be met`);
   }
+  if (opts.quick && (res.conflicts.length || [...wanted].some(([k, v]) => v === N && ev.tri(k) !== N))) {
+    res.verdict = "dead-end";
+    return res;
+  }
 
   // 2. Diff: only what the changed lines can reach (impact.ts), or every symbol when asked.
   const base = model.baseline(configText, opts.probeConfigText ?? configText, running, probe);
@@ -280,8 +290,9 @@ export function preflight(model: KernelModel, configText: string, requests: stri
   if (res.verdict === "dead-end" && opts.alternatives !== false) {
     res.alternatives = findAlternatives({
       result: res,
-      run: (reqs) => preflight(model, configText, reqs, { ...opts, alternatives: false }),
+      run: (reqs) => preflight(model, configText, reqs, { ...opts, alternatives: false, quick: true }),
       settable: (o) => ["bool", "tristate"].includes(syms.get(o)?.type ?? "") && ev.visible(o) !== N,
+      forced: (o) => ev.revDep(syms.get(o)!) !== N,
       promptOf: (o) => syms.get(o)?.promptText,
     });
   }
