@@ -116,8 +116,9 @@ function recordingTree(root: string): { tree: SourceTree; files: Map<string, Fil
 
 /** Whether every recorded path still holds what the parse read. */
 function stillValid(root: string, m: Manifest): boolean {
+  const top = root.endsWith("/") ? root : `${root}/`;
   for (const rec of m.files) {
-    const full = path.join(root, rec[0]);
+    const full = top + rec[0]; // recorded paths are normalized and relative (path.join costs more than the stat)
     const st = fs.statSync(full, { throwIfNoEntry: false });
     if (rec.length === 1) {
       if (st?.isFile()) return false;
@@ -163,7 +164,8 @@ function lookup(root: string, arch: string, dir: string): KernelModel | undefine
     try {
       const m = JSON.parse(fs.readFileSync(path.join(dir, `${id}.manifest`), "utf8")) as Manifest;
       if (m.format !== MODEL_DATA_FORMAT || m.arch !== arch || !stillValid(root, m)) continue;
-      const parsed = decodeModel(fs.readFileSync(path.join(dir, `${id}.model`), "utf8"));
+      // The text is ASCII (modelData escapes the rest): latin1 reads it as a plain copy.
+      const parsed = decodeModel(fs.readFileSync(path.join(dir, `${id}.model`), "latin1"));
       if (parsed.arch !== arch) continue;
       const now = new Date();
       fs.utimesSync(path.join(dir, `${id}.model`), now, now); // most recently used

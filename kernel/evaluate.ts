@@ -92,7 +92,7 @@ export class Evaluation {
   revDep(sym: Sym): Tri {
     let v: Tri = N;
     for (const r of sym.revDep) {
-      v = or(v, and(r.by === "m" ? M : this.tri(r.by), r.cond ? this.expr(r.cond) : Y));
+      v = or(v, this.andCond(r));
       if (v === Y) break;
     }
     return v === M && this.isBool(sym) ? Y : v;
@@ -100,8 +100,19 @@ export class Evaluation {
 
   implied(sym: Sym): Tri {
     let v: Tri = N;
-    for (const r of sym.impliedBy) v = or(v, and(this.tri(r.by), r.cond ? this.expr(r.cond) : Y));
+    for (const r of sym.impliedBy) v = or(v, this.andCond(r));
     return v === M && this.isBool(sym) ? Y : v;
+  }
+
+  /**
+   * `by && cond` of a select or imply. The condition first: it holds the selecting
+   * symbol's own dependencies, so when it is n the selecting symbol need not be computed
+   * at all (I2C has hundreds of selecting drivers, most of them under menus that are off).
+   */
+  private andCond(r: { by: string; cond: Expr | undefined }): Tri {
+    const c = r.cond ? this.expr(r.cond) : Y;
+    if (c === N) return N;
+    return and(r.by === "m" ? M : this.tri(r.by), c);
   }
 
   private calcTri(sym: Sym): Tri {

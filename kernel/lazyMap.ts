@@ -15,6 +15,11 @@ export class LazyMap<V> implements ReadonlyMap<string, V> {
     this.decoded = new Array(names.length);
   }
 
+  /** The key's position in the order of `names`. */
+  position(key: string): number | undefined {
+    return this.index.get(key);
+  }
+
   get size(): number {
     return this.names.length;
   }
@@ -36,8 +41,8 @@ export class LazyMap<V> implements ReadonlyMap<string, V> {
     for (let i = 0; i < this.names.length; i++) yield [this.names[i], this.at(i)];
   }
 
-  *keys(): MapIterator<string> {
-    yield* this.names;
+  keys(): MapIterator<string> {
+    return this.names[Symbol.iterator]() as MapIterator<string>;
   }
 
   *values(): MapIterator<V> {

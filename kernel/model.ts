@@ -12,6 +12,7 @@ import { Evaluation } from "./evaluate";
 import { ConfigValues } from "./dotconfig";
 import { readerIndex } from "./impact";
 import type { ParsedModel } from "./modelData";
+import { LazyMap } from "./lazyMap";
 
 export interface ModelOptions {
   /** Architecture directory under arch/ (default "x86"). */
@@ -69,6 +70,8 @@ export class KernelModel {
 
   /** A symbol's position in the Kconfig files (the order olddefconfig writes them in). */
   order(name: string): number {
+    const symbols = this.kconfig.symbols;
+    if (symbols instanceof LazyMap) return symbols.position(name) ?? Number.MAX_SAFE_INTEGER;
     if (!this.orderMap) {
       this.orderMap = new Map();
       for (const n of this.kconfig.symbols.keys()) this.orderMap.set(n, this.orderMap.size);

@@ -19,7 +19,7 @@ import type { KbuildIndex, Placement } from "./kbuild";
 import { LazyMap } from "./lazyMap";
 
 /** Changes whenever the text below changes shape; a cache holding another format is ignored. */
-export const MODEL_DATA_FORMAT = 3;
+export const MODEL_DATA_FORMAT = 4;
 const MAGIC = "kmod-fleet parsed kernel model";
 
 /** A model as the preflight and the doctor use it. */
@@ -30,32 +30,31 @@ export interface ParsedModel {
   readers: ReadonlyMap<string, readonly string[]>;
 }
 
-/**
- * One expression node: "s" name, "c" value, "M" macro text, "!" a, "&" a b, "|" a b, or a
- * comparison operator a b; a and b are indices of earlier rows.
- */
-type ExprRow = [string, string | number, number?];
-
 /** An expression reference: a row of the table, or -1 for none. */
 type Ref = number;
 
-interface SymRow {
-  n: string;
-  t: Sym["type"];
-  d: [string, number][];
-  p: Ref[];
-  pt?: string;
-  df: [Ref, Ref, 0 | 1, string, number][];
-  dd: Ref;
-  rd: [string, Ref][];
-  ib: [string, Ref][];
-  se: [string, Ref][];
-  im: [string, Ref][];
-  ch?: string;
-  ic?: 1;
-  cv?: string[];
-  o?: 0 | 1;
-}
+/**
+ * A symbol: type, defs [file, line], prompts, defaults [expr, cond, macro, file, line],
+ * dirDep, revDep [by, cond], impliedBy, selects [target, cond], implies, then prompt text,
+ * choice, isChoice, choiceValues, optional (null when absent). Files are indices into the
+ * meta's file table. The name is the index's.
+ */
+type SymRow = [
+  Sym["type"],
+  [number, number][],
+  Ref[],
+  [Ref, Ref, 0 | 1, number, number][],
+  Ref,
+  [string, Ref][],
+  [string, Ref][],
+  [string, Ref][],
+  [string, Ref][],
+  string | null,
+  string | null,
+  1 | null,
+  string[] | null,
+  0 | 1 | null,
+];
 
 /** object, target, gate, rule file, rule line, rule text, undecided sites. */
 type PlacementRow = [string, string, Ref, string, number, string, [string, number, string][]];
@@ -67,10 +66,20 @@ interface Meta {
   kconfigWarnings: string[];
   kbuildFiles: string[];
   kbuildWarnings: string[];
+  /** The files symbol rows refer to by index. */
+  files: string[];
 }
 
-const SECTIONS = ["meta", "exprs", "symbolIndex", "symbols", "readerIndex", "readers", "placementIndex", "placements", "byOption", "byObject"] as const;
+const SECTIONS = ["meta", "exprs", "symbolIndex", "symbols", "readerIndex", "readers", "placementIndex", "placements", "byOptionIndex", "byOption", "byObjectIndex", "byObject"] as const;
 type Section = (typeof SECTIONS)[number];
+
+/**
+ * JSON with every non-ASCII character escaped: the text is then pure ASCII, and a reader
+ * can decode the file as latin1 (a plain copy, several times faster than utf8).
+ */
+function json(v: unknown): string {
+  return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
 
 /** Rows of one section, written back to back; `ends[i]` is where row i ends. */
 function rows(texts: string[]): { text: string; ends: number[] } {
@@ -80,107 +89,123 @@ function rows(texts: string[]): { text: string; ends: number[] } {
   return { text: texts.join(""), ends };
 }
 
+/**
+ * One expression per line, children before parents, so that a line is decoded only when
+ * an expression is needed: `s<name>`, `c<json string>`, `M<json string>`, `!<a>`,
+ * `&<a> <b>`, `|<a> <b>`, `~<op> <a> <b>`.
+ */
+function exprLine(e: Expr, ref: (x: Expr) => Ref): string {
+  switch (e.k) {
+    case "sym":
+      return `s${e.name}`;
+    case "const":
+      return `c${json(e.value)}`;
+    case "macro":
+      return `M${json(e.text)}`;
+    case "not":
+      return `!${ref(e.a)}`;
+    case "and":
+      return `&${ref(e.a)} ${ref(e.b)}`;
+    case "or":
+      return `|${ref(e.a)} ${ref(e.b)}`;
+    case "cmp":
+      return `~${e.op} ${ref(e.a)} ${ref(e.b)}`;
+  }
+}
+
 export function encodeModel(arch: string, m: ParsedModel): string {
-  const table: ExprRow[] = [];
+  const lines: string[] = [];
   const ids = new Map<Expr, number>();
-  const ref = (e: Expr | undefined): Ref => {
-    if (!e) return -1;
+  const ref = (e: Expr): Ref => {
     const known = ids.get(e);
     if (known !== undefined) return known;
-    let row: ExprRow;
-    switch (e.k) {
-      case "sym":
-        row = ["s", e.name];
-        break;
-      case "const":
-        row = ["c", e.value];
-        break;
-      case "macro":
-        row = ["M", e.text];
-        break;
-      case "not":
-        row = ["!", ref(e.a)];
-        break;
-      case "and":
-        row = ["&", ref(e.a), ref(e.b)];
-        break;
-      case "or":
-        row = ["|", ref(e.a), ref(e.b)];
-        break;
-      case "cmp":
-        row = [e.op, ref(e.a), ref(e.b)];
-        break;
-    }
-    ids.set(e, table.length);
-    table.push(row);
-    return table.length - 1;
+    const line = exprLine(e, ref);
+    ids.set(e, lines.length);
+    lines.push(line);
+    return lines.length - 1;
   };
-  const loc = (l: Location): [string, number] => [l.file, l.line];
-  const by = (list: { by: string; cond: Expr | undefined }[]): [string, Ref][] => list.map((x) => [x.by, ref(x.cond)]);
-  const to = (list: { target: string; cond: Expr | undefined }[]): [string, Ref][] => list.map((x) => [x.target, ref(x.cond)]);
+  const opt = (e: Expr | undefined): Ref => (e ? ref(e) : -1);
+  const files: string[] = [];
+  const fileIds = new Map<string, number>();
+  const file = (f: string) => {
+    let i = fileIds.get(f);
+    if (i === undefined) fileIds.set(f, (i = files.push(f) - 1));
+    return i;
+  };
+  const loc = (l: Location): [number, number] => [file(l.file), l.line];
+  const by = (list: { by: string; cond: Expr | undefined }[]): [string, Ref][] => list.map((x) => [x.by, opt(x.cond)]);
+  const to = (list: { target: string; cond: Expr | undefined }[]): [string, Ref][] => list.map((x) => [x.target, opt(x.cond)]);
 
   const names: string[] = [];
   const symTexts: string[] = [];
   const readerTexts: string[] = [];
   for (const s of m.kconfig.symbols.values()) {
-    const row: SymRow = {
-      n: s.name,
-      t: s.type,
-      d: s.defs.map(loc),
-      p: s.prompts.map(ref),
-      df: s.defaults.map((d) => [ref(d.expr), ref(d.cond), d.macro ? 1 : 0, d.at.file, d.at.line]),
-      dd: ref(s.dirDep),
-      rd: by(s.revDep),
-      ib: by(s.impliedBy),
-      se: to(s.selects),
-      im: to(s.implies),
-    };
-    if (s.promptText !== undefined) row.pt = s.promptText;
-    if (s.choice !== undefined) row.ch = s.choice;
-    if (s.isChoice) row.ic = 1;
-    if (s.choiceValues) row.cv = s.choiceValues;
-    if (s.optional !== undefined) row.o = s.optional ? 1 : 0;
+    const row: SymRow = [
+      s.type,
+      s.defs.map(loc),
+      s.prompts.map(ref),
+      s.defaults.map((d) => [ref(d.expr), opt(d.cond), d.macro ? 1 : 0, file(d.at.file), d.at.line]),
+      opt(s.dirDep),
+      by(s.revDep),
+      by(s.impliedBy),
+      to(s.selects),
+      to(s.implies),
+      s.promptText ?? null,
+      s.choice ?? null,
+      s.isChoice ? 1 : null,
+      s.choiceValues ?? null,
+      s.optional === undefined ? null : s.optional ? 1 : 0,
+    ];
     names.push(s.name);
-    symTexts.push(JSON.stringify(row));
-    readerTexts.push(JSON.stringify(m.readers.get(s.name) ?? []));
+    symTexts.push(json(row));
+    readerTexts.push(json(m.readers.get(s.name) ?? []));
   }
 
   const index = new Map<Placement, number>();
   const placementTexts = m.kbuild.placements.map((p, i) => {
     index.set(p, i);
     const row: PlacementRow = [p.object, p.target, ref(p.gate), p.rule.file, p.rule.line, p.rule.text, p.undecided.map((u) => [u.file, u.line, u.text])];
-    return JSON.stringify(row);
+    return json(row);
   });
-  const lists = (map: ReadonlyMap<string, readonly Placement[]>): [string, number[]][] =>
-    [...map].map(([k, ps]) => [
-      k,
-      ps.map((p) => {
-        const i = index.get(p);
-        if (i === undefined) throw new Error(`Kbuild index: ${p.object} is listed under ${k} but is not a placement`);
-        return i;
-      }),
-    ]);
+  const lists = (map: ReadonlyMap<string, readonly Placement[]>) => {
+    const keys = [...map.keys()];
+    const texts = [...map].map(([k, ps]) =>
+      json(
+        ps.map((p) => {
+          const i = index.get(p);
+          if (i === undefined) throw new Error(`Kbuild index: ${p.object} is listed under ${k} but is not a placement`);
+          return i;
+        }),
+      ),
+    );
+    const r = rows(texts);
+    return { index: json([keys, r.ends]), text: r.text };
+  };
 
-  const meta: Meta = { arch, choices: m.kconfig.choices, kconfigFiles: m.kconfig.files, kconfigWarnings: m.kconfig.warnings, kbuildFiles: m.kbuild.files, kbuildWarnings: m.kbuild.warnings };
+  const meta: Meta = { arch, choices: m.kconfig.choices, kconfigFiles: m.kconfig.files, kconfigWarnings: m.kconfig.warnings, kbuildFiles: m.kbuild.files, kbuildWarnings: m.kbuild.warnings, files };
   const syms = rows(symTexts);
   const readers = rows(readerTexts);
   const placements = rows(placementTexts);
+  const byOption = lists(m.kbuild.byOption);
+  const byObject = lists(m.kbuild.byObject);
   const body: Record<Section, string> = {
-    meta: JSON.stringify(meta),
-    exprs: JSON.stringify(table),
-    symbolIndex: JSON.stringify([names, syms.ends]),
+    meta: json(meta),
+    exprs: lines.join("\n"),
+    symbolIndex: json([names, syms.ends]),
     symbols: syms.text,
-    readerIndex: JSON.stringify(readers.ends),
+    readerIndex: json(readers.ends),
     readers: readers.text,
-    placementIndex: JSON.stringify(placements.ends),
+    placementIndex: json(placements.ends),
     placements: placements.text,
-    byOption: JSON.stringify(lists(m.kbuild.byOption)),
-    byObject: JSON.stringify(lists(m.kbuild.byObject)),
+    byOptionIndex: byOption.index,
+    byOption: byOption.text,
+    byObjectIndex: byObject.index,
+    byObject: byObject.text,
   };
   const offsets: Record<string, [number, number]> = {};
   let at = 0;
-  for (const s of SECTIONS) offsets[s] = [at, (at += body[s].length)];
-  return `${MAGIC} ${MODEL_DATA_FORMAT}\n${JSON.stringify(offsets)}\n${SECTIONS.map((s) => body[s]).join("")}`;
+  for (const sec of SECTIONS) offsets[sec] = [at, (at += body[sec].length)];
+  return `${MAGIC} ${MODEL_DATA_FORMAT}\n${json(offsets)}\n${SECTIONS.map((sec) => body[sec]).join("")}`;
 }
 
 /** The format number of an encoded model (undefined when it is not one). */
@@ -190,8 +215,8 @@ export function encodedFormat(text: string): number | undefined {
 }
 
 /**
- * The model of an encoded text. Only the index sections are parsed here; symbols,
- * placements and the byObject list are decoded when first used.
+ * The model of an encoded text. Only the small index sections are parsed here; symbols,
+ * expressions, placements and the Kbuild lists are decoded when first used.
  */
 export function decodeModel(text: string): ParsedModel & { arch: string } {
   const format = encodedFormat(text);
@@ -199,6 +224,7 @@ export function decodeModel(text: string): ParsedModel & { arch: string } {
   const headerStart = text.indexOf("\n") + 1;
   const bodyStart = text.indexOf("\n", headerStart) + 1;
   const offsets = JSON.parse(text.slice(headerStart, bodyStart - 1)) as Record<Section, [number, number]>;
+  if (bodyStart + offsets[SECTIONS[SECTIONS.length - 1]][1] !== text.length) throw new Error("parsed kernel model: the text is not as long as its header says");
   const slice = (s: Section) => text.slice(bodyStart + offsets[s][0], bodyStart + offsets[s][1]);
   const rowOf = (s: Section, ends: number[], i: number) => text.slice(bodyStart + offsets[s][0] + (i ? ends[i - 1] : 0), bodyStart + offsets[s][0] + ends[i]);
   const once = <T>(f: () => T): (() => T) => {
@@ -207,82 +233,95 @@ export function decodeModel(text: string): ParsedModel & { arch: string } {
   };
 
   const meta = JSON.parse(slice("meta")) as Meta;
-  const table = once(() => JSON.parse(slice("exprs")) as ExprRow[]);
+  const exprLines = once(() => slice("exprs").split("\n"));
   const exprs: (Expr | undefined)[] = [];
   const expr = (i: Ref): Expr => {
     const known = exprs[i];
     if (known) return known;
-    const [k, a, b] = table()[i];
+    const line = exprLines()[i];
+    const rest = line.slice(1);
+    const two = (): [Expr, Expr] => {
+      const sp = rest.indexOf(" ");
+      return [expr(Number(rest.slice(0, sp))), expr(Number(rest.slice(sp + 1)))];
+    };
     let e: Expr;
-    switch (k) {
+    switch (line[0]) {
       case "s":
-        e = { k: "sym", name: a as string };
+        e = { k: "sym", name: rest };
         break;
       case "c":
-        e = { k: "const", value: a as string };
+        e = { k: "const", value: JSON.parse(rest) as string };
         break;
       case "M":
-        e = { k: "macro", text: a as string };
+        e = { k: "macro", text: JSON.parse(rest) as string };
         break;
       case "!":
-        e = { k: "not", a: expr(a as number) };
+        e = { k: "not", a: expr(Number(rest)) };
         break;
-      case "&":
-        e = { k: "and", a: expr(a as number), b: expr(b!) };
+      case "&": {
+        const [a, b] = two();
+        e = { k: "and", a, b };
         break;
-      case "|":
-        e = { k: "or", a: expr(a as number), b: expr(b!) };
+      }
+      case "|": {
+        const [a, b] = two();
+        e = { k: "or", a, b };
         break;
+      }
+      case "~": {
+        const [op, a, b] = rest.split(" ");
+        e = { k: "cmp", op: op as Extract<Expr, { k: "cmp" }>["op"], a: expr(Number(a)), b: expr(Number(b)) };
+        break;
+      }
       default:
-        e = { k: "cmp", op: k as Extract<Expr, { k: "cmp" }>["op"], a: expr(a as number), b: expr(b!) };
+        throw new Error(`parsed kernel model: bad expression line ${i}: ${JSON.stringify(line.slice(0, 40))}`);
     }
     return (exprs[i] = e);
   };
   const opt = (r: Ref): Expr | undefined => (r < 0 ? undefined : expr(r));
+  const files = meta.files;
 
   const [names, symEnds] = JSON.parse(slice("symbolIndex")) as [string[], number[]];
   const symbols = new LazyMap<Sym>(names, (i) => {
-    const r = JSON.parse(rowOf("symbols", symEnds, i)) as SymRow;
+    const [type, defs, prompts, defaults, dirDep, revDep, impliedBy, selects, implies, promptText, choice, isChoice, choiceValues, optional] = JSON.parse(rowOf("symbols", symEnds, i)) as SymRow;
     const s: Sym = {
-      name: r.n,
-      type: r.t,
-      defs: r.d.map(([file, line]) => ({ file, line })),
-      prompts: r.p.map(expr),
-      defaults: r.df.map(([x, c, macro, file, line]) => ({ expr: expr(x), cond: opt(c), macro: macro === 1, at: { file, line } })),
-      dirDep: opt(r.dd),
-      revDep: r.rd.map(([by, c]) => ({ by, cond: opt(c) })),
-      impliedBy: r.ib.map(([by, c]) => ({ by, cond: opt(c) })),
-      selects: r.se.map(([target, c]) => ({ target, cond: opt(c) })),
-      implies: r.im.map(([target, c]) => ({ target, cond: opt(c) })),
+      name: names[i],
+      type,
+      defs: defs.map(([f, line]) => ({ file: files[f], line })),
+      prompts: prompts.map(expr),
+      defaults: defaults.map(([x, c, macro, f, line]) => ({ expr: expr(x), cond: opt(c), macro: macro === 1, at: { file: files[f], line } })),
+      dirDep: opt(dirDep),
+      revDep: revDep.map(([by, c]) => ({ by, cond: opt(c) })),
+      impliedBy: impliedBy.map(([by, c]) => ({ by, cond: opt(c) })),
+      selects: selects.map(([target, c]) => ({ target, cond: opt(c) })),
+      implies: implies.map(([target, c]) => ({ target, cond: opt(c) })),
     };
-    if (r.pt !== undefined) s.promptText = r.pt;
-    if (r.ch !== undefined) s.choice = r.ch;
-    if (r.ic) s.isChoice = true;
-    if (r.cv) s.choiceValues = r.cv;
-    if (r.o !== undefined) s.optional = r.o === 1;
+    if (promptText !== null) s.promptText = promptText;
+    if (choice !== null) s.choice = choice;
+    if (isChoice) s.isChoice = true;
+    if (choiceValues !== null) s.choiceValues = choiceValues;
+    if (optional !== null) s.optional = optional === 1;
     return s;
   });
   const readerEnds = once(() => JSON.parse(slice("readerIndex")) as number[]);
   const readers = new LazyMap<readonly string[]>(names, (i) => JSON.parse(rowOf("readers", readerEnds(), i)) as string[]);
 
-  const placementEnds = JSON.parse(slice("placementIndex")) as number[];
-  const placement = (i: number): Placement => {
-    const [object, target, gate, file, line, ruleText, undecided] = JSON.parse(rowOf("placements", placementEnds, i)) as PlacementRow;
-    return { object, target, gate: expr(gate), rule: { file, line, text: ruleText }, undecided: undecided.map(([f, l, t]) => ({ file: f, line: l, text: t })) };
-  };
+  const placementEnds = once(() => JSON.parse(slice("placementIndex")) as number[]);
   const placements: (Placement | undefined)[] = [];
-  const placementAt = (i: number): Placement => (placements[i] ??= placement(i));
-  const listMap = (s: Section) =>
+  const placementAt = (i: number): Placement => {
+    const known = placements[i];
+    if (known) return known;
+    const [object, target, gate, file, line, ruleText, undecided] = JSON.parse(rowOf("placements", placementEnds(), i)) as PlacementRow;
+    return (placements[i] = { object, target, gate: expr(gate), rule: { file, line, text: ruleText }, undecided: undecided.map(([f, l, t]) => ({ file: f, line: l, text: t })) });
+  };
+  const listMap = (index: Section, section: Section) =>
     once(() => {
-      const list = JSON.parse(slice(s)) as [string, number[]][];
-      return new LazyMap<readonly Placement[]>(
-        list.map(([k]) => k),
-        (i) => list[i][1].map(placementAt),
-      );
+      const [keys, ends] = JSON.parse(slice(index)) as [string[], number[]];
+      return new LazyMap<readonly Placement[]>(keys, (i) => (JSON.parse(rowOf(section, ends, i)) as number[]).map(placementAt));
     });
-  const byOption = listMap("byOption");
-  const byObject = listMap("byObject");
-  const allPlacements = once(() => placementEnds.map((_, i) => placementAt(i)));
+  const byOption = listMap("byOptionIndex", "byOption");
+  const byObject = listMap("byObjectIndex", "byObject");
+  const allPlacements = once(() => placementEnds().map((_, i) => placementAt(i)));
 
   const kbuild: KbuildIndex = {
     get placements() {

@@ -98,8 +98,8 @@ export interface PreflightResult {
 
 export function preflight(model: KernelModel, configText: string, requests: string[], opts: PreflightOptions = {}): PreflightResult {
   const syms = model.kconfig.symbols;
-  const running = parseDotConfig(configText);
-  const probe = opts.probeConfigText !== undefined ? parseDotConfig(opts.probeConfigText) : running;
+  const running = readConfig(configText);
+  const probe = opts.probeConfigText !== undefined ? readConfig(opts.probeConfigText) : running;
   const res: PreflightResult = { verdict: "ok", requests: [], added: [], changes: [], newModules: [], deadEnds: [], harmless: [], conflicts: [], unknowns: [], alternatives: [], warnings: [] };
 
   // Requests, validated.
@@ -297,6 +297,17 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     });
   }
   return res;
+}
+
+/** The last configs read: the alternatives search and a pipeline run many preflights on one config (never modified). */
+const configMemo: { text: string; values: ConfigValues }[] = [];
+function readConfig(text: string): ConfigValues {
+  const known = configMemo.find((c) => c.text === text);
+  if (known) return known.values;
+  const values = parseDotConfig(text);
+  configMemo.unshift({ text, values });
+  configMemo.length = Math.min(configMemo.length, 2);
+  return values;
 }
 
 function fullDiff(before: Evaluation, after: Evaluation): Map<string, [string | undefined, string | undefined]> {
