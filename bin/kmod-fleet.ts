@@ -73,8 +73,8 @@ function cacheDirOf(values: Record<string, string>, set: Set<string>): string | 
  * parsed now is stored by `afterOutput`, once the answer is printed.
  */
 let afterOutput: (() => void) | undefined;
-function kernelModel(root: string, arch: string, cacheDir: string | undefined): KernelModel {
-  const loaded = loadModel(root, srcarchOf(arch), cacheDir);
+async function kernelModel(root: string, arch: string, cacheDir: string | undefined): Promise<KernelModel> {
+  const loaded = await loadModel(root, srcarchOf(arch), cacheDir);
   afterOutput = () => {
     const note = loaded.store?.();
     if (note) process.stderr.write(`kmod-fleet: note: ${note}\n`);
@@ -97,7 +97,7 @@ function readText(file: string, what: string): string {
   return fs.readFileSync(file, "utf8");
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
   if (cmd === "preflight") {
     const { values, set, rest } = parseArgs(args, ["--source", "--config", "--arch", "--cache"], ["--json", "--no-cache", "--sig-enforced"]);
@@ -106,7 +106,7 @@ function main(argv: string[]): number {
     const cacheDir = cacheDirOf(values, set);
     const root = sourceRoot(values);
     const config = readText(need(values, "--config"), "--config");
-    const r = preflight(kernelModel(root, values["--arch"] ?? "x86", cacheDir), config, rest);
+    const r = preflight(await kernelModel(root, values["--arch"] ?? "x86", cacheDir), config, rest);
     if (set.has("--sig-enforced") && r.verdict !== "no-op") {
       r.warnings.push(`the host refuses unsigned modules (--sig-enforced), and modules built outside the kernel's own build are not signed: modprobe will refuse them. ${signingAdvice("")}`);
     }
@@ -121,7 +121,7 @@ function main(argv: string[]): number {
     const config = readText(need(values, "--config"), "--config");
     const dmesg = readText(need(values, "--dmesg"), "--dmesg");
     const symvers = values["--symvers"] ? readText(values["--symvers"], "--symvers") : undefined;
-    const r = doctor(kernelModel(root, values["--arch"] ?? "x86", cacheDir), config, dmesg, symvers);
+    const r = doctor(await kernelModel(root, values["--arch"] ?? "x86", cacheDir), config, dmesg, symvers);
     process.stdout.write(set.has("--json") ? JSON.stringify(r, null, 2) + "\n" : renderDoctor(r));
     return 0;
   }
@@ -129,17 +129,20 @@ function main(argv: string[]): number {
   throw new UsageError(cmd ? `unknown command '${cmd}'` : "name a command: preflight or doctor");
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-  afterOutput?.();
-} catch (err) {
-  if (err instanceof UsageError) {
-    // --help prints the usage on stdout and succeeds; a usage error goes to stderr.
-    if (err.message) process.stderr.write(`kmod-fleet: ${err.message}\n\n${USAGE}\n`);
-    else process.stdout.write(USAGE + "\n");
-    process.exitCode = err.message ? 2 : 0;
-  } else {
-    process.stderr.write(`kmod-fleet: ${(err as Error).stack ?? err}\n`);
-    process.exitCode = 2;
-  }
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    afterOutput?.();
+  },
+  (err) => {
+    if (err instanceof UsageError) {
+      // --help prints the usage on stdout and succeeds; a usage error goes to stderr.
+      if (err.message) process.stderr.write(`kmod-fleet: ${err.message}\n\n${USAGE}\n`);
+      else process.stdout.write(USAGE + "\n");
+      process.exitCode = err.message ? 2 : 0;
+    } else {
+      process.stderr.write(`kmod-fleet: ${(err as Error).stack ?? err}\n`);
+      process.exitCode = 2;
+    }
+  },
+);

@@ -17,22 +17,27 @@
  *   but unchanged file still hits and a changed one never does.
  * A damaged entry is a miss (and is removed); a cache that cannot be written is only a
  * note: the analysis never depends on the cache.
+ *
+ * On a miss the compiled CLI indexes Kbuild in a worker thread (kbuildWorker.ts) while it
+ * parses Kconfig; run from TypeScript (tsx) it does both in turn.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { KernelModel, SourceTree } from "../kernel";
-import { MODEL_DATA_FORMAT, decodeModel, encodeModel } from "../kernel/modelData";
+import { Worker } from "worker_threads";
+import { KernelModel } from "../kernel";
+import { MODEL_DATA_FORMAT, decodeKbuild, decodeModel, encodeKbuild, encodeKconfig } from "../kernel/modelData";
+import { indexKbuild } from "../kernel/kbuild";
+import { readerIndex } from "../kernel/impact";
 import { localTree } from "./localTree";
+import { FileRecord, recordingTree, sha256 } from "./recordingTree";
+import type { KbuildJob, KbuildResult } from "./kbuildWorker";
 
 /** Entries kept per bucket (trees that share their top files) and in the whole cache. */
 const PER_BUCKET = 3;
 const TOTAL = 12;
 /** A file modified this close to the entry's writing is always hashed (racy-git's rule). */
 const RACY_MS = 2000;
-
-/** [path, size, mtimeMs, ctimeMs, sha256] of a file the parse read, or [path] for one it found absent. */
-type FileRecord = [string, number, number, number, string] | [string];
 
 interface Manifest {
   format: number;
@@ -46,8 +51,9 @@ export interface LoadedModel {
   /** hit: read from the cache; miss: parsed, `store` caches it; off: parsed, no cache asked for. */
   cache: "hit" | "miss" | "off";
   /**
-   * On a miss: writes the entry (encoding costs about as much as a preflight, so the CLI
-   * prints its answer first). Returns why the cache could not be written, if it could not.
+   * On a miss: writes the entry (hashing the files read and encoding the Kconfig part cost
+   * about as much as a preflight, so the CLI prints its answer first). Returns why the
+   * cache could not be written, if it could not.
    */
   store?: () => string | undefined;
 }
@@ -57,8 +63,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
   const base = env.XDG_CACHE_HOME || (env.HOME ? path.join(env.HOME, ".cache") : undefined);
   return base ? path.join(base, "kmod-fleet", "parsed") : undefined;
 }
-
-const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
 let codeIdMemo: string | undefined;
 /** The analysis code's identity: a new parser must never read an old parser's model. */
@@ -87,33 +91,6 @@ function bucketOf(root: string, arch: string): string {
   return h.digest("hex").slice(0, 32);
 }
 
-/** A local tree that records, for every path read, what a later run must find there. */
-function recordingTree(root: string): { tree: SourceTree; files: Map<string, FileRecord>; stop: () => void } {
-  const files = new Map<string, FileRecord>();
-  const plain = localTree(root);
-  let recording = true;
-  const read = (p: string): string | undefined => {
-    if (!recording) return plain.read(p);
-    const full = path.join(root, p);
-    // Stat before reading: a file that changes in between then has a newer stat than the
-    // recorded one, and is hashed (and found changed) at the next lookup.
-    const st = fs.statSync(full, { throwIfNoEntry: false });
-    let buf: Buffer | undefined;
-    try {
-      buf = st?.isFile() ? fs.readFileSync(full) : undefined;
-    } catch {
-      buf = undefined;
-    }
-    if (!files.has(p)) files.set(p, buf && st ? [p, st.size, st.mtimeMs, st.ctimeMs, sha256(buf)] : [p]);
-    return buf?.toString("utf8");
-  };
-  return {
-    tree: { read, readIfContains: plain.readIfContains },
-    files,
-    stop: () => void (recording = false),
-  };
-}
-
 /** Whether every recorded path still holds what the parse read. */
 function stillValid(root: string, m: Manifest): boolean {
   const top = root.endsWith("/") ? root : `${root}/`;
@@ -138,6 +115,8 @@ function stillValid(root: string, m: Manifest): boolean {
   return true;
 }
 
+const PARTS = [".manifest", ".kconfig", ".kbuild"];
+
 function entries(dir: string): { id: string; mtime: number }[] {
   let names: string[];
   try {
@@ -149,14 +128,14 @@ function entries(dir: string): { id: string; mtime: number }[] {
     .filter((n) => n.endsWith(".manifest"))
     .map((n) => {
       const id = n.slice(0, -".manifest".length);
-      const st = fs.statSync(path.join(dir, `${id}.model`), { throwIfNoEntry: false });
+      const st = fs.statSync(path.join(dir, `${id}.kconfig`), { throwIfNoEntry: false });
       return { id, mtime: st?.mtimeMs ?? 0 };
     })
     .sort((a, b) => b.mtime - a.mtime);
 }
 
 function removeEntry(dir: string, id: string): void {
-  for (const ext of [".manifest", ".model"]) fs.rmSync(path.join(dir, id + ext), { force: true });
+  for (const ext of PARTS) fs.rmSync(path.join(dir, id + ext), { force: true });
 }
 
 function lookup(root: string, arch: string, dir: string): KernelModel | undefined {
@@ -164,11 +143,12 @@ function lookup(root: string, arch: string, dir: string): KernelModel | undefine
     try {
       const m = JSON.parse(fs.readFileSync(path.join(dir, `${id}.manifest`), "utf8")) as Manifest;
       if (m.format !== MODEL_DATA_FORMAT || m.arch !== arch || !stillValid(root, m)) continue;
-      // The text is ASCII (modelData escapes the rest): latin1 reads it as a plain copy.
-      const parsed = decodeModel(fs.readFileSync(path.join(dir, `${id}.model`), "latin1"));
+      // The texts are ASCII (modelData escapes the rest): latin1 reads them as a plain copy.
+      const read = (ext: string) => fs.readFileSync(path.join(dir, id + ext), "latin1");
+      const parsed = decodeModel({ kconfig: read(".kconfig"), kbuild: read(".kbuild") });
       if (parsed.arch !== arch) continue;
       const now = new Date();
-      fs.utimesSync(path.join(dir, `${id}.model`), now, now); // most recently used
+      fs.utimesSync(path.join(dir, `${id}.kconfig`), now, now); // most recently used
       return new KernelModel(localTree(root), { arch, parsed });
     } catch {
       // A damaged or half-removed entry: drop it and parse.
@@ -181,16 +161,17 @@ function lookup(root: string, arch: string, dir: string): KernelModel | undefine
 /** Writes a file so that no reader ever sees it half-written. */
 function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
+  fs.writeFileSync(tmp, text, "latin1");
   fs.renameSync(tmp, file);
 }
 
-function store(cacheDir: string, dir: string, arch: string, model: KernelModel, files: Map<string, FileRecord>, started: number): void {
-  const manifest: Manifest = { format: MODEL_DATA_FORMAT, arch, written: started, files: [...files.values()] };
-  const id = sha256(JSON.stringify(manifest.files.map((r) => [r[0], r[4] ?? null]))).slice(0, 32);
+function store(cacheDir: string, dir: string, arch: string, texts: { kconfig: string; kbuild: string }, files: FileRecord[], started: number): void {
+  const manifest: Manifest = { format: MODEL_DATA_FORMAT, arch, written: started, files };
+  const id = sha256(JSON.stringify(files.map((r) => [r[0], r[4] ?? null]))).slice(0, 32);
   fs.mkdirSync(dir, { recursive: true });
-  // The model first: a manifest is only ever visible with its model.
-  writeAtomic(path.join(dir, `${id}.model`), encodeModel(arch, model.parsed));
+  // The parts first: a manifest is only ever visible with its parts.
+  writeAtomic(path.join(dir, `${id}.kbuild`), texts.kbuild);
+  writeAtomic(path.join(dir, `${id}.kconfig`), texts.kconfig);
   writeAtomic(path.join(dir, `${id}.manifest`), JSON.stringify(manifest));
   // Keep the newest few per bucket and overall.
   entries(dir).slice(PER_BUCKET).forEach((e) => removeEntry(dir, e.id));
@@ -202,24 +183,61 @@ function store(cacheDir: string, dir: string, arch: string, model: KernelModel, 
   all.slice(TOTAL).forEach((e) => removeEntry(e.dir, e.id));
 }
 
+/** The Kbuild part of a tree: from a worker thread when running compiled, else here. */
+function kbuildPart(root: string, arch: string): { start: () => void; result: () => Promise<{ text: string; files: FileRecord[] }> } {
+  const workerFile = path.join(__dirname, "kbuildWorker.js");
+  if (__filename.endsWith(".js") && fs.existsSync(workerFile)) {
+    let done: Promise<{ text: string; files: FileRecord[] }> | undefined;
+    return {
+      start: () => {
+        const worker = new Worker(workerFile, { workerData: { root, arch } satisfies KbuildJob });
+        done = new Promise((resolve, reject) => {
+          worker.once("message", (r: KbuildResult) => ("error" in r ? reject(new Error(`indexing Kbuild: ${r.error}`)) : resolve(r)));
+          worker.once("error", reject);
+          worker.once("exit", (code) => reject(new Error(`the Kbuild worker exited (${code}) without an answer`)));
+        });
+      },
+      result: () => done!,
+    };
+  }
+  let made: { text: string; files: FileRecord[] } | undefined;
+  return {
+    start: () => {},
+    result: async () => {
+      if (!made) {
+        const rec = recordingTree(root);
+        const index = indexKbuild(rec.tree, { srcarch: arch });
+        rec.stop();
+        made = { text: encodeKbuild(arch, index), files: rec.records() };
+      }
+      return made;
+    },
+  };
+}
+
 /**
  * The parsed model of the kernel tree at `root` for `arch`: from `cacheDir` when a valid
  * entry is there, else parsed (call `store` to cache it). Without `cacheDir`, just parsed.
  */
-export function loadModel(root: string, arch: string, cacheDir: string | undefined): LoadedModel {
+export async function loadModel(root: string, arch: string, cacheDir: string | undefined): Promise<LoadedModel> {
   if (!cacheDir) return { model: new KernelModel(localTree(root), { arch }), cache: "off" };
   const dir = path.join(cacheDir, bucketOf(root, arch));
   const hit = lookup(root, arch, dir);
   if (hit) return { model: hit, cache: "hit" };
   // Files written during this parse are racy against it: the manifest's time is its start.
   const started = Date.now();
+  const kbuild = kbuildPart(root, arch);
+  kbuild.start();
   const rec = recordingTree(root);
-  const model = new KernelModel(rec.tree, { arch });
-  model.parsed; // the Kbuild index and readers too, while reads are recorded
+  const first = new KernelModel(rec.tree, { arch });
   rec.stop();
+  const readers = readerIndex(first.kconfig);
+  const built = await kbuild.result();
+  const model = new KernelModel(localTree(root), { arch, parsed: { kconfig: first.kconfig, readers, kbuild: decodeKbuild(built.text).kbuild } });
   const storeOnce = () => {
     try {
-      store(cacheDir, dir, arch, model, rec.files, started);
+      const texts = { kconfig: encodeKconfig(arch, first.kconfig, readers), kbuild: built.text };
+      store(cacheDir, dir, arch, texts, [...rec.records(), ...built.files], started);
       return undefined;
     } catch (err) {
       return `the parsed tree was not cached in ${cacheDir}: ${(err as Error).message.split("\n")[0]}`;

@@ -1,17 +1,20 @@
 /**
- * A parsed KernelModel as one text, and back: what a cache of parsed trees stores
- * (bin/modelCache.ts). Pure, like the rest of kernel/.
+ * A parsed KernelModel as two texts, the Kconfig part (symbols and their readers) and the
+ * Kbuild part (the index), and back: what a cache of parsed trees stores
+ * (bin/modelCache.ts). Two parts because they are made independently (the CLI indexes
+ * Kbuild in a worker thread while it parses Kconfig). Pure, like the rest of kernel/.
  *
- * Reading it back must cost far less than parsing: a one-shot preflight reads a few
- * thousand of the 16,000 symbols and the placements of a few dozen options. So the text
- * is a header of section offsets followed by sections; a symbol or placement is one JSON
- * row of its own, parsed the first time it is asked for (LazyMap). Decoding everything
- * eagerly (JSON.parse of the whole graph, or v8.deserialize) took 0.4-0.6 s on 6.1 x86.
+ * Reading a part back must cost far less than parsing: a one-shot preflight reads a few
+ * thousand of the 16,000 symbols and the placements of a few dozen options. So each text
+ * is a header of section offsets followed by sections; a symbol, placement or expression
+ * is a row of its own, decoded the first time it is asked for (LazyMap). Decoding
+ * everything eagerly (JSON.parse of the whole graph, or v8.deserialize) took 0.4-0.6 s on
+ * 6.1 x86.
  *
  * Expressions form a DAG (a menu's dependencies are one object shared by every entry in
- * it), so they are written once into a node table and referenced by index. Placements
- * are shared between byObject and byOption and come back as the same objects, which the
- * preflight relies on (it compares placements by identity).
+ * it), so each part writes them once into its own table and refers to them by index.
+ * Placements are shared between byObject and byOption and come back as the same objects,
+ * which the preflight relies on (it compares placements by identity).
  */
 import type { Expr } from "./expr";
 import type { KconfigModel, Location, Sym } from "./kconfigParser";
@@ -19,7 +22,7 @@ import type { KbuildIndex, Placement } from "./kbuild";
 import { LazyMap } from "./lazyMap";
 
 /** Changes whenever the text below changes shape; a cache holding another format is ignored. */
-export const MODEL_DATA_FORMAT = 4;
+export const MODEL_DATA_FORMAT = 5;
 const MAGIC = "kmod-fleet parsed kernel model";
 
 /** A model as the preflight and the doctor use it. */
@@ -59,19 +62,24 @@ type SymRow = [
 /** object, target, gate, rule file, rule line, rule text, undecided sites. */
 type PlacementRow = [string, string, Ref, string, number, string, [string, number, string][]];
 
-interface Meta {
+interface KconfigMeta {
   arch: string;
   choices: string[];
-  kconfigFiles: string[];
-  kconfigWarnings: string[];
-  kbuildFiles: string[];
-  kbuildWarnings: string[];
-  /** The files symbol rows refer to by index. */
   files: string[];
+  warnings: string[];
+  /** The files symbol rows refer to by index. */
+  fileTable: string[];
 }
 
-const SECTIONS = ["meta", "exprs", "symbolIndex", "symbols", "readerIndex", "readers", "placementIndex", "placements", "byOptionIndex", "byOption", "byObjectIndex", "byObject"] as const;
-type Section = (typeof SECTIONS)[number];
+interface KbuildMeta {
+  arch: string;
+  files: string[];
+  warnings: string[];
+}
+
+const KCONFIG_SECTIONS = ["meta", "exprs", "symbolIndex", "symbols", "readerIndex", "readers"] as const;
+const KBUILD_SECTIONS = ["meta", "exprs", "placementIndex", "placements", "byOptionIndex", "byOption", "byObjectIndex", "byObject"] as const;
+type Part = "kconfig" | "kbuild";
 
 /**
  * JSON with every non-ASCII character escaped: the text is then pure ASCII, and a reader
@@ -113,7 +121,8 @@ function exprLine(e: Expr, ref: (x: Expr) => Ref): string {
   }
 }
 
-export function encodeModel(arch: string, m: ParsedModel): string {
+/** An expression table being written: `ref` gives an expression's line, adding it (and its children) once. */
+function exprWriter() {
   const lines: string[] = [];
   const ids = new Map<Expr, number>();
   const ref = (e: Expr): Ref => {
@@ -124,121 +133,45 @@ export function encodeModel(arch: string, m: ParsedModel): string {
     lines.push(line);
     return lines.length - 1;
   };
-  const opt = (e: Expr | undefined): Ref => (e ? ref(e) : -1);
-  const files: string[] = [];
-  const fileIds = new Map<string, number>();
-  const file = (f: string) => {
-    let i = fileIds.get(f);
-    if (i === undefined) fileIds.set(f, (i = files.push(f) - 1));
-    return i;
-  };
-  const loc = (l: Location): [number, number] => [file(l.file), l.line];
-  const by = (list: { by: string; cond: Expr | undefined }[]): [string, Ref][] => list.map((x) => [x.by, opt(x.cond)]);
-  const to = (list: { target: string; cond: Expr | undefined }[]): [string, Ref][] => list.map((x) => [x.target, opt(x.cond)]);
+  return { ref, opt: (e: Expr | undefined): Ref => (e ? ref(e) : -1), text: () => lines.join("\n") };
+}
 
-  const names: string[] = [];
-  const symTexts: string[] = [];
-  const readerTexts: string[] = [];
-  for (const s of m.kconfig.symbols.values()) {
-    const row: SymRow = [
-      s.type,
-      s.defs.map(loc),
-      s.prompts.map(ref),
-      s.defaults.map((d) => [ref(d.expr), opt(d.cond), d.macro ? 1 : 0, file(d.at.file), d.at.line]),
-      opt(s.dirDep),
-      by(s.revDep),
-      by(s.impliedBy),
-      to(s.selects),
-      to(s.implies),
-      s.promptText ?? null,
-      s.choice ?? null,
-      s.isChoice ? 1 : null,
-      s.choiceValues ?? null,
-      s.optional === undefined ? null : s.optional ? 1 : 0,
-    ];
-    names.push(s.name);
-    symTexts.push(json(row));
-    readerTexts.push(json(m.readers.get(s.name) ?? []));
-  }
-
-  const index = new Map<Placement, number>();
-  const placementTexts = m.kbuild.placements.map((p, i) => {
-    index.set(p, i);
-    const row: PlacementRow = [p.object, p.target, ref(p.gate), p.rule.file, p.rule.line, p.rule.text, p.undecided.map((u) => [u.file, u.line, u.text])];
-    return json(row);
-  });
-  const lists = (map: ReadonlyMap<string, readonly Placement[]>) => {
-    const keys = [...map.keys()];
-    const texts = [...map].map(([k, ps]) =>
-      json(
-        ps.map((p) => {
-          const i = index.get(p);
-          if (i === undefined) throw new Error(`Kbuild index: ${p.object} is listed under ${k} but is not a placement`);
-          return i;
-        }),
-      ),
-    );
-    const r = rows(texts);
-    return { index: json([keys, r.ends]), text: r.text };
-  };
-
-  const meta: Meta = { arch, choices: m.kconfig.choices, kconfigFiles: m.kconfig.files, kconfigWarnings: m.kconfig.warnings, kbuildFiles: m.kbuild.files, kbuildWarnings: m.kbuild.warnings, files };
-  const syms = rows(symTexts);
-  const readers = rows(readerTexts);
-  const placements = rows(placementTexts);
-  const byOption = lists(m.kbuild.byOption);
-  const byObject = lists(m.kbuild.byObject);
-  const body: Record<Section, string> = {
-    meta: json(meta),
-    exprs: lines.join("\n"),
-    symbolIndex: json([names, syms.ends]),
-    symbols: syms.text,
-    readerIndex: json(readers.ends),
-    readers: readers.text,
-    placementIndex: json(placements.ends),
-    placements: placements.text,
-    byOptionIndex: byOption.index,
-    byOption: byOption.text,
-    byObjectIndex: byObject.index,
-    byObject: byObject.text,
-  };
+/** One part's text: the magic line with part and format, the section offsets, the sections. */
+function container(part: Part, names: readonly string[], body: Record<string, string>): string {
   const offsets: Record<string, [number, number]> = {};
   let at = 0;
-  for (const sec of SECTIONS) offsets[sec] = [at, (at += body[sec].length)];
-  return `${MAGIC} ${MODEL_DATA_FORMAT}\n${json(offsets)}\n${SECTIONS.map((sec) => body[sec]).join("")}`;
+  for (const s of names) offsets[s] = [at, (at += body[s].length)];
+  return `${MAGIC} ${part} ${MODEL_DATA_FORMAT}\n${json(offsets)}\n${names.map((s) => body[s]).join("")}`;
 }
 
-/** The format number of an encoded model (undefined when it is not one). */
-export function encodedFormat(text: string): number | undefined {
-  const m = /^kmod-fleet parsed kernel model (\d+)\n/.exec(text.slice(0, 64));
-  return m ? Number(m[1]) : undefined;
-}
-
-/**
- * The model of an encoded text. Only the small index sections are parsed here; symbols,
- * expressions, placements and the Kbuild lists are decoded when first used.
- */
-export function decodeModel(text: string): ParsedModel & { arch: string } {
-  const format = encodedFormat(text);
-  if (format !== MODEL_DATA_FORMAT) throw new Error(`not a parsed kernel model of format ${MODEL_DATA_FORMAT} (found ${format ?? "no format line"})`);
-  const headerStart = text.indexOf("\n") + 1;
+/** The sections of one part's text, checked for part, format and length. */
+function open(part: Part, names: readonly string[], text: string) {
+  const head = /^kmod-fleet parsed kernel model (\w+) (\d+)\n/.exec(text.slice(0, 64));
+  if (!head || head[1] !== part || Number(head[2]) !== MODEL_DATA_FORMAT) {
+    throw new Error(`not the ${part} part of a parsed kernel model of format ${MODEL_DATA_FORMAT} (found ${head ? `${head[1]} ${head[2]}` : "no format line"})`);
+  }
+  const headerStart = head[0].length;
   const bodyStart = text.indexOf("\n", headerStart) + 1;
-  const offsets = JSON.parse(text.slice(headerStart, bodyStart - 1)) as Record<Section, [number, number]>;
-  if (bodyStart + offsets[SECTIONS[SECTIONS.length - 1]][1] !== text.length) throw new Error("parsed kernel model: the text is not as long as its header says");
-  const slice = (s: Section) => text.slice(bodyStart + offsets[s][0], bodyStart + offsets[s][1]);
-  const rowOf = (s: Section, ends: number[], i: number) => text.slice(bodyStart + offsets[s][0] + (i ? ends[i - 1] : 0), bodyStart + offsets[s][0] + ends[i]);
-  const once = <T>(f: () => T): (() => T) => {
-    let v: { value: T } | undefined;
-    return () => (v ??= { value: f() }).value;
-  };
+  const offsets = JSON.parse(text.slice(headerStart, bodyStart - 1)) as Record<string, [number, number]>;
+  if (names.some((n) => !offsets[n]) || bodyStart + offsets[names[names.length - 1]][1] !== text.length) throw new Error(`parsed kernel model: the ${part} part is not as long as its header says`);
+  const slice = (s: string) => text.slice(bodyStart + offsets[s][0], bodyStart + offsets[s][1]);
+  const rowOf = (s: string, ends: number[], i: number) => text.slice(bodyStart + offsets[s][0] + (i ? ends[i - 1] : 0), bodyStart + offsets[s][0] + ends[i]);
+  return { slice, rowOf };
+}
 
-  const meta = JSON.parse(slice("meta")) as Meta;
-  const exprLines = once(() => slice("exprs").split("\n"));
+function once<T>(f: () => T): () => T {
+  let v: { value: T } | undefined;
+  return () => (v ??= { value: f() }).value;
+}
+
+/** Decodes expression lines on demand (see exprLine). */
+function exprReader(textOf: () => string): { expr: (i: Ref) => Expr; opt: (i: Ref) => Expr | undefined } {
+  const lines = once(() => textOf().split("\n"));
   const exprs: (Expr | undefined)[] = [];
   const expr = (i: Ref): Expr => {
     const known = exprs[i];
     if (known) return known;
-    const line = exprLines()[i];
+    const line = lines()[i];
     const rest = line.slice(1);
     const two = (): [Expr, Expr] => {
       const sp = rest.indexOf(" ");
@@ -278,9 +211,108 @@ export function decodeModel(text: string): ParsedModel & { arch: string } {
     }
     return (exprs[i] = e);
   };
-  const opt = (r: Ref): Expr | undefined => (r < 0 ? undefined : expr(r));
-  const files = meta.files;
+  return { expr, opt: (i) => (i < 0 ? undefined : expr(i)) };
+}
 
+/** The Kconfig part: symbols in order and who reads each. */
+export function encodeKconfig(arch: string, kconfig: KconfigModel, readerMap: ReadonlyMap<string, readonly string[]>): string {
+  const x = exprWriter();
+  const fileTable: string[] = [];
+  const fileIds = new Map<string, number>();
+  const file = (f: string) => {
+    let i = fileIds.get(f);
+    if (i === undefined) fileIds.set(f, (i = fileTable.push(f) - 1));
+    return i;
+  };
+  const loc = (l: Location): [number, number] => [file(l.file), l.line];
+  const by = (list: { by: string; cond: Expr | undefined }[]): [string, Ref][] => list.map((r) => [r.by, x.opt(r.cond)]);
+  const to = (list: { target: string; cond: Expr | undefined }[]): [string, Ref][] => list.map((r) => [r.target, x.opt(r.cond)]);
+  const names: string[] = [];
+  const symTexts: string[] = [];
+  const readerTexts: string[] = [];
+  for (const s of kconfig.symbols.values()) {
+    const row: SymRow = [
+      s.type,
+      s.defs.map(loc),
+      s.prompts.map(x.ref),
+      s.defaults.map((d) => [x.ref(d.expr), x.opt(d.cond), d.macro ? 1 : 0, file(d.at.file), d.at.line]),
+      x.opt(s.dirDep),
+      by(s.revDep),
+      by(s.impliedBy),
+      to(s.selects),
+      to(s.implies),
+      s.promptText ?? null,
+      s.choice ?? null,
+      s.isChoice ? 1 : null,
+      s.choiceValues ?? null,
+      s.optional === undefined ? null : s.optional ? 1 : 0,
+    ];
+    names.push(s.name);
+    symTexts.push(json(row));
+    readerTexts.push(json(readerMap.get(s.name) ?? []));
+  }
+  const meta: KconfigMeta = { arch, choices: kconfig.choices, files: kconfig.files, warnings: kconfig.warnings, fileTable };
+  const syms = rows(symTexts);
+  const readers = rows(readerTexts);
+  return container("kconfig", KCONFIG_SECTIONS, {
+    meta: json(meta),
+    exprs: x.text(),
+    symbolIndex: json([names, syms.ends]),
+    symbols: syms.text,
+    readerIndex: json(readers.ends),
+    readers: readers.text,
+  });
+}
+
+/** The Kbuild part: every placement, and the lists by option and by object. */
+export function encodeKbuild(arch: string, kbuild: KbuildIndex): string {
+  const x = exprWriter();
+  const index = new Map<Placement, number>();
+  const placementTexts = kbuild.placements.map((p, i) => {
+    index.set(p, i);
+    const row: PlacementRow = [p.object, p.target, x.ref(p.gate), p.rule.file, p.rule.line, p.rule.text, p.undecided.map((u) => [u.file, u.line, u.text])];
+    return json(row);
+  });
+  const lists = (map: ReadonlyMap<string, readonly Placement[]>) => {
+    const keys = [...map.keys()];
+    const texts = [...map].map(([k, ps]) =>
+      json(
+        ps.map((p) => {
+          const i = index.get(p);
+          if (i === undefined) throw new Error(`Kbuild index: ${p.object} is listed under ${k} but is not a placement`);
+          return i;
+        }),
+      ),
+    );
+    const r = rows(texts);
+    return { index: json([keys, r.ends]), text: r.text };
+  };
+  const placements = rows(placementTexts);
+  const byOption = lists(kbuild.byOption);
+  const byObject = lists(kbuild.byObject);
+  const meta: KbuildMeta = { arch, files: kbuild.files, warnings: kbuild.warnings };
+  return container("kbuild", KBUILD_SECTIONS, {
+    meta: json(meta),
+    exprs: x.text(),
+    placementIndex: json(placements.ends),
+    placements: placements.text,
+    byOptionIndex: byOption.index,
+    byOption: byOption.text,
+    byObjectIndex: byObject.index,
+    byObject: byObject.text,
+  });
+}
+
+export function encodeModel(arch: string, m: ParsedModel): { kconfig: string; kbuild: string } {
+  return { kconfig: encodeKconfig(arch, m.kconfig, m.readers), kbuild: encodeKbuild(arch, m.kbuild) };
+}
+
+/** The Kconfig part of a text; symbols, their expressions and readers are decoded when first used. */
+export function decodeKconfig(text: string): { arch: string; kconfig: KconfigModel; readers: ReadonlyMap<string, readonly string[]> } {
+  const { slice, rowOf } = open("kconfig", KCONFIG_SECTIONS, text);
+  const meta = JSON.parse(slice("meta")) as KconfigMeta;
+  const { expr, opt } = exprReader(() => slice("exprs"));
+  const files = meta.fileTable;
   const [names, symEnds] = JSON.parse(slice("symbolIndex")) as [string[], number[]];
   const symbols = new LazyMap<Sym>(names, (i) => {
     const [type, defs, prompts, defaults, dirDep, revDep, impliedBy, selects, implies, promptText, choice, isChoice, choiceValues, optional] = JSON.parse(rowOf("symbols", symEnds, i)) as SymRow;
@@ -305,7 +337,14 @@ export function decodeModel(text: string): ParsedModel & { arch: string } {
   });
   const readerEnds = once(() => JSON.parse(slice("readerIndex")) as number[]);
   const readers = new LazyMap<readonly string[]>(names, (i) => JSON.parse(rowOf("readers", readerEnds(), i)) as string[]);
+  return { arch: meta.arch, kconfig: { symbols, choices: meta.choices, files: meta.files, warnings: meta.warnings }, readers };
+}
 
+/** The Kbuild part of a text; placements and lists are decoded when first used. */
+export function decodeKbuild(text: string): { arch: string; kbuild: KbuildIndex } {
+  const { slice, rowOf } = open("kbuild", KBUILD_SECTIONS, text);
+  const meta = JSON.parse(slice("meta")) as KbuildMeta;
+  const { expr } = exprReader(() => slice("exprs"));
   const placementEnds = once(() => JSON.parse(slice("placementIndex")) as number[]);
   const placements: (Placement | undefined)[] = [];
   const placementAt = (i: number): Placement => {
@@ -314,7 +353,7 @@ export function decodeModel(text: string): ParsedModel & { arch: string } {
     const [object, target, gate, file, line, ruleText, undecided] = JSON.parse(rowOf("placements", placementEnds(), i)) as PlacementRow;
     return (placements[i] = { object, target, gate: expr(gate), rule: { file, line, text: ruleText }, undecided: undecided.map(([f, l, t]) => ({ file: f, line: l, text: t })) });
   };
-  const listMap = (index: Section, section: Section) =>
+  const listMap = (index: string, section: string) =>
     once(() => {
       const [keys, ends] = JSON.parse(slice(index)) as [string[], number[]];
       return new LazyMap<readonly Placement[]>(keys, (i) => (JSON.parse(rowOf(section, ends, i)) as number[]).map(placementAt));
@@ -322,7 +361,6 @@ export function decodeModel(text: string): ParsedModel & { arch: string } {
   const byOption = listMap("byOptionIndex", "byOption");
   const byObject = listMap("byObjectIndex", "byObject");
   const allPlacements = once(() => placementEnds().map((_, i) => placementAt(i)));
-
   const kbuild: KbuildIndex = {
     get placements() {
       return allPlacements();
@@ -333,13 +371,16 @@ export function decodeModel(text: string): ParsedModel & { arch: string } {
     get byObject() {
       return byObject();
     },
-    files: meta.kbuildFiles,
-    warnings: meta.kbuildWarnings,
+    files: meta.files,
+    warnings: meta.warnings,
   };
-  return {
-    arch: meta.arch,
-    kconfig: { symbols, choices: meta.choices, files: meta.kconfigFiles, warnings: meta.kconfigWarnings },
-    kbuild,
-    readers,
-  };
+  return { arch: meta.arch, kbuild };
+}
+
+/** Both parts, for one architecture. */
+export function decodeModel(texts: { kconfig: string; kbuild: string }): ParsedModel & { arch: string } {
+  const k = decodeKconfig(texts.kconfig);
+  const b = decodeKbuild(texts.kbuild);
+  if (k.arch !== b.arch) throw new Error(`parsed kernel model: the Kconfig part is for ${k.arch}, the Kbuild part for ${b.arch}`);
+  return { arch: k.arch, kconfig: k.kconfig, readers: k.readers, kbuild: b.kbuild };
 }

@@ -30,17 +30,17 @@ describe(`the parse cache on Debian ${gen}'s tree`, () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("a model read back from the cache gives the same answers as a parse", () => {
+  it("a model read back from the cache gives the same answers as a parse", async () => {
     const cache = path.join(dir, "cache");
-    const miss = loadModel(src, "x86", cache);
+    const miss = await loadModel(src, "x86", cache);
     expect(miss.cache).toBe("miss");
     expect(miss.store!()).toBeUndefined();
-    const hit = loadModel(src, "x86", cache);
+    const hit = await loadModel(src, "x86", cache);
     expect(hit.cache).toBe("hit");
     for (const req of REQUESTS) expect(preflight(hit.model, cloud, req), req.join(" ")).toEqual(preflight(parsed, cloud, req));
   });
 
-  it("a copy of the files elsewhere hits; a one-line change in it misses and counts", () => {
+  it("a copy of the files elsewhere hits; a one-line change in it misses and counts", async () => {
     const cache = path.join(dir, "cache");
     const bucket = cacheBucketFor(cache, src, "x86");
     const manifest = JSON.parse(fs.readFileSync(path.join(bucket, fs.readdirSync(bucket).find((f) => f.endsWith(".manifest"))!), "utf8"));
@@ -51,7 +51,7 @@ describe(`the parse cache on Debian ${gen}'s tree`, () => {
       fs.mkdirSync(path.join(copy, path.dirname(f)), { recursive: true });
       fs.copyFileSync(path.join(src, f), path.join(copy, f));
     }
-    const there = loadModel(copy, "x86", cache);
+    const there = await loadModel(copy, "x86", cache);
     expect(there.cache).toBe("hit");
     expect(preflight(there.model, cloud, ["CAN_PEAK_PCI=m"]).verdict).toBe("dead-end");
 
@@ -61,10 +61,10 @@ describe(`the parse cache on Debian ${gen}'s tree`, () => {
     const edited = text.replace(/(config CAN_PEAK_PCIEC\n(?:\t.*\n)*?\tdefault )y/, "$1n");
     expect(edited).not.toBe(text);
     fs.writeFileSync(kconfig, edited);
-    const changed = loadModel(copy, "x86", cache);
+    const changed = await loadModel(copy, "x86", cache);
     expect(changed.cache).toBe("miss");
     expect(preflight(changed.model, cloud, ["CAN_PEAK_PCI=m"]).verdict).toBe("ok");
     // The original tree still finds its own entry.
-    expect(loadModel(src, "x86", cache).cache).toBe("hit");
+    expect((await loadModel(src, "x86", cache)).cache).toBe("hit");
   });
 });

@@ -65,7 +65,7 @@ describe("bin/kmod-fleet", () => {
 
   it("caches the parsed tree under XDG_CACHE_HOME or --cache, not with --no-cache; the answer stays the same", () => {
     const xdg = path.join(dir, "xdg-cache/kmod-fleet/parsed");
-    const entries = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d, { recursive: true }).filter((f) => String(f).endsWith(".model")) : []);
+    const entries = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d, { recursive: true }).filter((f) => String(f).endsWith(".manifest")) : []);
     fs.rmSync(xdg, { recursive: true, force: true });
     const args = ["preflight", "--source", path.join(dir, "src"), "--config", path.join(dir, "config"), "I915=m"];
     const first = run(...args);

@@ -1,7 +1,7 @@
 /** A parsed model encoded for the cache and decoded lazily gives the same answers as the parse. */
 import { describe, expect, it } from "vitest";
 import { KernelModel, doctor, memoryTree, preflight } from "../../../kernel";
-import { decodeModel, encodeModel, encodedFormat, MODEL_DATA_FORMAT } from "../../../kernel/modelData";
+import { decodeModel, encodeModel, MODEL_DATA_FORMAT } from "../../../kernel/modelData";
 import { MINI_TREE } from "./tree";
 
 const tree = memoryTree(MINI_TREE);
@@ -41,10 +41,20 @@ describe("encoded models", () => {
     expect(doctor(back, "CONFIG_MODULES=y\n", dmesg)).toEqual(doctor(model, "CONFIG_MODULES=y\n", dmesg));
   });
 
-  it("refuse another format", () => {
-    const text = encodeModel("x86", new KernelModel(tree).parsed);
-    expect(encodedFormat(text)).toBe(MODEL_DATA_FORMAT);
-    expect(() => decodeModel(text.replace(/model \d+/, "model 0"))).toThrow(/format/);
-    expect(() => decodeModel("garbage")).toThrow(/no format line/);
+  it("refuse another format, another part, or a cut text", () => {
+    const texts = encodeModel("x86", new KernelModel(tree).parsed);
+    expect(texts.kconfig).toMatch(new RegExp(`^kmod-fleet parsed kernel model kconfig ${MODEL_DATA_FORMAT}\n`));
+    expect(() => decodeModel({ ...texts, kconfig: texts.kconfig.replace(/kconfig \d+/, "kconfig 0") })).toThrow(/format/);
+    expect(() => decodeModel({ kconfig: texts.kbuild, kbuild: texts.kconfig })).toThrow(/not the kconfig part/);
+    expect(() => decodeModel({ ...texts, kbuild: texts.kbuild.slice(0, -1) })).toThrow(/not as long as its header says/);
+    expect(() => decodeModel({ ...texts, kconfig: "garbage" })).toThrow(/no format line/);
+  });
+
+  it("are pure ASCII, non-ASCII text escaped", () => {
+    const t = memoryTree({ ...MINI_TREE, "drivers/Kconfig": MINI_TREE["drivers/Kconfig"] + 'config CAFE\n\tbool "Café ® ✓"\n' });
+    const model = new KernelModel(t);
+    const texts = encodeModel("x86", model.parsed);
+    expect(/[^\x00-\x7f]/.test(texts.kconfig + texts.kbuild)).toBe(false);
+    expect(decodeModel(texts).kconfig.symbols.get("CAFE")!.promptText).toBe("Café ® ✓");
   });
 });
