@@ -1,44 +1,27 @@
 /**
- * Benchmark of the kernel analysis on one Debian x86 tree (npm run bench:kernel; the
- * generation from BENCH_KERNEL, default 6.1). Needs the data of
- * test/kernel/fetch-kernel-data.sh (it runs it). Prints wall and CPU
- * time per phase (the CPU figure is the honest one on a shared machine) and peak memory.
- * Targets: full preflight including parse < 3 s; doctor < 3 s.
+ * Benchmark of the kernel analysis as an operator runs it: `kmod-fleet preflight` (and the
+ * doctor) as a new Node.js process on each generation's Debian x86 tree, process start
+ * included (npm run bench:kernel). Compiled CLI (dist/, built first when older than the
+ * sources), the cloud-amd64 config, DRM_I915=m.
+ *
+ * Per generation, in rounds so that the machine's load drifts over all of them alike:
+ *   cold      the tree never seen: an empty cache folder (parse, answer, then store);
+ *   warm      the same tree again (the parse cache hits);
+ *   no cache  --no-cache, what every run cost before the cache.
+ * Each run: wall time to the answer (first line on stdout) and to the process's exit, CPU
+ * time (user+system) and peak RSS (/usr/bin/time). Medians of BENCH_RUNS (default 3).
+ * Then the doctor on the seed's dmesg lines against the cloud Module.symvers, warm and cold.
+ * Figures go to .cache/bench/kernel.json. On a shared machine compare figures of one run.
  */
+import { spawn, execFileSync } from "child_process";
 import * as fs from "fs";
-import { KernelModel, doctor, preflight } from "../kernel";
-import { Evaluation, snapshot } from "../kernel/evaluate";
-import { parseDotConfig } from "../kernel/dotconfig";
-import { Generation, kernelData, localTree } from "../test/kernel/data";
+import * as os from "os";
+import * as path from "path";
+import { GENERATIONS, Generation, REPO, kernelData } from "../test/kernel/data";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-
-function measure<T>(fn: () => T): { value: T; wall: number; cpu: number } {
-  const c0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  const value = fn();
-  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-  const c = process.cpuUsage(c0);
-  return { value, wall, cpu: (c.user + c.system) / 1000 };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function row(name: string, runs: { wall: number; cpu: number }[], extra = "") {
-  const w = runs.map((r) => r.wall);
-  // The first run is what a one-shot CLI call pays (cold JIT); the median is a warm process.
-  console.log(`${name.padEnd(34)} first ${w[0].toFixed(0).padStart(5)} ms (${runs[0].cpu.toFixed(0)} cpu), median ${median(w).toFixed(0).padStart(5)} ms wall, ${median(runs.map((r) => r.cpu)).toFixed(0).padStart(5)} ms cpu ${extra}`);
-}
-
-const data = kernelData((process.env.BENCH_KERNEL ?? "6.1") as Generation);
-console.log(`Debian ${data.version}`);
-const tree = localTree(data.src);
-const cloud = fs.readFileSync(data.configs["cloud-amd64"] ?? data.configs["amd64"], "utf8");
-const symvers = data.cloudSymvers ? fs.readFileSync(data.cloudSymvers, "utf8") : undefined;
-const dmesg = [
+const CLI = path.join(REPO, "dist/bin/kmod-fleet.js");
+const DMESG = [
   "[83845.709910] drm: Unknown symbol hdmi_vendor_infoframe_init (err -2)",
   "[83845.710508] drm: Unknown symbol dma_fence_add_callback (err -2)",
   "[83845.711248] drm: Unknown symbol dma_buf_attach (err -2)",
@@ -47,33 +30,103 @@ const dmesg = [
   "[83845.721773] i2c_core: Unknown symbol __i2c_board_list (err -2)",
 ].join("\n");
 
-const phases: Record<string, { wall: number; cpu: number }[]> = { parse: [], kbuild: [], evaluate: [], preflightFull: [], preflightOnly: [], doctorFull: [], doctorOnly: [] };
-let info = "";
-for (let i = 0; i < RUNS; i++) {
-  // What the CLI and the pipeline do: parse, then one preflight. First, so that its first
-  // run is a cold process (nothing compiled by the JIT yet).
-  phases.preflightFull.push(measure(() => preflight(new KernelModel(tree), cloud, ["DRM_I915=m"])));
-  const p = measure(() => new KernelModel(tree));
-  phases.parse.push(p);
-  const k = measure(() => p.value.kbuild);
-  phases.kbuild.push(k);
-  const e = measure(() => snapshot(new Evaluation(p.value.kconfig, parseDotConfig(cloud))));
-  phases.evaluate.push(e);
-  info = `${p.value.kconfig.files.length} Kconfig files, ${p.value.kconfig.symbols.size} symbols, ${k.value.files.length} makefiles, ${k.value.placements.length} objects`;
-
-  phases.preflightOnly.push(measure(() => preflight(p.value, cloud, ["DRM_I915=m"])));
-  phases.doctorFull.push(measure(() => doctor(new KernelModel(tree), cloud, dmesg, symvers)));
-  phases.doctorOnly.push(measure(() => doctor(p.value, cloud, dmesg, symvers)));
+interface Run {
+  /** Seconds to the first line of the answer, and to the exit. */
+  answer: number;
+  exit: number;
+  cpu: number;
+  /** Peak resident set size, MB. */
+  rss: number;
 }
 
-console.log(`kernel analysis benchmark: Debian linux-source 6.1, x86, cloud-amd64 config; ${RUNS} runs, median`);
-console.log(info);
-row("parse Kconfig", phases.parse);
-row("index Kbuild", phases.kbuild);
-row("evaluate config (all symbols)", phases.evaluate);
-row("preflight DRM_I915=m incl. parse", phases.preflightFull, "(target < 3000)");
-row("preflight on a parsed model", phases.preflightOnly);
-row("doctor (6 lines) incl. parse", phases.doctorFull, "(target < 3000)");
-row("doctor on a parsed model", phases.doctorOnly);
-const ru = process.resourceUsage();
-console.log(`peak RSS ${(ru.maxRSS / 1024).toFixed(0)} MB; heap used now ${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB; load average ${require("os").loadavg().map((x: number) => x.toFixed(1)).join(" ")}`);
+/** The compiled CLI, built when missing or older than any source it is built from. */
+function ensureBuilt(): void {
+  const newest = (dir: string): number =>
+    fs.readdirSync(path.join(REPO, dir)).filter((f) => /\.(ts|sh)$/.test(f)).reduce((m, f) => Math.max(m, fs.statSync(path.join(REPO, dir, f)).mtimeMs), 0);
+  const sources = Math.max(...["kernel", "bin", "components"].map(newest));
+  if (fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs > sources) return;
+  console.log("building dist/ (npm run build) ...");
+  execFileSync("npm", ["run", "-s", "build"], { cwd: REPO, stdio: "inherit" });
+}
+
+/** One CLI process under /usr/bin/time. */
+function runCli(args: string[], input?: string): Promise<Run> {
+  const timeFile = path.join(os.tmpdir(), `kmod-fleet-bench-${process.pid}.time`);
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    let answer = 0;
+    const child = spawn("/usr/bin/time", ["-f", "%U %S %M", "-o", timeFile, process.execPath, CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    child.stdout.on("data", () => (answer ||= Number(process.hrtime.bigint() - t0) / 1e9));
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    child.stdin.end(input ?? "");
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const exit = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0 && code !== 1) return reject(new Error(`kmod-fleet ${args.join(" ")} exited ${code}: ${err}`));
+      const [user, sys, maxKb] = fs.readFileSync(timeFile, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
+      fs.rmSync(timeFile, { force: true });
+      resolve({ answer: answer || exit, exit, cpu: user + sys, rss: maxKb / 1024 });
+    });
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = (runs: Run[]) => ({
+  answer: median(runs.map((r) => r.answer)),
+  exit: median(runs.map((r) => r.exit)),
+  cpu: median(runs.map((r) => r.cpu)),
+  rss: Math.max(...runs.map((r) => r.rss)),
+  min: Math.min(...runs.map((r) => r.exit)),
+  max: Math.max(...runs.map((r) => r.exit)),
+});
+
+function row(label: string, runs: Run[]): string {
+  const s = summary(runs);
+  return `${label.padEnd(30)} answer ${s.answer.toFixed(2)} s, exit ${s.exit.toFixed(2)} s (${s.min.toFixed(2)}-${s.max.toFixed(2)}), cpu ${s.cpu.toFixed(2)} s, peak RSS ${s.rss.toFixed(0)} MB`;
+}
+
+async function main(): Promise<void> {
+  ensureBuilt();
+  const gens = (process.env.BENCH_KERNELS?.split(",") as Generation[] | undefined) ?? [...GENERATIONS];
+  const data = Object.fromEntries(gens.map((g) => [g, kernelData(g)]));
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-bench-"));
+  const warmCache = path.join(scratch, "warm");
+  const args = (g: Generation) => ["preflight", "--source", data[g].src, "--config", data[g].configs["cloud-amd64"] ?? data[g].configs["amd64"], "DRM_I915=m"];
+  const results: Record<string, Run[]> = {};
+  const add = (k: string, r: Run) => (results[k] ??= []).push(r);
+  const load0 = os.loadavg();
+  try {
+    // The warm cache gets each tree once before the rounds.
+    for (const g of gens) await runCli([...args(g), "--cache", warmCache]);
+    for (let i = 0; i < RUNS; i++) {
+      for (const g of gens) {
+        add(`${g} cold`, await runCli([...args(g), "--cache", path.join(scratch, `cold-${g}-${i}`)]));
+        add(`${g} warm`, await runCli([...args(g), "--cache", warmCache]));
+        add(`${g} no cache`, await runCli([...args(g), "--no-cache"]));
+      }
+    }
+    const doctorGen = gens.includes("6.1") ? "6.1" : gens[0];
+    const d = data[doctorGen];
+    const doctorArgs = ["doctor", "--source", d.src, "--config", d.configs["cloud-amd64"] ?? d.configs["amd64"], "--dmesg", "-", ...(d.cloudSymvers ? ["--symvers", d.cloudSymvers] : [])];
+    for (let i = 0; i < RUNS; i++) {
+      add(`doctor ${doctorGen} warm`, await runCli([...doctorArgs, "--cache", warmCache], DMESG));
+      add(`doctor ${doctorGen} cold`, await runCli([...doctorArgs, "--cache", path.join(scratch, `doctor-cold-${i}`)], DMESG));
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+  const load1 = os.loadavg();
+  const load = `load average ${load0.map((x) => x.toFixed(1)).join(" ")} before, ${load1.map((x) => x.toFixed(1)).join(" ")} after`;
+  console.log(`kmod-fleet preflight DRM_I915=m as a new process (node ${process.version}, compiled CLI), Debian x86 trees, cloud-amd64 config; median of ${RUNS} runs; ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), ${load}`);
+  for (const g of gens) console.log(`  ${g}: Debian ${data[g].version}`);
+  for (const [k, runs] of Object.entries(results)) console.log(row(k, runs));
+  const out = { at: new Date().toISOString(), node: process.version, runs: RUNS, load, figures: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, summary(r)])) };
+  fs.mkdirSync(path.join(REPO, ".cache", "bench"), { recursive: true });
+  fs.writeFileSync(path.join(REPO, ".cache", "bench", "kernel.json"), JSON.stringify(out, null, 2) + "\n");
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -34,6 +34,7 @@ import { FleetHost, type HostModuleSet, type HostSummary, type Probed, type SetS
 import { ModuleBuild, artifactKeyOf } from "./moduleBuild";
 import { planFleet, type FleetArgs } from "./fleetArgs";
 import { hashSourceDir, sourceIdentity } from "./sourceHash";
+import { unsignedModulesWarning } from "./signing";
 
 export type { AuthArgs, ConnectionArgs, FactsProber, FleetArgs, HostArgs, HostDefaultsArgs } from "./fleetArgs";
 export type { InventoryProber } from "./inventory";
@@ -116,11 +117,15 @@ export class Fleet extends pulumi.ComponentResource {
         return h;
       });
       const connection = (connections[host.name] = connectionFor(host, live, secret, `hosts[${i}]`));
+      const setNames = sets.filter((s) => s.hosts.includes(host.name)).map((s) => s.name);
       // unsecret: what is probed is derived from the (secret) connection but is not secret itself.
       const probed: pulumi.Output<Probed> = pulumi.unsecret(
         connection.apply(async (spec): Promise<Probed> => {
           try {
             const facts = await prober(spec, probeSettings);
+            // Before anything is built: a host that refuses unsigned modules would fail at modprobe.
+            const unsigned = unsignedModulesWarning(host.name, facts, setNames);
+            if (unsigned) pulumi.log.warn(unsigned);
             const inventory = await inventoryProber(spec, {
               kernelRelease: facts.kernelRelease,
               osVersion: facts.osVersion,

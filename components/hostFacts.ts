@@ -8,8 +8,9 @@ import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
 import { factsScript } from "./scripts";
 import { checkHostValues } from "./hostValues";
+import { parseSigningFacts, type SigningFacts } from "./signing";
 
-export interface HostFactsValues {
+export interface HostFactsValues extends SigningFacts {
   kernelRelease: string;
   arch: string;
   bootId: string;
@@ -74,6 +75,7 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
   );
   const v = r.values;
   const facts: HostFactsValues = {
+    ...parseSigningFacts(connection.host, v),
     kernelRelease: v.kernelRelease ?? "",
     arch: v.arch ?? "",
     bootId: v.bootId ?? "",
@@ -97,7 +99,11 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
   return facts;
 }
 
-/** Facts that matter for what is built; the boot id changes on every reboot and does not. */
+/**
+ * Facts that matter for what is built; the boot id changes on every reboot and does not.
+ * The module-signing facts only decide a warning (and are new: state written before them
+ * has none), so they do not make a diff either.
+ */
 export const TRACKED_FACTS: (keyof HostFactsValues)[] = ["kernelRelease", "arch", "osId", "osVersion", "board", "group", "kernelConfig", "bootSlot", "stagedOsVersion", "stagedKernelRelease", "stagedSlot"];
 
 export function diffFacts(olds: Partial<HostFactsValues>, news: HostFactsInputs): pulumi.dynamic.DiffResult {
@@ -140,6 +146,8 @@ export class HostFacts extends pulumi.dynamic.Resource {
   public declare readonly stagedOsVersion: pulumi.Output<string>;
   public declare readonly stagedKernelRelease: pulumi.Output<string>;
   public declare readonly bootSlot: pulumi.Output<string>;
+  public declare readonly lockdown: pulumi.Output<string>;
+  public declare readonly secureBoot: pulumi.Output<string>;
 
   /** `facts` as probed when the program ran, or `unreachable` with the reason. */
   constructor(name: string, args: { connection: pulumi.Input<ConnectionSpec>; probe: FactsProbe; facts?: HostFactsValues; unreachable?: string }, opts?: pulumi.CustomResourceOptions) {

@@ -75,9 +75,11 @@ export async function runPreflightOnHost(conn: ConnectionSpec, req: KernelOnHost
   const arch = await archOf(conn, req);
   const tree = await fetchKernelTree(conn, req);
   try {
-    progress(conn.host, `preflight: ${req.options.map((o) => `${o}=m`).join(" ")} on ${req.kernelRelease} (${arch})`);
+    // An option is built as m unless the set keeps it off (OPTION=n, a "Would work" variant).
+    const requests = req.options.map((o) => (o.includes("=") ? o : `${o}=m`));
+    progress(conn.host, `preflight: ${requests.join(" ")} on ${req.kernelRelease} (${arch})`);
     const analyse = (json: boolean) =>
-      spawnSync(cli[0], [...cli.slice(1), "preflight", "--source", tree.dir, "--config", tree.config, "--arch", arch, ...(json ? ["--json"] : []), ...req.options.map((o) => `${o}=m`)], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+      spawnSync(cli[0], [...cli.slice(1), "preflight", "--source", tree.dir, "--config", tree.config, "--arch", arch, ...(json ? ["--json"] : []), ...requests], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     const r = analyse(false);
     if (r.status === 1) {
       throw new Error(`${conn.host}: module set ${req.set} can never load on kernel ${req.kernelRelease}; nothing was built.\n${r.stdout.trim()}`);

@@ -124,7 +124,10 @@ export const profileSchema = z
 
 const optionName = z
   .string()
-  .regex(/^(CONFIG_)?[A-Z0-9_]+(=m)?$/, "expected a kernel option to build as a module, e.g. DRM_I915 or CONFIG_DRM_I915=m (only =m: a built-in option needs a new kernel)");
+  .regex(
+    /^(CONFIG_)?[A-Z0-9_]+(=[mn])?$/,
+    "expected a kernel option to build as a module, e.g. DRM_I915 or CONFIG_DRM_I915=m (only =m: a built-in option needs a new kernel), or OPTION=n to leave an optional feature off as a preflight's 'Would work' line suggests",
+  );
 
 const relativeDir = z
   .string()
@@ -138,9 +141,10 @@ const sourceSchema = z
     /** A git repository at a pinned ref, cloned inside the developer container. */
     git: z.object({ url: z.string().min(1).refine(notAnOption, NOT_AN_OPTION).refine((u) => !/\s/.test(u), "expected a URL without spaces"), ref: z.string().regex(/^[0-9a-f]{7,40}$|^v?[0-9][\w.+-]*$/, "expected a commit hash or a version tag") }).strict().optional(),
     /**
-     * Options to build as modules. The options they depend on are added, and the M=
-     * directories derived from the new modules; `directories` overrides that (checked
-     * against the new modules).
+     * Options to build as modules (or OPTION=n to keep an optional feature off, as a
+     * preflight's 'Would work' line suggests). The options they depend on are added, and
+     * the M= directories derived from the new modules; `directories` overrides that
+     * (checked against the new modules).
      */
     inTree: z
       .object({ options: z.array(optionName).min(1), directories: z.array(relativeDir).min(1).optional() })

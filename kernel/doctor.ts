@@ -21,7 +21,7 @@ import { parseSymvers } from "./symvers";
 import { ExportSite, locateExports } from "./exports";
 import { N, Y, triName } from "./tristate";
 
-export type Cause = "dead-end" | "module-not-built" | "load-first" | "in-kernel" | "crc-mismatch" | "namespace" | "vermagic" | "not-found";
+export type Cause = "dead-end" | "module-not-built" | "load-first" | "in-kernel" | "crc-mismatch" | "namespace" | "vermagic" | "signature" | "not-found";
 
 export interface Finding {
   module: string;
@@ -56,6 +56,10 @@ const TITLES: Record<Cause, [string, string]> = {
   "crc-mismatch": ["Symbol version (CRC) mismatch", "Rebuild the module against the running kernel's Module.symvers (same kernel build, not only the same version)."],
   namespace: ["Symbols used without importing their namespace", "Add MODULE_IMPORT_NS(<namespace>) to the module source, or rebuild it with the kernel's own Kbuild which adds it."],
   vermagic: ["Built for a different kernel (vermagic)", "Rebuild the module for the running kernel release (uname -r) and its config."],
+  signature: [
+    "Refused for its signature: this kernel loads only modules signed with a key it trusts",
+    "Sign the module with a key the kernel trusts (a Machine Owner Key where the kernel trusts those; Flatcar's kernels trust only their own build key, which is thrown away), or boot with Secure Boot and lockdown off.",
+  ],
   "not-found": ["Not exported anywhere in this source tree", "Check that --source is the running kernel's tree; the symbol may come from an out-of-tree module."],
 };
 
@@ -74,6 +78,10 @@ type Exports = Map<string, ExportSite[]>;
 
 function explain(model: KernelModel, ev: Evaluation, symvers: ReturnType<typeof parseSymvers> | undefined, exports: Exports, e: DmesgEvent): Finding {
   if (e.kind === "vermagic") return { module: e.module, cause: "vermagic", detail: `built for '${e.have}', the kernel is '${e.want}'`, line: e.line };
+  if (e.kind === "signature") {
+    const how = e.enforcedBy === "lockdown" ? "the kernel is locked down (integrity), which requires a valid signature" : "module.sig_enforce is on";
+    return { module: e.by || "(the module being loaded)", cause: "signature", detail: `${e.reason} refused: ${how}`, line: e.line };
+  }
   const sv = symvers?.get(e.symbol);
   const svInfo = sv ? { module: sv.module, namespace: sv.namespace } : undefined;
   if (e.kind === "crc") return { module: e.module, symbol: e.symbol, cause: "crc-mismatch", symvers: svInfo, detail: `${e.symbol}: the module expects another version (CRC) than the kernel's`, line: e.line };

@@ -19,6 +19,19 @@ import { KconfigModel, Sym } from "./kconfigParser";
 import { ConfigValues } from "./dotconfig";
 import { M, N, Tri, Y, and, not, or, parseTri } from "./tristate";
 
+const choiceMaps = new WeakMap<KconfigModel, Map<string, string>>();
+
+/** choice value → its choice, from the (few) choices alone: looking at every .config line's symbol would decode most of a cached model. */
+function choiceValues(model: KconfigModel): Map<string, string> {
+  let m = choiceMaps.get(model);
+  if (!m) {
+    m = new Map();
+    for (const c of model.choices) for (const v of model.symbols.get(c)?.choiceValues ?? []) m.set(v, c);
+    choiceMaps.set(model, m);
+  }
+  return m;
+}
+
 export class Evaluation {
   private readonly triCache = new Map<string, Tri>();
   private readonly strCache = new Map<string, string>();
@@ -30,9 +43,10 @@ export class Evaluation {
    * @param running the running kernel's config, for values only a compiler probe can give
    */
   constructor(readonly model: KconfigModel, readonly user: ConfigValues, readonly running: ConfigValues = user) {
+    const choiceOf = choiceValues(model);
     for (const [name, v] of user) {
-      const s = model.symbols.get(name);
-      if (s?.choice && v === "y") this.choiceSel.set(s.choice, name);
+      const choice = v === "y" ? choiceOf.get(name) : undefined;
+      if (choice) this.choiceSel.set(choice, name);
     }
   }
 
@@ -78,7 +92,7 @@ export class Evaluation {
   revDep(sym: Sym): Tri {
     let v: Tri = N;
     for (const r of sym.revDep) {
-      v = or(v, and(r.by === "m" ? M : this.tri(r.by), r.cond ? this.expr(r.cond) : Y));
+      v = or(v, this.andCond(r));
       if (v === Y) break;
     }
     return v === M && this.isBool(sym) ? Y : v;
@@ -86,8 +100,19 @@ export class Evaluation {
 
   implied(sym: Sym): Tri {
     let v: Tri = N;
-    for (const r of sym.impliedBy) v = or(v, and(this.tri(r.by), r.cond ? this.expr(r.cond) : Y));
+    for (const r of sym.impliedBy) v = or(v, this.andCond(r));
     return v === M && this.isBool(sym) ? Y : v;
+  }
+
+  /**
+   * `by && cond` of a select or imply. The condition first: it holds the selecting
+   * symbol's own dependencies, so when it is n the selecting symbol need not be computed
+   * at all (I2C has hundreds of selecting drivers, most of them under menus that are off).
+   */
+  private andCond(r: { by: string; cond: Expr | undefined }): Tri {
+    const c = r.cond ? this.expr(r.cond) : Y;
+    if (c === N) return N;
+    return and(r.by === "m" ? M : this.tri(r.by), c);
   }
 
   private calcTri(sym: Sym): Tri {
@@ -248,8 +273,13 @@ export function snapshot(ev: Evaluation): Map<string, string | undefined> {
   const out = new Map<string, string | undefined>();
   for (const sym of ev.model.symbols.values()) {
     if (sym.isChoice || sym.type === "unknown") continue;
-    if (sym.type === "bool" || sym.type === "tristate") out.set(sym.name, ev.str(sym.name));
-    else out.set(sym.name, ev.written(sym.name) ? ev.str(sym.name) : undefined);
+    out.set(sym.name, symbolValue(ev, sym));
   }
   return out;
+}
+
+/** One symbol's entry of `snapshot`. */
+export function symbolValue(ev: Evaluation, sym: Sym): string | undefined {
+  if (sym.type === "bool" || sym.type === "tristate") return ev.str(sym.name);
+  return ev.written(sym.name) ? ev.str(sym.name) : undefined;
 }

@@ -6,7 +6,7 @@
 import type { PreflightResult } from "./preflight";
 
 export interface InTreePlan {
-  /** `OPTION=m` or `OPTION=y`, requests first. */
+  /** `OPTION=m`, `OPTION=y` or `OPTION=n` (an optional feature the set keeps off), requests first. */
   options: string[];
   /** M= directories, topmost only; the build orders them by the symbols they use. */
   directories: string[];

@@ -8,8 +8,9 @@
  *     changes (what olddefconfig would change), newModules (the .ko files), deadEnds
  *     (options whose code links into vmlinux: objects, missing symbols, neededBy chain),
  *     conflicts (requests that cannot hold), unknowns (what Kbuild/Kconfig lines could not
- *     be decided, with file:line). A dead end means: refuse to build; unknown means: warn,
- *     the prediction cannot promise ok.
+ *     be decided, with file:line), alternatives (for a dead end: the request with optional
+ *     options =n that would work). A dead end means: refuse to build; unknown means: warn,
+ *     the prediction cannot promise ok. Requests may be OPTION=m|y|n.
  *   renderPreflight(result) → a short text report.
  *
  *   doctor(tree, configText, dmesgText, symversText?) → DoctorResult
@@ -19,7 +20,9 @@
  *   renderDoctor(result) → a short text report.
  *
  * Parsing the tree (1,500 Kconfig files on 6.1) is the expensive part: for several calls
- * build one `new KernelModel(tree, { arch })` and pass it instead of the tree.
+ * build one `new KernelModel(tree, { arch })` and pass it instead of the tree; across
+ * processes, encodeModel/decodeModel (modelData.ts) give it back without parsing (the
+ * CLI's cache, bin/modelCache.ts).
  *
  * Files a tree must serve: Kconfig* (all reachable from the top Kconfig), Kbuild/Makefile
  * of every directory reachable from the top Kbuild and arch/<arch>/Makefile; the .c/.S
@@ -33,6 +36,7 @@
 export { SourceTree, memoryTree } from "./sourceTree";
 export { KernelModel, ModelOptions } from "./model";
 export { PreflightResult, PreflightOptions, NeededBy, Verdict, Unknown } from "./preflight";
+export { Alternative } from "./alternatives";
 export { Site } from "./kbuild";
 export { DoctorResult, Finding, Cause } from "./doctor";
 export { renderPreflight, renderDoctor } from "./render";

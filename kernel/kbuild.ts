@@ -41,10 +41,10 @@ export interface Placement {
 }
 
 export interface KbuildIndex {
-  placements: Placement[];
-  byObject: Map<string, Placement[]>;
+  placements: readonly Placement[];
+  byObject: ReadonlyMap<string, readonly Placement[]>;
   /** Placements whose gate mentions an option. */
-  byOption: Map<string, Placement[]>;
+  byOption: ReadonlyMap<string, readonly Placement[]>;
   /** Makefiles read. */
   files: string[];
   warnings: string[];
@@ -74,7 +74,7 @@ const ROOT_BASES = new Set(["init", "core", "drivers", "libs", "net", "virt"]);
 export function indexKbuild(tree: SourceTree, opts: KbuildOptions = {}): KbuildIndex {
   const srcarch = opts.srcarch ?? "x86";
   const vars = { BITS: "64", SRCARCH: srcarch, ARCH: srcarch, srctree: ".", ...opts.vars };
-  const idx: KbuildIndex = { placements: [], byObject: new Map(), byOption: new Map(), files: [], warnings: [] };
+  const idx: IndexBuilder = { placements: [], byObject: new Map(), byOption: new Map(), files: [], warnings: [] };
   const dirGates = new Map<string, Expr>();
   const queue: string[] = [];
 
@@ -109,8 +109,10 @@ export function indexKbuild(tree: SourceTree, opts: KbuildOptions = {}): KbuildI
     const dir = queue.shift()!;
     if (done.has(dir)) continue;
     done.add(dir);
-    const file = tree.read(joinPath(dir, "Kbuild")) !== undefined ? joinPath(dir, "Kbuild") : joinPath(dir, "Makefile");
-    const text = tree.read(file);
+    const kbuildFile = joinPath(dir, "Kbuild");
+    const kbuildText = tree.read(kbuildFile);
+    const file = kbuildText !== undefined ? kbuildFile : joinPath(dir, "Makefile");
+    const text = kbuildText ?? tree.read(file);
     if (text === undefined) {
       idx.warnings.push(`${dir}/: no Kbuild or Makefile`);
       continue;
@@ -156,7 +158,13 @@ export function indexKbuild(tree: SourceTree, opts: KbuildOptions = {}): KbuildI
   return idx;
 }
 
-function add(idx: KbuildIndex, p: Placement) {
+interface IndexBuilder extends KbuildIndex {
+  placements: Placement[];
+  byObject: Map<string, Placement[]>;
+  byOption: Map<string, Placement[]>;
+}
+
+function add(idx: IndexBuilder, p: Placement) {
   idx.placements.push(p);
   if (!idx.byObject.has(p.object)) idx.byObject.set(p.object, []);
   idx.byObject.get(p.object)!.push(p);

@@ -33,6 +33,8 @@ export interface Sym {
   defs: Location[];
   /** Visibility expressions of the prompts (`deps && if`); empty for a prompt-less symbol. */
   prompts: Expr[];
+  /** The text of the first prompt ("PEAK PCAN-ExpressCard Cards"), for reports. */
+  promptText?: string;
   /** In file order; `cond` already includes the entry's dependencies. */
   defaults: { expr: Expr; cond: Expr | undefined; macro: boolean; at: Location }[];
   /** OR of the dependencies of each definition; undefined means none (always met). */
@@ -53,7 +55,8 @@ export interface Sym {
 }
 
 export interface KconfigModel {
-  symbols: Map<string, Sym>;
+  /** By name, in the order the files define them; read-only (a cached model decodes lazily). */
+  symbols: ReadonlyMap<string, Sym>;
   /** Names of choices (generated as `<choice>@file:line` for anonymous ones). */
   choices: string[];
   /** Files read, in order; a useful check for the caller that `source` paths resolved. */
@@ -85,6 +88,7 @@ interface Entry {
   depends: Expr | undefined;
   visibleIf: Expr | undefined;
   prompts: (Expr | undefined)[]; // each prompt's `if`
+  promptTexts: string[];
   defaults: { expr: Expr; cond: Expr | undefined; at: Location }[];
   selects: { target: string; cond: Expr | undefined }[];
   implies: { target: string; cond: Expr | undefined }[];
@@ -106,15 +110,16 @@ const TYPE_WORDS: Record<string, SymType> = {
 export function parseKconfig(tree: SourceTree, opts: ParseOptions = {}): KconfigModel {
   const srcarch = opts.srcarch ?? "x86";
   const scope = new MacroScope({ SRCARCH: srcarch, ARCH: opts.arch ?? srcarch });
-  const model: KconfigModel = { symbols: new Map(), choices: [], files: [], warnings: [] };
+  const symbols = new Map<string, Sym>();
+  const model: KconfigModel = { symbols, choices: [], files: [], warnings: [] };
   const stack: Block[] = [{ dep: undefined, visibility: undefined, kind: "root" }];
   let entry: Entry | undefined;
 
   const getSym = (name: string): Sym => {
-    let s = model.symbols.get(name);
+    let s = symbols.get(name);
     if (!s) {
       s = { name, type: "unknown", defs: [], prompts: [], defaults: [], dirDep: undefined, revDep: [], impliedBy: [], selects: [], implies: [] };
-      model.symbols.set(name, s);
+      symbols.set(name, s);
     }
     return s;
   };
@@ -133,6 +138,7 @@ export function parseKconfig(tree: SourceTree, opts: ParseOptions = {}): Kconfig
     const sym = e.sym;
     sym.defs.push(e.at);
     for (const cond of e.prompts) sym.prompts.push(andExpr(andExpr(dep, cond), e.parent.visibility) ?? { k: "const", value: "y" });
+    if (sym.promptText === undefined && e.promptTexts.length) sym.promptText = e.promptTexts[0];
     for (const d of e.defaults) sym.defaults.push({ expr: d.expr, cond: andExpr(dep, d.cond), macro: containsMacro(d.expr), at: d.at });
     // A symbol without any `depends on` anywhere has dirDep undefined (= y). One with
     // dependencies in one definition and none in another is y as well.
@@ -178,7 +184,7 @@ export function parseKconfig(tree: SourceTree, opts: ParseOptions = {}): Kconfig
   };
 
   const newEntry = (kind: Entry["kind"], at: Location, sym?: Sym): Entry => ({
-    kind, sym, at, depends: undefined, visibleIf: undefined, prompts: [], defaults: [], selects: [], implies: [], parent: stack[stack.length - 1], optional: false,
+    kind, sym, at, depends: undefined, visibleIf: undefined, prompts: [], promptTexts: [], defaults: [], selects: [], implies: [], parent: stack[stack.length - 1], optional: false,
   });
 
   const statement = (ln: Line, at: Location, file: string) => {
@@ -248,12 +254,16 @@ export function parseKconfig(tree: SourceTree, opts: ParseOptions = {}): Kconfig
       if (kw.startsWith("def_")) {
         const { expr, cond } = exprWithIf(toks, 1);
         e.defaults.push({ expr, cond, at });
-      } else if (toks.length > 1) e.prompts.push(promptIf(toks, 1));
+      } else if (toks.length > 1) {
+        e.prompts.push(promptIf(toks, 1));
+        e.promptTexts.push(toks[1].v);
+      }
       return;
     }
     switch (kw) {
       case "prompt":
         e.prompts.push(promptIf(toks, 1));
+        if (toks[1]) e.promptTexts.push(toks[1].v);
         return;
       case "default": {
         const { expr, cond } = exprWithIf(toks, 1);

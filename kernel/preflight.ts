@@ -19,6 +19,8 @@ import { KernelModel } from "./model";
 import { Site, moduleFile, moduleName } from "./kbuild";
 import { scanExports, sourcesOf } from "./exports";
 import { M, N, Tri, Y, parseTri, triName } from "./tristate";
+import { changedValues } from "./impact";
+import { Alternative, findAlternatives } from "./alternatives";
 
 export interface PreflightOptions {
   /**
@@ -26,6 +28,19 @@ export interface PreflightOptions {
    * running config's; the agreement test passes a baseline olddefconfig made on this machine.
    */
   probeConfigText?: string;
+  /**
+   * Compare every symbol's value instead of following what the request can reach; the
+   * kernel tests check that both give the same change set.
+   */
+  exhaustive?: boolean;
+  /** Look for a variant of a dead-end request that works (alternatives.ts); default true. */
+  alternatives?: boolean;
+  /**
+   * Stop at the first sign of a dead end (a request that cannot hold, an option requested
+   * off that stays on) and leave the rest of the result empty; the alternatives search
+   * only needs to know whether a variant works.
+   */
+  quick?: boolean;
 }
 
 export interface NeededBy {
@@ -73,14 +88,19 @@ export interface PreflightResult {
   conflicts: string[];
   /** What could not be decided; non-empty makes an otherwise ok verdict `unknown`. */
   unknowns: Unknown[];
+  /**
+   * For a dead end: variants of the request that work, leaving off optional options that
+   * only the request turned on (alternatives.ts).
+   */
+  alternatives: Alternative[];
   warnings: string[];
 }
 
 export function preflight(model: KernelModel, configText: string, requests: string[], opts: PreflightOptions = {}): PreflightResult {
   const syms = model.kconfig.symbols;
-  const running = parseDotConfig(configText);
-  const probe = opts.probeConfigText !== undefined ? parseDotConfig(opts.probeConfigText) : running;
-  const res: PreflightResult = { verdict: "ok", requests: [], added: [], changes: [], newModules: [], deadEnds: [], harmless: [], conflicts: [], unknowns: [], warnings: [] };
+  const running = readConfig(configText);
+  const probe = opts.probeConfigText !== undefined ? readConfig(opts.probeConfigText) : running;
+  const res: PreflightResult = { verdict: "ok", requests: [], added: [], changes: [], newModules: [], deadEnds: [], harmless: [], conflicts: [], unknowns: [], alternatives: [], warnings: [] };
 
   // Requests, validated.
   const wanted = new Map<string, Tri>();
@@ -102,6 +122,9 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     }
     wanted.set(a.name, v);
   }
+
+  // Options requested off: a dependency must not be met through them (an `A || B` takes B).
+  const off = new Set([...wanted].filter(([, v]) => v === N).map(([k]) => k));
 
   // 1. Add unmet dependencies until the requests hold.
   const added = new Map<string, { value: Tri; why: string; by: string }>();
@@ -126,7 +149,7 @@ export function preflight(model: KernelModel, configText: string, requests: stri
         continue;
       }
       const needWant: Tri = sym.type === "bool" ? M : want;
-      const found = needs(ev, vis, needWant);
+      const found = needs(ev, vis, needWant, off);
       for (const c of found.conflicts) {
         const msg = `${name}: ${c}`;
         if (!reported.has(msg)) res.conflicts.push(msg);
@@ -159,14 +182,16 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     res.requests.push({ option: k, value: triName(v), result: triName(got) });
     if (got < v && res.conflicts.length === 0) res.conflicts.push(`${k}=${triName(v)} would end up ${triName(got)}: its dependencies cannot be met`);
   }
+  if (opts.quick && (res.conflicts.length || [...wanted].some(([k, v]) => v === N && ev.tri(k) !== N))) {
+    res.verdict = "dead-end";
+    return res;
+  }
 
-  // 2. Diff.
-  const { ev: base, values: before } = model.baseline(configText, opts.probeConfigText ?? configText, running, probe);
-  const after = snapshot(ev);
+  // 2. Diff: only what the changed lines can reach (impact.ts), or every symbol when asked.
+  const base = model.baseline(configText, opts.probeConfigText ?? configText, running, probe);
+  const diff = opts.exhaustive ? fullDiff(base, ev) : changedValues(model.kconfig, model.readers, base, ev, [...wanted.keys(), ...added.keys()], (n) => model.order(n));
   const changed = new Set<string>();
-  for (const [name, to] of after) {
-    const from = before.get(name);
-    if (from === to) continue;
+  for (const [name, [from, to]] of diff) {
     changed.add(name);
     res.changes.push({ option: name, from: from ?? null, to: to ?? null, type: syms.get(name)!.type });
   }
@@ -217,6 +242,13 @@ export function preflight(model: KernelModel, configText: string, requests: stri
   res.newModules.sort((a, b) => a.file.localeCompare(b.file));
 
   const why = new WhyFinder(ev, base, changed, wanted, added);
+  for (const k of off) {
+    if (ev.tri(k) === N) continue;
+    const sym = syms.get(k)!;
+    const selectors = sym.revDep.filter((r) => r.by !== "m" && ev.tri(r.by) !== N && (!r.cond || ev.expr(r.cond) !== N)).map((r) => r.by);
+    const because = selectors.length ? `selected by ${selectors.join(", ")}` : ev.visible(k) === N ? "it has no visible prompt, so its default decides" : "its dependencies force it";
+    res.conflicts.push(`${k}=n cannot hold: it stays ${triName(ev.tri(k))} (${because})`);
+  }
   for (const c of res.changes) {
     const sym = syms.get(c.option)!;
     if (sym.type !== "bool" && sym.type !== "tristate") continue;
@@ -255,7 +287,35 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     : res.unknowns.length ? "unknown"
     : res.changes.length ? "ok"
     : "no-op";
+  if (res.verdict === "dead-end" && opts.alternatives !== false) {
+    res.alternatives = findAlternatives({
+      result: res,
+      run: (reqs) => preflight(model, configText, reqs, { ...opts, alternatives: false, quick: true }),
+      settable: (o) => ["bool", "tristate"].includes(syms.get(o)?.type ?? "") && ev.visible(o) !== N,
+      forced: (o) => ev.revDep(syms.get(o)!) !== N,
+      promptOf: (o) => syms.get(o)?.promptText,
+    });
+  }
   return res;
+}
+
+/** The last configs read: the alternatives search and a pipeline run many preflights on one config (never modified). */
+const configMemo: { text: string; values: ConfigValues }[] = [];
+function readConfig(text: string): ConfigValues {
+  const known = configMemo.find((c) => c.text === text);
+  if (known) return known.values;
+  const values = parseDotConfig(text);
+  configMemo.unshift({ text, values });
+  configMemo.length = Math.min(configMemo.length, 2);
+  return values;
+}
+
+function fullDiff(before: Evaluation, after: Evaluation): Map<string, [string | undefined, string | undefined]> {
+  const a = snapshot(after);
+  const b = snapshot(before);
+  const out = new Map<string, [string | undefined, string | undefined]>();
+  for (const [name, to] of a) if (b.get(name) !== to) out.set(name, [b.get(name), to]);
+  return out;
 }
 
 /**
@@ -264,24 +324,27 @@ export function preflight(model: KernelModel, configText: string, requests: stri
  * that can be met without conflicts is taken: Kconfig writers put the real dependency
  * first and `COMPILE_TEST` last.
  */
-function needs(ev: Evaluation, e: Expr, want: Tri): { assign: Map<string, Tri>; conflicts: string[] } {
+function needs(ev: Evaluation, e: Expr, want: Tri, off: Set<string>): { assign: Map<string, Tri>; conflicts: string[] } {
   const out = { assign: new Map<string, Tri>(), conflicts: [] as string[] };
   if (ev.expr(e) >= want) return out;
-  const set = (name: string, v: Tri) => out.assign.set(name, Math.max(out.assign.get(name) ?? 0, v) as Tri);
+  const set = (name: string, v: Tri) => {
+    if (off.has(name) && v > N) out.conflicts.push(`needs ${name}, which is requested off`);
+    else out.assign.set(name, Math.max(out.assign.get(name) ?? 0, v) as Tri);
+  };
   switch (e.k) {
     case "sym":
       set(e.name, want);
       break;
     case "and":
       for (const part of [e.a, e.b]) {
-        const r = needs(ev, part, want);
+        const r = needs(ev, part, want, off);
         for (const [k, v] of r.assign) set(k, v);
         out.conflicts.push(...r.conflicts);
       }
       break;
     case "or": {
-      const a = needs(ev, e.a, want);
-      const r = a.conflicts.length === 0 ? a : needs(ev, e.b, want);
+      const a = needs(ev, e.a, want, off);
+      const r = a.conflicts.length === 0 ? a : needs(ev, e.b, want, off);
       const pick = r.conflicts.length === 0 ? r : a;
       for (const [k, v] of pick.assign) set(k, v);
       out.conflicts.push(...pick.conflicts);
@@ -343,7 +406,10 @@ class WhyFinder {
     const d = this.ev.activeDefault(sym);
     if (d) {
       const names = [...exprSymbols(d.expr), ...(d.cond ? exprSymbols(d.cond) : [])].filter((s) => this.changed.has(s));
-      if (names.length) return { option: names[0], how: "default" };
+      // Name the request (or a dependency added for it) when the condition mentions one:
+      // "on by default with CAN_PEAK_PCI" says more than "with CAN", its parent menu.
+      const best = names.find((s) => this.wanted.has(s)) ?? names.find((s) => this.added.has(s)) ?? names[0];
+      if (best) return { option: best, how: "default" };
     }
     return undefined;
   }

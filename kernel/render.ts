@@ -28,7 +28,18 @@ export function renderPreflight(r: PreflightResult): string {
       }
     }
     out.push("");
-    out.push("Fix: boot a kernel built with these options, or do not build this module.");
+    for (const a of r.alternatives) {
+      const base = r.requests.map((q) => `${q.option}=${q.value}`).join(" ");
+      const adds = a.added.length ? `; adds ${a.added.join(" ")}` : "";
+      const avoids = a.avoids.length ? `; leaves out ${a.avoids.join(" ")}` : "";
+      out.push(`Would work: ${base} with ${a.off.map((o) => `${o.option}=n`).join(" ")} (${a.verdict === "ok" ? "OK" : "NO-OP"}, ${a.changes} option(s) change${adds}${avoids})`);
+      for (const o of a.off) if (o.prompt) out.push(`  ${o.option}=n turns off "${o.prompt}"`);
+    }
+    out.push(
+      r.alternatives.length
+        ? "Fix: request the variant above (the options set to n are optional features of the request), boot a kernel built with these options, or do not build this module."
+        : "Fix: boot a kernel built with these options, or do not build this module.",
+    );
   }
   if (r.unknowns.length) {
     out.push("");

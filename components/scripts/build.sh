@@ -9,7 +9,7 @@
 # the C files that export those symbols. fetch: each built .ko as one base64 line.)
 # KERNEL, SET, IMAGE, WORK_DIR, MODULES_DIR, KERNEL_CONFIG (path on the host; with
 # KERNEL_FROM_IMAGE the sources action prints where it put the image's), SOURCES_COMMAND,
-# OPTIONS (in-tree sets: NAME=m or NAME=y, as the preflight's report gives them) and
+# OPTIONS (in-tree sets: NAME=m, NAME=y or NAME=n, as the preflight's report gives them) and
 # DIRECTORIES (M= directories, in any order: built in the order of their symbols),
 # space-separated, SOURCE_KIND (dir|git|inTree),
 # GIT_URL, GIT_REF, SOURCE_ARCHIVE (uploaded tar of a local folder), BUILD_HOST (the
@@ -113,9 +113,11 @@ fi
 if [ -n "$OPTIONS" ] || ! cmp -s /mnt/kernel.config .kmod-fleet-config || [ ! -f include/config/auto.conf ]; then
   rm -f .kmod-fleet-config
   cp /mnt/kernel.config /mnt/wanted.config
-  # OPTIONS: NAME=m or NAME=y (a bare NAME means =m).
+  # OPTIONS: NAME=m or NAME=y (a bare NAME means =m); NAME=n keeps an optional feature off
+  # (a preflight's "Would work" variant).
   for o in $OPTIONS; do
     case "$o" in
+    *=n) scripts/config --file /mnt/wanted.config --disable "${o%=n}" ;;
     *=y) scripts/config --file /mnt/wanted.config --enable "${o%=y}" ;;
     *) scripts/config --file /mnt/wanted.config --module "${o%=m}" ;;
     esac
@@ -123,7 +125,14 @@ if [ -n "$OPTIONS" ] || ! cmp -s /mnt/kernel.config .kmod-fleet-config || [ ! -f
   say "make olddefconfig"
   KCONFIG_CONFIG=/mnt/wanted.config mk olddefconfig > /dev/null
   for o in $OPTIONS; do
-    case "$o" in *=*) want=$o ;; *) want=$o=m ;; esac
+    case "$o" in
+    *=n)
+      if grep -q "^CONFIG_${o%=n}=" /mnt/wanted.config; then echo "make olddefconfig turned CONFIG_${o%=n} on again: another option selects it" >&2; exit 5; fi
+      continue
+      ;;
+    *=*) want=$o ;;
+    *) want=$o=m ;;
+    esac
     grep -qx "CONFIG_$want" /mnt/wanted.config || { echo "make olddefconfig did not keep CONFIG_$want: its dependencies are not met in this kernel" >&2; exit 5; }
   done
   cmp -s /mnt/wanted.config .config || cp /mnt/wanted.config .config

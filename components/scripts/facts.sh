@@ -77,3 +77,23 @@ fi
 echo "stagedOsVersion=$staged_version"
 echo "stagedKernelRelease=$staged_kernel"
 echo "stagedSlot=$staged_slot"
+
+# Whether the kernel refuses unsigned modules. Raw values, one line each; kmod-fleet checks
+# their shapes (components/signing.ts).
+config_line() { # $1 = option name: its line in the running config, "absent", or nothing without a config
+  [ -n "$config" ] || return 0
+  line=$(zcat -f -- "$config" 2>/dev/null | grep -E "^(CONFIG_$1=|# CONFIG_$1 is not set)" | head -n 1 || true)
+  echo "${line:-absent}"
+}
+echo "moduleSigForce=$(config_line MODULE_SIG_FORCE)"
+echo "machineKeyring=$(config_line INTEGRITY_MACHINE_KEYRING)"
+first_line() { if [ -r "$1" ]; then head -n 1 -- "$1"; fi; }
+echo "sigEnforce=$(first_line /sys/module/module/parameters/sig_enforce)"
+echo "lockdown=$(first_line /sys/kernel/security/lockdown)"
+# The EFI variable: 4 bytes of attributes, then 1 when Secure Boot is on.
+secure_boot=not-efi
+if [ -d /sys/firmware/efi ]; then
+  var=/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0a2c9a4e
+  secure_boot=$(if [ -r "$var" ]; then od -An -t u1 -j 4 -N 1 -- "$var" | tr -d ' \n'; fi)
+fi
+echo "secureBoot=$secure_boot"

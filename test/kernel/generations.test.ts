@@ -51,6 +51,21 @@ const DEAD_ENDS: Record<Generation, { request: string; dir: string; option: stri
   ],
 };
 
+/**
+ * A dead end through an optional switch the request turns on by default, and the variant
+ * with the switch off that the preflight proposes (alternatives.ts). CAN_PEAK_PCIEC
+ * ("PEAK PCAN-ExpressCard Cards", default y under CAN_PEAK_PCI) selects I2C, whose
+ * I2C_BOARDINFO links into vmlinux; Debian's cloud kernels have no I2C.
+ */
+const ALTERNATIVES: Record<Generation, { request: string; deadEnd: string; off: string }[]> = {
+  "5.10": [{ request: "CAN_PEAK_PCI=m", deadEnd: "I2C_BOARDINFO", off: "CAN_PEAK_PCIEC" }],
+  "6.1": [{ request: "CAN_PEAK_PCI=m", deadEnd: "I2C_BOARDINFO", off: "CAN_PEAK_PCIEC" }],
+  "6.12": [{ request: "CAN_PEAK_PCI=m", deadEnd: "I2C_BOARDINFO", off: "CAN_PEAK_PCIEC" }],
+};
+
+/** Requests per config for the check of the impact-driven change set against the exhaustive diff. */
+const IMPACT_SAMPLE = Number(process.env.KERNEL_IMPACT_SAMPLE ?? 20);
+
 for (const gen of SELECTED) {
   describe(`Debian ${gen}`, () => {
     let data: KernelData;
@@ -85,7 +100,10 @@ for (const gen of SELECTED) {
     it(`${SAMPLE} sampled unset tristates and DRM_I915 agree with make olddefconfig`, async () => {
       const chosen = sample(unsetTristates(x86, cloud), SAMPLE, seedOf(`debian-${gen}`));
       expect(chosen).toHaveLength(SAMPLE);
-      const requests = [...new Set([...chosen, "DRM_I915", ...DEAD_ENDS[gen].map((d) => d.request.replace(/=m$/, ""))])].map((n) => [`${n}=m`]);
+      const requests = [
+        ...[...new Set([...chosen, "DRM_I915", ...DEAD_ENDS[gen].map((d) => d.request.replace(/=m$/, ""))])].map((n) => [`${n}=m`]),
+        ...ALTERNATIVES[gen].flatMap((a) => [[a.request], [a.request, `${a.off}=n`]]),
+      ];
       const t0 = Date.now();
       agreement = await agree(x86, pool, cloud, baseline, requests);
       console.log(`${gen} agreement: ${requests.length} requests, ${agreement.changed} with changes, ${agreement.disagreements.length} disagreements (verdicts: ${agreement.verdicts}), ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -112,6 +130,38 @@ for (const gen of SELECTED) {
     it("DRM_I915=m on the generic amd64 config is a no-op", () => {
       const r = preflight(x86, fs.readFileSync(data.configs["amd64"], "utf8"), ["DRM_I915=m"]);
       expect(r.verdict).toBe("no-op");
+    });
+
+    it.each(ALTERNATIVES[gen])("$request is a dead end through $deadEnd that $off=n avoids; the variant agrees with olddefconfig", ({ request, deadEnd, off }) => {
+      const { r, actual } = agreement.results.get(request)!;
+      console.log(renderPreflight(r));
+      expect(r.verdict).toBe("dead-end");
+      checkDeadEnd(x86, data.src, r, actual, deadEnd);
+      expect(r.alternatives.map((a) => a.requests)).toContainEqual([request, `${off}=n`]);
+      const variant = agreement.results.get(`${request} ${off}=n`)!;
+      expect(variant.r.verdict).toBe("ok");
+      expect(variant.r.deadEnds).toEqual([]);
+      // olddefconfig on the variant turns on neither the switch nor the built-in-only option.
+      expect(variant.actual.has(deadEnd)).toBe(false);
+      expect(variant.actual.has(off)).toBe(false);
+      expect(variant.actual.get(request.replace(/=m$/, ""))).toBe("m");
+    });
+
+    it(`the change set followed by impact equals the exhaustive diff (${IMPACT_SAMPLE} sampled requests per config: cloud, amd64, arm64)`, () => {
+      let compared = 0;
+      for (const flavour of ["cloud-amd64", "amd64", "arm64"]) {
+        if (!data.configs[flavour]) continue;
+        const model = flavour.includes("arm64") ? arm64 : x86;
+        const config = fs.readFileSync(data.configs[flavour], "utf8");
+        for (const name of sample(unsetTristates(model, config), IMPACT_SAMPLE, seedOf(`impact-${gen}-${flavour}`))) {
+          const fast = preflight(model, config, [`${name}=m`], { alternatives: false });
+          const full = preflight(model, config, [`${name}=m`], { alternatives: false, exhaustive: true });
+          expect(fast.changes, `${gen} ${flavour} ${name}=m`).toEqual(full.changes);
+          expect(fast, `${gen} ${flavour} ${name}=m`).toEqual(full);
+          compared++;
+        }
+      }
+      console.log(`${gen}: impact against exhaustive diff, ${compared} requests, 0 differences`);
     });
 
     it.each(DEAD_ENDS[gen])("$request is a dead end under $dir through $option", ({ request, dir, option }) => {

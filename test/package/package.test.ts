@@ -80,9 +80,16 @@ describe("the packed package, installed without devDependencies", () => {
       fs.writeFileSync(path.join(src, p), text);
     }
     fs.writeFileSync(path.join(tmp, "config"), "CONFIG_MODULES=y\n");
-    const r = run("npx", ["--no-install", "kmod-fleet", "preflight", "--source", src, "--config", path.join(tmp, "config"), "I915=m"]);
+    // The first run parses (Kbuild in a worker thread) and caches; the second reads the cache.
+    const cache = path.join(tmp, "cache");
+    const args = ["--no-install", "kmod-fleet", "preflight", "--source", src, "--config", path.join(tmp, "config"), "--cache", cache, "I915=m"];
+    const r = run("npx", args);
+    expect(r.stderr).toBe("");
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/DEAD END/);
+    const parts = fs.readdirSync(cache, { recursive: true }).map(String).filter((f) => /\.(manifest|kconfig|kbuild)$/.test(f));
+    expect(parts.map((f) => path.extname(f)).sort()).toEqual([".kbuild", ".kconfig", ".manifest"]);
+    expect(run("npx", args)).toMatchObject({ status: 1, stdout: r.stdout, stderr: "" });
   });
 
   it("require(\"kmod-fleet\") exposes Fleet, the config validation and the kernel analysis; kmod-fleet/kernel too", () => {

@@ -5,6 +5,7 @@ import * as os from "os";
 import { execSync } from "child_process";
 import { closeAllSessions, type ConnectionSpec } from "../../ssh/session";
 import { hostFactsProvider, probeFacts, type FactsProbe } from "../../components/hostFacts";
+import { runScript } from "../../ssh/session";
 import { startSshd, type TestSshd } from "./sshd";
 
 let sshd: TestSshd;
@@ -44,6 +45,12 @@ describe("host facts", () => {
       kernelConfig: `${sshd.dir}/config-${os.release()}`,
     });
     expect(facts.bootId).toBe(fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+    // This machine's own module-signing state, read the same way; the config file has no MODULE_SIG_FORCE line.
+    const first = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n")[0] : "");
+    expect(facts.moduleSigForce).toBe("n");
+    expect(facts.sigEnforce).toBe(first("/sys/module/module/parameters/sig_enforce"));
+    expect(facts.lockdown).toBe(/\[(\w+)\]/.exec(first("/sys/kernel/security/lockdown"))?.[1] ?? "");
+    if (!fs.existsSync("/sys/firmware/efi")) expect(facts.secureBoot).toBe("not-efi");
     expect(facts.osId).toBe(execSync(". /etc/os-release; echo $ID", { shell: "/bin/bash" }).toString().trim());
   });
 
@@ -125,3 +132,60 @@ describe("a staged OS update", () => {
   });
 });
 
+// A host dressed as Flatcar under Secure Boot: sshd in a private mount namespace where
+// /sys/module, /sys/kernel/security and /sys/firmware are empty tmpfs folders that the test
+// fills over SSH with what such a kernel shows there.
+describe("module-signing facts", () => {
+  let ns: TestSshd;
+  let nsSpec: ConnectionSpec;
+  const sh = (script: string) => runScript(nsSpec, script, { timeoutSeconds: 30 });
+  const SB_VAR = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0a2c9a4e";
+
+  beforeAll(async () => {
+    ns = await startSshd({ namespace: { tmpfs: ["/sys/module", "/sys/kernel/security", "/sys/firmware"] } });
+    nsSpec = { ...spec, host: "sb", port: ns.port, privateKey: ns.privateKey, hostKeys: [ns.hostKey] };
+    execSync(`printf 'CONFIG_MODULES=y\\nCONFIG_MODULE_SIG=y\\n# CONFIG_MODULE_SIG_FORCE is not set\\n' | gzip > ${ns.dir}/config.gz`);
+    await sh(
+      [
+        "mkdir -p /sys/module/module/parameters /sys/firmware/efi/efivars",
+        "echo N > /sys/module/module/parameters/sig_enforce",
+        "echo 'none [integrity] confidentiality' > /sys/kernel/security/lockdown",
+        `printf '\\006\\000\\000\\000\\001' > ${SB_VAR}`,
+      ].join("\n"),
+    );
+  });
+  afterAll(async () => {
+    await ns?.stop();
+  });
+  const sbProbe = () => ({ ...probe, kernelConfigSources: [`${ns.dir}/config.gz`] });
+
+  it("reads sig_enforce, the lockdown mode, Secure Boot and the running config's MODULE_SIG_FORCE", async () => {
+    expect(await probeFacts(nsSpec, sbProbe())).toMatchObject({ moduleSigForce: "n", machineKeyring: "n", sigEnforce: "N", lockdown: "integrity", secureBoot: "on" });
+    await sh(`echo Y > /sys/module/module/parameters/sig_enforce; printf '\\006\\000\\000\\000\\000' > ${SB_VAR}; echo '[none] integrity confidentiality' > /sys/kernel/security/lockdown`);
+    expect(await probeFacts(nsSpec, sbProbe())).toMatchObject({ sigEnforce: "Y", lockdown: "none", secureBoot: "off" });
+  });
+
+  it("no EFI, no lockdown file, no sig_enforce: nothing is claimed", async () => {
+    await sh("rm -rf /sys/firmware/efi /sys/kernel/security/lockdown /sys/module/module");
+    expect(await probeFacts(nsSpec, sbProbe())).toMatchObject({ sigEnforce: "", lockdown: "", secureBoot: "not-efi" });
+  });
+
+  it("a host answering nonsense fails its facts clearly, naming the values and their files", async () => {
+    await sh(
+      [
+        "mkdir -p /sys/module/module/parameters /sys/firmware/efi/efivars",
+        "echo 'maybe; rm -rf /' > /sys/module/module/parameters/sig_enforce",
+        "echo '[none] [integrity]' > /sys/kernel/security/lockdown",
+        `printf '\\006\\000\\000\\000\\007' > ${SB_VAR}`,
+      ].join("\n"),
+    );
+    const err = await probeFacts(nsSpec, sbProbe()).then(
+      () => "",
+      (e: Error) => e.message,
+    );
+    expect(err).toMatch(/^sb: the host reported module-signing facts kmod-fleet cannot read:/);
+    expect(err).toContain('sigEnforce "maybe; rm -rf /" (/sys/module/module/parameters/sig_enforce): expected Y or N');
+    expect(err).toContain('lockdown "[none] [integrity]" (/sys/kernel/security/lockdown)');
+    expect(err).toContain('secureBoot "7" (/sys/firmware/efi/efivars/SecureBoot-');
+  });
+});

@@ -79,6 +79,11 @@ describe("defaults and profiles", () => {
     const fleet = resolveFleetConfig(minimal({ moduleSets: [{ name: "s", source: { inTree: { options: ["SND_DUMMY"] } }, load: ["snd_dummy"] }] }));
     expect(fleet.moduleSets[0].source).toEqual({ kind: "inTree", options: ["SND_DUMMY"], directories: [] });
   });
+
+  it("an in-tree option may be kept off with =n (a preflight's 'Would work' variant)", () => {
+    const fleet = resolveFleetConfig(minimal({ moduleSets: [{ name: "s", source: { inTree: { options: ["CAN_PEAK_PCI", "CONFIG_CAN_PEAK_PCIEC=n"], directories: ["drivers/net/can/sja1000"] } }, load: ["peak_pci"] }] }));
+    expect(fleet.moduleSets[0].source).toEqual({ kind: "inTree", options: ["CAN_PEAK_PCI", "CAN_PEAK_PCIEC=n"], directories: ["drivers/net/can/sja1000"] });
+  });
 });
 
 describe("bad config is rejected with one message per mistake, by path", () => {

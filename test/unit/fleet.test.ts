@@ -41,6 +41,12 @@ function factsFor(host: string) {
     group: "stable",
     kernelConfig: "/proc/config.gz",
     bootSlot: host === "h2" ? "b" : "a",
+    // h2 runs under Secure Boot with lockdown, as Flatcar does.
+    moduleSigForce: "n" as const,
+    machineKeyring: "n" as const,
+    sigEnforce: "N" as const,
+    lockdown: host === "h2" ? ("integrity" as const) : ("none" as const),
+    secureBoot: host === "h2" ? ("on" as const) : ("off" as const),
   };
 }
 
@@ -161,7 +167,15 @@ describe("the fleet's resources", () => {
   });
 
   it("a host without host key verification gets a loud warning on every run, naming it", () => {
-    expect(warnings).toEqual([expect.stringMatching(/^h3: HOST KEY VERIFICATION IS OFF for this host \(insecureIgnoreHostKey: true\): .*127\.0\.0\.1:2203/)]);
+    expect(warnings.filter((w) => w.includes("HOST KEY"))).toEqual([expect.stringMatching(/^h3: HOST KEY VERIFICATION IS OFF for this host \(insecureIgnoreHostKey: true\): .*127\.0\.0\.1:2203/)]);
+  });
+
+  it("a host that refuses unsigned modules gets a warning naming its sets, why and what to do; the others none", () => {
+    const unsigned = warnings.filter((w) => w.includes("unsigned"));
+    expect(unsigned).toHaveLength(1);
+    expect(unsigned[0]).toMatch(/^h2: this host refuses unsigned kernel modules \(kernel lockdown \[integrity\], EFI Secure Boot is on\), and the modules kmod-fleet builds are not signed: module set pair will build but fail at modprobe/);
+    expect(unsigned[0]).toMatch(/trusts only the keys built into it .* boot the host with Secure Boot and lockdown off/);
+    expect(of("HostFacts").find((r) => r.name === "h2-facts")!.inputs).toMatchObject({ lockdown: "integrity", secureBoot: "on" });
   });
 
   it("every dynamic provider serialized", () => {

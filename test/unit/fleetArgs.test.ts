@@ -9,6 +9,7 @@ import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, resolveFleetConfig } from "../../config/resolve";
 import { BAD_CONFIGS, KEY, minimal } from "./fixtures/badConfigs";
+import { LOADS_UNSIGNED } from "./fixtures/signing";
 
 const registered: { type: string; name: string; inputs: any }[] = [];
 // What the machines' resource reports once created (the mocks run as `up`, not a preview).
@@ -151,7 +152,7 @@ describe("hosts from another resource's outputs (up)", () => {
       build: { store: { path: fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-")) } },
       probe: async (spec) => {
         probed.push(spec);
-        return { kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz" };
+        return { kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz", ...LOADS_UNSIGNED };
       },
       inventory: async () => ({ artifacts: {}, developerContainer: false }),
     });

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { KEY } from "./fixtures/badConfigs";
+import { LOADS_UNSIGNED } from "./fixtures/signing";
 
 const registered: { type: string; name: string; inputs: any }[] = [];
 pulumi.runtime.setMocks(
@@ -60,7 +61,7 @@ beforeAll(async () => {
     projectDir: path.join(__dirname, "..", ".."),
     probe: async (spec) => {
       probed.push(spec.host);
-      return { kernelRelease: KERNEL[spec.host], arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz" };
+      return { kernelRelease: KERNEL[spec.host], arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz", ...LOADS_UNSIGNED };
     },
     inventory: async () => ({ artifacts: {}, developerContainer: false }),
   });

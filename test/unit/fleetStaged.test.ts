@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { LOADS_UNSIGNED } from "./fixtures/signing";
 
 const registered: { type: string; name: string; inputs: any }[] = [];
 pulumi.runtime.setMocks(
@@ -39,6 +40,7 @@ function factsFor(host: string) {
     board: "amd64-usr",
     group: "stable",
     kernelConfig: "/proc/config.gz",
+    ...LOADS_UNSIGNED,
     bootSlot: "a",
     stagedOsVersion: staged ? "3975.2.1" : "",
     stagedKernelRelease: staged ? STAGED : "",

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { LOADS_UNSIGNED } from "./fixtures/signing";
 
 const registered: { type: string; name: string; inputs: any }[] = [];
 pulumi.runtime.setMocks(
@@ -62,7 +63,7 @@ beforeAll(async () => {
   const fleet = new Fleet("fleet", {
     ...args,
     projectDir: root,
-    probe: async (spec) => ({ kernelRelease: KERNEL[spec.host], arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz" }),
+    probe: async (spec) => ({ kernelRelease: KERNEL[spec.host], arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz", ...LOADS_UNSIGNED }),
     inventory: async (spec) => ({
       artifacts: (spec.host === "h3" ? { pair: ids.k56 } : spec.host === "h4" ? {} : { pair: ids.k50 }) as Record<string, string>,
       // h1 built before and kept its image; h3 never had one.

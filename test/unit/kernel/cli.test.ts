@@ -11,7 +11,9 @@ const BIN = path.resolve(__dirname, "../../../bin/kmod-fleet");
 let dir: string;
 
 function run(...args: string[]) {
-  const r = spawnSync(BIN, args, { encoding: "utf8", input: "[1] drm: Unknown symbol hdmi_init (err -2)\n" });
+  // The default parse cache lives under XDG_CACHE_HOME: keep it in the test's folder.
+  const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, "xdg-cache") };
+  const r = spawnSync(BIN, args, { encoding: "utf8", env, input: "[1] drm: Unknown symbol hdmi_init (err -2)\n" });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -42,6 +44,12 @@ describe("bin/kmod-fleet", () => {
     expect(JSON.parse(r.out)).toMatchObject({ verdict: "ok", added: [{ option: "DRM", value: "m" }] });
   });
 
+  it("preflight --sig-enforced says unsigned modules will be refused and what to do", () => {
+    const r = run("preflight", "--source", path.join(dir, "src"), "--config", path.join(dir, "config.gz"), "--sig-enforced", "I915=m");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/note: the host refuses unsigned modules \(--sig-enforced\), .* modprobe will refuse them\. To load them, sign them with a key the kernel trusts; .* or boot the host with Secure Boot and lockdown off/);
+  });
+
   it("preflight: an undecidable Kbuild line exits 3 and names it", () => {
     const r = run("preflight", "--source", path.join(dir, "undecided"), "--config", path.join(dir, "config"), "I915=m");
     expect(r.code).toBe(3);
@@ -55,7 +63,22 @@ describe("bin/kmod-fleet", () => {
     expect(r.out).toMatch(/HDMI is a bool that is off/);
   });
 
+  it("caches the parsed tree under XDG_CACHE_HOME or --cache, not with --no-cache; the answer stays the same", () => {
+    const xdg = path.join(dir, "xdg-cache/kmod-fleet/parsed");
+    const entries = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d, { recursive: true }).filter((f) => String(f).endsWith(".manifest")) : []);
+    fs.rmSync(xdg, { recursive: true, force: true });
+    const args = ["preflight", "--source", path.join(dir, "src"), "--config", path.join(dir, "config"), "I915=m"];
+    const first = run(...args);
+    expect(entries(xdg)).toHaveLength(1);
+    expect(run(...args)).toEqual(first);
+    run(...args, "--cache", path.join(dir, "own-cache"));
+    expect(entries(path.join(dir, "own-cache"))).toHaveLength(1);
+    run(...args, "--no-cache", "--source", path.join(dir, "undecided"));
+    expect(entries(xdg)).toHaveLength(1);
+  });
+
   it.each([
+    [["preflight", "--source", "s", "--cache", "c", "--no-cache", "--config", "c", "I915=m"], /--cache and --no-cache exclude each other/],
     [["preflight", "--config", "x", "I915=m"], /--source is required/],
     [["preflight", "--source", "/nonexistent", "--config", "x", "I915=m"], /no Kconfig there/],
     [["frobnicate"], /unknown command 'frobnicate'/],

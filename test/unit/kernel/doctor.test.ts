@@ -11,6 +11,9 @@ describe("parseDmesg", () => {
     ["[ 1.0] i915: disagrees about version of symbol drm_open", { kind: "crc", module: "i915", symbol: "drm_open" }],
     ["[ 1.0] drm: module uses symbol (dma_buf_attach) from namespace DMA_BUF, but does not import it.", { kind: "namespace", module: "drm", symbol: "dma_buf_attach", namespace: "DMA_BUF" }],
     ["[ 1.0] drm: version magic '6.1.0-1 SMP' should be '6.1.0-2 SMP'", { kind: "vermagic", module: "drm", have: "6.1.0-1 SMP", want: "6.1.0-2 SMP" }],
+    ["[ 1.0] Loading of unsigned module is rejected", { kind: "signature", by: "", reason: "unsigned module", enforcedBy: "sig_enforce" }],
+    ["[ 1.0] Loading of module with unavailable key is rejected", { kind: "signature", reason: "module with unavailable key", enforcedBy: "sig_enforce" }],
+    ["[ 1.0] Lockdown: modprobe: unsigned module loading is restricted; see man kernel_lockdown.7", { kind: "signature", by: "modprobe", reason: "unsigned module", enforcedBy: "lockdown" }],
   ])("%s", (line, want) => {
     expect(parseDmesg(line)[0]).toMatchObject(want);
   });
@@ -43,6 +46,12 @@ describe("doctor on a miniature tree", () => {
   it("without Module.symvers, uses the config: a module that is built but not loaded", () => {
     const r = doctor(tree, config + "CONFIG_DRM=m\n", "[1] i915: Unknown symbol drm_open (err -2)\n");
     expect(r.findings[0]).toMatchObject({ cause: "load-first" });
+  });
+
+  it("explains a load refused for its signature, with what to do", () => {
+    const r = doctor(tree, config, "[1] Lockdown: modprobe: unsigned module loading is restricted; see man kernel_lockdown.7\n");
+    expect(r.findings[0]).toMatchObject({ cause: "signature", module: "modprobe", detail: "unsigned module refused: the kernel is locked down (integrity), which requires a valid signature" });
+    expect(renderDoctor(r)).toMatch(/Refused for its signature[^]*fix: Sign the module with a key the kernel trusts/);
   });
 
   it("points symbols of vmlinux at a CRC/namespace problem", () => {
