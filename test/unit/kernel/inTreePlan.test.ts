@@ -37,6 +37,18 @@ describe("the in-tree build plan", () => {
     expect(plan.problems).toContain("the directory fs/bfs holds none of the new modules (sound/core/snd-pcm.ko, sound/core/snd.ko, sound/drivers/snd-dummy.ko, sound/soundcore.ko)");
   });
 
+  it("an option the set keeps off (OPTION=n, a preflight's 'Would work' variant) is passed on as =n for build.sh to disable", () => {
+    const report = {
+      requests: [
+        { option: "CAN_PEAK_PCI", value: "m", result: "m" },
+        { option: "CAN_PEAK_PCIEC", value: "n", result: "n" },
+      ],
+      added: [{ option: "CAN_DEV", value: "m", why: "" }],
+      newModules: [{ module: "peak_pci", file: "drivers/net/can/sja1000/peak_pci.ko", options: [] }],
+    };
+    expect(inTreePlan(report).options).toEqual(["CAN_PEAK_PCI=m", "CAN_PEAK_PCIEC=n", "CAN_DEV=m"]);
+  });
+
   it("nothing new to build is a problem, not an empty build", () => {
     expect(inTreePlan({ requests: [{ option: "E1000E", value: "m", result: "m" }], added: [], newModules: [] }).problems[0]).toMatch(/^nothing new to build: with E1000E=m the kernel gets no new module/);
   });
