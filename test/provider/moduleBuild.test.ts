@@ -36,7 +36,8 @@ exec unshare -m --propagation private env "\${envs[@]}" bash -c "$setup; exec \\
 // listed in <dir>/needs has not given its Module.symvers; else writes <dir>/<name>.ko for
 // each name in <dir>/modules, holding the kernel release and <dir>/version.
 const MAKE = `for a in "$@"; do case "$a" in M=*) M=\${a#M=} ;; KBUILD_EXTRA_SYMBOLS=*) X=\${a#*=} ;; KERNELRELEASE=*) K=\${a#*=} ;; -*) ;; *) T=$a ;; esac; done
-case "$T" in olddefconfig | modules_prepare) exit 0 ;; esac
+# olddefconfig: a tree's "selects" file holds what another option selects back on.
+case "$T" in olddefconfig) [ -f selects ] && cat selects >> "$KCONFIG_CONFIG"; exit 0 ;; modules_prepare) exit 0 ;; esac
 d=$M; [ "\${M#/}" = "$M" ] && d=$PWD/$M
 echo "make M=$M extra=[$X]" >> /mnt/make.calls
 [ -f "$d/broken" ] && { echo "$d/x.c:1:1: error: $(cat "$d/broken")"; exit 2; }
@@ -72,7 +73,7 @@ case "$f" in srcversion) echo "SRC-$(cut -s -d' ' -f2 "$file")" ;; *) echo "$(cu
     fs.writeFileSync(`${tree}/${p}`, text);
   }
   fs.mkdirSync(`${tree}/scripts`);
-  fs.writeFileSync(`${tree}/scripts/config`, `#!/bin/bash\nf=$2; case "$3" in --module) echo "CONFIG_$4=m" >> "$f" ;; --enable) echo "CONFIG_$4=y" >> "$f" ;; esac\n`, { mode: 0o755 });
+  fs.writeFileSync(`${tree}/scripts/config`, `#!/bin/bash\nf=$2; case "$3" in --module) echo "CONFIG_$4=m" >> "$f" ;; --enable) echo "CONFIG_$4=y" >> "$f" ;; --disable) echo "# CONFIG_$4 is not set" >> "$f" ;; esac\n`, { mode: 0o755 });
   fs.writeFileSync(`${root}/running.config`, "CONFIG_MODULES=y\n");
   spec = { host: "loop", address: "127.0.0.1", port: sshd.port, user: "root", privateKey: sshd.privateKey, hostKeys: [sshd.hostKey], connectTimeoutSeconds: 5, connectAttempts: 1 };
 });
@@ -202,6 +203,22 @@ describe("in-tree directories", () => {
     expect(calls).toBe(`make M=b extra=[]\nmake M=a extra=[]\nmake M=b extra=[ /usr/src/linux/a/Module.symvers]\n`);
     // The options were set as asked: m for modules, y for a bool the preflight added.
     expect(fs.readFileSync(`${root}/work/src/${K}/linux/.config`, "utf8")).toBe("CONFIG_MODULES=y\nCONFIG_ALPHA=m\nCONFIG_BETA=m\nCONFIG_GAMMA=y\n");
+  });
+
+  it("OPTION=n is disabled before olddefconfig and stays off", async () => {
+    await inTree("a", "ALPHA=m DELTA=n");
+    expect(built("alpha")).toBe(K);
+    expect(fs.readFileSync(`${root}/work/src/${K}/linux/.config`, "utf8")).toBe("CONFIG_MODULES=y\nCONFIG_ALPHA=m\n# CONFIG_DELTA is not set\n");
+  });
+
+  it("OPTION=n that olddefconfig turns on again (another option selects it) fails before anything is built", async () => {
+    fs.writeFileSync(`${root}/tree/selects`, "CONFIG_DELTA=y\n");
+    try {
+      await expect(inTree("a", "ALPHA=m DELTA=n")).rejects.toThrow(/make olddefconfig turned CONFIG_DELTA on again: another option selects it/);
+      expect(fs.existsSync(`${root}/work/jobs/${K}/s/make.calls`)).toBe(false);
+    } finally {
+      fs.rmSync(`${root}/tree/selects`);
+    }
   });
 
   it("directories that can never be built fail with what is left, after one round without progress", async () => {
