@@ -7,10 +7,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { closeAllSessions, type ConnectionSpec } from "../../ssh/session";
 import { runPreflightOnHost } from "../../components/preflightOnHost";
+import { inTreePlan } from "../../kernel/inTreePlan";
 import { MINI_TREE } from "../unit/kernel/tree";
 import { startSshd, type TestSshd } from "./sshd";
 
 const KERNEL = "6.1.0-50-cloud-amd64";
+// A second kernel with the optional-switch fixture (FOO=m is a dead end, FOO_ALLOW_CEC=n avoids it).
+const SWITCH_KERNEL = "6.1.0-51-cloud-amd64";
+const SWITCH_TREE = path.join(__dirname, "..", "unit", "fixtures", "optional-switch");
 let sshd: TestSshd;
 let spec: ConnectionSpec;
 
@@ -22,6 +26,7 @@ beforeAll(async () => {
     fs.mkdirSync(path.join(tree, path.dirname(p)), { recursive: true });
     fs.writeFileSync(path.join(tree, p), text);
   }
+  fs.cpSync(SWITCH_TREE, `${sshd.dir}/work/src/${SWITCH_KERNEL}/linux`, { recursive: true });
   fs.writeFileSync(`${sshd.dir}/config-plain`, "CONFIG_MODULES=y\n");
   fs.writeFileSync(`${sshd.dir}/config-fb`, "CONFIG_MODULES=y\nCONFIG_FB=y\nCONFIG_HDMI=y\n");
 });
@@ -42,5 +47,17 @@ describe("the preflight on a host's own tree", () => {
     expect(report.verdict).toBe("ok");
     expect(report.requests).toEqual([{ option: "I915", value: "m", result: "m" }]);
     expect(report.newModules.map((m) => m.file)).toContain("drivers/gpu/i915/i915.ko");
+  });
+
+  it("OPTION=n reaches the host's preflight as is, and the build plan passes it on", async () => {
+    const req = { ...request("config-plain"), kernelRelease: SWITCH_KERNEL, options: ["FOO", "FOO_ALLOW_CEC=n"], set: "foo" };
+    const report = await runPreflightOnHost(spec, req);
+    expect(report.verdict).toBe("ok");
+    expect(report.requests).toEqual([
+      { option: "FOO", value: "m", result: "m" },
+      { option: "FOO_ALLOW_CEC", value: "n", result: "n" },
+    ]);
+    expect(inTreePlan(report).options).toEqual(["FOO=m", "FOO_ALLOW_CEC=n"]);
+    await expect(runPreflightOnHost(spec, { ...req, options: ["FOO"] })).rejects.toThrow(/module set foo can never load[\s\S]*Would work: FOO=m with FOO_ALLOW_CEC=n/);
   });
 });
