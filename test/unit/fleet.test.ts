@@ -6,26 +6,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ofType, recordResources } from "./pulumiMocks";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: any;
-}
-const registered: Registered[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "kmod-fleet",
-  "test",
-  false,
-);
+const registered = recordResources();
 
 const root = path.join(__dirname, "..", "..");
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxAJ2iCgUCIyF7+uFqQ1y0NxBQ0v5yHUZ8Qp8sE1P2a";
@@ -91,7 +74,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(storeDir, { recursive: true, force: true }));
 
 // Dynamic resources get the type token pulumi-nodejs:dynamic/<module>:<type>.
-const of = (type: string) => registered.filter((r) => r.type === `pulumi-nodejs:dynamic/kmod-fleet:${type}`);
+const of = (type: string) => ofType(registered, type);
 
 describe("the fleet's resources", () => {
   it("one host component per host, each with facts and an overlay", () => {

@@ -7,28 +7,17 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { recordResources } from "./pulumiMocks";
 import { ConfigError, resolveFleetConfig } from "../../config/resolve";
 import { BAD_CONFIGS, KEY, minimal } from "./fixtures/badConfigs";
 import { LOADS_UNSIGNED } from "./fixtures/signing";
 
-const registered: { type: string; name: string; inputs: any }[] = [];
 // What the machines' resource reports once created (the mocks run as `up`, not a preview).
 const MACHINES: Record<string, Record<string, unknown>> = {
   m1: { address: "10.0.0.5", port: 2222, hostKey: KEY },
   m2: { address: "10.0.0.6", port: 22, hostKey: "not a key" },
 };
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.type === "test:index:Machine" ? MACHINES[args.name] : args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "kmod-fleet",
-  "test",
-  false,
-);
+const registered = recordResources({ stateOf: (args) => (args.type === "test:index:Machine" ? MACHINES[args.name] : args.inputs) });
 
 /** A machine created by another provider: address, port and host key are its outputs. */
 class Machine extends pulumi.CustomResource {

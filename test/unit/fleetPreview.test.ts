@@ -9,23 +9,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { recordResources } from "./pulumiMocks";
 import { KEY } from "./fixtures/badConfigs";
 import { LOADS_UNSIGNED } from "./fixtures/signing";
 
-const registered: { type: string; name: string; inputs: any }[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      // In a preview, outputs a resource does not report are unknown: the machine's are.
-      return { id: `${args.name}-id`, state: args.type === "test:index:Machine" ? {} : args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "kmod-fleet",
-  "test",
-  true,
-);
+// In a preview, outputs a resource does not report are unknown: the machine's are.
+const registered = recordResources({ preview: true, stateOf: (args) => (args.type === "test:index:Machine" ? {} : args.inputs) });
 
 class Machine extends pulumi.CustomResource {
   declare readonly address: pulumi.Output<string>;

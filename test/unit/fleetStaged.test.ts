@@ -7,21 +7,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ofType, recordResources } from "./pulumiMocks";
 import { LOADS_UNSIGNED } from "./fixtures/signing";
 
-const registered: { type: string; name: string; inputs: any }[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "kmod-fleet",
-  "test",
-  false,
-);
+const registered = recordResources();
 
 const root = path.join(__dirname, "..", "..");
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxAJ2iCgUCIyF7+uFqQ1y0NxBQ0v5yHUZ8Qp8sE1P2a";
@@ -66,7 +55,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => fs.rmSync(storeDir, { recursive: true, force: true }));
 
-const of = (type: string) => registered.filter((r) => r.type === `pulumi-nodejs:dynamic/kmod-fleet:${type}`);
+const of = (type: string) => ofType(registered, type);
 const input = (type: string, name: string) => of(type).find((r) => r.name === name)!.inputs;
 
 describe("an update staged on h2 and h3", () => {

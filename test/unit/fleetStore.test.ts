@@ -8,26 +8,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ofType, recordResources } from "./pulumiMocks";
 import { LOADS_UNSIGNED } from "./fixtures/signing";
 
-const registered: { type: string; name: string; inputs: any }[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "kmod-fleet",
-  "test",
-  false,
-);
+const registered = recordResources();
 
 const root = path.join(__dirname, "..", "..");
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxAJ2iCgUCIyF7+uFqQ1y0NxBQ0v5yHUZ8Qp8sE1P2a";
 const KERNEL: Record<string, string> = { h1: "k50", h2: "k50", h3: "k56", h4: "k57" };
-const of = (type: string) => registered.filter((r) => r.type === `pulumi-nodejs:dynamic/kmod-fleet:${type}`);
+const of = (type: string) => ofType(registered, type);
 const input = (type: string, name: string) => of(type).find((r) => r.name === name)!.inputs;
 
 let storeDir: string;
