@@ -61,7 +61,7 @@ probe() {
     known=false
     grep -q "extra/$SET/$name.ko:" "$MODULES_DIR/$KERNEL/modules.dep" 2>/dev/null && known=true
     # Not running yet: indexed at its first boot.
-    running || { [ -e "$at_boot/$KERNEL" ] && known=true; }
+    if ! running && [ -e "$at_boot/$KERNEL" ]; then known=true; fi
     echo "module=$name $(sha256sum "$ko" | cut -d' ' -f1) $(modinfo -F vermagic "$ko" | cut -d' ' -f1) $known"
   done
 }
