@@ -41,6 +41,10 @@ dest=$ext/${SET:-}
 stage=$ext/.${SET:-}.new
 old=$ext/.${SET:-}.old
 previous=$WORK_DIR/previous/$KERNEL/${SET:-}
+# The replaced folder while depmod indexes the new one: outside the modules tree, where
+# depmod cannot see a second copy of a module (it indexes hidden folders too, and may pick
+# the copy that is about to go).
+aside=$WORK_DIR/swap/$KERNEL/${SET:-}
 # Written into the install folder with the modules (depmod and modprobe ignore them).
 marker=.kmod-fleet-artifact
 sums=.kmod-fleet-sha256
@@ -66,10 +70,11 @@ probe() {
   done
 }
 
-# An earlier install stopped between its two renames: the previous folder goes back.
+# An earlier install stopped during the swap: the previous folder goes back.
 recover() {
   if [ ! -d "$dest" ] && [ -d "$old" ]; then mv -- "$old" "$dest"; fi
-  rm -rf -- "$stage"
+  if [ ! -d "$dest" ] && [ -d "$aside" ]; then mv -- "$aside" "$dest"; fi
+  rm -rf -- "$stage" "$old" "$aside"
 }
 
 case "$ACTION" in
@@ -126,30 +131,32 @@ install)
   (cd "$stage" && sha256sum -- *.ko > "$sums")
   echo "$ARTIFACT" > "$stage/$marker"
 
-  # The swap: the previous folder is kept aside until depmod has indexed the new one.
-  rm -rf -- "$old"
+  # The swap, two renames in the set's folder; then the previous folder leaves the modules
+  # tree and is kept aside until depmod has indexed the new one.
   [ -d "$dest" ] && mv -- "$dest" "$old"
   if ! mv -- "$stage" "$dest"; then
     [ -d "$old" ] && mv -- "$old" "$dest"
     echo "could not move the new modules into $dest; the previous ones are in place" >&2
     exit 4
   fi
+  if [ -d "$old" ]; then mkdir -p -- "$(dirname "$aside")" && mv -- "$old" "$aside"; fi
   if running; then say "depmod $KERNEL"; fi
   if running && ! depmod -a "$KERNEL"; then
     rm -rf -- "$dest"
-    [ -d "$old" ] && mv -- "$old" "$dest"
+    [ -d "$aside" ] && mv -- "$aside" "$dest"
     depmod -a "$KERNEL" || true
     echo "depmod failed for the new modules; the previous ones are back in place" >&2
     exit 4
   fi
   # Another artifact was installed: it is kept until the new modules load (see above). The
   # same artifact again (a repair) keeps what was kept before, if anything.
-  if [ -d "$old" ] && [ "$(cat "$old/$marker" 2>/dev/null || true)" != "$ARTIFACT" ]; then
+  if [ -d "$aside" ] && [ "$(cat "$aside/$marker" 2>/dev/null || true)" != "$ARTIFACT" ]; then
     rm -rf -- "$previous"
     mkdir -p -- "$(dirname "$previous")"
-    mv -- "$old" "$previous"
+    mv -- "$aside" "$previous"
   fi
-  rm -rf -- "$old"
+  rm -rf -- "$aside"
+  rmdir -- "$WORK_DIR/swap/$KERNEL" "$WORK_DIR/swap" 2>/dev/null || true
   echo "installDir=$dest"
   probe
   ;;
@@ -173,7 +180,7 @@ fetch)
   done
   ;;
 delete)
-  rm -rf -- "$dest" "$stage" "$old" "$previous" "$WORK_DIR/uploads/$SET-$KERNEL"
+  rm -rf -- "$dest" "$stage" "$old" "$aside" "$previous" "$WORK_DIR/uploads/$SET-$KERNEL"
   rmdir -- "$ext" 2>/dev/null || true
   if [ -d "$MODULES_DIR/$KERNEL/kernel" ]; then
     depmod -a "$KERNEL"
@@ -191,7 +198,7 @@ delete)
     rmdir -- "$at_boot" 2>/dev/null || true
     if [ -f "$boot_dropin" ] && head -n 1 "$boot_dropin" | grep -q '^# Written by kmod-fleet'; then rm -f -- "$boot_dropin"; fi
   fi
-  rmdir -- "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true
+  rmdir -- "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" "$WORK_DIR/swap/$KERNEL" "$WORK_DIR/swap" "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true
   ;;
 *)
   echo "usage: ACTION=install|probe|inventory|fetch|delete $0" >&2

@@ -4,7 +4,7 @@
 // in a private mount namespace (each its own modules dir and work dir); systemd-nspawn,
 // modinfo and depmod are stubs: the "compiler" writes fake .ko files whose text carries
 // vermagic and srcversion, and counts its builds. No kernel is touched.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -48,7 +48,9 @@ const depmod = (S: string, hosts: string) => `
 k=$2
 echo "depmod $k" >> ${S}/depmod-calls
 [ -f ${S}/depmod-fail ] && { echo "depmod: ERROR: fake failure" >&2; exit 1; }
-for d in ${hosts}/*/modules/$k; do [ -d "$d" ] || continue; (cd "$d" && find . -name '*.ko' -not -path '*/.*' | sed 's|^\\./||; s|$|:|' | sort > modules.dep); done`;
+for d in ${hosts}/*/modules/$k; do [ -d "$d" ] || continue; (cd "$d" && find . -name '*.ko' -not -path '*/.*' | sed 's|^\\./||; s|$|:|' | sort > modules.dep); done
+# The real depmod indexes hidden folders too: two copies of a module in the tree at once is a bug.
+for d in ${hosts}/*/modules/$k; do [ -d "$d" ] || continue; (cd "$d" && find . -name '*.ko' -exec basename {} \\; | sort | uniq -d) >> ${S}/depmod-duplicates; done`;
 
 const spec = (host: string): ConnectionSpec => ({ host, address: "127.0.0.1", port: sshd.port, user: "root", privateKey: sshd.privateKey, hostKeys: [sshd.hostKey], connectTimeoutSeconds: 5, connectAttempts: 1 });
 const mods = (host: string) => `${dir}/hosts/${host}/modules`;
@@ -73,6 +75,10 @@ beforeAll(async () => {
 afterAll(async () => {
   closeAllSessions();
   await sshd?.stop();
+});
+afterEach(() => {
+  // Whatever a test did, depmod never saw a module twice (it may index the copy about to go).
+  expect(fs.existsSync(`${S}/depmod-duplicates`) ? fs.readFileSync(`${S}/depmod-duplicates`, "utf8") : "").toBe("");
 });
 beforeEach(() => {
   for (const d of [S, `${dir}/hosts`]) fs.rmSync(d, { recursive: true, force: true });
