@@ -253,7 +253,7 @@ describe("kmod-fleet on the test fleet", () => {
     timings.upFailedRebuild = r.seconds;
     expect(r.code).not.toBe(0);
     expect(reportingHosts(r.output, `cannot install kmod-pair for ${k}`)).toEqual(HOSTS);
-    expect(r.output).toMatch(new RegExp(`h3: cannot install kmod-pair for ${k}: the build of kmod-pair for ${k} \\(x86_64\\) on h1 failed:[\\s\\S]*this source does not compile[\\s\\S]*full log on h1: /var/lib/kmod-fleet/logs/kmod-pair-${k}\\.log`));
+    expect(r.output).toMatch(new RegExp(`h3: cannot install kmod-pair for ${k}: the build of kmod-pair for ${k} \\(x86_64, OS ${osVersions.h1.replaceAll(".", "\\.")}\\) on h1 failed:[\\s\\S]*this source does not compile[\\s\\S]*full log on h1: /var/lib/kmod-fleet/logs/kmod-pair-${k}\\.log`));
     for (const h of HOSTS) expect(await state(h), h).toBe(working[h]);
 
     // A source that builds but that the kernel refuses: each host installs it, keeping the
