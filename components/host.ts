@@ -56,6 +56,11 @@ export interface HostSummary {
   sets: Record<string, { modules: string[]; installDir: string; builtOn: string }>;
 }
 
+/** Pending (only in a preview): what comes from the group's build is not known yet. */
+function notKnownYet<T>(): pulumi.Output<T> {
+  return pulumi.output(pulumi.unknown) as unknown as pulumi.Output<T>;
+}
+
 export class FleetHost extends pulumi.ComponentResource {
   public readonly facts: HostFacts;
   public readonly overlay: ModulesOverlay;
@@ -179,8 +184,6 @@ export class FleetHost extends pulumi.ComponentResource {
     const { fleet, connection, host } = this.args;
     const { profile, storage } = fleet;
     const fromBuild = source.kind === "build" ? source : undefined;
-    // Pending (only in a preview): what comes from the group's build is not known yet.
-    const notKnownYet = <T>(): pulumi.Output<T> => pulumi.output(pulumi.unknown) as unknown as pulumi.Output<T>;
     const pending = source.kind === "pending";
     const install = new ModuleInstall(
       `${this.hostName}-${set.name}-install-${slot}`,
@@ -218,7 +221,6 @@ export class FleetHost extends pulumi.ComponentResource {
     const { profile, storage } = fleet;
     const fromBuild = source.kind === "build" ? source : undefined;
     const pending = source.kind === "pending";
-    const notKnownYet = <T>(): pulumi.Output<T> => pulumi.output(pulumi.unknown) as unknown as pulumi.Output<T>;
     const load = new ModuleLoad(
       `${this.hostName}-${set.name}-load`,
       {
