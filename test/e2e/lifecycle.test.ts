@@ -37,6 +37,11 @@ function names(steps: { name: string }[]): string[] {
   return [...new Set(steps.map((s) => s.name))].sort();
 }
 
+/** A preview's install steps as "name op", sorted: the engine lists the hosts' steps in the order they finish. */
+function installSteps(changes: { name: string; op: string }[]): string[] {
+  return changes.filter((c) => c.name.includes("-install-")).map((c) => `${c.name} ${c.op}`).sort();
+}
+
 const buildName = (set: string, kernel: string) => `build-${set}-${kernel}-x86_64`;
 /** A host's install of a set, named after the boot slot of its kernel (every host boots slot a until an update). */
 const installName = (h: string, set = "kmod-pair", slot = "a") => `${h}-${set}-install-${slot}`;
@@ -246,7 +251,7 @@ describe("kmod-fleet on the test fleet", () => {
     stack.setFleet(withSource(variant("broken", (c) => `${c}\n#error kmod-fleet e2e: this source does not compile\n`)));
     const { changes } = stack.preview();
     expect(changes.filter((c) => c.name.startsWith("build-")).map((c) => `${c.name} ${c.op}`)).toEqual([`${buildName("kmod-pair", k)} update`]);
-    expect(changes.filter((c) => c.name.includes("-install-")).map((c) => `${c.name} ${c.op}`).sort()).toEqual(HOSTS.map((h) => `${installName(h)} update`));
+    expect(installSteps(changes)).toEqual(HOSTS.map((h) => `${installName(h)} update`));
     // --continue-on-error: without it Pulumi starts no new step after the first host fails,
     // and the other hosts' loads would never run (see "Limits").
     let r = stack.up(["--continue-on-error"], { allowFail: true });
@@ -304,8 +309,7 @@ describe("kmod-fleet on the test fleet", () => {
     expect(k).not.toBe(old);
     const { changes } = stack.preview();
     expect(changes.filter((c) => c.name.startsWith("build-")).map((c) => [c.name, c.op])).toEqual([[buildName("kmod-pair", k), "create"]]);
-    // Sorted: the engine lists the hosts' steps in the order they finish.
-    expect(changes.filter((c) => c.name.includes("-install-")).map((c) => `${c.name} ${c.op}`).sort()).toEqual(["h2", "h3"].map((h) => `${installName(h, "kmod-pair", "b")} create`));
+    expect(installSteps(changes)).toEqual(["h2", "h3"].map((h) => `${installName(h, "kmod-pair", "b")} create`));
     // The staged release's developer container, on the first of its hosts; nothing is loaded or changes on h1.
     expect(changes.filter((c) => c.name.includes("-devcontainer")).map((c) => [c.name, c.op])).toEqual([[`h2-devcontainer-${staged.osVersion}`, "create"]]);
     expect(changes.filter((c) => c.name.endsWith("-load"))).toEqual([]);
@@ -373,7 +377,7 @@ describe("kmod-fleet on the test fleet", () => {
     // Nothing to build or install; the installs for the old kernel (slot a) go now that the hosts have run the new one.
     const { changes } = stack.preview(["--refresh"]);
     expect(changes.filter((c) => c.name.startsWith("build-") || c.name.includes("-devcontainer"))).toEqual([]);
-    expect(changes.filter((c) => c.name.includes("-install-")).map((c) => `${c.name} ${c.op}`).sort()).toEqual(["h2", "h3"].map((h) => `${installName(h)} delete`));
+    expect(installSteps(changes)).toEqual(["h2", "h3"].map((h) => `${installName(h)} delete`));
     const r = stack.up(["--refresh"]);
     timings.upAfterStagedReboot = r.seconds;
     expect(r.output).not.toMatch(/building kmod-pair/);
