@@ -35,6 +35,7 @@ import { ModuleBuild, artifactKeyOf } from "./moduleBuild";
 import { planFleet, type FleetArgs } from "./fleetArgs";
 import { hashSourceDir, sourceIdentity } from "./sourceHash";
 import { unsignedModulesWarning } from "./signing";
+import { afterEveryStep, unreachableWarning, withoutHostPrefix } from "./unreachableHosts";
 
 export type { AuthArgs, ConnectionArgs, FactsProber, FleetArgs, HostArgs, HostDefaultsArgs } from "./fleetArgs";
 export type { InventoryProber } from "./inventory";
@@ -108,6 +109,9 @@ export class Fleet extends pulumi.ComponentResource {
       return { ...set, sourceDir, sourceHash, sourceIdentity: sourceIdentity(set.source, sourceHash, fleet.profile.sourcesCommand) };
     });
 
+    // Resolved once every resource of the reachable hosts and every build is registered.
+    let registeredAll: (resources: pulumi.CustomResource[]) => void = () => undefined;
+    const everyReachableResource = new Promise<pulumi.CustomResource[]>((resolve) => (registeredAll = resolve));
     const connections: Record<string, pulumi.Output<ConnectionSpec>> = {};
     const probes = fleet.hosts.map((host, i) => {
       // The host with the values of its Inputs; the warning needs its real address, and is
@@ -136,16 +140,20 @@ export class Fleet extends pulumi.ComponentResource {
             });
             return { facts, inventory };
           } catch (e: any) {
-            const reason = String(e?.message ?? e);
-            pulumi.log.error(`${host.name}: cannot be probed, nothing will change on it in this run: ${reason}`);
-            return { unreachable: reason };
+            // Said once, at the end of the run (unreachableHosts.ts), under the host's name.
+            return { unreachable: withoutHostPrefix(host.name, String(e?.message ?? e)) };
           } finally {
             // The program must not keep connections open, or it never exits.
             await closeSession(spec);
           }
         }),
       );
-      this.hosts[host.name] = new FleetHost(host.name, { host, fleet, connection, probed }, { parent: this });
+      // Known at once for a host that answered; for one that did not, once every other
+      // host's steps are done, so that its facts fail last (unreachableHosts.ts).
+      const unreachable = settled(probed).apply((p) =>
+        p.unreachable ? pulumi.output(everyReachableResource).apply((rs) => afterEveryStep(rs).apply(() => p.unreachable)) : pulumi.output(p.unreachable),
+      );
+      this.hosts[host.name] = new FleetHost(host.name, { host, fleet, connection, probed, unreachable }, { parent: this });
       return settled(probed);
     });
 
@@ -258,8 +266,15 @@ export class Fleet extends pulumi.ComponentResource {
         }
         summaries[host.name] = this.hosts[host.name].finish();
       }
+      const reachable = fleet.hosts.filter((h) => !probed.get(h.name)!.unreachable).map((h) => this.hosts[h.name]);
+      registeredAll([...Object.values(this.builds), ...reachable.flatMap((h) => h.resources())]);
       return pulumi.all(summaries);
     });
+    // Once every step of the run is done: an unreachable host fails the run here (or is a
+    // warning when allowed), so that every other host's work is done and reported first.
+    if (fleet.allowUnreachableHosts) {
+      for (const [i, p] of probes.entries()) p.apply((x) => x.unreachable && pulumi.log.warn(unreachableWarning(fleet.hosts[i].name, x.unreachable), this));
+    }
     this.registerOutputs({ summary: this.summary });
   }
 }

@@ -100,6 +100,12 @@ export interface FleetArgs {
   moduleSets?: ModuleSetConfig[];
   /** Which hosts may build (`builders`: host names or labels; default any host) and where the artifact store is (`store.path`, default `.kmod-fleet/artifacts` under `projectDir`). */
   build?: BuildConfig;
+  /**
+   * A host that cannot be probed changes nothing, and by default the run fails at its end
+   * naming it (so that preview and up exit non-zero for a pipeline); true makes it a warning.
+   * Default false.
+   */
+  allowUnreachableHosts?: boolean;
   /** Folder that relative `moduleSets[].source.dir` paths and `build.store.path` are relative to. Default: the current directory, which Pulumi sets to the project's folder. */
   projectDir?: string;
   /** Replaced in unit tests; the defaults probe the host over SSH. */

@@ -39,6 +39,8 @@ export interface FleetHostArgs {
   fleet: ResolvedFleet;
   connection: pulumi.Output<ConnectionSpec>;
   probed: pulumi.Output<Probed>;
+  /** Why the host could not be probed: known only once every other host's steps are done (components/unreachableHosts.ts). */
+  unreachable: pulumi.Output<string | undefined>;
 }
 
 /** Where a host's set comes from: the group's build, or why there is none. */
@@ -93,7 +95,8 @@ export class FleetHost extends pulumi.ComponentResource {
       {
         connection,
         probe,
-        unreachable: args.probed.apply((p) => p.unreachable) as any,
+        unreachable: args.unreachable as pulumi.Output<string>,
+        allowUnreachable: fleet.allowUnreachableHosts,
         facts: {
           kernelRelease: field("kernelRelease"),
           arch: field("arch"),
@@ -242,6 +245,11 @@ export class FleetHost extends pulumi.ComponentResource {
     );
     this.loads.push(load);
     this.sets.push({ name: set.name, install, builtOn: fromBuild?.builder.hostName ?? "" });
+  }
+
+  /** Every resource of this host. */
+  resources(): pulumi.CustomResource[] {
+    return [this.facts, this.overlay, ...Object.values(this.developerContainers), ...this.installs, ...this.loads];
   }
 
   /** Kernel, OS version and per set what is installed; registered once every set is added. */

@@ -9,6 +9,7 @@ import { hostStep } from "./hostStep";
 import { factsScript } from "./scripts";
 import { checkHostValues } from "./hostValues";
 import { parseSigningFacts, type SigningFacts } from "./signing";
+import { unreachableProblem } from "./unreachableHosts";
 
 export interface HostFactsValues extends SigningFacts {
   kernelRelease: string;
@@ -48,8 +49,14 @@ export interface FactsProbe {
 export interface HostFactsInputs extends Partial<HostFactsValues> {
   connection: ConnectionSpec;
   probe: FactsProbe;
-  /** Why the host could not be probed when the program ran; create/update fail with it. */
+  /**
+   * Why the host could not be probed when the program ran. Nothing of the host changes then
+   * (the fleet's run fails at its end, naming it); a host that has no facts yet cannot be
+   * created.
+   */
   unreachable?: string;
+  /** An unreachable host is a warning, not a failed check (allowUnreachableHosts). */
+  allowUnreachable?: boolean;
 }
 
 type HostFactsOutputs = HostFactsInputs & HostFactsValues;
@@ -106,18 +113,28 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
  */
 export const TRACKED_FACTS: (keyof HostFactsValues)[] = ["kernelRelease", "arch", "osId", "osVersion", "board", "group", "kernelConfig", "bootSlot", "stagedOsVersion", "stagedKernelRelease", "stagedSlot"];
 
+/** An unreachable host keeps the facts it had: nothing is known to differ, and nothing of it changes. */
 export function diffFacts(olds: Partial<HostFactsValues>, news: HostFactsInputs): pulumi.dynamic.DiffResult {
-  if (news.unreachable) return { changes: true };
+  if (news.unreachable) return { changes: false };
   return { changes: TRACKED_FACTS.some((k) => olds[k] !== news[k]) };
 }
 
+/** An unreachable host fails here, as "resource '<host>-facts' has a problem: ...", unless allowed. */
+export function checkReachable(news: HostFactsInputs): pulumi.dynamic.CheckFailure[] {
+  return news.unreachable && !news.allowUnreachable ? [{ property: "", reason: unreachableProblem(news.unreachable) }] : [];
+}
+
 function outputsOf(inputs: HostFactsInputs): HostFactsOutputs {
-  if (inputs.unreachable) throw new Error(inputs.unreachable);
+  // Reached only when unreachable hosts are allowed: a host new to the stack still cannot be created.
+  if (inputs.unreachable) throw new Error(`not created: the host could not be probed: ${inputs.unreachable}`);
   return inputs as HostFactsOutputs;
 }
 
 /** Exported for the provider tests, which call it directly against real hosts. */
 export const hostFactsProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds: HostFactsInputs, news: HostFactsInputs) {
+    return { inputs: news, failures: checkReachable(news) };
+  },
   async create(inputs: HostFactsInputs) {
     return { id: `${inputs.connection.host}-facts`, outs: outputsOf(inputs) };
   },
@@ -150,7 +167,7 @@ export class HostFacts extends pulumi.dynamic.Resource {
   public declare readonly secureBoot: pulumi.Output<string>;
 
   /** `facts` as probed when the program ran, or `unreachable` with the reason. */
-  constructor(name: string, args: { connection: pulumi.Input<ConnectionSpec>; probe: FactsProbe; facts?: HostFactsValues; unreachable?: string }, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: { connection: pulumi.Input<ConnectionSpec>; probe: FactsProbe; facts?: HostFactsValues; unreachable?: pulumi.Input<string>; allowUnreachable?: boolean }, opts?: pulumi.CustomResourceOptions) {
     const { facts, ...rest } = args;
     super(hostFactsProvider, name, { ...rest, ...facts }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "HostFacts");
   }

@@ -71,6 +71,8 @@ export interface ResolvedFleet {
   storage: ResolvedStorage;
   moduleSets: ResolvedModuleSet[];
   build: ResolvedBuild;
+  /** A host that cannot be probed is a warning, not a failed run (components/fleetOutcome.ts). */
+  allowUnreachableHosts: boolean;
 }
 
 /** Under the Pulumi project, gitignored. */
@@ -171,7 +173,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
   const build: ResolvedBuild = { builders, storePath: cfg.build?.store?.path ?? DEFAULT_STORE_PATH };
 
   if (problems.length > 0) throw new ConfigError(problems, opts.subject);
-  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build };
+  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build, allowUnreachableHosts: cfg.allowUnreachableHosts ?? false };
 }
 
 function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedHost {

@@ -248,6 +248,8 @@ function fleetSchemas<A extends typeof authSchema | typeof componentAuthSchema>(
       storage: storageSchema.optional(),
       moduleSets: z.array(moduleSetSchema).optional(),
       build: buildSchema.optional(),
+      /** A host that cannot be probed makes preview and up fail at their end (default); true makes it a warning. */
+      allowUnreachableHosts: z.boolean().optional(),
     })
     .strict();
 

@@ -144,7 +144,7 @@ async function connectOnce(spec: ConnectionSpec): Promise<any> {
     if (presented && spec.hostKeys !== "insecure" && !hostKeyMatches(presented, spec.hostKeys)) {
       throw permanent(
         `host key mismatch: ${describe(spec)} presented ${fingerprintOf(presented)}, but the pinned key is ${spec.hostKeys.map((k) => (k.startsWith("SHA256:") ? k : fingerprintOf(Buffer.from(k.split(/\s+/)[1] ?? "", "base64")))).join(" or ")}. ` +
-          `Refusing to connect. If the host was reinstalled, update its hostKey in the stack config.`,
+          `Refusing to connect. If the host was reinstalled, pin its new key in the host's hostKey (stack config or Fleet args).`,
       );
     }
     if (/authentication methods failed|All configured authentication/i.test(msg)) {

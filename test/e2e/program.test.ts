@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { startSshd, type TestSshd } from "../provider/sshd";
@@ -46,6 +47,19 @@ let work: string;
 let store: string;
 let stack: Stack;
 let sums: string;
+let fleetConfig: Record<string, any>;
+
+/** A loopback port nobody listens on. */
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** How often the summary at the end of a CLI run (its Diagnostics) says this. */
+const countAtEnd = (text: string, what: string) => text.slice(text.lastIndexOf("Diagnostics:")).split(what).length - 1;
 
 const on = async (h: string, cmd: string) => (await runScript(hosts[h].spec, cmd, { timeoutSeconds: 30 })).stdout.trim();
 const installed = (h: string) => on(h, `cd ${R}/modules/${KERNEL}/extra/kmod-pair 2>/dev/null && sha256sum *.ko; true`);
@@ -77,8 +91,7 @@ beforeAll(async () => {
   );
   sums = [...files].map(([name, b]) => `${crypto.createHash("sha256").update(b).digest("hex")}  ${name}.ko`).join("\n");
   stack = new Stack("program-test", path.join(work, "state"));
-  stack.init(
-    {
+  fleetConfig = {
       defaults: { user: "root" },
       hosts: Object.entries(hosts).map(([name, h]) => ({ name, address: "127.0.0.1", port: h.sshd.port, hostKey: h.sshd.hostKey, auth: { keyFile: `${h.sshd.dir}/client` } })),
       profile: { releaseFiles: [`${R}/release`], updateConfFiles: [`${R}/update.conf`], modulesDir: `${R}/modules`, sourcesCommand: "true", devContainerUrl: "http://127.0.0.1:1/${VERSION}/unused.bin.bz2" },
@@ -86,9 +99,8 @@ beforeAll(async () => {
       storage: { modulesRoot: `${R}/opt/modules`, persistence: "fstab", cacheDir: `${R}/cache`, workDir: `${R}/work` },
       moduleSets: [{ name: "kmod-pair", source: { dir: SRC }, load: ["pair_provider", "pair_consumer"] }],
       build: { store: { path: store } },
-    },
-    "unused: every host has a keyFile",
-  );
+  };
+  stack.init(fleetConfig, "unused: every host has a keyFile");
 }, 300_000);
 
 afterAll(async () => {
@@ -137,6 +149,40 @@ describe("the program with the real engine, builds shared through the store", ()
     expect(r.output).toMatch(/h2: installing kmod-pair/);
     expect(r.output).not.toMatch(/h1: installing kmod-pair/);
     expect(await installed("h2")).toBe(sums);
+  });
+
+  it("a host that cannot be probed: preview and up exit non-zero and name it once, at the end; the other hosts' work is done", async () => {
+    const port = await closedPort();
+    const h3 = { name: "h3", address: "127.0.0.1", port, insecureIgnoreHostKey: true, auth: { keyFile: `${hosts.h1.sshd.dir}/client` }, connectAttempts: 1, connectTimeoutSeconds: 2 };
+    stack.setFleet({ ...fleetConfig, hosts: [...fleetConfig.hosts, h3] });
+    const reason = `cannot reach root@127.0.0.1:${port} after 1 attempt(s)`;
+    await on("h2", `rm ${R}/modules/${KERNEL}/extra/kmod-pair/pair_consumer.ko`);
+
+    const p = stack.cli(["preview", "--refresh"], { allowFail: true });
+    expect(p.code).not.toBe(0);
+    expect(countAtEnd(p.output, reason)).toBe(1);
+    expect(p.output).toMatch(/resource 'h3-facts' has a problem: could not be probed, so nothing of it changed in this run/);
+    // The other hosts' plan is shown in full: h2's repair.
+    expect(p.output).toMatch(/h2-kmod-pair-install-a/);
+
+    // h3's facts wait for every other host's steps, then fail: h2 is repaired first.
+    const r = stack.up(["--refresh"], { allowFail: true });
+    expect(r.code).not.toBe(0);
+    expect(countAtEnd(r.output, reason)).toBe(1);
+    expect(r.output).toMatch(/h2: installing kmod-pair/);
+    expect(await installed("h2")).toBe(sums);
+
+    // Allowed: a warning, and the commands succeed.
+    stack.setFleet({ ...fleetConfig, hosts: [...fleetConfig.hosts, h3], allowUnreachableHosts: true });
+    const allowed = stack.cli(["preview"]);
+    expect(countAtEnd(allowed.output, reason)).toBe(1);
+    expect(allowed.output).toMatch(/warning: h3: could not be probed, so nothing of it changes in this run/);
+
+    // h3 leaves the config: only its (empty) host component was recorded.
+    stack.setFleet(fleetConfig);
+    expect(stack.preview().changes.map((c) => [c.name, c.op])).toEqual([["h3", "delete"]]);
+    stack.up();
+    expect(stack.preview(["--refresh"]).changes).toEqual([]);
   });
 
   it("a lost store: the preview shows only the build, taken back from h1; up refills the store", async () => {

@@ -5,7 +5,7 @@ import { diffModuleBuild, failureReport, moduleBuildLifecycle, parseBuilt } from
 import { diffModuleInstall, findDrift, moduleInstallLifecycle } from "../../components/moduleInstall";
 import { updateKind } from "../../components/lifecycle";
 import { diffModuleLoad } from "../../components/moduleLoad";
-import { diffFacts } from "../../components/hostFacts";
+import { checkReachable, diffFacts } from "../../components/hostFacts";
 import type { ConnectionSpec } from "../../ssh/session";
 
 const conn: ConnectionSpec = { host: "h1", address: "127.0.0.1", port: 22, user: "root", hostKeys: ["SHA256:x"], connectTimeoutSeconds: 5, connectAttempts: 1, privateKey: "KEY" };
@@ -15,7 +15,12 @@ describe("facts", () => {
   const news = { connection: conn, probe: {} as any, ...facts };
   it("a reboot (new boot id) is not a change", () => expect(diffFacts(facts, { ...news, bootId: "b2" }).changes).toBe(false));
   it("a new kernel is", () => expect(diffFacts(facts, { ...news, kernelRelease: "6.1.0-56-cloud-amd64" }).changes).toBe(true));
-  it("an unreachable host is reported as a change that will fail", () => expect(diffFacts(facts, { connection: conn, probe: {} as any, unreachable: "timeout" }).changes).toBe(true));
+  it("an unreachable host keeps its facts: no change (its check fails instead)", () => expect(diffFacts(facts, { connection: conn, probe: {} as any, unreachable: "timeout" }).changes).toBe(false));
+  it("an unreachable host fails the facts' check, once, with the reason; allowed, it does not", () => {
+    expect(checkReachable({ connection: conn, probe: {} as any, unreachable: "timeout" })).toEqual([{ property: "", reason: "could not be probed, so nothing of it changed in this run (set allowUnreachableHosts: true to make this a warning): timeout" }]);
+    expect(checkReachable({ connection: conn, probe: {} as any, unreachable: "timeout", allowUnreachable: true })).toEqual([]);
+    expect(checkReachable({ connection: conn, probe: {} as any, ...facts })).toEqual([]);
+  });
 });
 
 describe("overlay", () => {

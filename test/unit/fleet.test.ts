@@ -59,6 +59,8 @@ beforeAll(async () => {
       { name: "intree", source: { inTree: { options: ["DUMMY"], directories: ["drivers/net"] } }, load: ["dummy"], hosts: { labels: ["a"] } },
     ],
     build: { store: { path: storeDir } },
+    // h3 cannot be probed: a warning here (test/e2e/program.test.ts has the failing run).
+    allowUnreachableHosts: true,
     projectDir: root,
     probe: async (spec) => {
       if (spec.host === "h3") throw new Error("h3: cannot reach root@127.0.0.1:2203 after 3 attempt(s) in 9 s: connect ECONNREFUSED");
@@ -137,6 +139,12 @@ describe("the fleet's resources", () => {
     const install = of("ModuleInstall").find((r) => r.name === "h3-pair-install-a")!.inputs;
     expect(install).toMatchObject({ artifactId: "", buildFailure: "" });
     expect(install.kernelRelease).toBeUndefined();
+  });
+
+  it("an unreachable host, allowed: its facts carry the reason without a second host name, and one warning says so", () => {
+    const facts = of("HostFacts").find((r) => r.name === "h3-facts")!.inputs;
+    expect(facts).toMatchObject({ unreachable: "cannot reach root@127.0.0.1:2203 after 3 attempt(s) in 9 s: connect ECONNREFUSED", allowUnreachable: true });
+    expect(warnings.filter((w) => w.includes("could not be probed"))).toEqual(["h3: could not be probed, so nothing of it changes in this run: cannot reach root@127.0.0.1:2203 after 3 attempt(s) in 9 s: connect ECONNREFUSED"]);
   });
 
   it("the connection, key included, reaches every provider as a secret", () => {
