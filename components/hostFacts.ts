@@ -61,6 +61,32 @@ export interface HostFactsInputs extends Partial<HostFactsValues> {
 
 type HostFactsOutputs = HostFactsInputs & HostFactsValues;
 
+/** Every key facts.sh prints, once each. */
+const FACT_KEYS = [
+  "kernelRelease", "arch", "bootId", "osVersion", "board", "group", "osId", "kernelConfig", "bootSlot",
+  "stagedOsVersion", "stagedKernelRelease", "stagedSlot", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot",
+];
+
+/**
+ * facts.sh's answer: one `key=<base64 of the value>` line per fact. The encoding keeps a
+ * value that holds a line break (a release file can set one) from printing a line of its
+ * own, and a key seen twice is refused rather than the later line winning. Exported for
+ * the provider tests.
+ */
+export function parseFactsOutput(host: string, stdout: string): Record<string, string> {
+  const values: Record<string, string> = Object.create(null);
+  const bad: string[] = [];
+  for (const line of stdout.split("\n")) {
+    if (line === "") continue;
+    const m = /^([A-Za-z]+)=([A-Za-z0-9+/]*={0,2})$/.exec(line);
+    if (!m || !FACT_KEYS.includes(m[1])) bad.push(`  unexpected line ${JSON.stringify(line.slice(0, 200))}`);
+    else if (m[1] in values) bad.push(`  ${m[1]} printed twice`);
+    else values[m[1]] = Buffer.from(m[2], "base64").toString("utf8");
+  }
+  if (bad.length > 0) throw new Error(`${host}: the host's facts cannot be read (expected one key=base64 line per fact):\n${bad.slice(0, 10).join("\n")}`);
+  return values;
+}
+
 /** Group names are channels, but update.conf may hold a UUID (a Nebraska group): the URL needs a channel. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -80,7 +106,7 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     },
     timeoutSeconds,
   );
-  const v = r.values;
+  const v = parseFactsOutput(connection.host, r.stdout);
   const facts: HostFactsValues = {
     ...parseSigningFacts(connection.host, v),
     kernelRelease: v.kernelRelease ?? "",

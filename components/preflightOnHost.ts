@@ -8,6 +8,7 @@ import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
 import { buildScript } from "./scripts";
 import { progress } from "./progress";
+import { unpackKernelTree } from "./kernelTreeArchive";
 import type { PreflightResult } from "../kernel/preflight";
 
 /** What the build needs of the preflight's report. */
@@ -46,14 +47,23 @@ async function fetchKernelTree(conn: ConnectionSpec, k: KernelOnHost, symbols: s
   const fs = require("fs");
   const os = require("os");
   const path = require("path");
-  const { execFileSync } = require("child_process");
   const tree = await hostStep(conn, `reading the Kconfig tree of ${k.kernelRelease}`, buildScript, kconfigFilesEnv(k, symbols), k.timeoutSeconds);
   const config = await hostStep(conn, "reading the running kernel config", `zcat -f "$KERNEL_CONFIG"`, { KERNEL_CONFIG: k.kernelConfig }, k.timeoutSeconds);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kmod-fleet-${conn.host}-`));
-  execFileSync("tar", ["-xz", "-C", dir], { input: Buffer.from(tree.stdout.trim(), "base64") });
+  const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+  // Never `tar -x`: it would keep links the host put in, to files of this machine.
+  try {
+    const { skipped } = unpackKernelTree(conn.host, Buffer.from(tree.stdout.trim(), "base64"), dir);
+    if (skipped.length > 0) progress(conn.host, `left out of the kernel tree (links and special files are not unpacked): ${skipped.slice(0, 5).join(", ")}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ""}`);
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+  // Next to the tree; whatever the archive put at that name goes first (the folder holds no links).
   const configPath = path.join(dir, ".running-config");
+  fs.rmSync(configPath, { recursive: true, force: true });
   fs.writeFileSync(configPath, config.stdout);
-  return { dir, config: configPath, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { dir, config: configPath, cleanup };
 }
 
 /**

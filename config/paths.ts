@@ -12,3 +12,11 @@ const PLAIN_ABSOLUTE_PATH = /^(\/[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*)+$/;
 export function isPlainAbsolutePath(s: string): boolean {
   return PLAIN_ABSOLUTE_PATH.test(s) && !s.split("/").some((seg) => seg === "." || seg === "..");
 }
+
+/**
+ * Whether `inner` is `outer` or a folder below it, compared by whole path segments:
+ * /usr/lib/modules-extra is not inside /usr/lib/modules.
+ */
+export function isSameOrInside(inner: string, outer: string): boolean {
+  return inner === outer || inner.startsWith(outer.endsWith("/") ? outer : `${outer}/`);
+}

@@ -2,8 +2,10 @@
 // the program sees complete, checked values. All problems are reported at once, each
 // with its path in the config (`hosts[2].hostKey: ...`).
 import type { z } from "zod";
-import { buildSchema, moduleSetSchema, profileSchema, stackConfigSchemas, storageSchema, type ComponentAuthConfig, type FleetConfig, type FleetSchemas, type ModuleSetConfig } from "./schema";
+import { buildSchema, moduleSetSchema, optionSymbol, profileSchema, stackConfigSchemas, storageSchema, type ComponentAuthConfig, type FleetConfig, type FleetSchemas, type ModuleSetConfig } from "./schema";
 import { builtInProfiles, type Profile } from "./profiles";
+import { reservedParameterKeys, resolveParameters } from "./parameters";
+import { overlappingFolders } from "./storageFolders";
 
 export const CONFIG_KEY = "kmod-fleet:fleet";
 
@@ -106,6 +108,11 @@ function pathOf(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(top level)";
 }
 
+/** A refused record key says why (zod's own message is only "Invalid key in record"). */
+function messageOf(issue: z.core.$ZodIssue): string {
+  return issue.code === "invalid_key" && issue.issues.length > 0 ? issue.issues.map((i) => i.message).join("; ") : issue.message;
+}
+
 export interface ResolveOptions {
   /** Checks local source folders (kept out of here so this stays free of I/O). */
   dirExists?: (dir: string) => boolean;
@@ -128,7 +135,8 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
   // Schema and semantic problems are reported together: when the schema refuses something,
   // the semantic checks still run on every field that is valid on its own.
   const parsed = schemas.fleet.safeParse(raw);
-  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`);
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => `${pathOf(i.path)}: ${messageOf(i)}`);
+  reservedParameterKeys((raw as { moduleSets?: unknown }).moduleSets, problems);
   const cfg = (parsed.success ? parsed.data : salvage(raw, schemas)) as FleetConfig;
   const hosts = cfg.hosts.map((h, i) => resolveHost(cfg, i, problems));
 
@@ -162,9 +170,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
     cacheDir: cfg.storage?.cacheDir ?? "/var/cache/kmod-fleet",
     workDir: cfg.storage?.workDir ?? "/var/lib/kmod-fleet",
   };
-  if (storage.modulesRoot.startsWith(profile.modulesDir)) {
-    problems.push(`storage.modulesRoot: ${modulesRoot} is inside ${profile.modulesDir}; the overlay's upper dir must be on writable storage outside it (default /opt/modules)`);
-  }
+  overlappingFolders(storage, profile.modulesDir, { storage: cfg.storage ?? {}, modulesDir: cfg.profile?.modulesDir !== undefined }, problems);
 
   const builders = cfg.build?.builders ?? [];
   builders.forEach((b, i) => {
@@ -235,8 +241,10 @@ function resolveModuleSet(s: ModuleSetConfig, i: number, hosts: ResolvedHost[], 
     source = { kind: "git", ...s.source.git };
   } else {
     const inTree = s.source.inTree!;
-    source = { kind: "inTree", options: inTree.options.map((o) => o.replace(/^CONFIG_/, "").replace(/=m$/, "")), directories: inTree.directories ?? [] };
+    source = { kind: "inTree", options: inTree.options.map((o) => (o.endsWith("=n") ? `${optionSymbol(o)}=n` : optionSymbol(o))), directories: inTree.directories ?? [] };
+    sameOptionTwice(inTree.options, `${at}.source.inTree.options`, problems);
   }
+  sameModuleTwice(s.load ?? [], `${at}.load`, problems);
 
   let selected: string[];
   if (s.hosts === undefined || s.hosts === "all") {
@@ -253,13 +261,29 @@ function resolveModuleSet(s: ModuleSetConfig, i: number, hosts: ResolvedHost[], 
     selected = hosts.filter((h) => names.includes(h.name) || h.labels.some((l) => labels.includes(l))).map((h) => h.name);
   }
 
-  const parameters: Record<string, string> = {};
-  for (const [mod, params] of Object.entries(s.parameters ?? {})) {
-    parameters[mod] = Object.entries(params)
-      .map(([k, v]) => `${k}=${typeof v === "boolean" ? (v ? "1" : "0") : String(v)}`)
-      .join(" ");
-  }
+  const parameters = resolveParameters(s, at, problems);
   return { name: s.name, source, load: s.load ?? [], parameters, hosts: selected };
+}
+
+/** An option asked for twice, e.g. as a module and off (A, A=n): the builder would get both. */
+function sameOptionTwice(options: string[], at: string, problems: string[]): void {
+  const first = new Map<string, number>();
+  options.forEach((o, j) => {
+    const k = first.get(optionSymbol(o));
+    if (k === undefined) return void first.set(optionSymbol(o), j);
+    const fix = options[k].endsWith("=n") === o.endsWith("=n") ? "list it once" : "an option is either built as a module or kept off (=n), not both";
+    problems.push(`${at}[${j}]: ${o} names ${optionSymbol(o)} again, as options[${k}] (${options[k]}) does; ${fix}`);
+  });
+}
+
+/** A module listed twice in `load`, maybe once with '-' and once with '_' (the same module). */
+function sameModuleTwice(load: string[], at: string, problems: string[]): void {
+  const first = new Map<string, number>();
+  load.forEach((m, j) => {
+    const k = first.get(m.replaceAll("-", "_"));
+    if (k === undefined) first.set(m.replaceAll("-", "_"), j);
+    else problems.push(`${at}[${j}]: "${m}" is the module of load[${k}] ("${load[k]}") again ('-' and '_' are the same in module names); list it once`);
+  });
 }
 
 /**

@@ -4,6 +4,46 @@
 import { z } from "zod";
 import { isPlainAbsolutePath } from "./paths";
 
+/**
+ * Upper bounds, so that a mistake is refused here rather than on a host. Every value reaches
+ * a host in a command's environment (at most 128 KiB per string, "Argument list too long")
+ * or in a file; Node's timers overflow past 2^31-1 ms (24.8 days).
+ */
+export const LIMITS = {
+  /** Paths, URLs, commands: far above any real one. */
+  path: 1024,
+  url: 2048,
+  command: 4096,
+  /** Names of keys, variables, labels, channels, kernel options. */
+  name: 128,
+  /** A module's name as the kernel keeps it (MODULE_NAME_LEN is 56 with the final NUL). */
+  moduleName: 55,
+  /** The kernel refuses longer string parameters (param_set_charp). */
+  parameterValue: 1024,
+  /** A set's /etc/modprobe.d options lines together. */
+  parameterLines: 16 * 1024,
+  /** An address: a DNS name is at most 253 characters. */
+  address: 253,
+  /** Keys: a 16384-bit RSA private key is about 12 KiB of PEM. */
+  privateKey: 64 * 1024,
+  publicKey: 8 * 1024,
+  /** Seconds: a build may run a day, any other step six hours. */
+  buildTimeoutSeconds: 24 * 3600,
+  commandTimeoutSeconds: 6 * 3600,
+  /** Entries of one list (load, options, directories). */
+  list: 256,
+} as const;
+
+/** A string of at most `max` characters. */
+const text = (max: number) => z.string().max(max, `expected at most ${max} characters`);
+
+/**
+ * Names a parameters record may not use: `__proto__` would be dropped on the way (it sets
+ * an object's prototype), the others name Object.prototype's members.
+ */
+export const RESERVED_KEYS = ["__proto__", "constructor", "prototype"];
+const notReserved = (s: string) => !RESERVED_KEYS.includes(s);
+
 const hostName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "expected a host name of lowercase letters, digits and '-' (it becomes part of resource names)");
@@ -17,15 +57,15 @@ const NOT_AN_OPTION = "must not start with '-': it becomes a command argument on
 
 const PATH_MESSAGE = "expected an absolute path of plain characters, e.g. /opt/modules (letters, digits, '.', '_', '+', '~', '-'; no spaces, glob characters, quotes, ',', ':', '=', '.' or '..' segments, no trailing '/')";
 
-const configKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "expected the name of a secret stack config key, e.g. sshPrivateKey");
+const configKey = text(LIMITS.name).regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "expected the name of a secret stack config key, e.g. sshPrivateKey");
 
 const authFields = {
   /** Name of a secret config key (in the kmod-fleet namespace) holding the private key. */
   privateKeyConfig: configKey.optional(),
   /** Path of a private key file on the machine that runs pulumi. */
-  keyFile: z.string().min(1, "expected a file path").optional(),
+  keyFile: text(LIMITS.path).min(1, "expected a file path").optional(),
   /** true: use $SSH_AUTH_SOCK; a string: the agent socket path. */
-  agent: z.union([z.literal(true), z.string().min(1)]).optional(),
+  agent: z.union([z.literal(true), text(LIMITS.path).min(1)]).optional(),
   /** Name of a secret config key holding the key's passphrase. */
   passphraseConfig: configKey.optional(),
 };
@@ -50,10 +90,10 @@ export const authSchema = z
 export const componentAuthSchema = z
   .object({
     /** The private key itself (OpenSSH or PEM text). */
-    privateKey: z.string().min(1, "expected the private key's text (OpenSSH or PEM)").optional(),
+    privateKey: text(LIMITS.privateKey).min(1, "expected the private key's text (OpenSSH or PEM)").optional(),
     ...authFields,
     /** The key's passphrase itself. */
-    passphrase: z.string().optional(),
+    passphrase: text(LIMITS.parameterValue).optional(),
   })
   .strict()
   .refine(...exactlyOne(["privateKey", "privateKeyConfig", "keyFile", "agent"]))
@@ -63,14 +103,12 @@ export const componentAuthSchema = z
  * A pinned SSH host key: the public key as in known_hosts ("ssh-ed25519 AAAA...") or its
  * fingerprint ("SHA256:..."). Several may be given (a host with several key types).
  */
-const hostKey = z
-  .string()
-  .regex(/^(SHA256:[A-Za-z0-9+/]{43}=?|(ssh-|ecdsa-|sk-)[a-z0-9@.-]+ [A-Za-z0-9+/]+=*( .*)?)$/, "expected a public key line like 'ssh-ed25519 AAAA...' or a fingerprint like 'SHA256:...'");
+const hostKey = text(LIMITS.publicKey).regex(/^(SHA256:[A-Za-z0-9+/]{43}=?|(ssh-|ecdsa-|sk-)[a-z0-9@.-]+ [A-Za-z0-9+/]+=*( .*)?)$/, "expected a public key line like 'ssh-ed25519 AAAA...' or a fingerprint like 'SHA256:...'");
 
 const connectionFields = {
-  address: z.string().min(1, "expected a host name or IP address"),
+  address: text(LIMITS.address).min(1, "expected a host name or IP address"),
   port: z.number().int().min(1).max(65535),
-  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "expected a user name"),
+  user: text(32).regex(/^[a-z_][a-z0-9_-]*$/, "expected a user name"),
   hostKey: z.union([hostKey, z.array(hostKey).min(1)]),
   /** Turns host key verification off for this host. Never the default. */
   insecureIgnoreHostKey: z.literal(true),
@@ -82,17 +120,17 @@ const timeouts = {
   /** Connection attempts before giving up (default 3, with backoff). */
   connectAttempts: z.number().int().min(1).max(10),
   /** Seconds a module build may run (default 3600). */
-  buildTimeoutSeconds: z.number().int().min(10),
+  buildTimeoutSeconds: z.number().int().min(10).max(LIMITS.buildTimeoutSeconds, `expected at most ${LIMITS.buildTimeoutSeconds} (24 hours)`),
   /** Seconds any other step may run (default 900: downloads of a 1 GB image included). */
-  commandTimeoutSeconds: z.number().int().min(5),
+  commandTimeoutSeconds: z.number().int().min(5).max(LIMITS.commandTimeoutSeconds, `expected at most ${LIMITS.commandTimeoutSeconds} (6 hours)`),
 };
 
 /** ${VAR} placeholders of the download URL; see config/profiles.ts. */
-const urlTemplate = z.string().regex(/^https?:\/\/\S+$/, "expected an http(s) URL template, e.g. https://${GROUP}.release.flatcar-linux.net/${BOARD}/${VERSION}/flatcar_developer_container.bin.bz2");
-const absolutePath = z.string().refine(isPlainAbsolutePath, PATH_MESSAGE);
+const urlTemplate = text(LIMITS.url).regex(/^https?:\/\/\S+$/, "expected an http(s) URL template, e.g. https://${GROUP}.release.flatcar-linux.net/${BOARD}/${VERSION}/flatcar_developer_container.bin.bz2");
+const absolutePath = text(LIMITS.path).refine(isPlainAbsolutePath, PATH_MESSAGE);
 /** A path in which `${KERNEL}` stands for the running kernel's release. */
-const kernelPathTemplate = z.string().refine((s) => isPlainAbsolutePath(s.replaceAll("${KERNEL}", "k")), PATH_MESSAGE.replace("e.g. /opt/modules", "e.g. /boot/config-${KERNEL}"));
-const shellVariable = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "expected a shell variable name");
+const kernelPathTemplate = text(LIMITS.path).refine((s) => isPlainAbsolutePath(s.replaceAll("${KERNEL}", "k")), PATH_MESSAGE.replace("e.g. /opt/modules", "e.g. /boot/config-${KERNEL}"));
+const shellVariable = text(LIMITS.name).regex(/^[A-Z_][A-Z0-9_]*$/, "expected a shell variable name");
 
 /** Where the OS, its release and its developer container are. Every field overrides the base. */
 export const profileSchema = z
@@ -105,16 +143,16 @@ export const profileSchema = z
     /** update.conf files; later ones override earlier ones (/etc over /usr). */
     updateConfFiles: z.array(absolutePath).min(1).optional(),
     /** GROUP when no update.conf sets it. */
-    defaultGroup: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "expected an update channel such as stable (letters, digits, '.', '_', '-')").optional(),
+    defaultGroup: text(LIMITS.name).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "expected an update channel such as stable (letters, digits, '.', '_', '-')").optional(),
     devContainerUrl: urlTemplate.optional(),
     /** Detached signature URL; ${URL} is the image URL. */
-    signatureUrl: z.string().min(1).optional(),
+    signatureUrl: text(LIMITS.url).min(1).optional(),
     /** ASCII-armored public key that must have signed the developer container. */
-    signingKey: z.string().regex(/-----BEGIN PGP PUBLIC KEY BLOCK-----/, "expected an ASCII-armored PGP public key").optional(),
+    signingKey: text(LIMITS.privateKey).regex(/-----BEGIN PGP PUBLIC KEY BLOCK-----/, "expected an ASCII-armored PGP public key").optional(),
     /** Fingerprint the signature must come from (40 hex digits). */
     signingKeyFingerprint: z.string().regex(/^[0-9A-Fa-f]{40}$/, "expected a 40-digit hex key fingerprint").optional(),
     /** Run inside the developer container; must leave the running kernel's sources at /usr/src/linux. */
-    sourcesCommand: z.string().min(1).optional(),
+    sourcesCommand: text(LIMITS.command).min(1).optional(),
     /** The read-only modules directory the overlay goes over. */
     modulesDir: absolutePath.optional(),
     /** The kernel images of the A/B slots (Flatcar: /boot/flatcar/vmlinuz-a and -b); a staged update's kernel is read from them. */
@@ -122,24 +160,28 @@ export const profileSchema = z
   })
   .strict();
 
-const optionName = z
-  .string()
-  .regex(
-    /^(CONFIG_)?[A-Z0-9_]+(=[mn])?$/,
+/** The Kconfig symbol an option request names: without CONFIG_ and without =m or =n. */
+export function optionSymbol(request: string): string {
+  return request.replace(/=[mn]$/, "").replace(/^CONFIG_/, "");
+}
+
+const optionName = text(LIMITS.name)
+  .refine(
+    // "CONFIG_" alone passes the pattern but names no option.
+    (s) => /^[A-Z0-9_]+(=[mn])?$/.test(s) && /[A-Z0-9]/.test(optionSymbol(s)),
     "expected a kernel option to build as a module, e.g. DRM_I915 or CONFIG_DRM_I915=m (only =m: a built-in option needs a new kernel), or OPTION=n to leave an optional feature off as a preflight's 'Would work' line suggests",
   );
 
-const relativeDir = z
-  .string()
+const relativeDir = text(LIMITS.path)
   .refine(notAnOption, NOT_AN_OPTION)
   .refine((s) => s.startsWith("-") || /^[A-Za-z0-9_+][A-Za-z0-9_.+-]*(\/[A-Za-z0-9_+][A-Za-z0-9_.+-]*)*$/.test(s), "expected a directory inside the kernel tree, e.g. drivers/gpu/drm (relative, no '..', no glob characters)");
 
 const sourceSchema = z
   .object({
     /** A local folder, uploaded to each host (out-of-tree module with a Kbuild/Makefile). */
-    dir: z.string().min(1).optional(),
+    dir: text(LIMITS.path).min(1).optional(),
     /** A git repository at a pinned ref, cloned inside the developer container. */
-    git: z.object({ url: z.string().min(1).refine(notAnOption, NOT_AN_OPTION).refine((u) => !/\s/.test(u), "expected a URL without spaces"), ref: z.string().regex(/^[0-9a-f]{7,40}$|^v?[0-9][\w.+-]*$/, "expected a commit hash or a version tag") }).strict().optional(),
+    git: z.object({ url: text(LIMITS.url).min(1).refine(notAnOption, NOT_AN_OPTION).refine((u) => !/\s/.test(u), "expected a URL without spaces"), ref: text(LIMITS.name).regex(/^[0-9a-f]{7,40}$|^v?[0-9][\w.+-]*$/, "expected a commit hash or a version tag") }).strict().optional(),
     /**
      * Options to build as modules (or OPTION=n to keep an optional feature off, as a
      * preflight's 'Would work' line suggests). The options they depend on are added, and
@@ -147,7 +189,7 @@ const sourceSchema = z
      * (checked against the new modules).
      */
     inTree: z
-      .object({ options: z.array(optionName).min(1), directories: z.array(relativeDir).min(1).optional() })
+      .object({ options: z.array(optionName).min(1).max(LIMITS.list), directories: z.array(relativeDir).min(1).max(LIMITS.list).optional() })
       .strict()
       .optional(),
   })
@@ -156,28 +198,32 @@ const sourceSchema = z
     message: "expected exactly one of dir, git or inTree",
   });
 
-const moduleName = z
-  .string()
+const moduleName = text(LIMITS.moduleName)
   .regex(/^[A-Za-z0-9_-]+$/, "expected a module name as modprobe takes it (no path, no .ko)")
-  .refine(notAnOption, NOT_AN_OPTION);
+  .refine(notAnOption, NOT_AN_OPTION)
+  .refine(notReserved, `expected a module name, not ${RESERVED_KEYS.join(", ")}`);
+
+const parameterName = text(LIMITS.name)
+  .regex(/^[A-Za-z0-9_]+$/, "expected a parameter name of letters, digits and '_'")
+  .refine(notReserved, `expected a parameter name, not ${RESERVED_KEYS.join(", ")}`);
 
 /** Written into an /etc/modprobe.d `options` line: one word, nothing that starts a new line. */
 const parameterValue = z.union([
-  z.string().regex(/^[^\s"'\\]+$/, "expected a value without spaces, quotes, backslashes or line breaks (it is written to an /etc/modprobe.d options line)"),
+  text(LIMITS.parameterValue).regex(/^[^\s"'\\]+$/, "expected a value without spaces, quotes, backslashes or line breaks (it is written to an /etc/modprobe.d options line)"),
   z.number(),
   z.boolean(),
 ]);
 
 export const moduleSetSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, "expected a short name of lowercase letters, digits, '-' and '_'"),
+    name: text(LIMITS.name).regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, "expected a short name of lowercase letters, digits, '-' and '_'"),
     source: sourceSchema,
     /** Modules to modprobe, in this order. */
-    load: z.array(moduleName).min(1),
-    /** Module parameters: { module: { param: value } }. */
-    parameters: z.record(moduleName, z.record(z.string().regex(/^[A-Za-z0-9_]+$/, "expected a parameter name"), parameterValue)).optional(),
+    load: z.array(moduleName).min(1).max(LIMITS.list),
+    /** Module parameters: { module: { param: value } }, for modules in `load` ('-' and '_' are the same). */
+    parameters: z.record(moduleName, z.record(parameterName, parameterValue)).optional(),
     /** Which hosts get this set: all (default), or hosts named or labelled so. */
-    hosts: z.union([z.literal("all"), z.object({ names: z.array(hostName).optional(), labels: z.array(z.string()).optional() }).strict()]).optional(),
+    hosts: z.union([z.literal("all"), z.object({ names: z.array(hostName).optional(), labels: z.array(text(LIMITS.name)).optional() }).strict()]).optional(),
   })
   .strict();
 
@@ -198,9 +244,9 @@ export const storageSchema = z
 export const buildSchema = z
   .object({
     /** Host names or labels that may build; default: any host of the fleet that runs the kernel. */
-    builders: z.array(z.string().min(1, "expected a host name or label")).min(1, "expected at least one host name or label; leave builders out to let any host build").optional(),
+    builders: z.array(text(LIMITS.name).min(1, "expected a host name or label")).min(1, "expected at least one host name or label; leave builders out to let any host build").optional(),
     /** The artifact store on the machine that runs Pulumi: a local folder (relative to the project, or absolute). */
-    store: z.object({ path: z.string().min(1, "expected a folder path") }).strict().optional(),
+    store: z.object({ path: text(LIMITS.path).min(1, "expected a folder path") }).strict().optional(),
   })
   .strict();
 
@@ -227,7 +273,7 @@ function fleetSchemas<A extends typeof authSchema | typeof componentAuthSchema>(
       name: hostName,
       ...reach,
       jump: jump.optional(),
-      labels: z.array(z.string().min(1)).optional(),
+      labels: z.array(text(LIMITS.name).min(1)).optional(),
       connectTimeoutSeconds: timeouts.connectTimeoutSeconds.optional(),
       connectAttempts: timeouts.connectAttempts.optional(),
       buildTimeoutSeconds: timeouts.buildTimeoutSeconds.optional(),

@@ -1,33 +1,40 @@
 #!/bin/bash
-# Prints what kmod-fleet needs to know about a host, as key=value lines.
+# Prints what kmod-fleet needs to know about a host, as key=value lines, each value in
+# base64: a value read from a host file may hold a line break, and must not be able to
+# print a line of its own (components/hostFacts.ts refuses a key seen twice).
 # Environment (from the profile): RELEASE_FILES, VERSION_VARIABLE, BOARD_VARIABLE,
 # UPDATE_CONF_FILES (newline-separated; later files win), DEFAULT_GROUP,
 # CONFIG_SOURCES (newline-separated, ${KERNEL} stands for `uname -r`), KERNEL_IMAGES (the
 # A/B slots' kernel images, newline-separated).
 set -eu
 
+emit() { # $1 = key, $2 = value
+  printf '%s=%s\n' "$1" "$(printf '%s' "$2" | base64 -w 0)"
+}
+
 kernel=$(uname -r)
-echo "kernelRelease=$kernel"
-echo "arch=$(uname -m)"
-echo "bootId=$(cat /proc/sys/kernel/random/boot_id)"
+emit kernelRelease "$kernel"
+emit arch "$(uname -m)"
+emit bootId "$(cat /proc/sys/kernel/random/boot_id)"
 
 # Release files and update.conf are shell assignments; read them in a subshell so that
-# nothing they set leaks into this script.
+# nothing they set leaks into this script, and whatever they print goes to stderr.
 release_value() { # $1 = variable name; files on stdin
-  ( while IFS= read -r f; do [ -r "$f" ] && . "$f"; done; eval "printf '%s' \"\${$1:-}\"" )
+  ( while IFS= read -r f; do [ -r "$f" ] && . "$f" >&2; done; eval "printf '%s' \"\${$1:-}\"" )
 }
-echo "osVersion=$(printf '%s\n' "$RELEASE_FILES" | release_value "$VERSION_VARIABLE")"
-echo "board=$(printf '%s\n' "$RELEASE_FILES" | release_value "$BOARD_VARIABLE")"
+emit osVersion "$(printf '%s\n' "$RELEASE_FILES" | release_value "$VERSION_VARIABLE")"
+emit board "$(printf '%s\n' "$RELEASE_FILES" | release_value "$BOARD_VARIABLE")"
 group=$(printf '%s\n' "$UPDATE_CONF_FILES" | release_value GROUP)
-echo "group=${group:-$DEFAULT_GROUP}"
-( . /etc/os-release 2>/dev/null; echo "osId=${ID:-unknown}"; echo "osVersionId=${VERSION_ID:-}" )
+emit group "${group:-$DEFAULT_GROUP}"
+os_id=$(printf '%s\n' /etc/os-release | release_value ID)
+emit osId "${os_id:-unknown}"
 
 config=""
 while IFS= read -r candidate; do
   path=${candidate//'${KERNEL}'/$kernel}
   if [ -n "$path" ] && [ -r "$path" ]; then config=$path; break; fi
 done <<< "$CONFIG_SOURCES"
-echo "kernelConfig=$config"
+emit kernelConfig "$config"
 
 # The A/B boot slots (Flatcar: USR-A and USR-B, each with its kernel image on the ESP):
 # which one runs, and after the update engine has written a release to the other one and
@@ -62,7 +69,7 @@ done <<< "${KERNEL_IMAGES:-}"
 if [ -z "$boot_slot" ]; then
   if [ "$other_slot" = a ]; then boot_slot=b; else boot_slot=a; fi
 fi
-echo "bootSlot=$boot_slot"
+emit bootSlot "$boot_slot"
 
 staged_version=""
 staged_kernel=""
@@ -74,9 +81,9 @@ if printf '%s\n' "$status" | grep -qx 'CURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REB
   # when its image cannot be read: then nothing is built for it before the reboot.
   staged_kernel=$other_kernel; staged_slot=$other_slot
 fi
-echo "stagedOsVersion=$staged_version"
-echo "stagedKernelRelease=$staged_kernel"
-echo "stagedSlot=$staged_slot"
+emit stagedOsVersion "$staged_version"
+emit stagedKernelRelease "$staged_kernel"
+emit stagedSlot "$staged_slot"
 
 # Whether the kernel refuses unsigned modules. Raw values, one line each; kmod-fleet checks
 # their shapes (components/signing.ts).
@@ -85,15 +92,15 @@ config_line() { # $1 = option name: its line in the running config, "absent", or
   line=$(zcat -f -- "$config" 2>/dev/null | grep -E "^(CONFIG_$1=|# CONFIG_$1 is not set)" | head -n 1 || true)
   echo "${line:-absent}"
 }
-echo "moduleSigForce=$(config_line MODULE_SIG_FORCE)"
-echo "machineKeyring=$(config_line INTEGRITY_MACHINE_KEYRING)"
+emit moduleSigForce "$(config_line MODULE_SIG_FORCE)"
+emit machineKeyring "$(config_line INTEGRITY_MACHINE_KEYRING)"
 first_line() { if [ -r "$1" ]; then head -n 1 -- "$1"; fi; }
-echo "sigEnforce=$(first_line /sys/module/module/parameters/sig_enforce)"
-echo "lockdown=$(first_line /sys/kernel/security/lockdown)"
+emit sigEnforce "$(first_line /sys/module/module/parameters/sig_enforce)"
+emit lockdown "$(first_line /sys/kernel/security/lockdown)"
 # The EFI variable: 4 bytes of attributes, then 1 when Secure Boot is on.
 secure_boot=not-efi
 if [ -d /sys/firmware/efi ]; then
   var=/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0a2c9a4e
   secure_boot=$(if [ -r "$var" ]; then od -An -t u1 -j 4 -N 1 -- "$var" | tr -d ' \n'; fi)
 fi
-echo "secureBoot=$secure_boot"
+emit secureBoot "$secure_boot"

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { execSync } from "child_process";
 import { closeAllSessions, type ConnectionSpec } from "../../ssh/session";
-import { hostFactsProvider, probeFacts, type FactsProbe } from "../../components/hostFacts";
+import { hostFactsProvider, parseFactsOutput, probeFacts, type FactsProbe } from "../../components/hostFacts";
 import { runScript } from "../../ssh/session";
 import { startSshd, type TestSshd } from "./sshd";
 
@@ -62,6 +62,34 @@ describe("host facts", () => {
 
   it("reports no kernel config when none of the sources exists", async () => {
     expect((await probeFacts(spec, { ...probe, kernelConfigSources: ["/nope/${KERNEL}"] })).kernelConfig).toBe("");
+  });
+
+  it("a release value holding a line break cannot set another fact: the probe fails, naming the value and its file", async () => {
+    fs.writeFileSync(`${sshd.dir}/release-nl`, "FLATCAR_RELEASE_VERSION=$'3975.2.0\\nkernelRelease=6.6.6-evil'\nFLATCAR_RELEASE_BOARD=amd64-usr\n");
+    const answer = await probeFacts(spec, { ...probe, releaseFiles: [`${sshd.dir}/release-nl`] }).then(
+      (f) => f.kernelRelease,
+      (e: Error) => e.message,
+    );
+    expect(answer).toMatch(/^loop: the host reported values kmod-fleet refuses to use[^\n]*\n {2}OS version "3975\.2\.0\\nkernelRelease=6\.6\.6-evil" \(FLATCAR_RELEASE_VERSION in /);
+  });
+
+  it("what a release file prints is no answer: the facts are the host's", async () => {
+    fs.writeFileSync(`${sshd.dir}/release-echo`, "echo kernelRelease=6.6.6-evil\necho bootId=0\nFLATCAR_RELEASE_VERSION=3975.2.0\nFLATCAR_RELEASE_BOARD=amd64-usr\n");
+    const facts = await probeFacts(spec, { ...probe, releaseFiles: [`${sshd.dir}/release-echo`] });
+    expect(facts).toMatchObject({ kernelRelease: os.release(), osVersion: "3975.2.0", board: "amd64-usr" });
+  });
+
+  it("a value past any sane length is refused, shown cut short", async () => {
+    fs.writeFileSync(`${sshd.dir}/release-long`, `FLATCAR_RELEASE_VERSION=${"9".repeat(5000)}\nFLATCAR_RELEASE_BOARD=amd64-usr\n`);
+    await expect(probeFacts(spec, { ...probe, releaseFiles: [`${sshd.dir}/release-long`] })).rejects.toThrow(/OS version "9{100}"\.\.\. \(5000 characters\) \(FLATCAR_RELEASE_VERSION in [^)]*\): longer than 64 characters/);
+  });
+
+  it("an answer with a key twice, or a line that is not key=base64, is refused", () => {
+    const b64 = (v: string) => Buffer.from(v).toString("base64");
+    expect(parseFactsOutput("h", `kernelRelease=${b64("6.1.0")}\nosVersion=${b64("1.2")}\n`)).toMatchObject({ kernelRelease: "6.1.0", osVersion: "1.2" });
+    expect(() => parseFactsOutput("h", `kernelRelease=${b64("6.1.0")}\nkernelRelease=${b64("6.6.6-evil")}\n`)).toThrow(/^h: the host's facts cannot be read[^]*kernelRelease printed twice/);
+    expect(() => parseFactsOutput("h", "kernelRelease=6.6.6 evil\n")).toThrow(/unexpected line "kernelRelease=6\.6\.6 evil"/);
+    expect(() => parseFactsOutput("h", `__proto__=${b64("x")}\n`)).toThrow(/unexpected line "__proto__=/);
   });
 
   it("read (pulumi refresh) probes the host again", async () => {
@@ -126,9 +154,30 @@ describe("a staged OS update", () => {
     expect(await probeFacts(stagedSpec, slots)).toMatchObject({ stagedOsVersion: "3975.2.1", stagedKernelRelease: "" });
   });
 
+  it("a staged kernel release longer than a kernel keeps is refused", async () => {
+    fakeKernelImage(`${staged.dir}/vmlinuz-b`, `6.1.0-${"x".repeat(100)}`);
+    await expect(probeFacts(stagedSpec, slots)).rejects.toThrow(/staged kernel release "6\.1\.0-x+"\.\.\. \(106 characters\) \(the staged kernel image .*\): longer than 64 characters/);
+  });
+
   it("a version string the host makes up is refused, naming where it came from", async () => {
     fakeKernelImage(`${staged.dir}/vmlinuz-b`, "../../etc");
     await expect(probeFacts(stagedSpec, slots)).rejects.toThrow(/staged kernel release "\.\.\/\.\.\/etc" \(the staged kernel image/);
+  });
+});
+
+describe("a kernel release the host makes up", () => {
+  let fake: TestSshd;
+  beforeAll(async () => {
+    // uname -r answers 5,000 characters; everything else is the machine's.
+    fake = await startSshd({ namespace: { stubs: { uname: `if [ "$1" = -r ]; then printf '6.6.6-%s\\n' "$(printf 'a%.0s' {1..5000})"; else exec /usr/bin/uname "$@"; fi` } } });
+  });
+  afterAll(async () => {
+    await fake?.stop();
+  });
+
+  it("is refused past the 64 characters a kernel keeps", async () => {
+    const fakeSpec = { ...spec, port: fake.port, privateKey: fake.privateKey, hostKeys: [fake.hostKey] };
+    await expect(probeFacts(fakeSpec, probe)).rejects.toThrow(/^loop: the host reported values kmod-fleet refuses to use[^\n]*\n {2}kernel release \(uname -r\) "6\.6\.6-a+"\.\.\. \(5006 characters\): longer than 64 characters/);
   });
 });
 

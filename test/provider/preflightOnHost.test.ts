@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
+import { execFileSync } from "child_process";
 import { closeAllSessions, type ConnectionSpec } from "../../ssh/session";
 import { runPreflightOnHost } from "../../components/preflightOnHost";
 import { inTreePlan } from "../../kernel/inTreePlan";
@@ -61,3 +62,43 @@ describe("the preflight on a host's own tree", () => {
     await expect(runPreflightOnHost(spec, { ...req, options: ["FOO"] })).rejects.toThrow(/module set foo can never load[\s\S]*Would work: FOO=m with FOO_ALLOW_CEC=n/);
   });
 });
+
+// A builder that sends a tree whose top Kconfig is a link to a file of the machine that runs
+// Pulumi: with the link kept, that file would decide the verdict (here it makes I915 a plain
+// option, so the request would pass). The stub `tar` on the host sends the archive as is.
+describe("a kernel tree with links to this machine's files", () => {
+  let hostile: TestSshd;
+  let hostileSpec: ConnectionSpec;
+  let local: string;
+  beforeAll(async () => {
+    hostile = await startSshd({ namespace: { stubs: { tar: "exit 1" } } });
+    hostileSpec = { ...spec, port: hostile.port, privateKey: hostile.privateKey, hostKeys: [hostile.hostKey] };
+    local = fs.mkdtempSync(`${sshd.dir}/operator-`);
+    fs.writeFileSync(`${local}/Kconfig`, 'config MODULES\n\tbool "modules"\n\tmodules\nconfig I915\n\ttristate "i915"\n');
+    const packed = `${local}/packed`;
+    for (const [p, text] of Object.entries(MINI_TREE)) {
+      fs.mkdirSync(path.join(packed, path.dirname(p)), { recursive: true });
+      fs.writeFileSync(path.join(packed, p), text);
+    }
+    fs.rmSync(`${packed}/Kconfig`);
+    fs.symlinkSync(`${local}/Kconfig`, `${packed}/Kconfig`);
+    execFileSync("tar", ["-C", packed, "-czf", `${local}/tree.tar.gz`, "."]);
+    fs.mkdirSync(`${hostile.dir}/work/src/${KERNEL}/linux`, { recursive: true });
+    fs.writeFileSync(`${hostile.dir}/stubs/tar`, `#!/bin/bash\ncat > /dev/null\ncat ${local}/tree.tar.gz\n`, { mode: 0o755 });
+    fs.writeFileSync(`${hostile.dir}/config-plain`, "CONFIG_MODULES=y\n");
+  });
+  afterAll(async () => {
+    await hostile?.stop();
+  });
+
+  it("the link is not unpacked: the analysis never reads the file it points to", async () => {
+    const req = { ...request("config-plain"), workDir: `${hostile.dir}/work`, kernelConfig: `${hostile.dir}/config-plain` };
+    const answer = await runPreflightOnHost(hostileSpec, req).then(
+      (r) => `verdict ${r.verdict}`,
+      (e: Error) => e.message,
+    );
+    expect(answer).not.toBe("verdict ok");
+    expect(answer).toMatch(/^loop: the preflight could not run[^]*Kconfig/);
+  });
+});
+

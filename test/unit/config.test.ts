@@ -86,6 +86,21 @@ describe("defaults and profiles", () => {
   });
 });
 
+describe("module names, parameters and folders", () => {
+  it("parameters reach modprobe and /etc/modprobe.d under the name load gives the module ('-' and '_' are the same)", () => {
+    const fleet = resolveFleetConfig(minimal({ moduleSets: [{ name: "s", source: { dir: "x" }, load: ["a_b", "c-d"], parameters: { "a-b": { p: 1 }, c_d: { q: true } } }] }));
+    expect(fleet.moduleSets[0].parameters).toEqual({ a_b: "p=1", "c-d": "q=1" });
+  });
+  it("a folder whose name starts like the modules dir's is not inside it", () => {
+    expect(resolveFleetConfig(minimal({ storage: { modulesRoot: "/usr/lib/modules-extra" } })).storage.modulesRoot).toBe("/usr/lib/modules-extra");
+    expect(resolveFleetConfig(minimal({ storage: { cacheDir: "/opt/modules-cache", workDir: "/opt/modulesx" } })).storage).toMatchObject({ cacheDir: "/opt/modules-cache", workDir: "/opt/modulesx" });
+  });
+  it("the bounds themselves are accepted", () => {
+    const fleet = resolveFleetConfig(minimal({ defaults: { buildTimeoutSeconds: 86400, commandTimeoutSeconds: 21600 }, moduleSets: [{ name: "s", source: { dir: "x" }, load: ["m"], parameters: { m: { p: "x".repeat(1024) } } }] }));
+    expect(fleet.hosts[0]).toMatchObject({ buildTimeoutSeconds: 86400, commandTimeoutSeconds: 21600 });
+  });
+});
+
 describe("bad config is rejected with one message per mistake, by path", () => {
   for (const [what, raw, expected] of BAD_CONFIGS) {
     it(what, () => {
