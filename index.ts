@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, resolveFleetConfig } from "./config/resolve";
 import type { FleetConfig } from "./config/schema";
-import { Fleet } from "./components/fleet";
+import { Fleet, type FleetArgs } from "./components/fleet";
 
 const config = new pulumi.Config("kmod-fleet");
 
@@ -28,7 +28,10 @@ function readFleetConfig(): FleetConfig {
   return raw as FleetConfig;
 }
 
-const fleet = new Fleet("fleet", readFleetConfig());
+// The stack config is the Fleet's args in plain values, but for one spelling the typed args
+// leave out: `auth.agent: <socket path>` (typed, `auth.agentSocketPath`), which the Fleet
+// accepts at run time.
+const fleet = new Fleet("fleet", readFleetConfig() as FleetArgs);
 
 /** Per host: kernel release, OS version, and the modules built for each set. */
 export const hosts = fleet.summary;

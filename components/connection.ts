@@ -1,5 +1,5 @@
 // Builds each host's ConnectionSpec from the resolved fleet: the private key and its
-// passphrase come from the Fleet's args (as Inputs), from secret stack config, or from a key
+// passphrase (or a password) come from the Fleet's args (as Inputs), from secret stack config, or from a key
 // file read here; each is made a secret at once, so they stay Pulumi secrets all the way
 // into the providers' encrypted state.
 import * as fs from "fs";
@@ -13,6 +13,7 @@ export type SecretSource = (configKey: string) => pulumi.Output<string>;
 interface AuthValues {
   privateKey?: pulumi.Output<string>;
   passphrase?: pulumi.Output<string>;
+  password?: pulumi.Output<string>;
   agent?: string;
 }
 
@@ -27,6 +28,8 @@ function authValues(auth: ResolvedAuth, live: pulumi.Output<ResolvedAuth | undef
     : auth.passphrase !== undefined
       ? pulumi.secret(live.apply((a) => a?.passphrase ?? ""))
       : undefined;
+  if (auth.passwordConfig) return { password: secret(auth.passwordConfig) };
+  if (auth.password !== undefined) return { password: pulumi.secret(live.apply((a) => a?.password ?? "")) };
   if (auth.privateKey !== undefined) return { privateKey: pulumi.secret(live.apply((a) => a?.privateKey ?? "")), passphrase };
   if (auth.privateKeyConfig) return { privateKey: secret(auth.privateKeyConfig), passphrase };
   if (auth.keyFile) {
@@ -63,8 +66,8 @@ export function connectionFor(planned: ResolvedHost, live: pulumi.Output<Resolve
   const a = authValues(planned.auth, live.apply((h) => h.auth), secret, where);
   const j = planned.jump ? authValues(planned.jump.auth, live.apply((h) => h.jump?.auth), secret, `${where}.jump`) : undefined;
   const spec = pulumi
-    .all([live, a.privateKey, a.passphrase, j?.privateKey, j?.passphrase])
-    .apply(([host, privateKey, passphrase, jumpKey, jumpPassphrase]) => {
+    .all([live, a.privateKey, a.passphrase, a.password, j?.privateKey, j?.passphrase, j?.password])
+    .apply(([host, privateKey, passphrase, password, jumpKey, jumpPassphrase, jumpPassword]) => {
       const spec: ConnectionSpec = {
         host: host.name,
         address: host.address,
@@ -76,6 +79,7 @@ export function connectionFor(planned: ResolvedHost, live: pulumi.Output<Resolve
         stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
         ...(privateKey ? { privateKey } : {}),
         ...(passphrase ? { passphrase } : {}),
+        ...(password ? { password } : {}),
         ...(a.agent ? { agent: a.agent } : {}),
       };
       if (host.jump) {
@@ -86,6 +90,7 @@ export function connectionFor(planned: ResolvedHost, live: pulumi.Output<Resolve
           hostKeys: host.jump.hostKeys,
           ...(jumpKey ? { privateKey: jumpKey } : {}),
           ...(jumpPassphrase ? { passphrase: jumpPassphrase } : {}),
+          ...(jumpPassword ? { password: jumpPassword } : {}),
           ...(j?.agent ? { agent: j.agent } : {}),
         };
       }

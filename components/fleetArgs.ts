@@ -17,13 +17,15 @@ import { componentSchemas, type BuildConfig, type ModuleSetConfig, type ProfileC
 import type { ConnectionSpec } from "../ssh/session";
 import type { FactsProbe, HostFactsValues } from "./hostFacts";
 import type { InventoryProber } from "./inventory";
+import { normalizeConnections, splitHostKeys } from "./commandConnection";
 
 export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<HostFactsValues>;
 
 /**
- * How to log in: exactly one of `privateKey`, `privateKeyConfig`, `keyFile` and `agent`.
- * Default: `{ privateKeyConfig: "sshPrivateKey" }`. The key and its passphrase stay Pulumi
- * secrets all the way into the providers' state; they are never printed.
+ * How to log in: exactly one of `privateKey`, `privateKeyConfig`, `keyFile`, `agent` (or
+ * `agentSocketPath`), `password` and `passwordConfig`. Default:
+ * `{ privateKeyConfig: "sshPrivateKey" }`. The key, its passphrase and the password stay
+ * Pulumi secrets all the way into the providers' state; they are never printed.
  */
 export interface AuthArgs {
   /** The private key (OpenSSH or PEM text), e.g. `config.requireSecret("sshKey")` or a generated key's output. Made a secret if it is not one. */
@@ -32,8 +34,14 @@ export interface AuthArgs {
   privateKeyConfig?: string;
   /** Path of a private key file on the machine that runs pulumi, read when the program runs and made a secret. */
   keyFile?: string;
-  /** ssh-agent: `true` for `$SSH_AUTH_SOCK`, or the agent socket's path. */
-  agent?: true | string;
+  /** ssh-agent at `$SSH_AUTH_SOCK`. */
+  agent?: boolean;
+  /** ssh-agent at this socket path. */
+  agentSocketPath?: string;
+  /** Password authentication (the host's sshd must allow it), made a secret. */
+  password?: pulumi.Input<string>;
+  /** Name of a secret stack config key in the `kmod-fleet` namespace that holds the password. */
+  passwordConfig?: string;
   /** The key's passphrase, made a secret. At most one of `passphrase` and `passphraseConfig`; default none. */
   passphrase?: pulumi.Input<string>;
   /** Name of a secret stack config key in the `kmod-fleet` namespace that holds the passphrase. */
@@ -42,8 +50,8 @@ export interface AuthArgs {
 
 /** How to reach a host, or its jump host. */
 export interface ConnectionArgs {
-  /** Host name or IP address to SSH to. Required. */
-  address: pulumi.Input<string>;
+  /** Host name or IP address to SSH to. Required (or `host`). */
+  address?: pulumi.Input<string>;
   /** SSH port. Default 22. */
   port?: pulumi.Input<number>;
   /** Login user; any user but root runs the steps with `sudo -n`. Default `core` (Flatcar's); a jump host's default is the host's user. */
@@ -57,7 +65,23 @@ export interface ConnectionArgs {
    */
   hostKey?: pulumi.Input<string | string[]>;
   /** Turns host key verification off; every run then warns, naming the host. Never the default; not together with `hostKey`. */
-  insecureIgnoreHostKey?: true;
+  insecureIgnoreHostKey?: boolean;
+  /** @pulumi/command's name for `address` (components/commandConnection.ts maps each of these). */
+  host?: pulumi.Input<string>;
+  /** @pulumi/command's name for `auth.privateKey`. */
+  privateKey?: pulumi.Input<string>;
+  /** @pulumi/command's name for `auth.passphrase`. */
+  privateKeyPassword?: pulumi.Input<string>;
+  /** @pulumi/command's name for `auth.password`. */
+  password?: pulumi.Input<string>;
+  /** @pulumi/command's name for `auth.agentSocketPath`. */
+  agentSocketPath?: string;
+  /** @pulumi/command's name for `jump`. */
+  proxy?: ConnectionArgs;
+  /** @pulumi/command's name for `connectAttempts`. */
+  dialErrorLimit?: number;
+  /** @pulumi/command's name for `connectTimeoutSeconds`. */
+  perDialTimeout?: number;
 }
 
 /** One host of the fleet. */
@@ -128,7 +152,7 @@ export class FleetArgsError extends pulumi.RunError {
 }
 
 /** Where an Input may stand, and the placeholder used while its value is not known. */
-const INPUT_PATH = /^(defaults|hosts\[(\d+)\])(\.jump)?\.(address|port|user|hostKey|auth\.privateKey|auth\.passphrase)$/;
+const INPUT_PATH = /^(defaults|hosts\[(\d+)\])(\.jump)?\.(address|port|user|hostKey|auth\.privateKey|auth\.passphrase|auth\.password)$/;
 const PLACEHOLDERS: Record<string, unknown> = {
   // "<address>" is also what the host-key message says when there is no address.
   address: "<address>",
@@ -137,6 +161,7 @@ const PLACEHOLDERS: Record<string, unknown> = {
   hostKey: `SHA256:${"A".repeat(43)}`,
   "auth.privateKey": "<private key>",
   "auth.passphrase": "<passphrase>",
+  "auth.password": "<password>",
 };
 
 function isDeferred(v: unknown): boolean {
@@ -172,7 +197,8 @@ function plainCopy(args: FleetArgs, known: Map<unknown, unknown>): { plain: unkn
         return undefined;
       }
       deferred.push({ path, host: m[2] === undefined ? undefined : Number(m[2]), value: v });
-      return known.has(v) ? known.get(v) : PLACEHOLDERS[m[4]];
+      if (!known.has(v)) return PLACEHOLDERS[m[4]];
+      return m[4] === "hostKey" ? splitHostKeys(known.get(v)) : known.get(v);
     }
     if (Array.isArray(v)) return v.map((x, i) => copy(x, `${path}[${i}]`));
     if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copy(x, path ? `${path}.${k}` : k)]));
@@ -197,7 +223,8 @@ export interface ResolveArgsOptions {
  */
 export function resolveFleetArgs(args: FleetArgs, opts: ResolveArgsOptions): ResolvedFleet {
   if (!isPlainObject(args)) throw new FleetArgsError(["(top level): expected the Fleet's args, an object such as { hosts: [...] }"], opts.subject);
-  const { plain, misplaced } = plainCopy(args, opts.known ?? new Map());
+  const shapeProblems: string[] = [];
+  const { plain, misplaced } = plainCopy(normalizeConnections(args, shapeProblems), opts.known ?? new Map());
   let problems: string[] = [];
   let fleet: ResolvedFleet | undefined;
   try {
@@ -209,6 +236,7 @@ export function resolveFleetArgs(args: FleetArgs, opts: ResolveArgsOptions): Res
   // A misplaced Output was left out of the copy; what the schema says about its absence is not news.
   const about = (p: string, at: string) => p.startsWith(`${at}:`) || p.startsWith(`${at}.`) || p.startsWith(`${at}[`);
   problems = [
+    ...shapeProblems,
     ...misplaced.map((at) => `${at}: expected a plain value, not an Output or a Promise: kmod-fleet plans the fleet's resources from it while the program runs`),
     ...problems.filter((p) => !misplaced.some((at) => about(p, at))),
   ];
@@ -234,7 +262,7 @@ export interface PlannedFleet {
 /** Validates the args at once (throws FleetArgsError) and plans the fleet. */
 export function planFleet(args: FleetArgs, opts: Omit<ResolveArgsOptions, "known">): PlannedFleet {
   const fleet = resolveFleetArgs(args, opts);
-  const { deferred } = plainCopy(args, new Map());
+  const { deferred } = plainCopy(normalizeConnections(args, []), new Map());
   return {
     fleet,
     host(i: number) {

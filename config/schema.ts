@@ -68,6 +68,8 @@ const authFields = {
   agent: z.union([z.literal(true), text(LIMITS.path).min(1)]).optional(),
   /** Name of a secret config key holding the key's passphrase. */
   passphraseConfig: configKey.optional(),
+  /** Name of a secret config key holding a password (password authentication). */
+  passwordConfig: configKey.optional(),
 };
 
 /** "expected exactly one of a, b or c", checked on the fields that are set. */
@@ -76,11 +78,11 @@ function exactlyOne(keys: string[]) {
   return [(a: Record<string, unknown>) => keys.filter((k) => a[k] !== undefined).length === 1, { message: `expected exactly one of ${names}` }] as const;
 }
 
-/** How to log in (stack config). Exactly one of privateKeyConfig, keyFile and agent. */
+/** How to log in (stack config). Exactly one of privateKeyConfig, keyFile, agent and passwordConfig. */
 export const authSchema = z
   .object(authFields)
   .strict()
-  .refine(...exactlyOne(["privateKeyConfig", "keyFile", "agent"]));
+  .refine(...exactlyOne(["privateKeyConfig", "keyFile", "agent", "passwordConfig"]));
 
 /**
  * How to log in, as the Fleet component takes it: the stack config's ways, plus the key and
@@ -94,9 +96,11 @@ export const componentAuthSchema = z
     ...authFields,
     /** The key's passphrase itself. */
     passphrase: text(LIMITS.parameterValue).optional(),
+    /** A password itself (password authentication). */
+    password: text(LIMITS.parameterValue).min(1, "expected the password").optional(),
   })
   .strict()
-  .refine(...exactlyOne(["privateKey", "privateKeyConfig", "keyFile", "agent"]))
+  .refine(...exactlyOne(["privateKey", "privateKeyConfig", "keyFile", "agent", "password", "passwordConfig"]))
   .refine((a) => a.passphrase === undefined || a.passphraseConfig === undefined, { message: "expected at most one of passphrase or passphraseConfig" });
 
 /**

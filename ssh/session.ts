@@ -16,6 +16,8 @@ export interface ConnectionSpec {
   user: string;
   privateKey?: string;
   passphrase?: string;
+  /** Password authentication. */
+  password?: string;
   /** ssh-agent socket path. */
   agent?: string;
   /** Pinned keys ("ssh-ed25519 AAAA..." or "SHA256:..."), or "insecure". */
@@ -127,6 +129,7 @@ async function connectOnce(spec: ConnectionSpec): Promise<any> {
   };
   if (spec.privateKey) config.privateKey = spec.privateKey;
   if (spec.passphrase) config.passphrase = spec.passphrase;
+  if (spec.password) config.password = spec.password;
   if (spec.agent) config.agent = spec.agent;
   // readyTimeout covers the handshake; this guard also covers a TCP connect that never completes.
   let timer: NodeJS.Timeout | undefined;
@@ -148,7 +151,7 @@ async function connectOnce(spec: ConnectionSpec): Promise<any> {
       );
     }
     if (/authentication methods failed|All configured authentication/i.test(msg)) {
-      throw permanent(`authentication failed for ${describe(spec)}: check the host's auth settings (key, agent) and that the key is in ${spec.user}'s authorized_keys`);
+      throw permanent(`authentication failed for ${describe(spec)}: check the host's auth settings (key, agent, password) and that the key is in ${spec.user}'s authorized_keys (or that its sshd allows the password)`);
     }
     throw new Error(msg);
   } finally {
