@@ -46,6 +46,8 @@ export interface StoredArtifact {
 }
 
 export interface ArtifactStore {
+  /** Where the store is (a folder, a registry), for messages. */
+  readonly location: string;
   /** The artifact, or undefined when it is not there or not whole (a missing or altered file, a damaged manifest). */
   get(key: ArtifactKey): Promise<StoredArtifact | undefined>;
   /**
@@ -82,6 +84,10 @@ function keyOf(m: ArtifactKey): ArtifactKey {
  */
 export class LocalArtifactStore implements ArtifactStore {
   constructor(readonly root: string) {}
+
+  get location(): string {
+    return this.root;
+  }
 
   private dir(name: "artifacts" | "blobs"): string {
     return require("path").join(this.root, name);

@@ -133,12 +133,14 @@ describe("hosts from another resource's outputs (up)", () => {
   beforeAll(async () => {
     probed = [];
     const m1 = new Machine("m1");
+    // The store's folder is an operator-side setting, which the providers read too.
+    const store = (process.env.KMOD_FLEET_STORE = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-")));
     fleet = new FleetClass("fleet", {
       hosts: [{ name: "h1", address: m1.address, port: m1.port, hostKey: m1.hostKey }],
       defaults: { user: "root", auth: { privateKey: "PLAIN-PRIVATE-KEY" } },
       moduleSets: [{ name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"] }],
       projectDir: path.join(__dirname, "..", ".."),
-      build: { store: { path: fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-")) } },
+      build: { store: { path: store } },
       probe: async (spec) => {
         probed.push(spec);
         return { kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz", ...LOADS_UNSIGNED };
