@@ -38,12 +38,14 @@ beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), "artifacts-procs-
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe("LocalArtifactStore shared by several processes", () => {
-  it("remove() in one process never takes the files of what another process just stored", async () => {
+  it("remove() in one process never takes the files of what another process just stored, nor of what a third one reads", async () => {
     const count = 150;
-    await runAll([
+    const [, , watcher] = await runAll([
       { root, role: "store", tag: "kept", count },
       { root, role: "churn", tag: "churn", count },
+      { root, role: "watch", tag: "kept", count },
     ]);
+    expect(watcher, "artifacts the reader saw whole, and saw go again").toEqual({ seen: String(count), lost: "0" });
     const store = new LocalArtifactStore(root);
     const broken: string[] = [];
     for (let i = 0; i < count; i++) if (!(await store.get(key(`kept-${i}`)))) broken.push(`kept-${i}`);
