@@ -6,6 +6,10 @@
 // The install and build providers run this code in the provider process, where Pulumi's
 // closure serializer ships it: packages are require()d inside the functions (as in
 // ssh/session.ts), never imported at the top of the module.
+import { checkManifest, manifestProblems, sha256 } from "./manifest";
+import { withStoreLock } from "./storeLock";
+
+export { checkManifest } from "./manifest";
 
 /** What an artifact is the build of: one module set for one kernel from one source. */
 export interface ArtifactKey {
@@ -35,14 +39,22 @@ export interface ArtifactManifest extends ArtifactKey {
 
 export interface StoredArtifact {
   manifest: ArtifactManifest;
-  /** Module name -> a local path holding its `.ko`, for upload. */
+  /** Module name -> its `.ko` bytes, checked against the manifest's sha256 and size when read. */
+  contents: Map<string, Buffer>;
+  /** Module name -> where the store keeps its `.ko` (messages; the bytes to use are `contents`). */
   files: Map<string, string>;
 }
 
 export interface ArtifactStore {
-  /** The artifact, or undefined when it is not there or not whole (a missing or altered file). */
+  /** Where the store is (a folder, a registry), for messages. */
+  readonly location: string;
+  /** The artifact, or undefined when it is not there or not whole (a missing or altered file, a damaged manifest). */
   get(key: ArtifactKey): Promise<StoredArtifact | undefined>;
-  /** Stores the files of a build; every file must match the manifest's sha256 and size. */
+  /**
+   * Stores the files of a build; every file must match the manifest's sha256 and size.
+   * When the store already holds a whole artifact for the key (another run stored it
+   * first), that one is kept and returned: every run uses what the store holds.
+   */
   put(manifest: ArtifactManifest, files: ReadonlyMap<string, Buffer>): Promise<StoredArtifact>;
   /** Forgets the artifact; true when it was there. */
   remove(key: ArtifactKey): Promise<boolean>;
@@ -55,114 +67,178 @@ export function artifactId(key: ArtifactKey): string {
   return crypto.createHash("sha256").update(canonical).digest("hex");
 }
 
-function sha256(b: Buffer): string {
-  return require("crypto").createHash("sha256").update(b).digest("hex");
-}
+/** A temporary file older than this is a failed write's leftover (a live write takes milliseconds). */
+const TEMP_MAX_AGE_MS = 10 * 60_000;
 
-/** Throws with every problem of a manifest: it comes from a host, so nothing is trusted. */
-export function checkManifest(m: ArtifactManifest): void {
-  const MODULE_NAME = /^[A-Za-z0-9_-]+$/;
-  const HEX64 = /^[0-9a-f]{64}$/;
-  const problems: string[] = [];
-  if (!m.kernelRelease || !/^[A-Za-z0-9._+-]+$/.test(m.kernelRelease)) problems.push(`kernelRelease '${m.kernelRelease}' is not a kernel release`);
-  if (!Array.isArray(m.modules) || m.modules.length === 0) problems.push("no modules");
-  for (const mod of m.modules ?? []) {
-    if (!MODULE_NAME.test(mod.name)) problems.push(`module name '${mod.name}' is not a module name`);
-    if (!HEX64.test(mod.sha256)) problems.push(`${mod.name}: sha256 '${mod.sha256}' is not a sha256`);
-    if (!String(mod.vermagic).startsWith(`${m.kernelRelease} `) && mod.vermagic !== m.kernelRelease) problems.push(`${mod.name}: vermagic '${mod.vermagic}' is not for ${m.kernelRelease}`);
-    if (!Number.isInteger(mod.size) || mod.size <= 0) problems.push(`${mod.name}: size ${mod.size} is not a size`);
-  }
-  if (new Set((m.modules ?? []).map((x) => x.name)).size !== (m.modules ?? []).length) problems.push("a module name appears twice");
-  if (problems.length) throw new Error(`artifact manifest of ${m.set} for ${m.kernelRelease}: ${problems.join("; ")}`);
+function keyOf(m: ArtifactKey): ArtifactKey {
+  return { kernelRelease: m.kernelRelease, arch: m.arch, set: m.set, sourceIdentity: m.sourceIdentity };
 }
 
 /**
  * `<root>/blobs/<sha256>.ko` hold the files (content-addressed: the same module built
  * twice is stored once), `<root>/artifacts/<artifactId>.json` the manifests. Writes go to a
- * temporary file renamed into place, so a crash never leaves half an artifact that looks whole.
+ * temporary file renamed into place, so a reader sees a whole file or none; every change
+ * (put, remove and its garbage collection) holds the store's lock (artifacts/storeLock.ts),
+ * so a collection never sees a half-made put, and of two puts of one key the second finds
+ * the first's artifact. Reads take no lock: they check every byte against the manifest.
  */
 export class LocalArtifactStore implements ArtifactStore {
   constructor(readonly root: string) {}
 
+  get location(): string {
+    return this.root;
+  }
+
+  private dir(name: "artifacts" | "blobs"): string {
+    return require("path").join(this.root, name);
+  }
+
   private manifestPath(key: ArtifactKey): string {
-    const path = require("path");
-    return path.join(this.root, "artifacts", `${artifactId(key)}.json`);
+    return require("path").join(this.dir("artifacts"), `${artifactId(key)}.json`);
   }
 
+  /** Only ever called with a checked sha256: the path stays inside the store. */
   private blobPath(hash: string): string {
-    const path = require("path");
-    return path.join(this.root, "blobs", `${hash}.ko`);
-  }
-
-  private writeAtomically(file: string, data: Buffer | string): void {
-    const fs = require("fs");
-    const path = require("path");
-    const crypto = require("crypto");
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
+    return require("path").join(this.dir("blobs"), `${hash}.ko`);
   }
 
   async get(key: ArtifactKey): Promise<StoredArtifact | undefined> {
-    const fs = require("fs");
-    let manifest: ArtifactManifest;
-    try {
-      manifest = JSON.parse(fs.readFileSync(this.manifestPath(key), "utf8"));
-    } catch {
-      return undefined;
-    }
-    const files = new Map<string, string>();
-    for (const m of manifest.modules) {
-      const p = this.blobPath(m.sha256);
-      // Size only: a full re-hash happens on the host after upload, where it matters.
-      if (!fs.existsSync(p) || fs.statSync(p).size !== m.size) return undefined;
-      files.set(m.name, p);
-    }
-    return { manifest, files };
+    return this.load(key);
   }
 
   async put(manifest: ArtifactManifest, files: ReadonlyMap<string, Buffer>): Promise<StoredArtifact> {
-    const fs = require("fs");
     checkManifest(manifest);
     for (const m of manifest.modules) {
       const data = files.get(m.name);
       if (!data) throw new Error(`artifact of ${manifest.set} for ${manifest.kernelRelease}: no file for module ${m.name}`);
       if (data.length !== m.size || sha256(data) !== m.sha256) throw new Error(`artifact of ${manifest.set} for ${manifest.kernelRelease}: ${m.name}.ko does not match its manifest (sha256 ${sha256(data).slice(0, 12)}…, expected ${m.sha256.slice(0, 12)}…)`);
     }
-    for (const m of manifest.modules) {
-      if (!fs.existsSync(this.blobPath(m.sha256))) this.writeAtomically(this.blobPath(m.sha256), files.get(m.name)!);
-    }
-    this.writeAtomically(this.manifestPath(manifest), JSON.stringify(manifest, null, 2) + "\n");
-    return (await this.get(manifest))!;
+    return this.writing("store an artifact in", () => {
+      const kept = this.load(manifest);
+      if (kept) return kept;
+      const replaced = this.readManifestFile(manifest) !== undefined;
+      // A blob that is missing or damaged (truncated, altered) is written again: healed.
+      for (const m of manifest.modules) {
+        if (!this.blobIsWhole(m.sha256, m.size)) this.writeAtomically(this.blobPath(m.sha256), files.get(m.name)!);
+      }
+      this.writeAtomically(this.manifestPath(manifest), JSON.stringify(manifest, null, 2) + "\n");
+      // The damaged manifest it replaced may have been the last to use some blobs.
+      this.collect(replaced);
+      const stored = this.load(manifest);
+      if (!stored) throw new Error(`the artifact store at ${this.root}: ${manifest.set} for ${manifest.kernelRelease} was written but does not read back whole`);
+      return stored;
+    });
   }
 
   async remove(key: ArtifactKey): Promise<boolean> {
-    const fs = require("fs");
-    const file = this.manifestPath(key);
-    if (!fs.existsSync(file)) return false;
-    fs.rmSync(file);
-    this.collectGarbage();
-    return true;
+    return this.writing("remove an artifact from", () => {
+      const fs = require("fs");
+      const file = this.manifestPath(key);
+      const existed = fs.existsSync(file);
+      if (existed) fs.rmSync(file);
+      this.collect(existed);
+      return existed;
+    });
   }
 
-  /** Deletes blobs no manifest refers to. */
-  private collectGarbage(): void {
+  /** The artifact when its manifest is valid for the key and every blob matches it. */
+  private load(key: ArtifactKey): StoredArtifact | undefined {
+    const manifest = this.readManifestFile(key);
+    if (!manifest || manifestProblems(manifest, keyOf(key)).length > 0) return undefined;
+    const contents = new Map<string, Buffer>();
+    const files = new Map<string, string>();
+    for (const m of manifest.modules) {
+      const data = this.readBlob(m.sha256);
+      if (!data || data.length !== m.size || sha256(data) !== m.sha256) return undefined;
+      contents.set(m.name, data);
+      files.set(m.name, this.blobPath(m.sha256));
+    }
+    return { manifest, contents, files };
+  }
+
+  private readManifestFile(key: ArtifactKey): any {
+    return this.parseManifestAt(this.manifestPath(key));
+  }
+
+  /** The parsed manifest file (not yet checked), or undefined when there is none or it is not JSON. */
+  private parseManifestAt(file: string): any {
+    const text = this.readOrAbsent(file, "utf8");
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private readBlob(hash: string): Buffer | undefined {
+    return this.readOrAbsent(this.blobPath(hash));
+  }
+
+  private readOrAbsent(file: string, encoding?: "utf8"): any {
+    try {
+      return require("fs").readFileSync(file, encoding);
+    } catch (e: any) {
+      if (e?.code === "ENOENT" || e?.code === "EISDIR") return undefined;
+      throw new Error(`the artifact store at ${this.root}: cannot read ${file}: ${e?.code ?? e}`);
+    }
+  }
+
+  private blobIsWhole(hash: string, size: number): boolean {
+    const data = this.readBlob(hash);
+    return data !== undefined && data.length === size && sha256(data) === hash;
+  }
+
+  private writeAtomically(file: string, data: Buffer | string): void {
+    const fs = require("fs");
+    fs.mkdirSync(require("path").dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}-${require("crypto").randomBytes(4).toString("hex")}`;
+    try {
+      fs.writeFileSync(tmp, data);
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /** Runs a change under the store's lock; a store that cannot be written says so, with its path. */
+  private async writing<T>(what: string, step: () => T): Promise<T> {
+    try {
+      require("fs").mkdirSync(this.root, { recursive: true });
+      return await withStoreLock(this.root, step);
+    } catch (e: any) {
+      if (["EACCES", "EPERM", "EROFS"].includes(e?.code)) {
+        const why = e.code === "EROFS" ? "it is on a read-only file system" : "permission denied";
+        throw new Error(`cannot ${what} the artifact store at ${this.root}: it is not writable (${why}: ${e.path ?? this.root}); make it writable or set build.store.path to a writable folder`);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Under the lock: with `blobs`, deletes blobs no manifest refers to; always, deletes
+   * temporary files of writes that failed long ago. A young one is left alone: every
+   * write holds the lock now, but a process of an older version may still be writing.
+   */
+  private collect(blobs: boolean): void {
     const fs = require("fs");
     const path = require("path");
-    const dir = path.join(this.root, "artifacts");
+    const list = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
     const used = new Set<string>();
-    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    for (const f of blobs ? list(this.dir("artifacts")) : []) {
       if (!f.endsWith(".json")) continue;
-      try {
-        for (const m of (JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as ArtifactManifest).modules) used.add(m.sha256);
-      } catch {
-        // An unreadable manifest keeps nothing alive; get() treats it as absent too.
-      }
+      const m = this.parseManifestAt(path.join(this.dir("artifacts"), f));
+      // A manifest that is not valid keeps nothing alive; get() treats it as absent too.
+      if (manifestProblems(m).length === 0) for (const mod of m.modules) used.add(mod.sha256);
     }
-    const blobs = path.join(this.root, "blobs");
-    for (const f of fs.existsSync(blobs) ? fs.readdirSync(blobs) : []) {
-      if (f.endsWith(".ko") && !used.has(f.slice(0, -3))) fs.rmSync(path.join(blobs, f));
+    for (const dir of [this.dir("artifacts"), this.dir("blobs")]) {
+      for (const f of list(dir)) {
+        const file = path.join(dir, f);
+        const leftover = /\.tmp-\d+-[0-9a-f]+$/.test(f) && Date.now() - fs.statSync(file).mtimeMs > TEMP_MAX_AGE_MS;
+        const unused = blobs && dir === this.dir("blobs") && /^[0-9a-f]{64}\.ko$/.test(f) && !used.has(f.slice(0, -3));
+        if (leftover || unused) fs.rmSync(file, { force: true });
+      }
     }
   }
 }

@@ -26,6 +26,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { closeSession, type ConnectionSpec } from "../ssh/session";
 import { LocalArtifactStore, artifactId } from "../artifacts/store";
+import { programStoreRoot } from "../artifacts/location";
 import { decideObtain, describeObtain, developerContainerNeeds, planBuilds, type BuildGroup, type Obtain } from "../plan/buildPlan";
 import { connectionFor, hostKeyWarnings } from "./connection";
 import { probeFacts, type FactsProbe } from "./hostFacts";
@@ -102,7 +103,8 @@ export class Fleet extends pulumi.ComponentResource {
       kernelConfigSources: fleet.kernelConfigSources,
       kernelImages: fleet.profile.kernelImages,
     };
-    const storePath = path.resolve(projectDir, fleet.build.storePath);
+    // Read where it runs, never an input: the providers must find the same folder.
+    const storePath = programStoreRoot(fleet.build.storePath, projectDir, config.get("fleet"));
     const sets: HostModuleSet[] = fleet.moduleSets.map((set) => {
       const sourceDir = set.source.kind === "dir" ? path.resolve(projectDir, set.source.dir) : "";
       const sourceHash = sourceDir ? hashSourceDir(sourceDir) : "";
@@ -223,7 +225,6 @@ export class Fleet extends pulumi.ComponentResource {
             sourceIdentity: set.sourceIdentity,
             modulesDir: fleet.profile.modulesDir,
             workDir: fleet.storage.workDir,
-            storePath,
             obtain: describeObtain(obtain),
             ...(obtain.kind === "take-back" ? { takeBackFrom: connections[obtain.from] } : {}),
             buildTimeoutSeconds: builderHost.buildTimeoutSeconds,
@@ -259,7 +260,7 @@ export class Fleet extends pulumi.ComponentResource {
       for (const host of fleet.hosts) {
         for (const set of sets.filter((s) => s.hosts.includes(host.name))) {
           const facts = probed.get(host.name)!.facts;
-          this.hosts[host.name].addModuleSet(set, sources.get(`${host.name}\0${set.name}`) ?? { kind: "unknown" }, storePath, {
+          this.hosts[host.name].addModuleSet(set, sources.get(`${host.name}\0${set.name}`) ?? { kind: "unknown" }, {
             running: facts ? facts.bootSlot || "a" : undefined,
             staged: stagedSources.get(`${host.name}\0${set.name}`),
           });

@@ -171,19 +171,19 @@ export class FleetHost extends pulumi.ComponentResource {
    * slot's install as it is. Steps that change the host wait for each other through the
    * host lock (components/hostLock.ts).
    */
-  addModuleSet(set: HostModuleSet, source: SetSource, storePath: string, slots: { running?: string; staged?: { slot: string; kernelRelease: string; source: SetSource } }): void {
+  addModuleSet(set: HostModuleSet, source: SetSource, slots: { running?: string; staged?: { slot: string; kernelRelease: string; source: SetSource } }): void {
     const { probed } = this.args;
     const kernelRelease = probed.apply((p) => p.facts?.kernelRelease) as pulumi.Output<string>;
     const known = slots.running !== undefined;
-    const install = this.addInstall(set, source, storePath, slots.running ?? "a", kernelRelease, true);
+    const install = this.addInstall(set, source, slots.running ?? "a", kernelRelease, true);
     // Not known which slot runs: the other slot's install stays as it is too.
-    if (!known && source.kind === "unknown") this.addInstall(set, source, storePath, "b", kernelRelease, false);
-    if (slots.staged) this.addInstall(set, slots.staged.source, storePath, slots.staged.slot, slots.staged.kernelRelease, false);
+    if (!known && source.kind === "unknown") this.addInstall(set, source, "b", kernelRelease, false);
+    if (slots.staged) this.addInstall(set, slots.staged.source, slots.staged.slot, slots.staged.kernelRelease, false);
     this.addLoad(set, source, install, kernelRelease);
   }
 
   /** `takesOver`: the running kernel's install, which takes over the names a stack of before used for it. */
-  private addInstall(set: HostModuleSet, source: SetSource, storePath: string, slot: string, kernelRelease: pulumi.Input<string>, takesOver: boolean): ModuleInstall {
+  private addInstall(set: HostModuleSet, source: SetSource, slot: string, kernelRelease: pulumi.Input<string>, takesOver: boolean): ModuleInstall {
     const { fleet, connection, host } = this.args;
     const { profile, storage } = fleet;
     const fromBuild = source.kind === "build" ? source : undefined;
@@ -196,7 +196,6 @@ export class FleetHost extends pulumi.ComponentResource {
         kernelRelease,
         modulesDir: profile.modulesDir,
         workDir: storage.workDir,
-        storePath,
         builder: pending ? notKnownYet<string>() : (fromBuild?.builder.hostName ?? ""),
         artifactId: pending ? notKnownYet<string>() : (fromBuild?.artifactId ?? ""),
         manifest: pending ? notKnownYet<null>() : fromBuild ? fromBuild.build.manifest : null,

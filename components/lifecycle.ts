@@ -12,6 +12,8 @@
 //   resource is created next to the old one, which is deleted after;
 // - exclusive: the same place that two cannot share; the old one must go first. Every
 //   such field says why.
+// - retired: a field older versions had in their inputs and this one no longer has (state
+//   from before still holds it); its going is no change, and the next update drops it.
 // Drift that read found is repaired by an update that makes the resource again.
 // test/unit/lifecycle.test.ts runs every resource's contract through the same checks.
 // HostFacts is not under it: it writes nothing on a host, it records what a probe saw.
@@ -25,6 +27,8 @@ export interface LifecycleContract<I> {
   inPlace: (keyof I)[];
   elsewhere: (keyof I)[];
   exclusive?: { fields: (keyof I)[]; why: string };
+  /** Fields no longer in the inputs that older state may hold: never compared. */
+  retired?: string[];
   /** What the last read found that an update must repair. */
   drifted(olds: any): boolean;
   /** New inputs that cannot be acted on (an unreachable host's unknown facts): no change. */
@@ -55,11 +59,12 @@ export function updateKind<I>(c: LifecycleContract<I>, olds: I, news: I): "remak
 }
 
 /**
- * The outputs of a "record" update: the old outputs with the new recorded fields. A field
- * the new inputs leave out is left out (outputs cannot hold `undefined`).
+ * The outputs of a "record" update: the old outputs with the new recorded fields, less the
+ * retired ones. A field the new inputs leave out is left out (outputs cannot hold `undefined`).
  */
 export function recordOnly<I, O extends I>(c: LifecycleContract<I>, olds: O, news: I): O {
   const out = { ...olds };
+  for (const k of c.retired ?? []) delete (out as any)[k];
   for (const k of c.recorded) {
     if (news[k] === undefined) delete (out as any)[k];
     else (out as any)[k] = news[k];

@@ -11,7 +11,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import type { ModuleSource } from "../config/resolve";
-import { LocalArtifactStore, artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule } from "../artifacts/store";
+import { artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../artifacts/store";
+import { localStore, storeSettingOf, type StoreSetting } from "../artifacts/location";
 import { hostStep } from "./hostStep";
 import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { buildScript, installScript } from "./scripts";
@@ -47,8 +48,6 @@ export interface ModuleBuildInputs {
   sourceIdentity: string;
   modulesDir: string;
   workDir: string;
-  /** The artifact store's folder on the machine that runs Pulumi (absolute). */
-  storePath: string;
   /**
    * How the artifact is had this run, as the program decided: "stored", "take back from h2"
    * or "build on h1". The outputs say "stored" once it is in the store.
@@ -104,11 +103,13 @@ export function artifactKeyOf(p: Pick<ModuleBuildInputs, "kernelRelease" | "arch
  */
 export const moduleBuildLifecycle: LifecycleContract<ModuleBuildInputs> = {
   resource: "ModuleBuild",
-  recorded: ["connection", "builder", "osVersion", "imagePath", "sourcesCommand", "source", "sourceDir", "sourceHash", "modulesDir", "workDir", "storePath", "takeBackFrom", "buildTimeoutSeconds", "commandTimeoutSeconds"],
+  recorded: ["connection", "builder", "osVersion", "imagePath", "sourcesCommand", "source", "sourceDir", "sourceHash", "modulesDir", "workDir", "takeBackFrom", "buildTimeoutSeconds", "commandTimeoutSeconds"],
   // A staged kernel's build reads its config from the developer container; once the builder
   // runs that kernel, from the host: the same config, and the artifact stays as it is.
   readWhenActing: ["kernelConfig", "kernelFromImage"],
   inPlace: ["sourceIdentity", "obtain"],
+  // The store's folder: now read where the provider runs (artifacts/location.ts).
+  retired: ["storePath"],
   // Another artifact (store entry); the hosts install it into another kernel's folder.
   elsewhere: ["set", "kernelRelease", "arch"],
   drifted: (olds: ModuleBuildOutputs) => !olds.artifactId || (olds.failure ?? "") !== "" || olds.inStore === false,
@@ -200,8 +201,11 @@ async function buildOnBuilder(p: ModuleBuildInputs): Promise<{ manifest: Artifac
   return { manifest, files: parseFiles(fetched.lists.file), logPath: r.values.logPath ?? "" };
 }
 
-/** The files of an installed artifact, from a host that has it, checked against the manifest recorded in state. */
-async function takeBack(p: ModuleBuildInputs, manifest: ArtifactManifest, store: LocalArtifactStore): Promise<void> {
+/**
+ * The files of an installed artifact, from a host that has it, checked against the
+ * manifest recorded in state; the manifest the store holds (another run's, if it stored one first).
+ */
+async function takeBack(p: ModuleBuildInputs, manifest: ArtifactManifest, store: ArtifactStore): Promise<ArtifactManifest> {
   const conn = p.takeBackFrom!;
   const r = await hostStep(
     conn,
@@ -211,7 +215,7 @@ async function takeBack(p: ModuleBuildInputs, manifest: ArtifactManifest, store:
     p.commandTimeoutSeconds,
   );
   // put() checks every file's sha256 and size against the manifest.
-  await store.put(manifest, parseFiles(r.lists.file));
+  return (await store.put(manifest, parseFiles(r.lists.file))).manifest;
 }
 
 /** What every host of the group reports when the build failed. */
@@ -225,8 +229,7 @@ function withLeftovers(list: Leftovers[], host: string, connection: ConnectionSp
   return [...list.filter((l) => l.host !== host || (l.workDir !== undefined && l.workDir !== workDir)), { host, connection, workDir }];
 }
 
-async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): Promise<ModuleBuildOutputs> {
-  const store = new LocalArtifactStore(p.storePath);
+async function obtainArtifact(store: ArtifactStore, p: ModuleBuildInputs, olds?: ModuleBuildOutputs): Promise<ModuleBuildOutputs> {
   const key = artifactKeyOf(p);
   const id = artifactId(key);
   const previous = {
@@ -258,8 +261,8 @@ async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): 
     progress(p.takeBackFrom.host, `${p.set} for ${p.kernelRelease} is not taken back: no manifest of it is recorded to check its files against; building it on ${p.builder} instead`);
   } else if (p.takeBackFrom && previous.manifest) {
     try {
-      await takeBack(p, previous.manifest, store);
-      return { ...rest, ...previous, ...had, artifactId: id, ownsEntry: true, failure: "", obtained: `taken back from ${p.takeBackFrom.host}`, inStore: true };
+      const manifest = await takeBack(p, previous.manifest, store);
+      return { ...rest, ...previous, ...had, artifactId: id, manifest, ownsEntry: true, failure: "", obtained: `taken back from ${p.takeBackFrom.host}`, inStore: true };
     } catch (e: any) {
       const reason = String(e?.message ?? e).split("\n").map((l) => l.trim()).filter(Boolean).join(" / ");
       progress(p.takeBackFrom.host, `could not take ${p.set} for ${p.kernelRelease} back (${reason}); building it on ${p.builder} instead`);
@@ -269,9 +272,10 @@ async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): 
   const leftoversOn = withLeftovers(previous.leftoversOn, p.builder, p.connection, p.workDir);
   try {
     const built = await buildOnBuilder(p);
-    await store.put(built.manifest, built.files);
+    // Another run may have stored this artifact first: both use the one the store keeps.
+    const stored = await store.put(built.manifest, built.files);
     await dropPrevious();
-    return { ...rest, ...previous, ...had, artifactId: id, manifest: built.manifest, ownsEntry: true, failure: "", obtained: `built on ${p.builder}`, leftoversOn, logPath: built.logPath, inStore: true };
+    return { ...rest, ...previous, ...had, artifactId: id, manifest: stored.manifest, ownsEntry: true, failure: "", obtained: `built on ${p.builder}`, leftoversOn, logPath: built.logPath, inStore: true };
   } catch (e) {
     progress(p.builder, `the build of ${p.set} for ${p.kernelRelease} failed; every host that installs it reports the error`);
     return { ...p, ...previous, failure: failureReport(p, e), obtained: `build on ${p.builder} failed`, leftoversOn, logPath: `${p.workDir}/logs/${p.set}-${p.kernelRelease}.log`, inStore: false };
@@ -279,14 +283,18 @@ async function obtainArtifact(p: ModuleBuildInputs, olds?: ModuleBuildOutputs): 
 }
 
 /** Exported for the provider tests, which call it directly against real hosts. */
-export const moduleBuildProvider: pulumi.dynamic.ResourceProvider = {
+export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting = {
+  async configure(req: pulumi.dynamic.ConfigureRequest) {
+    this.storeConfigured = storeSettingOf(req.config);
+  },
   async create(inputs: ModuleBuildInputs) {
-    return { id: `build:${inputs.set}:${inputs.kernelRelease}:${inputs.arch}`, outs: await obtainArtifact(inputs) };
+    return { id: `build:${inputs.set}:${inputs.kernelRelease}:${inputs.arch}`, outs: await obtainArtifact(localStore(this), inputs) };
   },
   async read(id: string, props: ModuleBuildOutputs) {
     let inStore = false;
     if (props.manifest) {
-      const found = await new LocalArtifactStore(props.storePath).get(keyOf(props.manifest));
+      // get() checks every file's sha256, so a damaged blob is drift too.
+      const found = await localStore(this).get(keyOf(props.manifest));
       inStore = found !== undefined && JSON.stringify(found.manifest.modules.map((m) => m.sha256)) === JSON.stringify(props.manifest.modules.map((m) => m.sha256));
     }
     return { id, props: { ...props, inStore } };
@@ -295,7 +303,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleBuild(olds, news);
   },
   async update(_id: string, olds: ModuleBuildOutputs, news: ModuleBuildInputs) {
-    if (updateKind(moduleBuildLifecycle, olds, news) === "remake") return { outs: await obtainArtifact(news, olds) };
+    if (updateKind(moduleBuildLifecycle, olds, news) === "remake") return { outs: await obtainArtifact(localStore(this), news, olds) };
     // Only recorded. The leftovers keep their own work dir; the way to reach the builder is
     // also the way to its leftovers.
     const leftoversOn = (olds.leftoversOn ?? []).map((l) => ({ ...l, workDir: l.workDir ?? olds.workDir, ...(l.host === news.builder ? { connection: news.connection } : {}) }));
@@ -305,7 +313,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider = {
     for (const l of props.leftoversOn ?? []) {
       await hostStep(l.connection, `removing what the build of ${props.set} for ${props.kernelRelease} left`, buildScript, env({ ...props, builder: l.host, workDir: l.workDir ?? props.workDir }, "delete"), props.commandTimeoutSeconds);
     }
-    if (props.ownsEntry && props.manifest) await new LocalArtifactStore(props.storePath).remove(keyOf(props.manifest));
+    if (props.ownsEntry && props.manifest) await localStore(this).remove(keyOf(props.manifest));
   },
 };
 

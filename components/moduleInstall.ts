@@ -9,7 +9,8 @@
 // or altered .ko is drift, repaired by installing the same artifact again: no rebuild.
 import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
-import { LocalArtifactStore, artifactId, type ArtifactManifest } from "../artifacts/store";
+import { artifactId, type ArtifactManifest, type ArtifactStore } from "../artifacts/store";
+import { localStore, storeSettingOf, type StoreSetting } from "../artifacts/location";
 import { hostStep } from "./hostStep";
 import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { buildScript, installScript } from "./scripts";
@@ -28,8 +29,6 @@ export interface ModuleInstallInputs {
   kernelRelease: string;
   modulesDir: string;
   workDir: string;
-  /** The artifact store's folder on the machine that runs Pulumi (absolute). */
-  storePath: string;
   /** The group's builder (messages). */
   builder: string;
   /** The artifact to install: known when the program runs (a hash of its key), so a preview can compare it. */
@@ -62,11 +61,13 @@ export function knownFailure(buildFailure: unknown): string {
  * A build failure to report is an update too, one that fails and leaves the folder as it
  * is. Another kernel or modules dir is another folder: the new install is made next to the
  * old one, which goes after. The builder, the manifest (it comes with the artifact id)
- * and the ways to reach the host and the store are recorded.
+ * and the way to reach the host are recorded; the store's folder is no input (it is read
+ * where the provider runs, artifacts/location.ts), so state from before may hold it.
  */
 export const moduleInstallLifecycle: LifecycleContract<ModuleInstallInputs> = {
   resource: "ModuleInstall",
-  recorded: ["connection", "workDir", "storePath", "builder", "manifest", "commandTimeoutSeconds"],
+  recorded: ["connection", "workDir", "builder", "manifest", "commandTimeoutSeconds"],
+  retired: ["storePath"],
   inPlace: ["artifactId", "buildFailure"],
   // <modules dir>/<kernel>/extra/<set>
   elsewhere: ["set", "kernelRelease", "modulesDir"],
@@ -123,7 +124,7 @@ function env(p: ModuleInstallInputs, action: string, extra: Record<string, strin
   return { ACTION: action, KERNEL: p.kernelRelease, SET: p.set, MODULES_DIR: p.modulesDir, WORK_DIR: p.workDir, ...extra };
 }
 
-async function install(p: ModuleInstallInputs): Promise<ModuleInstallOutputs> {
+async function install(store: ArtifactStore, p: ModuleInstallInputs): Promise<ModuleInstallOutputs> {
   const host = p.connection.host;
   if (!p.kernelRelease) throw new Error(`${host}: cannot install ${p.set}: the host's kernel is not known (it could not be probed)`);
   const failure = knownFailure(p.buildFailure);
@@ -132,14 +133,17 @@ async function install(p: ModuleInstallInputs): Promise<ModuleInstallOutputs> {
   if (!manifest || artifactId(keyOf(manifest)) !== p.artifactId) {
     throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: the build on ${p.builder} has no artifact ${p.artifactId.slice(0, 12)}… yet; run pulumi up again`);
   }
-  const stored = await new LocalArtifactStore(p.storePath).get(keyOf(manifest));
+  // The bytes get() read and checked: what another run does to the store meanwhile cannot change them.
+  const stored = await store.get(keyOf(manifest));
   if (!stored) {
-    throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: the artifact ${p.artifactId.slice(0, 12)}… is not in the store at ${p.storePath}; the next preview shows how it is had again (taken back from a host that has it, or built)`);
+    throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: the artifact ${p.artifactId.slice(0, 12)}… is not in the store at ${store.location} (or not whole); the next preview shows how it is had again (taken back from a host that has it, or built)`);
   }
-  const fs = require("fs");
-  const upload = `${p.workDir}/uploads/${p.set}-${p.kernelRelease}`;
+  // A folder of this run's own, outside the host lock: another run's upload cannot replace
+  // these files. install.sh copies them into its staging folder under the lock and checks
+  // the copies, so what it verifies is what it installs.
+  const upload = `${p.workDir}/uploads/${p.set}-${p.kernelRelease}.${require("crypto").randomBytes(6).toString("hex")}`;
   for (const m of manifest.modules) {
-    await uploadBytes(p.connection, fs.readFileSync(stored.files.get(m.name)), `${upload}/${m.name}.ko`, p.commandTimeoutSeconds);
+    await uploadBytes(p.connection, stored.contents.get(m.name)!, `${upload}/${m.name}.ko`, p.commandTimeoutSeconds);
   }
   // The host checks the files against the manifest recorded in state, not against the store.
   const expect = manifest.modules.map((m) => `${m.name} ${m.sha256}`).join("\n");
@@ -169,12 +173,15 @@ async function removePerHostBuild(olds: any, news: ModuleInstallInputs): Promise
 }
 
 /** Exported for the provider tests, which call it directly against real hosts. */
-export const moduleInstallProvider: pulumi.dynamic.ResourceProvider = {
+export const moduleInstallProvider: pulumi.dynamic.ResourceProvider & StoreSetting = {
+  async configure(req: pulumi.dynamic.ConfigureRequest) {
+    this.storeConfigured = storeSettingOf(req.config);
+  },
   async create(inputs: ModuleInstallInputs) {
     // A host that could not be probed keeps both boot slots' installs registered (which one
     // it runs is not known): the one it does not have is recorded empty, touching nothing.
     if (!inputs.kernelRelease) return { id: `${inputs.connection.host}:${inputs.set}:unknown`, outs: { ...inputs, modules: [], installDir: "", drift: [] } };
-    return { id: `${inputs.connection.host}:${inputs.set}:${inputs.kernelRelease}`, outs: await install(inputs) };
+    return { id: `${inputs.connection.host}:${inputs.set}:${inputs.kernelRelease}`, outs: await install(localStore(this), inputs) };
   },
   async read(id: string, props: ModuleInstallOutputs) {
     if (!props.kernelRelease) return { id, props }; // recorded empty (see create)
@@ -186,11 +193,11 @@ export const moduleInstallProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleInstall(olds, news);
   },
   async update(_id: string, olds: ModuleInstallOutputs, news: ModuleInstallInputs) {
-    // Only the way to reach the host, the store's path, the builder's name or the manifest changed: record it.
+    // Only the way to reach the host, the builder's name or the manifest changed: record it.
     if (updateKind(moduleInstallLifecycle, { ...olds, buildFailure: knownFailure(olds.buildFailure) }, settled(olds, news)) === "record") {
       return { outs: recordOnly(moduleInstallLifecycle, olds, news) };
     }
-    const outs = await install(news);
+    const outs = await install(localStore(this), news);
     if (isPerHostBuild(olds) && news.builder !== news.connection.host) await removePerHostBuild(olds, news);
     return { outs };
   },

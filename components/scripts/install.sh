@@ -1,9 +1,10 @@
 #!/bin/bash
-# Installs a built artifact (a module set's .ko files) on a host: the uploaded files are
-# checked first (sha256 of every file, vermagic against the kernel), then staged next to
-# the live folder <modules dir>/<kernel>/extra/<set>/ and swapped in, and depmod runs. The
-# previous modules stay in place until the new ones are verified, staged and indexed: a
-# failure at any point leaves them installed (and loaded).
+# Installs a built artifact (a module set's .ko files) on a host: under the host lock, the
+# files this run uploaded are copied into a staging folder next to the live folder
+# <modules dir>/<kernel>/extra/<set>/ and the copies checked (sha256 of every file,
+# vermagic against the kernel), then swapped in, and depmod runs. The previous modules
+# stay in place until the new ones are verified, staged and indexed: a failure at any
+# point leaves them installed (and loaded).
 # ACTION: install | probe | inventory | fetch | delete
 # KERNEL, SET, MODULES_DIR, WORK_DIR; install: UPLOAD (folder holding <name>.ko), ARTIFACT
 # (the artifact's id), EXPECT (lines "<name> <sha256>"); fetch: ARTIFACT.
@@ -90,29 +91,43 @@ install)
     exit 4
   fi
 
-  # Every file is checked before anything is staged.
+  # The files are copied into the staging folder first, under the host lock, and the
+  # copies are checked: what is verified is what is installed, whatever another run
+  # uploads meanwhile. A check that fails leaves the host as it was: the staging folder
+  # goes, and the folders made for it.
+  fresh_ext=false; [ -d "$ext" ] || fresh_ext=true
+  fresh_tree=false; [ -d "$MODULES_DIR/$KERNEL" ] || fresh_tree=true
+  refuse() { # $1 = exit code, $2 = why
+    rm -rf -- "$stage"
+    if $fresh_ext; then rmdir -- "$ext" 2>/dev/null || true; fi
+    if $fresh_tree; then rmdir -- "$MODULES_DIR/$KERNEL" 2>/dev/null || true; fi
+    echo "$2" >&2
+    exit "$1"
+  }
+  recover
+  mkdir -p "$stage"
   say "verifying the artifact's files (sha256, vermagic $KERNEL)"
   names=""
   while read -r name sha; do
     [ -n "$name" ] || continue
     case "$name" in -* | *[!A-Za-z0-9_-]*) echo "refusing the module name '$name'" >&2; exit 2 ;; esac
-    f=$UPLOAD/$name.ko
-    [ -f "$f" ] || { echo "$name.ko did not arrive; nothing was installed" >&2; exit 4; }
+    [ -f "$UPLOAD/$name.ko" ] || refuse 4 "$name.ko did not arrive; nothing was installed"
+    cp -- "$UPLOAD/$name.ko" "$stage/"
+    f=$stage/$name.ko
     actual=$(sha256sum "$f" | cut -d' ' -f1)
-    [ "$actual" = "$sha" ] || { echo "$name.ko: sha256 $actual, but the artifact says $sha; nothing was installed" >&2; exit 4; }
+    [ "$actual" = "$sha" ] || refuse 4 "$name.ko: sha256 $actual, but the artifact says $sha; nothing was installed"
     magic=$(modinfo -F vermagic "$f" | cut -d' ' -f1)
-    [ "$magic" = "$KERNEL" ] || { echo "$name.ko has vermagic '$magic', but this host's kernel is $KERNEL; nothing was installed" >&2; exit 4; }
+    [ "$magic" = "$KERNEL" ] || refuse 4 "$name.ko has vermagic '$magic', but this host's kernel is $KERNEL; nothing was installed"
     names="$names $name"
   done <<< "$EXPECT"
-  [ -n "$names" ] || { echo "the artifact has no modules; nothing was installed" >&2; exit 4; }
+  [ -n "$names" ] || refuse 4 "the artifact has no modules; nothing was installed"
 
   if ! running; then
     # Indexed at the kernel's first boot; the drop-in's path is quoted for systemd's
     # command line, so the work dir must not need quoting.
-    case "$WORK_DIR" in *[!A-Za-z0-9._+~/-]*) echo "refusing the work dir '$WORK_DIR' for a boot-time step: expected a plain absolute path" >&2; exit 2 ;; esac
+    case "$WORK_DIR" in *[!A-Za-z0-9._+~/-]*) refuse 2 "refusing the work dir '$WORK_DIR' for a boot-time step: expected a plain absolute path" ;; esac
     if [ -e "$boot_dropin" ] && ! head -n 1 "$boot_dropin" | grep -q '^# Written by kmod-fleet'; then
-      echo "refusing: $boot_dropin, which kmod-fleet did not write, is in the way of the boot-time depmod for $KERNEL; nothing was installed" >&2
-      exit 3
+      refuse 3 "refusing: $boot_dropin, which kmod-fleet did not write, is in the way of the boot-time depmod for $KERNEL; nothing was installed"
     fi
     say "$KERNEL is staged for the next boot: depmod runs at its first boot, before its modules load"
     mkdir -p "$ext" "$at_boot" "$(dirname "$boot_dropin")"
@@ -124,9 +139,6 @@ install)
       systemctl daemon-reload
     fi
   fi
-  recover
-  mkdir -p "$stage"
-  for name in $names; do cp -- "$UPLOAD/$name.ko" "$stage/"; done
   chmod 0644 "$stage"/*.ko
   (cd "$stage" && sha256sum -- *.ko > "$sums")
   echo "$ARTIFACT" > "$stage/$marker"
@@ -180,7 +192,8 @@ fetch)
   done
   ;;
 delete)
-  rm -rf -- "$dest" "$stage" "$old" "$aside" "$previous" "$WORK_DIR/uploads/$SET-$KERNEL"
+  # The uploads of runs that stopped before their install (each run uploads into a folder of its own).
+  rm -rf -- "$dest" "$stage" "$old" "$aside" "$previous" "$WORK_DIR/uploads/$SET-$KERNEL" "$WORK_DIR/uploads/$SET-$KERNEL".*/
   rmdir -- "$ext" 2>/dev/null || true
   if [ -d "$MODULES_DIR/$KERNEL/kernel" ]; then
     depmod -a "$KERNEL"

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { moduleBuildProvider, type ModuleBuildInputs, type ModuleBuildOutputs } from "../../components/moduleBuild";
+import { diffModuleBuild, moduleBuildProvider, type ModuleBuildInputs, type ModuleBuildOutputs } from "../../components/moduleBuild";
 import { moduleInstallProvider, diffModuleInstall, type ModuleInstallInputs, type ModuleInstallOutputs } from "../../components/moduleInstall";
 import { probeInventory } from "../../components/inventory";
 import { hostStep } from "../../components/hostStep";
@@ -39,8 +39,13 @@ mkdir -p "$job/out"
 gen=$(cat ${S}/generation 2>/dev/null || echo 1)
 magic=$(cat ${S}/vermagic 2>/dev/null || echo "$kernel")
 for m in $(cat ${S}/modules); do printf 'vermagic=%s SMP preempt mod_unload\\nsrcversion=SRC-%s-%s\\nbody of %s, generation %s\\n' "$magic" "$m" "$gen" "$m" "$gen" > "$job/out/$m.ko"; done`;
-const modinfo = `
+// With $S/replace-uploads, reading pair_provider.ko (the last module the install checks)
+// first overwrites every uploaded .ko, as a second run's upload could.
+const modinfo = (S: string, hosts: string) => `
 while [ $# -gt 0 ]; do case "$1" in -F) f=$2; shift 2 ;; --) shift ;; *) file=$1; shift ;; esac; done
+if [ -f ${S}/replace-uploads ] && [ "\${file##*/}" = pair_provider.ko ]; then
+  for u in ${hosts}/*/work/uploads/*/*.ko; do [ -f "$u" ] && printf 'vermagic=${K} SMP\\nreplaced by another run\\n' > "$u"; done
+fi
 [ -f "$file" ] || { echo "modinfo: ERROR: Module $file not found." >&2; exit 1; }
 sed -n "s/^$f=//p" "$file" | head -n 1`;
 // depmod -a <kernel>: indexes every host folder's modules for that kernel; $S/depmod-fail fails it.
@@ -66,7 +71,7 @@ beforeAll(async () => {
   dir = sshd.dir;
   S = `${dir}/state`;
   fs.writeFileSync(`${dir}/stubs/systemd-nspawn`, `#!/bin/bash\n${nspawn(S)}\n`, { mode: 0o755 });
-  fs.writeFileSync(`${dir}/stubs/modinfo`, `#!/bin/bash\n${modinfo}\n`, { mode: 0o755 });
+  fs.writeFileSync(`${dir}/stubs/modinfo`, `#!/bin/bash\n${modinfo(S, `${dir}/hosts`)}\n`, { mode: 0o755 });
   fs.writeFileSync(`${dir}/stubs/depmod`, `#!/bin/bash\n${depmod(S, `${dir}/hosts`)}\n`, { mode: 0o755 });
   // The hosts run K (install.sh indexes a kernel the host runs at once, a staged one at its boot).
   fs.writeFileSync(`${dir}/stubs/uname`, `#!/bin/bash\nif [ "$1" = -r ]; then echo ${K}; else exec /bin/uname "$@"; fi\n`, { mode: 0o755 });
@@ -86,6 +91,8 @@ beforeEach(() => {
   fs.writeFileSync(`${S}/modules`, "pair_provider pair_consumer\n");
   for (const h of ["b1", "h2", "h3"]) fs.mkdirSync(`${mods(h)}/${K}/kernel`, { recursive: true });
   store = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-"));
+  // The providers read the store's folder where they run, as an operator sets it.
+  process.env.KMOD_FLEET_STORE = store;
 });
 
 const buildInputs = (over: Partial<ModuleBuildInputs> = {}): ModuleBuildInputs => ({
@@ -103,7 +110,6 @@ const buildInputs = (over: Partial<ModuleBuildInputs> = {}): ModuleBuildInputs =
   sourceIdentity: "source-1",
   modulesDir: mods("b1"),
   workDir: work("b1"),
-  storePath: store,
   obtain: "build on b1",
   buildTimeoutSeconds: 60,
   commandTimeoutSeconds: 30,
@@ -116,7 +122,6 @@ const installInputs = (host: string, build: ModuleBuildOutputs, over: Partial<Mo
   kernelRelease: K,
   modulesDir: mods(host),
   workDir: work(host),
-  storePath: store,
   builder: "b1",
   artifactId: artifactId({ kernelRelease: build.kernelRelease, arch: build.arch, set: build.set, sourceIdentity: build.sourceIdentity }),
   manifest: build.manifest,
@@ -195,17 +200,35 @@ describe("drift and verification", () => {
     expect(builds()).toBe(1);
   });
 
-  it("a file whose sha256 is not the manifest's is refused before anything is staged; the installed modules stay", async () => {
+  it("a store file damaged to the same size is not installed; refresh finds it, and the take-back heals it without compiling", async () => {
     const b = await build();
-    const outs = await install("h2", b);
+    await install("h2", b);
     const blob = (await new LocalArtifactStore(store).get(b.manifest!))!.files.get("pair_consumer")!;
     const good = fs.readFileSync(blob);
     fs.writeFileSync(blob, Buffer.from(good.toString().replace("body", "BODY"))); // same size, other bytes
-    await expect(moduleInstallProvider.create(installInputs("h3", b))).rejects.toThrow(/^h3: installing pair .* failed \(exit 4\):\n[\s\S]*pair_consumer\.ko: sha256 [0-9a-f]{64}, but the artifact says [0-9a-f]{64}; nothing was installed/);
+    await expect(moduleInstallProvider.create(installInputs("h3", b))).rejects.toThrow(new RegExp(`^h3: cannot install pair for ${K}: the artifact [0-9a-f]{12}… is not in the store at ${store} \\(or not whole\\)`));
     expect(ls(extra("h3"))).toEqual([]);
-    expect(fs.existsSync(`${work("h3")}/uploads`)).toBe(false);
-    await expect(moduleInstallProvider.update!("id", { ...outs, drift: ["forced"] }, installInputs("h2", b))).rejects.toThrow(/nothing was installed/);
     expect(sha(`${extra("h2")}/pair/pair_consumer.ko`)).toBe(b.manifest!.modules[0].sha256);
+    // Refresh checks the bytes, not only the manifest: the build is drift.
+    const read = (await moduleBuildProvider.read!("id", b)).props as ModuleBuildOutputs;
+    expect(read.inStore).toBe(false);
+    expect(diffModuleBuild(read, buildInputs())).toEqual({ changes: true });
+    const back = (await moduleBuildProvider.update!("id", read, buildInputs({ obtain: "take back from h2", takeBackFrom: spec("h2"), modulesDir: mods("h2") }))).outs as ModuleBuildOutputs;
+    expect(back).toMatchObject({ obtained: "taken back from h2", inStore: true });
+    expect(fs.readFileSync(blob)).toEqual(good);
+    await install("h3", back);
+    expect(sha(`${extra("h3")}/pair/pair_consumer.ko`)).toBe(b.manifest!.modules[0].sha256);
+    expect(builds()).toBe(1);
+  });
+
+  it("bytes that change in the upload folder after the install began are not what it installs: it checks the copies it installs", async () => {
+    const b = await build();
+    // The modinfo stub replaces the uploaded files once every sha256 has been checked.
+    fs.writeFileSync(`${S}/replace-uploads`, "");
+    const outs = await install("h2", b);
+    expect(outs.modules.map((m) => m.sha256)).toEqual(b.manifest!.modules.map((m) => m.sha256));
+    for (const m of b.manifest!.modules) expect(sha(`${extra("h2")}/pair/${m.name}.ko`)).toBe(m.sha256);
+    expect(fs.existsSync(`${work("h2")}/uploads`)).toBe(false);
   });
 
   it("an artifact for another kernel is refused before anything is staged (vermagic)", async () => {

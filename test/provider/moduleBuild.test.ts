@@ -84,6 +84,8 @@ afterAll(async () => {
 beforeEach(() => {
   for (const d of ["modules", "work", "work2", "pair"]) fs.rmSync(`${root}/${d}`, { recursive: true, force: true });
   store = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-"));
+  // The providers read the store's folder where they run, as an operator sets it.
+  process.env.KMOD_FLEET_STORE = store;
   fs.mkdirSync(`${root}/modules/${K}/kernel`, { recursive: true });
   fs.mkdirSync(`${root}/pair`);
   fs.writeFileSync(`${root}/pair/modules`, "pair");
@@ -105,7 +107,6 @@ const inputs = (over: Partial<ModuleBuildInputs> = {}): ModuleBuildInputs => ({
   sourceIdentity: "v1",
   modulesDir: `${root}/modules`,
   workDir: `${root}/work`,
-  storePath: store,
   obtain: "build on loop",
   buildTimeoutSeconds: 60,
   commandTimeoutSeconds: 30,
@@ -118,7 +119,6 @@ const installInputs = (build: ModuleBuildOutputs, identity: string): ModuleInsta
   kernelRelease: K,
   modulesDir: `${root}/modules`,
   workDir: `${root}/work`,
-  storePath: store,
   builder: "loop",
   artifactId: artifactId({ kernelRelease: K, arch: "x86_64", set: "s", sourceIdentity: identity }),
   manifest: build.manifest,

@@ -32,6 +32,17 @@ export interface SshdNamespace {
   stubs?: Record<string, string>;
   tmpfs?: string[];
   privateFiles?: string[];
+  /** Files shown in place of the machine's (target -> this file). */
+  bindFiles?: Record<string, string>;
+}
+
+/** The namespace with a private /etc/shadow in which root's password is `password`. */
+function withRootPassword(dir: string, ns: SshdNamespace, password: string): SshdNamespace {
+  const hash = execFileSync("openssl", ["passwd", "-6", "-stdin"], { input: password }).toString().trim();
+  const shadow = path.join(dir, "shadow");
+  const lines = fs.readFileSync("/etc/shadow", "utf8").split("\n").filter((l) => l !== "" && !l.startsWith("root:"));
+  fs.writeFileSync(shadow, [`root:${hash}:19000:0:99999:7:::`, ...lines, ""].join("\n"), { mode: 0o600 });
+  return { ...ns, bindFiles: { ...(ns.bindFiles ?? {}), "/etc/shadow": shadow } };
 }
 
 export function freePort(): Promise<number> {
@@ -73,6 +84,7 @@ function namespaceSetup(dir: string, ns: SshdNamespace): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ["set -eu", `mount --bind ${q(stubs)} /usr/local/sbin`];
   for (const d of ns.tmpfs ?? []) lines.push(`mkdir -p ${q(d)}`, `mount -t tmpfs kmod-fleet-test ${q(d)}`);
+  for (const [target, file] of Object.entries(ns.bindFiles ?? {})) lines.push(`mount --bind ${q(file)} ${q(target)}`);
   (ns.privateFiles ?? []).forEach((f, i) => {
     const copy = path.join(dir, `private-${i}`);
     lines.push(`cp ${q(f)} ${q(copy)} 2>/dev/null || : > ${q(copy)}`, `[ -e ${q(f)} ] || : > ${q(f)}`, `mount --bind ${q(copy)} ${q(f)}`);
@@ -80,7 +92,11 @@ function namespaceSetup(dir: string, ns: SshdNamespace): string {
   return lines.join("\n");
 }
 
-export async function startSshd(opts: { namespace?: SshdNamespace } = {}): Promise<TestSshd> {
+/**
+ * `rootPassword`: root may also log in with this password (password authentication on,
+ * root's hash set in a private copy of /etc/shadow inside the namespace).
+ */
+export async function startSshd(opts: { namespace?: SshdNamespace; rootPassword?: string } = {}): Promise<TestSshd> {
   if (!fs.existsSync(SSHD)) {
     throw new Error(`${SSHD} is missing: the provider tests run a real OpenSSH server on loopback; install it with \`apt-get install openssh-server\` (.ci/run does)`);
   }
@@ -100,8 +116,8 @@ export async function startSshd(opts: { namespace?: SshdNamespace } = {}): Promi
       `HostKey ${dir}/host_ed25519`,
       `PidFile ${dir}/sshd.pid`,
       `AuthorizedKeysFile ${dir}/authorized_keys`,
-      "PermitRootLogin prohibit-password",
-      "PasswordAuthentication no",
+      opts.rootPassword ? "PermitRootLogin yes" : "PermitRootLogin prohibit-password",
+      `PasswordAuthentication ${opts.rootPassword ? "yes" : "no"}`,
       "KbdInteractiveAuthentication no",
       "UsePAM no",
       "StrictModes no",
@@ -111,9 +127,10 @@ export async function startSshd(opts: { namespace?: SshdNamespace } = {}): Promi
   );
   fs.mkdirSync("/run/sshd", { recursive: true });
   const sshdArgs = ["-D", "-e", "-f", path.join(dir, "sshd_config")];
+  const namespace = opts.rootPassword ? withRootPassword(dir, opts.namespace ?? {}, opts.rootPassword) : opts.namespace;
   // unshare and bash exec into sshd: the child is sshd itself, and the namespace ends with it.
-  const child: ChildProcess = opts.namespace
-    ? spawn("unshare", ["--mount", "--propagation", "private", "bash", "-c", `${namespaceSetup(dir, opts.namespace)}\nexec ${SSHD} "$@"`, "sshd", ...sshdArgs], { stdio: ["ignore", "ignore", "pipe"] })
+  const child: ChildProcess = namespace
+    ? spawn("unshare", ["--mount", "--propagation", "private", "bash", "-c", `${namespaceSetup(dir, namespace)}\nexec ${SSHD} "$@"`, "sshd", ...sshdArgs], { stdio: ["ignore", "ignore", "pipe"] })
     : spawn(SSHD, sshdArgs, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr!.on("data", (d) => (log += d.toString()));

@@ -58,6 +58,8 @@ beforeEach(async () => {
   fs.mkdirSync(`${mods()}/${RUNNING}/kernel`, { recursive: true });
   await sh(`echo ${RUNNING} > /tmp/kmod-fleet-staged-uname; echo ${S} > /tmp/kmod-fleet-staged-state; rm -rf /etc/systemd/system/*`);
   store = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-"));
+  // The providers read the store's folder where they run, as an operator sets it.
+  process.env.KMOD_FLEET_STORE = store;
   const files = new Map<string, Buffer>();
   const modules = ["pair_provider", "pair_consumer"].map((name) => {
     const data = Buffer.from(`vermagic=${STAGED} SMP preempt mod_unload\nsrcversion=SRC-${name}\n`);
@@ -74,7 +76,6 @@ const inputs = (): ModuleInstallInputs => ({
   kernelRelease: STAGED,
   modulesDir: mods(),
   workDir: work(),
-  storePath: store,
   builder: "h1",
   artifactId: artifactId(manifest),
   manifest,

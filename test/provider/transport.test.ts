@@ -15,6 +15,25 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
+describe("password authentication", () => {
+  let withPassword: TestSshd;
+  beforeAll(async () => {
+    withPassword = await startSshd({ rootPassword: "a password: with 'quotes' and $signs" });
+  });
+  afterAll(async () => withPassword?.stop());
+
+  it("logs in with the password, and a wrong one is refused at once, naming the host and not the password", async () => {
+    const base = { host: "pw", address: "127.0.0.1", port: withPassword.port, user: "root", hostKeys: [withPassword.hostKey], connectTimeoutSeconds: 5, connectAttempts: 3 };
+    const r = await runScript({ ...base, password: "a password: with 'quotes' and $signs" }, "id -un", { timeoutSeconds: 10 });
+    expect(r.stdout).toBe("root\n");
+    const started = Date.now();
+    const err = await connect({ ...base, password: "wrong" }).catch((e) => e);
+    expect(String(err.message)).toMatch(/^pw: authentication failed for root@127\.0\.0\.1:\d+/);
+    expect(String(err.message)).not.toContain("wrong");
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
 describe("connecting", () => {
   it("works with the pinned host key", async () => {
     const r = await runScript(spec, "echo hello from $(id -un)", { timeoutSeconds: 10 });

@@ -41,6 +41,8 @@ beforeAll(async () => {
   vi.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => void warnings.push(message));
   vi.spyOn(pulumi.log, "info").mockImplementation(async (message: string) => void infos.push(message));
   storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-"));
+  // The store's folder is an operator-side setting the providers read too.
+  process.env.KMOD_FLEET_STORE = storeDir;
   // The default auth reads the key from this secret stack config key.
   pulumi.runtime.setConfig("kmod-fleet:sshPrivateKey", "secret value of sshPrivateKey");
   // Import modules that create resources only after setMocks.
@@ -73,7 +75,10 @@ beforeAll(async () => {
   await new Promise((r) => setTimeout(r, 200));
   // Mock mode serializes every provider of some 25 resources: seconds on a busy machine.
 }, 60_000);
-afterAll(() => fs.rmSync(storeDir, { recursive: true, force: true }));
+afterAll(() => {
+  delete process.env.KMOD_FLEET_STORE;
+  fs.rmSync(storeDir, { recursive: true, force: true });
+});
 
 // Dynamic resources get the type token pulumi-nodejs:dynamic/<module>:<type>.
 const of = (type: string) => ofType(registered, type);
@@ -103,7 +108,7 @@ describe("the fleet's resources", () => {
 
   it("each build is for its group's kernel, from the builder's developer container, into the store", () => {
     const b = of("ModuleBuild").find((r) => r.name === "build-pair-6.1.0-56-cloud-amd64-x86_64")!.inputs;
-    expect(b).toMatchObject({ kernelRelease: "6.1.0-56-cloud-amd64", arch: "x86_64", imagePath: "/var/cache/kmod-fleet/3975.2.1/developer_container.bin", storePath: storeDir, obtain: "build on h2" });
+    expect(b).toMatchObject({ kernelRelease: "6.1.0-56-cloud-amd64", arch: "x86_64", imagePath: "/var/cache/kmod-fleet/3975.2.1/developer_container.bin", obtain: "build on h2" });
     expect(b.sourceHash).toMatch(/^[0-9a-f]{64}$/);
     expect(b.sourceIdentity).toMatch(/^[0-9a-f]{64}$/);
     expect(infos).toContainEqual(expect.stringMatching(/^pair for 6\.1\.0-56-cloud-amd64 \(x86_64\): not in the artifact store .*; it will be built on h2$/));
@@ -115,7 +120,7 @@ describe("the fleet's resources", () => {
     const h1 = of("ModuleInstall").find((r) => r.name === "h1-pair-install-a")!.inputs;
     const h4 = of("ModuleInstall").find((r) => r.name === "h4-pair-install-a")!.inputs;
     expect(h4.artifactId).toMatch(/^[0-9a-f]{64}$/);
-    expect(h4).toMatchObject({ artifactId: h1.artifactId, builder: "h1", kernelRelease: "6.1.0-50-cloud-amd64", storePath: storeDir });
+    expect(h4).toMatchObject({ artifactId: h1.artifactId, builder: "h1", kernelRelease: "6.1.0-50-cloud-amd64" });
     expect(of("ModuleInstall").find((r) => r.name === "h2-pair-install-b")!.inputs.artifactId).not.toBe(h1.artifactId);
   });
 

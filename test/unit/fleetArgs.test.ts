@@ -54,8 +54,8 @@ const argsProblems = (raw: unknown, known?: Map<unknown, unknown>) => problemsOf
 describe("the args get the stack config's messages, by path", () => {
   for (const [what, raw, expected] of BAD_CONFIGS.filter(([, raw]) => raw !== undefined)) {
     it(what, () => {
-      // The component offers one more way to log in (the key itself), and says so.
-      const withKey = (p: string) => p.replace("exactly one of privateKeyConfig,", "exactly one of privateKey, privateKeyConfig,");
+      // The component offers two more ways to log in (the key and the password themselves), and says so.
+      const withKey = (p: string) => p.replace("exactly one of privateKeyConfig,", "exactly one of privateKey, privateKeyConfig,").replace("agent or passwordConfig", "agent, password or passwordConfig");
       const problems = argsProblems(raw);
       expect(problems).toEqual(stackProblems(raw).map(withKey));
       expect(problems).toHaveLength(expected.length);
@@ -85,7 +85,7 @@ describe("the args get the stack config's messages, by path", () => {
     expect(argsProblems(minimal({ defaults: { auth: { privateKey: "" } } }))).toEqual(["defaults.auth.privateKey: expected the private key's text (OpenSSH or PEM)"]);
     const later = Promise.resolve("");
     expect(argsProblems(minimal({ defaults: { auth: { privateKey: later } } }), new Map([[later, ""]]))).toEqual(["defaults.auth.privateKey: expected the private key's text (OpenSSH or PEM)"]);
-    expect(argsProblems(minimal({ defaults: { auth: { privateKey: pulumi.secret("k"), keyFile: "/k" } } }))).toEqual(["defaults.auth: expected exactly one of privateKey, privateKeyConfig, keyFile or agent"]);
+    expect(argsProblems(minimal({ defaults: { auth: { privateKey: pulumi.secret("k"), keyFile: "/k" } } }))).toEqual(["defaults.auth: expected exactly one of privateKey, privateKeyConfig, keyFile, agent, password or passwordConfig"]);
     expect(argsProblems(minimal({ defaults: { auth: { privateKey: "k", passphrase: pulumi.secret("p"), passphraseConfig: "pp" } } }))).toEqual(["defaults.auth: expected at most one of passphrase or passphraseConfig"]);
   });
 
@@ -133,12 +133,14 @@ describe("hosts from another resource's outputs (up)", () => {
   beforeAll(async () => {
     probed = [];
     const m1 = new Machine("m1");
+    // The store's folder is an operator-side setting, which the providers read too.
+    const store = (process.env.KMOD_FLEET_STORE = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-")));
     fleet = new FleetClass("fleet", {
       hosts: [{ name: "h1", address: m1.address, port: m1.port, hostKey: m1.hostKey }],
       defaults: { user: "root", auth: { privateKey: "PLAIN-PRIVATE-KEY" } },
       moduleSets: [{ name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"] }],
       projectDir: path.join(__dirname, "..", ".."),
-      build: { store: { path: fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-store-")) } },
+      build: { store: { path: store } },
       probe: async (spec) => {
         probed.push(spec);
         return { kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz", ...LOADS_UNSIGNED };
@@ -176,5 +178,40 @@ describe("hosts from another resource's outputs (up)", () => {
     void host.isKnown.catch(() => {});
     void host.isSecret.catch(() => {});
     await expect(host.promise()).rejects.toThrow(/^invalid Fleet "fleet" args \(1 problem\):\n {2}- hosts\[0\]\.hostKey: expected a public key line/);
+  });
+});
+
+// Last: the Fleet it makes registers resources the tests above count.
+describe("a connection in @pulumi/command's shape", () => {
+  const resolve = (host: Record<string, unknown>) => fleetArgs.resolveFleetArgs({ hosts: [{ name: "h1", ...host }] }, { subject: SUBJECT }).hosts[0];
+
+  it("each of its fields lands on kmod-fleet's own, the jump host (proxy) too", () => {
+    const h = resolve({ host: "10.0.0.7", port: 2222, user: "core", privateKey: "K", privateKeyPassword: "P", hostKey: KEY, dialErrorLimit: 5, perDialTimeout: 7, proxy: { host: "bastion.example", user: "jump", password: "J", hostKey: KEY } });
+    expect(h).toMatchObject({ address: "10.0.0.7", port: 2222, user: "core", auth: { privateKey: "K", passphrase: "P" }, hostKeys: [KEY], connectAttempts: 5, connectTimeoutSeconds: 7 });
+    expect(h.jump).toMatchObject({ address: "bastion.example", user: "jump", auth: { password: "J" }, hostKeys: [KEY] });
+  });
+
+  it("the union-free forms: an agent socket path, agent false, insecureIgnoreHostKey false, several keys on separate lines", () => {
+    expect(resolve({ address: "a", hostKey: KEY, auth: { agentSocketPath: "/run/agent.sock" } }).auth).toEqual({ agent: "/run/agent.sock" });
+    expect(resolve({ address: "a", hostKey: KEY, agentSocketPath: "/run/agent.sock" }).auth).toEqual({ agent: "/run/agent.sock" });
+    expect(resolve({ address: "a", hostKey: KEY, insecureIgnoreHostKey: false, auth: { agent: false, keyFile: "/k" } })).toMatchObject({ hostKeys: [KEY], auth: { keyFile: "/k" } });
+    const other = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ";
+    expect(resolve({ address: "a", hostKey: `${KEY}\n${other}\n` }).hostKeys).toEqual([KEY, other]);
+  });
+
+  it("a field given in both shapes is named, with the one to keep", () => {
+    expect(argsProblems({ hosts: [{ name: "h1", address: "a", host: "b", hostKey: KEY, privateKey: "K", auth: { privateKey: "L" } }] })).toEqual([
+      "hosts[0].host: the same as address; give one of them",
+      "hosts[0].privateKey: the same as auth.privateKey; give one of them",
+    ]);
+  });
+
+  it("a machine's connection output, spread into a host, reaches the probe", async () => {
+    const m1 = new Machine("m1");
+    const connection = { host: m1.address, port: m1.port, user: "root", password: pulumi.secret("pw"), hostKey: m1.hostKey };
+    const spec = await new Promise<any>((resolve) => {
+      new FleetClass("cmd-shape", { hosts: [{ name: "c1", ...connection }], projectDir: path.join(__dirname, "..", ".."), probe: async (s) => resolve(s) as never, inventory: async () => ({ artifacts: {}, developerContainer: false }) });
+    });
+    expect(spec).toMatchObject({ host: "c1", address: "10.0.0.5", port: 2222, user: "root", hostKeys: [KEY], password: "pw" });
   });
 });

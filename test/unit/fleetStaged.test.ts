@@ -17,6 +17,8 @@ const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxAJ2iCgUCIyF7+uFqQ1y0NxBQ0v5y
 const RUNNING = "6.1.0-50-cloud-amd64";
 const STAGED = "6.1.0-56-cloud-amd64";
 const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-staged-"));
+// The store's folder is an operator-side setting, which the providers read too.
+process.env.KMOD_FLEET_STORE = storeDir;
 
 function factsFor(host: string) {
   const staged = host !== "h1";

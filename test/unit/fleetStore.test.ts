@@ -38,6 +38,8 @@ beforeAll(async () => {
   const { Fleet } = await import("../../components/fleet");
   const { hashSourceDir, sourceIdentity } = await import("../../components/sourceHash");
   const { LocalArtifactStore, artifactId } = await import("../../artifacts/store");
+  // As the program's stack config gives it: the providers read the store's folder from it where they run.
+  pulumi.runtime.setConfig("kmod-fleet:fleet", JSON.stringify({ build: args.build }));
   const config = resolveFleetConfig(args);
   const set = config.moduleSets[0];
   const identity = sourceIdentity(set.source, hashSourceDir(path.join(root, "test/unit/fixtures/tiny-module")), config.profile.sourcesCommand);
@@ -85,5 +87,11 @@ describe("a fleet that has run before", () => {
     expect(of("ModuleBuild").map((r) => r.name).sort()).toEqual(["build-pair-k50-x86_64", "build-pair-k56-x86_64"]);
     expect(input("ModuleInstall", "h4-pair-install-a").buildFailure).toBe("pair cannot be built for k57: no host allowed to build runs k57 (x86_64) or has it staged: build.builders is [h1, h3]");
     expect(input("ModuleInstall", "h2-pair-install-a")).toMatchObject({ artifactId: ids.k50, builder: "h1" });
+  });
+
+  it("no build's or install's inputs carry the store's folder: the same stack from another checkout or machine plans no change", () => {
+    const withStore = [...of("ModuleBuild"), ...of("ModuleInstall")].filter((r) => JSON.stringify(r.inputs).includes(storeDir));
+    expect(withStore.map((r) => r.name)).toEqual([]);
+    expect(of("ModuleInstall").length).toBeGreaterThan(0);
   });
 });

@@ -40,7 +40,7 @@ const build: Row<ModuleBuildInputs> = {
   contract: moduleBuildLifecycle,
   inputs: {
     connection, builder: "h1", set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", osVersion: "3975.2.0", kernelConfig: "/proc/config.gz", kernelFromImage: false, imagePath: "/i", sourcesCommand: "kmod-fleet-sources",
-    source: { kind: "dir", dir: "fixtures/pair" }, sourceDir: "/abs/fixtures/pair", sourceHash: "h1", sourceIdentity: "id1", modulesDir: "/usr/lib/modules", workDir: "/var/lib/kmod-fleet", storePath: "/p/artifacts",
+    source: { kind: "dir", dir: "fixtures/pair" }, sourceDir: "/abs/fixtures/pair", sourceHash: "h1", sourceIdentity: "id1", modulesDir: "/usr/lib/modules", workDir: "/var/lib/kmod-fleet",
     obtain: "stored", takeBackFrom: undefined, buildTimeoutSeconds: 600, commandTimeoutSeconds: 60,
   },
   converged: { artifactId: "art1", manifest, failure: "", obtained: "built on h1", ownsEntry: true, leftoversOn: [], logPath: "/l", inStore: true },
@@ -49,7 +49,7 @@ const build: Row<ModuleBuildInputs> = {
 // One host's install of that group's artifact.
 const install: Row<ModuleInstallInputs> = {
   contract: moduleInstallLifecycle,
-  inputs: { connection, set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", modulesDir: "/usr/lib/modules", workDir: "/var/lib/kmod-fleet", storePath: "/p/artifacts", builder: "h1", artifactId: "art1", manifest, buildFailure: "", commandTimeoutSeconds: 60 },
+  inputs: { connection, set: "pair", kernelRelease: "6.1.0-50-cloud-amd64", modulesDir: "/usr/lib/modules", workDir: "/var/lib/kmod-fleet", builder: "h1", artifactId: "art1", manifest, buildFailure: "", commandTimeoutSeconds: 60 },
   converged: { modules: [{ name: "pair", sha256: "a", vermagic: "6.1.0-50-cloud-amd64" }], installDir: "/d", drift: [] },
   drifted: { modules: [{ name: "pair", sha256: "a", vermagic: "6.1.0-50-cloud-amd64" }], installDir: "/d", drift: ["pair.ko is missing"] },
 };
@@ -107,6 +107,14 @@ describe.each(rows.map((r) => [r.contract.resource, r] as const))("%s", (_name, 
     const news = { ...row.inputs, [f]: other(row.inputs[f]) };
     expect(diffFor(c, olds, news)).toEqual({ changes: true });
     expect(updateKind(c, olds, news)).toBe("remake");
+  });
+
+  it.each((c.retired ?? []).map((f) => [f]))("state from before that holds the retired %s (a path on another machine): no change, and the next update drops it", (f) => {
+    const before = { ...olds, [f]: "/home/someone/checkout/.kmod-fleet/artifacts" };
+    expect(f in row.inputs, "a retired field is no input").toBe(false);
+    expect(diffFor(c, before, row.inputs)).toEqual({ changes: false });
+    expect(updateKind(c, before, row.inputs)).toBe("record");
+    expect(f in recordOnly(c, before, row.inputs)).toBe(false);
   });
 
   it.each(c.elsewhere.map((f) => [String(f)]))("a new %s creates the new one before the old one is deleted", (f) => {

@@ -1,0 +1,66 @@
+// Where the local artifact store is: an operator-side setting, read whenever the program
+// or a provider runs, and never recorded in a resource's inputs (a path on one machine
+// means nothing on another: the same stack run from another checkout or machine would
+// plan an update of every build and install). The providers run in their own process,
+// where the stack's config and the environment are what they can read:
+// 1. KMOD_FLEET_STORE, when set (absolute, or relative to the project folder);
+// 2. else `build.store.path` of the stack config `kmod-fleet:fleet`;
+// 3. else `.kmod-fleet/artifacts`, under the project folder.
+// Relative paths start from the project folder, which Pulumi makes the working directory
+// of the program and of its providers.
+
+import { LocalArtifactStore } from "./store";
+
+export const STORE_ENV = "KMOD_FLEET_STORE";
+const DEFAULT_STORE = ".kmod-fleet/artifacts";
+
+/** `build.store.path` of the stack config's fleet (its JSON text, or the value), if it sets one. */
+export function storePathInStackConfig(fleetConfig: unknown): string | undefined {
+  if (!fleetConfig) return undefined;
+  try {
+    const p = (typeof fleetConfig === "string" ? JSON.parse(fleetConfig) : (fleetConfig as any))?.build?.store?.path;
+    return typeof p === "string" && p !== "" ? p : undefined;
+  } catch {
+    return undefined; // the program reports a config that is not valid
+  }
+}
+
+/** The store's folder, as the providers find it. */
+export function storeRoot(configured: string | undefined, baseDir = process.cwd(), env: Record<string, string | undefined> = process.env): string {
+  return require("path").resolve(baseDir, env[STORE_ENV] || configured || DEFAULT_STORE);
+}
+
+/**
+ * The store's folder for the program: its args' `build.store.path` (from `projectDir`)
+ * must be the folder the providers find, or the plan would read one store and the
+ * providers write another. Throws, saying how to make them agree, when they differ.
+ */
+export function programStoreRoot(argsPath: string | undefined, projectDir: string, fleetConfigText: string | undefined): string {
+  const env = process.env[STORE_ENV];
+  const mine = require("path").resolve(projectDir, env || argsPath || DEFAULT_STORE);
+  const providers = storeRoot(storePathInStackConfig(fleetConfigText));
+  if (mine !== providers) {
+    // RunError: Pulumi prints the message alone, without a stack trace.
+    const { RunError } = require("@pulumi/pulumi");
+    throw new RunError(
+      `the artifact store: the program's args give ${mine}, but the providers, which read the stack config and the environment, would use ${providers}; ` +
+        `set ${STORE_ENV}=${mine} in the environment of \`pulumi\` (or build.store.path in the stack config kmod-fleet:fleet)`,
+    );
+  }
+  return mine;
+}
+
+/** What a provider keeps of the stack config (its `configure`), for localStore. */
+export interface StoreSetting {
+  storeConfigured?: string;
+}
+
+/** A provider's `configure`: the store setting of the stack config. */
+export function storeSettingOf(config: { get(key: string): unknown }): string | undefined {
+  return storePathInStackConfig(config.get("kmod-fleet:fleet"));
+}
+
+/** The store a provider uses, at the location the operator set (see above). */
+export function localStore(setting: StoreSetting): LocalArtifactStore {
+  return new LocalArtifactStore(storeRoot(setting.storeConfigured));
+}
