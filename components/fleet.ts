@@ -29,7 +29,8 @@ import { LocalArtifactStore, artifactId } from "../artifacts/store";
 import { programStoreRoot } from "../artifacts/location";
 import { decideObtain, describeObtain, developerContainerNeeds, planBuilds, type BuildGroup, type Obtain } from "../plan/buildPlan";
 import { connectionFor, hostKeyWarnings } from "./connection";
-import { probeFacts, type FactsProbe } from "./hostFacts";
+import { probeFacts } from "./hostFacts";
+import { factsProbeOf } from "./factsProbe";
 import { probeInventory } from "./inventory";
 import { FleetHost, type HostModuleSet, type HostSummary, type Probed, type SetSource } from "./host";
 import { ModuleBuild, artifactKeyOf } from "./moduleBuild";
@@ -94,15 +95,7 @@ export class Fleet extends pulumi.ComponentResource {
     const secret = (key: string) => config.requireSecret(key);
     const prober = args.probe ?? probeFacts;
     const inventoryProber = args.inventory ?? probeInventory;
-    const probeSettings: FactsProbe = {
-      releaseFiles: fleet.profile.releaseFiles,
-      versionVariable: fleet.profile.versionVariable,
-      boardVariable: fleet.profile.boardVariable,
-      updateConfFiles: fleet.profile.updateConfFiles,
-      defaultGroup: fleet.profile.defaultGroup,
-      kernelConfigSources: fleet.kernelConfigSources,
-      kernelImages: fleet.profile.kernelImages,
-    };
+    const probeSettings = factsProbeOf(fleet);
     // Read where it runs, never an input: the providers must find the same folder.
     const storePath = programStoreRoot(fleet.build.storePath, projectDir, config.get("fleet"));
     const sets: HostModuleSet[] = fleet.moduleSets.map((set) => {

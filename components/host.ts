@@ -10,6 +10,7 @@ import type { ResolvedFleet, ResolvedHost, ResolvedModuleSet } from "../config/r
 import { devContainerUrls } from "../config/profiles";
 import type { ConnectionSpec } from "../ssh/session";
 import { HostFacts, type HostFactsValues } from "./hostFacts";
+import { factsProbeOf } from "./factsProbe";
 import { ModulesOverlay } from "./modulesOverlay";
 import { DeveloperContainer } from "./developerContainer";
 import type { ModuleBuild } from "./moduleBuild";
@@ -80,15 +81,7 @@ export class FleetHost extends pulumi.ComponentResource {
     this.hostName = name;
     const { host, fleet, connection } = args;
     const { profile, storage } = fleet;
-    const probe = {
-      releaseFiles: profile.releaseFiles,
-      versionVariable: profile.versionVariable,
-      boardVariable: profile.boardVariable,
-      updateConfFiles: profile.updateConfFiles,
-      defaultGroup: profile.defaultGroup,
-      kernelConfigSources: fleet.kernelConfigSources,
-      kernelImages: fleet.profile.kernelImages,
-    };
+    const probe = factsProbeOf(fleet);
     const field = <K extends keyof HostFactsValues>(k: K) => args.probed.apply((p) => p.facts?.[k]) as pulumi.Output<HostFactsValues[K]>;
     this.facts = new HostFacts(
       `${name}-facts`,
@@ -123,7 +116,9 @@ export class FleetHost extends pulumi.ComponentResource {
     this.overlay = new ModulesOverlay(
       `${name}-overlay`,
       { connection, modulesDir: profile.modulesDir, upperDir: storage.modulesRoot, workDir: storage.modulesWorkDir, persistence: storage.persistence, commandTimeoutSeconds: host.commandTimeoutSeconds },
-      { parent: this, dependsOn: [this.facts] },
+      // After `unreachable` is known: for a host that could not be probed, that is after every
+      // other host's steps, when its facts fail, so that nothing else of it is planned.
+      { parent: this, dependsOn: args.unreachable.apply(() => [this.facts]) },
     );
   }
 

@@ -10,6 +10,7 @@ import { factsScript } from "./scripts";
 import { checkHostValues } from "./hostValues";
 import { parseSigningFacts, type SigningFacts } from "./signing";
 import { unreachableProblem } from "./unreachableHosts";
+import { probeOverrides, withDefaults } from "./factsProbe";
 
 export interface HostFactsValues extends SigningFacts {
   kernelRelease: string;
@@ -48,7 +49,8 @@ export interface FactsProbe {
  */
 export interface HostFactsInputs extends Partial<HostFactsValues> {
   connection: ConnectionSpec;
-  probe: FactsProbe;
+  /** Where to read the facts, as far as it differs from Flatcar's defaults (components/factsProbe.ts); absent when it does not. */
+  probe?: Partial<FactsProbe>;
   /**
    * Why the host could not be probed when the program ran. Nothing of the host changes then
    * (the fleet's run fails at its end, naming it); a host that has no facts yet cannot be
@@ -165,7 +167,7 @@ export const hostFactsProvider: pulumi.dynamic.ResourceProvider = {
     return { id: `${inputs.connection.host}-facts`, outs: outputsOf(inputs) };
   },
   async read(id: string, props: HostFactsOutputs) {
-    const facts = await probeFacts(props.connection, props.probe);
+    const facts = await probeFacts(props.connection, withDefaults(props.probe));
     return { id, props: { ...props, ...facts } };
   },
   async diff(_id: string, olds: HostFactsOutputs, news: HostFactsInputs) {
@@ -194,7 +196,8 @@ export class HostFacts extends pulumi.dynamic.Resource {
 
   /** `facts` as probed when the program ran, or `unreachable` with the reason. */
   constructor(name: string, args: { connection: pulumi.Input<ConnectionSpec>; probe: FactsProbe; facts?: HostFactsValues; unreachable?: pulumi.Input<string>; allowUnreachable?: boolean }, opts?: pulumi.CustomResourceOptions) {
-    const { facts, ...rest } = args;
-    super(hostFactsProvider, name, { ...rest, ...facts }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "HostFacts");
+    const { facts, probe, ...rest } = args;
+    const overrides = probeOverrides(probe);
+    super(hostFactsProvider, name, { ...rest, ...(Object.keys(overrides).length > 0 ? { probe: overrides } : {}), ...facts }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "HostFacts");
   }
 }
