@@ -101,10 +101,14 @@ describe.each(RUNTIMES)("the packed package, installed without devDependencies, 
   });
 
   it("holds compiled JavaScript, declarations and the host scripts, not the TypeScript sources or tests", () => {
-    for (const f of ["dist/library.js", "dist/library.d.ts", "dist/bin/kmod-fleet.js", "dist/kernel/index.d.ts", "dist/components/scripts/build.sh", "dist/components/scripts/facts.sh"]) {
+    for (const f of ["dist/library.js", "dist/library.d.ts", "dist/bin/kmod-fleet.js", "dist/kernel/index.d.ts", "dist/components/scripts/build.sh", "dist/components/scripts/facts.sh", "plugin/PulumiPlugin.yaml", "plugin/index.js", "plugin/index.ts"]) {
       expect(fs.existsSync(path.join(installed, f)), f).toBe(true);
     }
     expect(fs.existsSync(path.join(installed, "index.ts"))).toBe(false);
+    // The component package for other languages names the package and its version.
+    const manifest = (p: string) => JSON.parse(fs.readFileSync(path.join(installed, p), "utf8"));
+    expect(manifest("plugin/package.json")).toMatchObject({ name: "kmod-fleet", version: manifest("package.json").version });
+    expect(run("node", ["-p", `typeof require(${JSON.stringify(path.join(installed, "plugin"))}).Fleet`]).stdout.trim()).toBe("function");
     expect(fs.existsSync(path.join(installed, "test"))).toBe(false);
     expect(fs.existsSync(path.join(installed, "testbed"))).toBe(false);
   });

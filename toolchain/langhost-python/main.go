@@ -38,6 +38,9 @@ import (
 //go:embed run.py
 var runScript []byte
 
+// exitBail is run.py's exit code when the engine already reported the error.
+const exitBail = 32
+
 func main() {
 	// The engine passes optional logging/tracing flags, then its address last.
 	var engineAddress string
@@ -218,6 +221,8 @@ func (h *pythonHost) Run(_ context.Context, req *pulumirpc.RunRequest) (*pulumir
 	switch {
 	case err == nil:
 		return &pulumirpc.RunResponse{}, nil
+	case errors.As(err, &exitErr) && exitErr.ExitCode() == exitBail:
+		return &pulumirpc.RunResponse{Bail: true}, nil
 	case errors.As(err, &exitErr):
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode())}, nil
 	default:

@@ -46,9 +46,20 @@ def main() -> None:
     runpy.run_path(program, run_name="__main__")
 
 
+# The exit code that tells the language host the engine has already shown the error.
+EXIT_BAIL = 32
+
 loop = asyncio.new_event_loop()
 asyncio.set_event_loop(loop)
 try:
     loop.run_until_complete(pulumi.runtime.run_in_stack(main))
+except Exception as e:  # noqa: BLE001 - any failure ends the run
+    # A resource the engine refused (e.g. a component's invalid args): the engine printed
+    # why and shut the monitor down; the traceback of the calls cut off adds nothing.
+    if "resource monitor shut down" in str(e):
+        sys.exit(EXIT_BAIL)
+    raise
 finally:
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
     loop.close()
