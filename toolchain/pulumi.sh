@@ -5,10 +5,12 @@
 #    Otherwise build, from Go modules at the pinned version, into .cache/pulumi/bin:
 #      pulumi                         github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 #      pulumi-language-nodejs         toolchain/langhost (this repo's own small language host)
+#      pulumi-language-python         toolchain/langhost-python (ours too: Python programs and
+#                                     `pulumi package add` of the Fleet component package)
 #      pulumi-resource-pulumi-nodejs  copied from node_modules/@pulumi/pulumi (dynamic providers)
 # 2. Seed the cache of the npm package `pulumi` (a devDependency, same version), so that
 #    `npx pulumi` runs these binaries instead of downloading:
-#      $PULUMI_HOME/versions/<version>/bin/{pulumi,pulumi-language-nodejs,pulumi-resource-pulumi-nodejs}
+#      $PULUMI_HOME/versions/<version>/bin/{pulumi,pulumi-language-nodejs,pulumi-language-python,pulumi-resource-pulumi-nodejs}
 #    PULUMI_HOME defaults to <repo>/.cache/pulumi/home (see toolchain/env.sh).
 #
 # Warm (binaries present and built from the same inputs): a no-op taking well under a second.
@@ -71,7 +73,7 @@ inputs_hash() {
     cd "$here"
     echo "$version"
     go version 2>/dev/null || echo "no-go"
-    cat go.mod go.sum langhost/*.go
+    cat go.mod go.sum langhost/*.go langhost-python/*.go langhost-python/*.py
   ) | sha256sum | cut -d' ' -f1
 }
 
@@ -87,6 +89,9 @@ seed_from() {
   if [ "$default_home" = 1 ]; then seed_default_home "$pulumi" "$langhost"; fi
   link_into_seed pulumi "$pulumi"
   if [ -n "$langhost" ]; then link_into_seed pulumi-language-nodejs "$langhost"; fi
+  if [ -x "$bin/pulumi-language-python" ]; then
+    link_into_seed pulumi-language-python "$bin/pulumi-language-python"
+  fi
   if [ -x "$bin/pulumi-resource-pulumi-nodejs" ]; then
     link_into_seed pulumi-resource-pulumi-nodejs "$bin/pulumi-resource-pulumi-nodejs"
   fi
@@ -99,7 +104,7 @@ seed_default_home() {
     return 0
   fi
   mkdir -p "$dir"
-  for name in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do
+  for name in pulumi pulumi-language-nodejs pulumi-language-python pulumi-resource-pulumi-nodejs; do
     case "$name" in
       pulumi) target="$1" ;;
       pulumi-language-nodejs) target="$2" ;;
@@ -124,7 +129,7 @@ copy_dynamic_provider() {
 }
 
 warm() {
-  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] &&
+  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] && [ -x "$bin/pulumi-language-python" ] &&
     [ -f "$bin/.inputs" ] && [ "$(cat "$bin/.inputs")" = "$(inputs_hash)" ]
 }
 
@@ -200,6 +205,7 @@ build() {
   mv -f "$bin/$out.tmp" "$bin/$out"
 }
 build pulumi-language-nodejs ./langhost
+build pulumi-language-python ./langhost-python
 build pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 
 got="$("$bin/pulumi" version)"

@@ -5,12 +5,15 @@
 // the preview of the new stack must plan the host's resources without probing it (its
 // install and load of an artifact not known yet: without its kernel it is in no build
 // group), and the up must probe it once the machine exists. Only the machine and the host facts are created
-// (a targeted up): facts only read the host, so nothing on this machine changes.
+// (a targeted up): facts only read the host, so nothing on this machine changes. All of it
+// twice: with this machine's Node.js, and with Node.js 24 first on PATH (npm, Pulumi's
+// language host running the TypeScript program, and the dynamic providers then run it).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { repoRoot } from "../../toolchain/env";
+import { withNode24 } from "../../toolchain/node24";
 import { Stack } from "../../toolchain/stack";
 import { startSshd, type TestSshd } from "../provider/sshd";
 import { EXAMPLE_PROJECT, installExample } from "./example";
@@ -18,45 +21,56 @@ import { EXAMPLE_PROJECT, installExample } from "./example";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // Pulumi's wire value of an unknown
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
-let tmp: string;
-let sshd: TestSshd;
-let stack: Stack;
-const urns: Record<string, string> = {};
+const RUNTIMES = [
+  { major: Number(process.versions.node.split(".")[0]), withEnv: (e: NodeJS.ProcessEnv) => e },
+  { major: 24, withEnv: withNode24 },
+];
 
-beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-example-"));
-  sshd = await startSshd();
-  // The host looks like Flatcar to the facts script: release and update files of its own.
-  const d = sshd.dir;
-  fs.writeFileSync(`${d}/release`, "FLATCAR_RELEASE_VERSION=3975.2.0\nFLATCAR_RELEASE_BOARD=amd64-usr\n");
-  fs.writeFileSync(`${d}/update.conf`, "GROUP=stable\n");
-  fs.writeFileSync(`${d}/config-${os.release()}`, "CONFIG_MODULES=y\n");
-  // The test fleet's state file format (testbed/fleet.ts), with the loopback sshd as h1.
-  const state = path.join(tmp, "fleet.json");
-  fs.writeFileSync(state, JSON.stringify({ hosts: [{ name: "h1", sshPort: sshd.port, hostKey: sshd.hostKey, dir: d }] }));
+describe.each(RUNTIMES)("the example program on Node.js $major, its machine a loopback sshd", ({ major, withEnv }) => {
+  let tmp: string;
+  let sshd: TestSshd;
+  let stack: Stack;
+  const urns: Record<string, string> = {};
 
-  const project = installExample(inject("tarball"), path.join(tmp, "example"));
-  stack = new Stack("loopback", path.join(tmp, "state"), project);
-  const key = (k: string) => `${EXAMPLE_PROJECT}:${k}`;
-  stack.initWith(
-    {
-      [key("testbedState")]: state,
-      [key("profile")]: { releaseFiles: [`${d}/release`], updateConfFiles: [`${d}/update.conf`] },
-      [key("kernelConfigSources")]: [`${d}/config-\${KERNEL}`],
-      [key("kmodPairSources")]: path.join(repoRoot, "testbed", "fixtures", "kmod-pair"),
-    },
-    { [key("sshPrivateKey")]: sshd.privateKey },
-  );
-}, 600_000);
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-example-"));
+    sshd = await startSshd();
+    // The host looks like Flatcar to the facts script: release and update files of its own.
+    const d = sshd.dir;
+    fs.writeFileSync(`${d}/release`, "FLATCAR_RELEASE_VERSION=3975.2.0\nFLATCAR_RELEASE_BOARD=amd64-usr\n");
+    fs.writeFileSync(`${d}/update.conf`, "GROUP=stable\n");
+    fs.writeFileSync(`${d}/config-${os.release()}`, "CONFIG_MODULES=y\n");
+    // The test fleet's state file format (testbed/fleet.ts), with the loopback sshd as h1.
+    const state = path.join(tmp, "fleet.json");
+    fs.writeFileSync(state, JSON.stringify({ hosts: [{ name: "h1", sshPort: sshd.port, hostKey: sshd.hostKey, dir: d }] }));
 
-afterAll(async () => {
-  if (stack) stack.cli(["destroy", "--yes", "--skip-preview"], { allowFail: true });
-  if (stack) stack.destroyState();
-  await sshd?.stop();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-}, 300_000);
+    const project = installExample(inject("tarball"), path.join(tmp, "example"), withEnv);
+    stack = new Stack("loopback", path.join(tmp, "state"), project);
+    stack.env.PATH = withEnv(stack.env).PATH;
+    const key = (k: string) => `${EXAMPLE_PROJECT}:${k}`;
+    stack.initWith(
+      {
+        [key("testbedState")]: state,
+        [key("profile")]: { releaseFiles: [`${d}/release`], updateConfFiles: [`${d}/update.conf`] },
+        [key("kernelConfigSources")]: [`${d}/config-\${KERNEL}`],
+        [key("kmodPairSources")]: path.join(repoRoot, "testbed", "fixtures", "kmod-pair"),
+      },
+      { [key("sshPrivateKey")]: sshd.privateKey },
+    );
+  }, 600_000);
 
-describe("the example program, its machine a loopback sshd", () => {
+  afterAll(async () => {
+    if (stack) stack.cli(["destroy", "--yes", "--skip-preview"], { allowFail: true });
+    if (stack) stack.destroyState();
+    await sshd?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }, 300_000);
+
+  it(`runs Node.js ${major} for the program`, () => {
+    const r = stack.cli(["about", "--json"], { allowFail: true });
+    expect(r.output).toMatch(new RegExp(`"version": "${major}\\.`));
+  });
+
   it("installs kmod-fleet from the tarball, without kmod-fleet's devDependencies", () => {
     const modules = path.join(stack.projectDir, "node_modules");
     expect(fs.existsSync(path.join(modules, "kmod-fleet", "dist", "library.js"))).toBe(true);

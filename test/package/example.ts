@@ -14,8 +14,9 @@ export const EXAMPLE_PROJECT = "kmod-fleet-example";
 // npm's own variables from `npm test` (npm_config_*) would leak into the nested npm calls.
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_"))) as NodeJS.ProcessEnv;
 
-export function npm(args: string[], cwd: string): string {
-  return execFileSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+/** Runs npm without npm's own variables; `withEnv` (e.g. Node.js 24 first on PATH) is added. */
+export function npm(args: string[], cwd: string, withEnv: (e: NodeJS.ProcessEnv) => NodeJS.ProcessEnv = (e) => e): string {
+  return execFileSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, env: withEnv(env), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /** `npm pack` of this repository (its prepack builds dist/) into `dest`; returns the tarball. */
@@ -26,9 +27,10 @@ export function packRepo(dest: string): string {
 
 /**
  * Copies the example to `dir` (without installed modules or stack files) and installs its
- * dependencies, kmod-fleet from `tarball`. Returns `dir`.
+ * dependencies, kmod-fleet from `tarball`, with the Node.js that `withEnv` puts on PATH
+ * (default: this one). Returns `dir`.
  */
-export function installExample(tarball: string, dir: string): string {
+export function installExample(tarball: string, dir: string, withEnv?: (e: NodeJS.ProcessEnv) => NodeJS.ProcessEnv): string {
   fs.cpSync(EXAMPLE_DIR, dir, {
     recursive: true,
     filter: (src) => !/^(node_modules|Pulumi\..+\.yaml$)/.test(path.relative(EXAMPLE_DIR, src)),
@@ -37,6 +39,6 @@ export function installExample(tarball: string, dir: string): string {
   const pkg = JSON.parse(fs.readFileSync(pkgFile, "utf8"));
   pkg.dependencies["kmod-fleet"] = `file:${tarball}`;
   fs.writeFileSync(pkgFile, JSON.stringify(pkg, null, 2) + "\n");
-  npm(["install", "--prefer-offline"], dir);
+  npm(["install", "--engine-strict", "--prefer-offline"], dir, withEnv);
   return dir;
 }

@@ -1,36 +1,40 @@
 // The package as a user gets it: `npm pack` (which builds dist/ through prepack), then
-// `npm install --omit=dev <tarball>` in an empty folder. Proves that the CLI, the library
-// and the providers' analysis command run from compiled JavaScript with no
-// devDependencies installed, and that the Fleet component's providers still serialize.
+// `npm install --omit=dev --engine-strict <tarball>` in an empty folder, once with this
+// machine's Node.js (20) and once with Node.js 24 (fetched by globalSetup.ts) first on PATH,
+// so npm, the CLI, the program and Pulumi's language host all run that Node.js. Proves
+// that the CLI, the library and the providers' analysis command run from compiled
+// JavaScript with no devDependencies installed, that the Fleet component's providers still
+// serialize, and that @pulumi/pulumi is the program's own (a peer dependency: one copy).
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { assertToolchain, pulumiBin, pulumiEnv } from "../../toolchain/env";
+import { withNode24 } from "../../toolchain/node24";
 import { MINI_TREE } from "../unit/kernel/tree";
 
 // js-yaml and @types/node are not here: dependencies of @pulumi/pulumi bring them too.
 const DEV_ONLY = ["tsx", "ts-node", "typescript", "vitest", "pulumi"];
-let tmp: string;
-let app: string;
-let installed: string;
 
 // npm's own variables from `npm test` (npm_config_*) would leak into the nested npm calls.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_"))) as NodeJS.ProcessEnv;
-const npm = (args: string[], cwd: string) => execFileSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-const run = (cmd: string, args: string[], input?: string) => spawnSync(cmd, args, { cwd: app, env, encoding: "utf8", input });
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_"))) as NodeJS.ProcessEnv;
 
-beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-package-"));
-  app = path.join(tmp, "app");
-  fs.mkdirSync(app);
-  fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }));
-  // Packed once for the project (globalSetup.ts).
-  npm(["install", "--omit=dev", "--prefer-offline", inject("tarball")], app);
-  installed = path.join(app, "node_modules", "kmod-fleet");
-});
-afterAll(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
+interface Runtime {
+  /** Major version of Node.js the whole run uses. */
+  major: number;
+  env: NodeJS.ProcessEnv;
+  /**
+   * The user's own @pulumi/pulumi. With Node.js 24, a newer SDK than the one kmod-fleet is
+   * developed with (3.248.0 is the last release whose engines allow Node.js 20).
+   */
+  sdk: string;
+}
+
+const RUNTIMES: Runtime[] = [
+  { major: Number(process.versions.node.split(".")[0]), env: baseEnv, sdk: "3.248.0" },
+  { major: 24, env: withNode24(baseEnv), sdk: "3.250.0" },
+];
 
 /** Every package folder name under node_modules, nested ones included. */
 function packagesIn(dir: string, found = new Set<string>()): Set<string> {
@@ -50,12 +54,61 @@ function packagesIn(dir: string, found = new Set<string>()): Set<string> {
   return found;
 }
 
-describe("the packed package, installed without devDependencies", () => {
+describe.each(RUNTIMES)("the packed package, installed without devDependencies, on Node.js $major", ({ major, env, sdk }) => {
+  let tmp: string;
+  let app: string;
+  let installed: string;
+  const npm = (args: string[], cwd: string) => execFileSync("npm", [...args, "--no-audit", "--no-fund"], { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const run = (cmd: string, args: string[], input?: string) => spawnSync(cmd, args, { cwd: app, env, encoding: "utf8", input });
+
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-package-"));
+    app = path.join(tmp, "app");
+    fs.mkdirSync(app);
+    const pkg = { name: "app", version: "1.0.0", private: true, dependencies: { "@pulumi/pulumi": sdk } };
+    fs.writeFileSync(path.join(app, "package.json"), JSON.stringify(pkg));
+    // Packed once for the project (globalSetup.ts). --engine-strict: an engines range
+    // without this Node.js fails the install instead of warning.
+    npm(["install", "--omit=dev", "--engine-strict", "--prefer-offline", inject("tarball")], app);
+    installed = path.join(app, "node_modules", "kmod-fleet");
+  }, 300_000);
+  afterAll(() => tmp && fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it(`runs Node.js ${major} for node and npm`, () => {
+    expect(run("node", ["--version"]).stdout).toMatch(new RegExp(`^v${major}\\.`));
+    expect(run("npm", ["exec", "--no", "--", "node", "-p", "process.versions.node"]).stdout).toMatch(new RegExp(`^${major}\\.`));
+  });
+
+  it("is publishable: not private, Apache-2.0 with its LICENSE text, a CHANGELOG", () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
+    expect(manifest.private).toBeUndefined();
+    expect(manifest.license).toBe("Apache-2.0");
+    expect(fs.readFileSync(path.join(installed, "LICENSE"), "utf8")).toMatch(/Apache License\s+Version 2\.0, January 2004[\s\S]*END OF TERMS AND CONDITIONS/);
+    expect(fs.readFileSync(path.join(installed, "CHANGELOG.md"), "utf8")).toMatch(/^## \[0\.1\.0\]/m);
+    // npm refuses to publish a private package even in a dry run (EPRIVATE).
+    const r = spawnSync("npm", ["publish", "--dry-run", inject("tarball")], { cwd: tmp, env, encoding: "utf8" });
+    expect(r.stderr).not.toMatch(/EPRIVATE|marked as private/);
+    expect(r.status).toBe(0);
+  });
+
+  it("uses the program's own @pulumi/pulumi: one copy in the tree", () => {
+    const copies = fs
+      .readdirSync(path.join(app, "node_modules"), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith(path.join("@pulumi", "pulumi", "package.json")))
+      .map((f) => JSON.parse(fs.readFileSync(path.join(app, "node_modules", f), "utf8")).version);
+    expect(copies).toEqual([sdk]);
+  });
+
   it("holds compiled JavaScript, declarations and the host scripts, not the TypeScript sources or tests", () => {
-    for (const f of ["dist/library.js", "dist/library.d.ts", "dist/bin/kmod-fleet.js", "dist/kernel/index.d.ts", "dist/components/scripts/build.sh", "dist/components/scripts/facts.sh"]) {
+    for (const f of ["dist/library.js", "dist/library.d.ts", "dist/bin/kmod-fleet.js", "dist/kernel/index.d.ts", "dist/components/scripts/build.sh", "dist/components/scripts/facts.sh", "plugin/PulumiPlugin.yaml", "plugin/index.js", "plugin/index.ts"]) {
       expect(fs.existsSync(path.join(installed, f)), f).toBe(true);
     }
     expect(fs.existsSync(path.join(installed, "index.ts"))).toBe(false);
+    // The component package for other languages names the package and its version.
+    const manifest = (p: string) => JSON.parse(fs.readFileSync(path.join(installed, p), "utf8"));
+    expect(manifest("plugin/package.json")).toMatchObject({ name: "kmod-fleet", version: manifest("package.json").version });
+    expect(run("node", ["-p", `typeof require(${JSON.stringify(path.join(installed, "plugin"))}).Fleet`]).stdout.trim()).toBe("function");
     expect(fs.existsSync(path.join(installed, "test"))).toBe(false);
     expect(fs.existsSync(path.join(installed, "testbed"))).toBe(false);
   });
@@ -119,13 +172,14 @@ describe("the packed package, installed without devDependencies", () => {
     fs.writeFileSync(path.join(app, "mod", "Makefile"), "obj-m += tiny.o\n");
     fs.writeFileSync(path.join(app, "index.js"), USER_PROGRAM);
     fs.writeFileSync(path.join(app, "Pulumi.yaml"), "name: app\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n");
-    const penv = pulumiEnv({ backendUrl: `file://${path.join(tmp, "state")}` });
+    const penv = pulumiEnv({ base: env, backendUrl: `file://${path.join(tmp, "state")}` });
     fs.mkdirSync(path.join(tmp, "state"));
     const pulumi = (...args: string[]) => spawnSync(pulumiBin, [...args, "--non-interactive"], { cwd: app, env: penv, encoding: "utf8", timeout: 120_000 });
     expect(pulumi("stack", "init", "dev").status).toBe(0);
     const up = pulumi("up", "--yes", "--skip-preview");
     const out = `${up.stdout}\n${up.stderr}`;
     expect(out).not.toMatch(/unhandled exception|export path/);
+    expect(out).toMatch(new RegExp(`program on Node\\.js v${major}\\.`));
     expect(out).toMatch(/HostFacts h1-facts creating/);
     // The facts provider ran its SSH code in the provider process, and failed on the closed port.
     expect(out).toMatch(/HostFacts \(h1-facts\):\s+error: h1: cannot reach core@127\.0\.0\.1:1/);
@@ -137,6 +191,7 @@ describe("the packed package, installed without devDependencies", () => {
 const USER_PROGRAM = `
 const pulumi = require("@pulumi/pulumi");
 const { Fleet } = require("kmod-fleet");
+console.log("program on Node.js " + process.version);
 const f = new Fleet("fleet", {
   hosts: [{ name: "h1", address: pulumi.output("127.0.0.1"), port: 1, connectAttempts: 1, connectTimeoutSeconds: 2,
             auth: { privateKey: pulumi.secret("unused key") },

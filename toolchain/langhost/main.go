@@ -6,7 +6,9 @@
 // It implements what `pulumi preview/up/refresh/destroy` of a Node.js/TypeScript project
 // needs: the engine starts it with the engine's address as last argument, reads the port it
 // prints, and calls Run, which starts `node <@pulumi/pulumi>/cmd/run` with the flags and
-// environment that the SDK's run script expects. It does not install dependencies, report
+// environment that the SDK's run script expects. RunPlugin (plugin.go) starts a
+// source-based component package written in Node.js, for `pulumi package add` and for
+// programs in other languages that use it. It does not install dependencies, report
 // required plugins (the engine loads provider plugins on demand) or generate code.
 package main
 
