@@ -34,12 +34,13 @@ import { factsProbeOf } from "./factsProbe";
 import { probeInventory } from "./inventory";
 import { FleetHost, type HostModuleSet, type HostSummary, type Probed, type SetSource } from "./host";
 import { ModuleBuild, artifactKeyOf } from "./moduleBuild";
-import { planFleet, type FleetArgs } from "./fleetArgs";
+import { planFleet, type FleetArgs, type FleetOptions } from "./fleetArgs";
 import { hashSourceDir, sourceIdentity } from "./sourceHash";
 import { unsignedModulesWarning } from "./signing";
 import { afterEveryStep, unreachableWarning, withoutHostPrefix } from "./unreachableHosts";
 
-export type { AuthArgs, ConnectionArgs, FactsProber, FleetArgs, HostArgs, HostDefaultsArgs } from "./fleetArgs";
+export type { AuthArgs, ConnectionArgs, FactsProber, FleetArgs, FleetOptions, HostArgs, HostDefaultsArgs } from "./fleetArgs";
+export type { BuildArgs, GitSourceArgs, HostSelectorArgs, InTreeSourceArgs, ModuleSetArgs, ProfileArgs, SourceArgs, StorageArgs, StoreArgs } from "./fleetArgTypes";
 export type { InventoryProber } from "./inventory";
 export { FleetArgsError } from "./fleetArgs";
 
@@ -79,13 +80,15 @@ interface DecidedGroup {
 }
 
 export class Fleet extends pulumi.ComponentResource {
-  public readonly hosts: Record<string, FleetHost> = {};
+  // Not public: Pulumi's component analyzer takes public fields for outputs.
+  private readonly hosts: Record<string, FleetHost> = {};
   /** Filled in once every host is probed: build resource name -> build. */
-  public readonly builds: Record<string, ModuleBuild> = {};
+  private readonly builds: Record<string, ModuleBuild> = {};
   public readonly summary: pulumi.Output<Record<string, HostSummary>>;
 
-  constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kmod-fleet:index:Fleet", name, {}, opts);
+  constructor(name: string, args: FleetArgs, opts?: FleetOptions) {
+    const { probe, inventory, ...resourceOptions } = opts ?? {};
+    super("kmod-fleet:index:Fleet", name, {}, resourceOptions);
     const projectDir = args?.projectDir ?? process.cwd();
     // Every problem of the args at once (FleetArgsError), before any resource exists.
     const planned = planFleet(args, { subject: `Fleet "${name}" args`, dirExists: (dir) => isDirectory(path.resolve(projectDir, dir)) });
@@ -93,8 +96,8 @@ export class Fleet extends pulumi.ComponentResource {
     // privateKeyConfig and passphraseConfig name secret keys of the stack config.
     const config = new pulumi.Config("kmod-fleet");
     const secret = (key: string) => config.requireSecret(key);
-    const prober = args.probe ?? probeFacts;
-    const inventoryProber = args.inventory ?? probeInventory;
+    const prober = probe ?? probeFacts;
+    const inventoryProber = inventory ?? probeInventory;
     const probeSettings = factsProbeOf(fleet);
     // Read where it runs, never an input: the providers must find the same folder.
     const storePath = programStoreRoot(fleet.build.storePath, projectDir, config.get("fleet"));

@@ -13,7 +13,8 @@
 // host's resources with the same message.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, resolveFleetConfig, type ResolvedFleet, type ResolvedHost } from "../config/resolve";
-import { componentSchemas, type BuildConfig, type ModuleSetConfig, type ProfileConfig, type StorageConfig } from "../config/schema";
+import { componentSchemas } from "../config/schema";
+import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type ProfileArgs, type StorageArgs } from "./fleetArgTypes";
 import type { ConnectionSpec } from "../ssh/session";
 import type { FactsProbe, HostFactsValues } from "./hostFacts";
 import type { InventoryProber } from "./inventory";
@@ -60,10 +61,11 @@ export interface ConnectionArgs {
   auth?: AuthArgs;
   /**
    * The pinned public SSH key, as `ssh-keyscan` prints it without the host name
-   * (`ssh-ed25519 AAAA...`), or its `SHA256:...` fingerprint, or several. Required unless
-   * `insecureIgnoreHostKey`: a host that presents another key is refused.
+   * (`ssh-ed25519 AAAA...`), or its `SHA256:...` fingerprint, or several on separate
+   * lines. Required unless `insecureIgnoreHostKey`: a host that presents another key is
+   * refused.
    */
-  hostKey?: pulumi.Input<string | string[]>;
+  hostKey?: pulumi.Input<string>;
   /** Turns host key verification off; every run then warns, naming the host. Never the default; not together with `hostKey`. */
   insecureIgnoreHostKey?: boolean;
   /** @pulumi/command's name for `address` (components/commandConnection.ts maps each of these). */
@@ -84,10 +86,8 @@ export interface ConnectionArgs {
   perDialTimeout?: number;
 }
 
-/** One host of the fleet. */
-export interface HostArgs extends ConnectionArgs {
-  /** The host's name in the fleet ([a-z0-9-]): its resources are named after it (`<name>-facts`, `<name>-overlay`, ...). Required. */
-  name: string;
+/** Any host field but `name` and `address`, shared by all hosts; a host's own field wins. */
+export interface HostDefaultsArgs extends ConnectionArgs {
   /** A bastion to reach the host through, like `ssh -J`. Default none. */
   jump?: ConnectionArgs;
   /** Labels that `moduleSets[].hosts.labels` select hosts by. Default none. */
@@ -102,8 +102,11 @@ export interface HostArgs extends ConnectionArgs {
   commandTimeoutSeconds?: number;
 }
 
-/** Any host field but `name` and `address`, shared by all hosts; a host's own field wins. */
-export type HostDefaultsArgs = Partial<Omit<HostArgs, "name" | "address">>;
+/** One host of the fleet. */
+export interface HostArgs extends HostDefaultsArgs {
+  /** The host's name in the fleet ([a-z0-9-]): its resources are named after it (`<name>-facts`, `<name>-overlay`, ...). Required. */
+  name: string;
+}
 
 /**
  * The fleet: the same fields as the stack config `kmod-fleet:fleet` (README, "Configuration";
@@ -115,15 +118,15 @@ export interface FleetArgs {
   /** Host fields shared by all hosts. Default none. */
   defaults?: HostDefaultsArgs;
   /** Which OS the hosts run and where its developer container is. Default: Flatcar's (`{ base: "flatcar" }`), every field overridable. */
-  profile?: ProfileConfig;
+  profile?: ProfileArgs;
   /** Where the running kernel's config is, tried in order; `${KERNEL}` is `uname -r`. Default `/proc/config.gz`, `/boot/config-${KERNEL}`, `/usr/boot/config-${KERNEL}`, `/usr/lib/modules/${KERNEL}/build/.config`. */
   kernelConfigSources?: string[];
   /** Where the overlay, images and builds live on the hosts. Defaults `/opt/modules`, `mount-unit`, `/var/cache/kmod-fleet`, `/var/lib/kmod-fleet`. */
-  storage?: StorageConfig;
+  storage?: StorageArgs;
   /** The modules to build and load, and on which hosts. Default none (only the overlay and the host facts). */
-  moduleSets?: ModuleSetConfig[];
+  moduleSets?: ModuleSetArgs[];
   /** Which hosts may build (`builders`: host names or labels; default any host) and where the artifact store is (`store.path`, default `.kmod-fleet/artifacts` under `projectDir`). */
-  build?: BuildConfig;
+  build?: BuildArgs;
   /**
    * A host that cannot be probed changes nothing, and by default the run fails at its end
    * naming it (so that preview and up exit non-zero for a pipeline); true makes it a warning.
@@ -132,7 +135,10 @@ export interface FleetArgs {
   allowUnreachableHosts?: boolean;
   /** Folder that relative `moduleSets[].source.dir` paths and `build.store.path` are relative to. Default: the current directory, which Pulumi sets to the project's folder. */
   projectDir?: string;
-  /** Replaced in unit tests; the defaults probe the host over SSH. */
+}
+
+/** The Fleet's resource options; the probes are replaced in unit tests (by default they probe the host over SSH). */
+export interface FleetOptions extends pulumi.ComponentResourceOptions {
   probe?: FactsProber;
   inventory?: InventoryProber;
 }
@@ -204,8 +210,16 @@ function plainCopy(args: FleetArgs, known: Map<unknown, unknown>): { plain: unkn
     if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copy(x, path ? `${path}.${k}` : k)]));
     return v;
   };
-  const { projectDir: _projectDir, probe: _probe, inventory: _inventory, ...fleet } = args;
+  const { projectDir: _projectDir, ...fleet } = args;
   return { plain: copy(fleet, ""), deferred, misplaced };
+}
+
+/** The args in the form the stack config's schema reads (see commandConnection.ts and fleetArgTypes.ts). */
+function forSchema(args: FleetArgs, problems: string[]): FleetArgs {
+  const normalized = normalizeConnections(args, problems);
+  if (!Array.isArray(normalized.moduleSets)) return normalized;
+  const moduleSets = normalized.moduleSets.map((m) => (isPlainObject(m) && m.hosts !== undefined ? { ...m, hosts: hostSelectorForSchema(m.hosts) } : m));
+  return { ...normalized, moduleSets } as FleetArgs;
 }
 
 export interface ResolveArgsOptions {
@@ -224,7 +238,7 @@ export interface ResolveArgsOptions {
 export function resolveFleetArgs(args: FleetArgs, opts: ResolveArgsOptions): ResolvedFleet {
   if (!isPlainObject(args)) throw new FleetArgsError(["(top level): expected the Fleet's args, an object such as { hosts: [...] }"], opts.subject);
   const shapeProblems: string[] = [];
-  const { plain, misplaced } = plainCopy(normalizeConnections(args, shapeProblems), opts.known ?? new Map());
+  const { plain, misplaced } = plainCopy(forSchema(args, shapeProblems), opts.known ?? new Map());
   let problems: string[] = [];
   let fleet: ResolvedFleet | undefined;
   try {
@@ -262,7 +276,7 @@ export interface PlannedFleet {
 /** Validates the args at once (throws FleetArgsError) and plans the fleet. */
 export function planFleet(args: FleetArgs, opts: Omit<ResolveArgsOptions, "known">): PlannedFleet {
   const fleet = resolveFleetArgs(args, opts);
-  const { deferred } = plainCopy(normalizeConnections(args, []), new Map());
+  const { deferred } = plainCopy(forSchema(args, []), new Map());
   return {
     fleet,
     host(i: number) {

@@ -53,10 +53,17 @@ export type SetSource =
   /** The host is pending (a preview before its machine exists): its group, and so its build, is not known yet. */
   | { kind: "pending" };
 
+/** What a host has of one module set. */
+export interface SetSummary {
+  modules: string[];
+  installDir: string;
+  builtOn: string;
+}
+
 export interface HostSummary {
   kernelRelease: string;
   osVersion: string;
-  sets: Record<string, { modules: string[]; installDir: string; builtOn: string }>;
+  sets: Record<string, SetSummary>;
 }
 
 /** Pending (only in a preview): what comes from the group's build is not known yet. */

@@ -57,13 +57,14 @@ beforeAll(async () => {
     defaults: { user: "root" },
     profile: { devContainerUrl: "http://10.0.2.2:8080/${GROUP}/${BOARD}/${VERSION}/dev.bin.bz2", sourcesCommand: "kmod-fleet-sources" },
     moduleSets: [
-      { name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"], parameters: { tiny: { n: 3 } } },
+      { name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"], parameters: { tiny: { n: "3" } } },
       { name: "intree", source: { inTree: { options: ["DUMMY"], directories: ["drivers/net"] } }, load: ["dummy"], hosts: { labels: ["a"] } },
     ],
     build: { store: { path: storeDir } },
     // h3 cannot be probed: a warning here (test/e2e/program.test.ts has the failing run).
     allowUnreachableHosts: true,
     projectDir: root,
+  }, {
     probe: async (spec) => {
       if (spec.host === "h3") throw new Error("h3: cannot reach root@127.0.0.1:2203 after 3 attempt(s) in 9 s: connect ECONNREFUSED");
       return factsFor(spec.host);

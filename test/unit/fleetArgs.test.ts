@@ -141,6 +141,7 @@ describe("hosts from another resource's outputs (up)", () => {
       moduleSets: [{ name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"] }],
       projectDir: path.join(__dirname, "..", ".."),
       build: { store: { path: store } },
+    }, {
       probe: async (spec) => {
         probed.push(spec);
         return { kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz", ...LOADS_UNSIGNED };
@@ -210,7 +211,7 @@ describe("a connection in @pulumi/command's shape", () => {
     const m1 = new Machine("m1");
     const connection = { host: m1.address, port: m1.port, user: "root", password: pulumi.secret("pw"), hostKey: m1.hostKey };
     const spec = await new Promise<any>((resolve) => {
-      new FleetClass("cmd-shape", { hosts: [{ name: "c1", ...connection }], projectDir: path.join(__dirname, "..", ".."), probe: async (s) => resolve(s) as never, inventory: async () => ({ artifacts: {}, developerContainer: false }) });
+      new FleetClass("cmd-shape", { hosts: [{ name: "c1", ...connection }], projectDir: path.join(__dirname, "..", "..") }, { probe: async (s) => resolve(s) as never, inventory: async () => ({ artifacts: {}, developerContainer: false }) });
     });
     expect(spec).toMatchObject({ host: "c1", address: "10.0.0.5", port: 2222, user: "root", hostKeys: [KEY], password: "pw" });
   });

@@ -49,6 +49,7 @@ beforeAll(async () => {
     // h3's kernel is run by no known host that may build: h1 may, once it is known.
     build: { builders: ["h1", "h2"], store: { path: store } },
     projectDir: path.join(__dirname, "..", ".."),
+  }, {
     probe: async (spec) => {
       probed.push(spec.host);
       return { kernelRelease: KERNEL[spec.host], arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz", ...LOADS_UNSIGNED };

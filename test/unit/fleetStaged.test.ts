@@ -49,6 +49,7 @@ beforeAll(async () => {
     moduleSets: [{ name: "pair", source: { dir: "test/unit/fixtures/tiny-module" }, load: ["tiny"] }],
     build: { store: { path: storeDir } },
     projectDir: root,
+  }, {
     probe: async (spec) => factsFor(spec.host),
     inventory: async () => ({ artifacts: {}, developerContainer: false }),
   });

@@ -54,6 +54,7 @@ beforeAll(async () => {
   const fleet = new Fleet("fleet", {
     ...args,
     projectDir: root,
+  }, {
     probe: async (spec) => ({ kernelRelease: KERNEL[spec.host], arch: "x86_64", bootId: "b", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz", ...LOADS_UNSIGNED }),
     inventory: async (spec) => ({
       artifacts: (spec.host === "h3" ? { pair: ids.k56 } : spec.host === "h4" ? {} : { pair: ids.k50 }) as Record<string, string>,
