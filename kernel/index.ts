@@ -40,28 +40,25 @@ export { Alternative } from "./alternatives";
 export { Site } from "./kbuild";
 export { DoctorResult, Finding, Cause } from "./doctor";
 export { renderPreflight, renderDoctor } from "./render";
-export { parseDotConfig, applyAssignments, parseAssignment, ConfigValues } from "./dotconfig";
+export { parseDotConfig, applyAssignments, parseAssignment, notAConfig, ConfigValues } from "./dotconfig";
+export { ARCH_DIRS, archDirOf, knownArchNames, definingArchs } from "./archSupport";
+export { unknownRequests } from "./requestNames";
 export { parseSymvers, SymversEntry } from "./symvers";
 export { parseDmesg, DmesgEvent } from "./dmesg";
 
 import { SourceTree } from "./sourceTree";
 import { KernelModel } from "./model";
+import { archDirOf } from "./archSupport";
 import { preflight as preflightModel, PreflightResult, PreflightOptions } from "./preflight";
 import { doctor as doctorModel, DoctorResult } from "./doctor";
 
 /**
  * The kernel's architecture directory (arch/<dir>, SRCARCH) for a machine name as
- * `uname -m` prints it: x86_64 → x86, aarch64 → arm64. Unknown names are returned as they are.
+ * `uname -m` prints it or a folder name: x86_64 → x86, aarch64 → arm64, riscv64 → riscv,
+ * ppc64le → powerpc, s390x → s390. Unknown names are returned as they are (the CLI refuses them).
  */
 export function srcarchOf(machine: string): string {
-  const m = machine.trim();
-  if (/^(x86_64|i[3-6]86|amd64)$/.test(m)) return "x86";
-  if (/^(aarch64|arm64)$/.test(m)) return "arm64";
-  if (/^arm/.test(m)) return "arm";
-  if (/^riscv/.test(m)) return "riscv";
-  if (/^(ppc|powerpc)/.test(m)) return "powerpc";
-  if (/^s390/.test(m)) return "s390";
-  return m;
+  return archDirOf(machine) ?? machine.trim();
 }
 
 export interface AnalysisOptions {
