@@ -67,7 +67,8 @@ function readText(command: Command, file: string, what: string): string {
   if (file === "-") return fs.readFileSync(0, "utf8");
   const st = fs.statSync(file, { throwIfNoEntry: false });
   if (!st) throw new UsageError(`${what} ${file}: no such file`, command);
-  if (!st.isFile()) throw new UsageError(`${what} ${file}: not a file`, command);
+  // Not only regular files: `--config <(zcat config.gz)` is a pipe.
+  if (st.isDirectory()) throw new UsageError(`${what} ${file}: is a folder, not a file`, command);
   try {
     if (file.endsWith(".gz")) return zlib.gunzipSync(fs.readFileSync(file)).toString("utf8");
     if (file.endsWith(".xz")) return execFileSync("xz", ["-dc", file], { maxBuffer: 256 << 20, stdio: ["ignore", "pipe", "pipe"] }).toString("utf8");

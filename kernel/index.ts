@@ -4,13 +4,17 @@
  * Pure: nothing here reads files or runs programs; the caller supplies a SourceTree.
  *
  *   preflight(tree, configText, ["DRM_I915=m"], { arch: "x86" }) → PreflightResult
- *     verdict "ok" | "no-op" | "dead-end" | "unknown"; added (dependencies set for the request),
+ *     verdict "ok" | "no-op" | "dead-end" | "not-available" | "unknown"; notAvailable (requests
+ *     this architecture cannot have: another architecture's option, or dependencies that can
+ *     never hold there, with the reason); added (dependencies set for the request),
  *     changes (what olddefconfig would change), newModules (the .ko files), deadEnds
  *     (options whose code links into vmlinux: objects, missing symbols, neededBy chain),
  *     conflicts (requests that cannot hold), unknowns (what Kbuild/Kconfig lines could not
  *     be decided, with file:line), alternatives (for a dead end: the request with optional
  *     options =n that would work). A dead end means: refuse to build; unknown means: warn,
- *     the prediction cannot promise ok. Requests may be OPTION=m|y|n.
+ *     the prediction cannot promise ok; not-available means: refuse, no kernel of this
+ *     architecture helps. Requests may be OPTION=m|y|n; unknownRequests() names the ones no
+ *     Kconfig of the tree defines (typos), with near names.
  *   renderPreflight(result) → a short text report.
  *
  *   doctor(tree, configText, dmesgText, symversText?) → DoctorResult

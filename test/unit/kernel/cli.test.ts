@@ -126,9 +126,15 @@ describe("bin/kmod-fleet: what it refuses, its help and its version", () => {
   it("a fake .gz config, a config folder or a Kconfig folder is a clear error, never a stack trace", () => {
     fs.writeFileSync(path.join(dir, "fake.gz"), "CONFIG_MODULES=y\n");
     refused(run("preflight", "--source", path.join(dir, "src"), "--config", path.join(dir, "fake.gz"), "I915=m"), /--config .*fake\.gz: cannot decompress with gzip \(.*\)$/);
-    refused(run("preflight", "--source", path.join(dir, "src"), "--config", dir, "I915=m"), /--config .*: not a file$/);
+    refused(run("preflight", "--source", path.join(dir, "src"), "--config", dir, "I915=m"), /--config .*: is a folder, not a file$/);
     fs.mkdirSync(path.join(dir, "dirtree/Kconfig"), { recursive: true });
     refused(run("preflight", "--source", path.join(dir, "dirtree"), "--config", path.join(dir, "config"), "I915=m"), /--source .*dirtree: no Kconfig file there/);
+  });
+
+  it("reads the config from a pipe (--config <(zcat config.gz))", () => {
+    const r = spawnSync("bash", ["-c", `"${BIN}" preflight --source "${path.join(dir, "src")}" --config <(zcat "${path.join(dir, "config.gz")}") I915=m`], { encoding: "utf8", env: { ...process.env, XDG_CACHE_HOME: path.join(dir, "xdg-cache") } });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^preflight I915=m: OK/);
   });
 
   it("-h or --help anywhere prints that command's help and exits 0 without analysing", () => {
