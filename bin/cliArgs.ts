@@ -7,7 +7,8 @@
 export const COMMANDS = ["preflight", "doctor"] as const;
 export type Command = (typeof COMMANDS)[number];
 
-const GLOBAL_HELP = `usage: kmod-fleet <command> [options]     (kmod-fleet <command> --help for its options)
+const GLOBAL_HELP = `usage:
+  kmod-fleet <command> [options]     (kmod-fleet <command> --help for its options)
   preflight   predict whether kernel options can be built as modules for a running kernel
   doctor      explain the Unknown symbol / CRC / namespace / vermagic lines of a failed modprobe
   --version   print the version of kmod-fleet
@@ -22,9 +23,10 @@ const CACHE_HELP = `--cache <dir>   where parsed trees are kept (default $XDG_CA
   --no-cache      parse, keep nothing`;
 
 const HELP: Record<Command, string> = {
-  preflight: `usage: kmod-fleet preflight --source <kernel tree> --config <.config|config.gz|config.xz|->
-                            [--arch <name>] [--json] [--cache <dir> | --no-cache] [--sig-enforced]
-                            OPTION[=m|y|n] ...
+  preflight: `usage:
+  kmod-fleet preflight --source <kernel tree> --config <.config|config.gz|config.xz|->
+                       [--arch <name>] [--json] [--cache <dir> | --no-cache] [--sig-enforced]
+                       OPTION[=m|y|n] ...
   Predicts what enabling the options does to the running kernel's config, and whether they
   can be built as modules for it. Options may be given with or without CONFIG_; a bare name
   means =m; OPTION=n keeps an optional feature off. A dead end names a variant that would
@@ -37,8 +39,9 @@ const HELP: Record<Command, string> = {
 exit status: 0 ok or no-op, 1 dead end (needs a new kernel) or not available on this
              architecture (no kernel of it can have the option), 2 usage error,
              3 unknown (a Kbuild/Kconfig line it cannot decide; never taken as ok).`,
-  doctor: `usage: kmod-fleet doctor --source <kernel tree> --config <cfg> --dmesg <file|->
-                         [--symvers <Module.symvers>] [--arch <name>] [--json] [--cache <dir> | --no-cache]
+  doctor: `usage:
+  kmod-fleet doctor --source <kernel tree> --config <cfg> --dmesg <file|->
+                    [--symvers <Module.symvers>] [--arch <name>] [--json] [--cache <dir> | --no-cache]
   Explains the Unknown symbol / CRC / namespace / vermagic lines of a failed modprobe:
   which file exports each symbol, the option that gates it, and the fix.
   ${ARCH_HELP}
