@@ -112,12 +112,13 @@ export class Reach {
    * block it: not defined on this architecture (naming the architectures that define
    * them), always y, never set, or blocked by their own dependency.
    */
-  explain(name: string, arch: string, tree: SourceTree): string {
+  explain(name: string, arch: string, tree: SourceTree, depth = 0): string {
     const sym = this.kconfig.symbols.get(name);
-    if (!sym?.dirDep || this.hi(sym.dirDep) !== N) return this.leafReason(name, arch, tree);
+    if (!sym?.dirDep || this.hi(sym.dirDep) !== N || depth > 2) return this.leafReason(name, arch, tree);
     const blocking = [...new Set(this.blockers(sym.dirDep))];
     const undefinedFirst = blocking.sort((a, b) => Number(this.defined(a)) - Number(this.defined(b)));
-    return [`${name} depends on ${exprToString(sym.dirDep)}`, ...undefinedFirst.slice(0, 3).map((s) => this.leafReason(s, arch, tree))].join("; ");
+    // Followed a few levels, so that the reason ends at what blocks: X86, BROKEN, ...
+    return [`${name} depends on ${exprToString(sym.dirDep)}`, ...undefinedFirst.slice(0, 3).map((s) => this.explain(s, arch, tree, depth + 1))].join("; ");
   }
 
   /** The options that make `e` n here: `X86` in `DRM && X86`, `ARM64` in `!ARM64` (not `PREEMPT_RT` in `!PREEMPT_RT`). */
@@ -152,6 +153,7 @@ export class Reach {
     }
     const dep = this.kconfig.symbols.get(name)!.dirDep;
     if (dep && this.hi(dep) === N) return `${name} depends on ${exprToString(dep)}`;
+    if (name === "BROKEN") return "BROKEN is never set (the option is marked broken)";
     return `${name} has no prompt on ${arch} and nothing there selects it`;
   }
 }
