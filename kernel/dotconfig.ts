@@ -55,3 +55,17 @@ export function applyAssignments(text: string, values: { name: string; value: st
   for (const v of values) kept.push(v.value === "n" ? `# CONFIG_${v.name} is not set` : `CONFIG_${v.name}=${v.value}`);
   return kept.join("\n") + "\n";
 }
+
+/**
+ * Why a text is not a kernel .config, or undefined when it is one: binary data (a NUL
+ * byte, or text that is not UTF-8), or no `CONFIG_X=...` / `# CONFIG_X is not set` line at
+ * all. Without this check a wrong file reads as "every option off" and gives a confident answer.
+ */
+export function notAConfig(text: string): string | undefined {
+  if (text.includes("\u0000") || text.includes("\ufffd")) return "binary data, not a kernel .config";
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (SET.test(line) || UNSET.test(line)) return undefined;
+  }
+  return "no CONFIG_ lines: not a kernel .config";
+}

@@ -4,13 +4,17 @@
  * Pure: nothing here reads files or runs programs; the caller supplies a SourceTree.
  *
  *   preflight(tree, configText, ["DRM_I915=m"], { arch: "x86" }) → PreflightResult
- *     verdict "ok" | "no-op" | "dead-end" | "unknown"; added (dependencies set for the request),
+ *     verdict "ok" | "no-op" | "dead-end" | "not-available" | "unknown"; notAvailable (requests
+ *     this architecture cannot have: another architecture's option, or dependencies that can
+ *     never hold there, with the reason); added (dependencies set for the request),
  *     changes (what olddefconfig would change), newModules (the .ko files), deadEnds
  *     (options whose code links into vmlinux: objects, missing symbols, neededBy chain),
  *     conflicts (requests that cannot hold), unknowns (what Kbuild/Kconfig lines could not
  *     be decided, with file:line), alternatives (for a dead end: the request with optional
  *     options =n that would work). A dead end means: refuse to build; unknown means: warn,
- *     the prediction cannot promise ok. Requests may be OPTION=m|y|n.
+ *     the prediction cannot promise ok; not-available means: refuse, no kernel of this
+ *     architecture helps. Requests may be OPTION=m|y|n; unknownRequests() names the ones no
+ *     Kconfig of the tree defines (typos), with near names.
  *   renderPreflight(result) → a short text report.
  *
  *   doctor(tree, configText, dmesgText, symversText?) → DoctorResult
@@ -40,28 +44,25 @@ export { Alternative } from "./alternatives";
 export { Site } from "./kbuild";
 export { DoctorResult, Finding, Cause } from "./doctor";
 export { renderPreflight, renderDoctor } from "./render";
-export { parseDotConfig, applyAssignments, parseAssignment, ConfigValues } from "./dotconfig";
+export { parseDotConfig, applyAssignments, parseAssignment, notAConfig, ConfigValues } from "./dotconfig";
+export { ARCH_DIRS, archDirOf, knownArchNames, definingArchs } from "./archSupport";
+export { unknownRequests } from "./requestNames";
 export { parseSymvers, SymversEntry } from "./symvers";
 export { parseDmesg, DmesgEvent } from "./dmesg";
 
 import { SourceTree } from "./sourceTree";
 import { KernelModel } from "./model";
+import { archDirOf } from "./archSupport";
 import { preflight as preflightModel, PreflightResult, PreflightOptions } from "./preflight";
 import { doctor as doctorModel, DoctorResult } from "./doctor";
 
 /**
  * The kernel's architecture directory (arch/<dir>, SRCARCH) for a machine name as
- * `uname -m` prints it: x86_64 → x86, aarch64 → arm64. Unknown names are returned as they are.
+ * `uname -m` prints it or a folder name: x86_64 → x86, aarch64 → arm64, riscv64 → riscv,
+ * ppc64le → powerpc, s390x → s390. Unknown names are returned as they are (the CLI refuses them).
  */
 export function srcarchOf(machine: string): string {
-  const m = machine.trim();
-  if (/^(x86_64|i[3-6]86|amd64)$/.test(m)) return "x86";
-  if (/^(aarch64|arm64)$/.test(m)) return "arm64";
-  if (/^arm/.test(m)) return "arm";
-  if (/^riscv/.test(m)) return "riscv";
-  if (/^(ppc|powerpc)/.test(m)) return "powerpc";
-  if (/^s390/.test(m)) return "s390";
-  return m;
+  return archDirOf(machine) ?? machine.trim();
 }
 
 export interface AnalysisOptions {

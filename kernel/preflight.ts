@@ -21,6 +21,8 @@ import { scanExports, sourcesOf } from "./exports";
 import { M, N, Tri, Y, parseTri, triName } from "./tristate";
 import { changedValues } from "./impact";
 import { Alternative, findAlternatives } from "./alternatives";
+import { Reach } from "./reach";
+import { checkName } from "./requestNames";
 
 export interface PreflightOptions {
   /**
@@ -50,10 +52,12 @@ export interface NeededBy {
 
 /**
  * ok: can be built as modules; no-op: the running config has it; dead-end: needs a new
- * kernel; unknown: no decided dead end, but a Kbuild conditional or a Kconfig compiler
- * probe on the way could not be decided, so "ok" cannot be promised (see `unknowns`).
+ * kernel; not-available: a request can never be on for this architecture (another
+ * architecture's option, or one that depends on one), so no kernel of this architecture
+ * helps (see `notAvailable`); unknown: no decided dead end, but a Kbuild conditional or a
+ * Kconfig compiler probe on the way could not be decided, so "ok" cannot be promised (see `unknowns`).
  */
-export type Verdict = "ok" | "no-op" | "dead-end" | "unknown";
+export type Verdict = "ok" | "no-op" | "dead-end" | "not-available" | "unknown";
 
 export interface Unknown {
   /** The changed option whose effect could not be decided. */
@@ -67,6 +71,8 @@ export interface Unknown {
 
 export interface PreflightResult {
   verdict: Verdict;
+  /** The architecture analysed (arch/<dir>). */
+  arch: string;
   requests: { option: string; value: string; result: string }[];
   /** Options the preflight set because a request depends on them. */
   added: { option: string; value: string; why: string }[];
@@ -86,6 +92,8 @@ export interface PreflightResult {
   /** Bool options that only add code to modules being built, and other harmless changes. */
   harmless: { option: string; note: string }[];
   conflicts: string[];
+  /** Requests that can never be on for this architecture, and why (they are not analysed further). */
+  notAvailable: { option: string; reason: string }[];
   /** What could not be decided; non-empty makes an otherwise ok verdict `unknown`. */
   unknowns: Unknown[];
   /**
@@ -100,15 +108,25 @@ export function preflight(model: KernelModel, configText: string, requests: stri
   const syms = model.kconfig.symbols;
   const running = readConfig(configText);
   const probe = opts.probeConfigText !== undefined ? readConfig(opts.probeConfigText) : running;
-  const res: PreflightResult = { verdict: "ok", requests: [], added: [], changes: [], newModules: [], deadEnds: [], harmless: [], conflicts: [], unknowns: [], alternatives: [], warnings: [] };
+  const res: PreflightResult = { verdict: "ok", arch: model.arch, requests: [], added: [], changes: [], newModules: [], deadEnds: [], harmless: [], conflicts: [], notAvailable: [], unknowns: [], alternatives: [], warnings: [] };
 
   // Requests, validated.
   const wanted = new Map<string, Tri>();
+  const reach = Reach.of(model.kconfig, running);
+  const unavailable = new Set<string>();
   for (const r of requests) {
     const a = parseAssignment(r);
+    const check = a && checkName(model, a.name);
+    if (check?.kind === "other-arch") {
+      const where = check.defs.map((d) => `${d.arch} (${d.file}:${d.line})`).join(", ");
+      res.notAvailable.push({ option: a!.name, reason: `${a!.name} is an option of ${where}; ${model.arch}'s Kconfig does not define it` });
+      res.requests.push({ option: a!.name, value: a!.value, result: "n" });
+      continue;
+    }
     const sym = a && syms.get(a.name);
-    if (!a || !sym || sym.isChoice) {
-      res.conflicts.push(`${r}: not available on ${model.arch}: this tree's Kconfig for ${model.arch} has no such option (check the name; some options exist only on other architectures)`);
+    if (!a || !sym || sym.isChoice || check?.kind !== "defined") {
+      const near = check?.kind === "unknown" && check.near.length ? ` (did you mean ${check.near.join(", ")}?)` : "";
+      res.conflicts.push(`${r}: no Kconfig file of this tree defines this option${near}`);
       continue;
     }
     if (sym.type !== "bool" && sym.type !== "tristate") {
@@ -140,7 +158,13 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     let grew = false;
     const goals: [string, Tri][] = [...wanted, ...[...added].map(([k, v]) => [k, v.value] as [string, Tri])];
     for (const [name, want] of goals) {
-      if (ev.tri(name) >= want) continue;
+      if (ev.tri(name) >= want || unavailable.has(name)) continue;
+      if (want !== N && !reach.possible(name)) {
+        // Only requests get here: needs() adds no option that can never be on.
+        unavailable.add(name);
+        res.notAvailable.push({ option: name, reason: reach.explain(name, model.arch, model.tree) });
+        continue;
+      }
       const sym = syms.get(name)!;
       const vis = sym.prompts.reduce<Expr | undefined>((acc, p) => orExpr(acc, p), undefined);
       if (!vis) {
@@ -149,7 +173,7 @@ export function preflight(model: KernelModel, configText: string, requests: stri
         continue;
       }
       const needWant: Tri = sym.type === "bool" ? M : want;
-      const found = needs(ev, vis, needWant, off);
+      const found = needs(ev, reach, vis, needWant, off);
       for (const c of found.conflicts) {
         const msg = `${name}: ${c}`;
         if (!reported.has(msg)) res.conflicts.push(msg);
@@ -180,9 +204,9 @@ export function preflight(model: KernelModel, configText: string, requests: stri
   for (const [k, v] of wanted) {
     const got = ev.tri(k);
     res.requests.push({ option: k, value: triName(v), result: triName(got) });
-    if (got < v && res.conflicts.length === 0) res.conflicts.push(`${k}=${triName(v)} would end up ${triName(got)}: its dependencies cannot be met`);
+    if (got < v && res.conflicts.length === 0 && !unavailable.has(k)) res.conflicts.push(`${k}=${triName(v)} would end up ${triName(got)}: its dependencies cannot be met`);
   }
-  if (opts.quick && (res.conflicts.length || [...wanted].some(([k, v]) => v === N && ev.tri(k) !== N))) {
+  if (opts.quick && (res.conflicts.length || res.notAvailable.length || [...wanted].some(([k, v]) => v === N && ev.tri(k) !== N))) {
     res.verdict = "dead-end";
     return res;
   }
@@ -283,7 +307,8 @@ export function preflight(model: KernelModel, configText: string, requests: stri
   for (const u of res.unknowns) u.objects.sort();
 
   res.verdict =
-    res.deadEnds.length || res.conflicts.length ? "dead-end"
+    res.notAvailable.length ? "not-available"
+    : res.deadEnds.length || res.conflicts.length ? "dead-end"
     : res.unknowns.length ? "unknown"
     : res.changes.length ? "ok"
     : "no-op";
@@ -324,11 +349,12 @@ function fullDiff(before: Evaluation, after: Evaluation): Map<string, [string | 
  * that can be met without conflicts is taken: Kconfig writers put the real dependency
  * first and `COMPILE_TEST` last.
  */
-function needs(ev: Evaluation, e: Expr, want: Tri, off: Set<string>): { assign: Map<string, Tri>; conflicts: string[] } {
+function needs(ev: Evaluation, reach: Reach, e: Expr, want: Tri, off: Set<string>): { assign: Map<string, Tri>; conflicts: string[] } {
   const out = { assign: new Map<string, Tri>(), conflicts: [] as string[] };
   if (ev.expr(e) >= want) return out;
   const set = (name: string, v: Tri) => {
     if (off.has(name) && v > N) out.conflicts.push(`needs ${name}, which is requested off`);
+    else if (v > N && !reach.possible(name)) out.conflicts.push(`needs ${name}, which can never be on for this architecture`);
     else out.assign.set(name, Math.max(out.assign.get(name) ?? 0, v) as Tri);
   };
   switch (e.k) {
@@ -337,14 +363,15 @@ function needs(ev: Evaluation, e: Expr, want: Tri, off: Set<string>): { assign: 
       break;
     case "and":
       for (const part of [e.a, e.b]) {
-        const r = needs(ev, part, want, off);
+        const r = needs(ev, reach, part, want, off);
         for (const [k, v] of r.assign) set(k, v);
         out.conflicts.push(...r.conflicts);
       }
       break;
     case "or": {
-      const a = needs(ev, e.a, want, off);
-      const r = a.conflicts.length === 0 ? a : needs(ev, e.b, want, off);
+      // A branch that can never hold on this architecture (`PPC || X86` on arm64) is skipped.
+      const a = needs(ev, reach, e.a, want, off);
+      const r = a.conflicts.length === 0 && reach.hi(e.a) !== N ? a : needs(ev, reach, e.b, want, off);
       const pick = r.conflicts.length === 0 ? r : a;
       for (const [k, v] of pick.assign) set(k, v);
       out.conflicts.push(...pick.conflicts);

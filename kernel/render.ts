@@ -10,8 +10,16 @@ const MAX_SYMBOLS = 6;
 export function renderPreflight(r: PreflightResult): string {
   const out: string[] = [];
   const req = r.requests.map((q) => `${q.option}=${q.value}`).join(" ") || "(nothing valid)";
-  const verdict = { ok: "OK: can be built as modules for the running kernel", "no-op": "NO-OP: the running config already has this", "dead-end": "DEAD END: needs a new kernel, modules alone cannot work", unknown: "UNKNOWN: could not be decided from Kconfig/Kbuild; not known to be ok" }[r.verdict];
+  const verdict = {
+    ok: "OK: can be built as modules for the running kernel",
+    "no-op": "NO-OP: the running config already has this",
+    "dead-end": "DEAD END: needs a new kernel, modules alone cannot work",
+    "not-available": `NOT AVAILABLE on ${r.arch}: this architecture cannot have it, whatever the kernel`,
+    unknown: "UNKNOWN: could not be decided from Kconfig/Kbuild; not known to be ok",
+  }[r.verdict];
   out.push(`preflight ${req}: ${verdict}`);
+  for (const n of r.notAvailable) out.push(`  not available: ${n.reason}`);
+  if (r.verdict === "not-available") return out.join("\n") + "\n";
   if (r.added.length) out.push(`  added dependencies: ${r.added.map((a) => `${a.option}=${a.value}`).join(" ")}`);
   out.push(`  ${r.changes.length} option(s) change; ${r.newModules.length} new module(s)${r.newModules.length ? ": " + r.newModules.map((m) => m.module).join(" ") : ""}`);
   for (const c of r.conflicts) out.push(`  conflict: ${c}`);

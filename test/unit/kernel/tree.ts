@@ -34,6 +34,8 @@ config FB
 	bool "framebuffer"
 	select HDMI
 `,
+  // Every real tree has its architecture's Kconfig; the CLI refuses an --arch without one.
+  "arch/x86/Kconfig": "",
   Kbuild: "obj-y += drivers/\n",
   "drivers/Makefile": "obj-y += video/ gpu/\nobj-$(subst m,y,$(CONFIG_HV)) += hv/\n",
   "drivers/video/Makefile": "obj-$(CONFIG_HDMI) += hdmi.o\n",
