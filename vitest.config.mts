@@ -8,6 +8,8 @@ export default defineConfig({
     projects: [
       { test: { name: "unit", include: ["test/unit/**/*.test.ts", "kernel/**/*.test.ts"], testTimeout: 20_000 } },
       { test: { name: "provider", include: ["test/provider/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false } },
+      // A real OCI registry on loopback (docker-registry) and the oras CLI (npm run oras:toolchain).
+      { test: { name: "registry", include: ["test/registry/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000, fileParallelism: false } },
       { test: { name: "kernel", include: ["test/kernel/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 1_200_000, fileParallelism: false } },
       { test: { name: "fleet", include: ["test/fleet/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 1_800_000, fileParallelism: false } },
       // One tarball for the project's files (globalSetup packs it), used one file at a time.

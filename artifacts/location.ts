@@ -9,7 +9,9 @@
 // Relative paths start from the project folder, which Pulumi makes the working directory
 // of the program and of its providers.
 
-import { LocalArtifactStore } from "./store";
+import { LocalArtifactStore, type ArtifactStore } from "./store";
+import { RegistryArtifactStore } from "./registryStore";
+import type { RegistryAccess } from "./oras";
 
 export const STORE_ENV = "KMOD_FLEET_STORE";
 const DEFAULT_STORE = ".kmod-fleet/artifacts";
@@ -50,9 +52,11 @@ export function programStoreRoot(argsPath: string | undefined, projectDir: strin
   return mine;
 }
 
-/** What a provider keeps of the stack config (its `configure`), for localStore. */
+/** What a provider keeps of the stack config (its `configure`), for localStore and artifactStoreFor. */
 export interface StoreSetting {
   storeConfigured?: string;
+  /** build.store.registry with its password: kept in the provider's memory, never in state. */
+  storeRegistry?: RegistryAccess;
 }
 
 /** A provider's `configure`: the store setting of the stack config. */
@@ -63,4 +67,35 @@ export function storeSettingOf(config: { get(key: string): unknown }): string | 
 /** The store a provider uses, at the location the operator set (see above). */
 export function localStore(setting: StoreSetting): LocalArtifactStore {
   return new LocalArtifactStore(storeRoot(setting.storeConfigured));
+}
+
+/**
+ * build.store.registry of the stack config, with the password read from the secret key it
+ * names (`config` is a provider's ConfigureRequest config, or pulumi.runtime in the
+ * program: both give a secret's value). Undefined for a local store; throws when the
+ * secret is not set, saying how to set it.
+ */
+export function registryAccessOf(config: { get(key: string): unknown }): RegistryAccess | undefined {
+  let registry: any;
+  try {
+    const fleet = config.get("kmod-fleet:fleet");
+    registry = (typeof fleet === "string" ? JSON.parse(fleet) : (fleet as any))?.build?.store?.registry;
+  } catch {
+    return undefined; // the program reports a config that is not valid
+  }
+  if (typeof registry?.url !== "string" || typeof registry?.repository !== "string") return undefined;
+  const access: RegistryAccess = { url: registry.url, repository: registry.repository };
+  if (typeof registry.username === "string" && typeof registry.passwordConfig === "string") {
+    const password = config.get(`kmod-fleet:${registry.passwordConfig}`);
+    if (typeof password !== "string" || password === "") {
+      throw new Error(`build.store.registry.passwordConfig names the stack config key ${registry.passwordConfig}, which is not set; set it with \`pulumi config set --secret ${registry.passwordConfig}\` (the password is read from standard input when no value is given)`);
+    }
+    Object.assign(access, { username: registry.username, password, credentialsHint: `check the password in the secret stack config key ${registry.passwordConfig} (and build.store.registry.username)` });
+  }
+  return access;
+}
+
+/** The store a provider uses: the registry when the stack config sets one, else the local folder. */
+export function artifactStoreFor(setting: StoreSetting): ArtifactStore {
+  return setting.storeRegistry ? new RegistryArtifactStore(setting.storeRegistry) : localStore(setting);
 }

@@ -43,3 +43,12 @@ export function checkManifest(m: ArtifactManifest): void {
   const problems = manifestProblems(m);
   if (problems.length) throw new Error(`artifact manifest of ${(m as any)?.set} for ${(m as any)?.kernelRelease}: ${problems.join("; ")}`);
 }
+
+/** Throws unless every module of the manifest has its file, matching its sha256 and size. */
+export function checkFiles(manifest: ArtifactManifest, files: ReadonlyMap<string, Buffer>): void {
+  for (const m of manifest.modules) {
+    const data = files.get(m.name);
+    if (!data) throw new Error(`artifact of ${manifest.set} for ${manifest.kernelRelease}: no file for module ${m.name}`);
+    if (data.length !== m.size || sha256(data) !== m.sha256) throw new Error(`artifact of ${manifest.set} for ${manifest.kernelRelease}: ${m.name}.ko does not match its manifest (sha256 ${sha256(data).slice(0, 12)}…, expected ${m.sha256.slice(0, 12)}…)`);
+  }
+}

@@ -6,7 +6,7 @@
 // The install and build providers run this code in the provider process, where Pulumi's
 // closure serializer ships it: packages are require()d inside the functions (as in
 // ssh/session.ts), never imported at the top of the module.
-import { checkManifest, manifestProblems, sha256 } from "./manifest";
+import { checkFiles, checkManifest, manifestProblems, sha256 } from "./manifest";
 import { withStoreLock } from "./storeLock";
 
 export { checkManifest } from "./manifest";
@@ -108,11 +108,7 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async put(manifest: ArtifactManifest, files: ReadonlyMap<string, Buffer>): Promise<StoredArtifact> {
     checkManifest(manifest);
-    for (const m of manifest.modules) {
-      const data = files.get(m.name);
-      if (!data) throw new Error(`artifact of ${manifest.set} for ${manifest.kernelRelease}: no file for module ${m.name}`);
-      if (data.length !== m.size || sha256(data) !== m.sha256) throw new Error(`artifact of ${manifest.set} for ${manifest.kernelRelease}: ${m.name}.ko does not match its manifest (sha256 ${sha256(data).slice(0, 12)}…, expected ${m.sha256.slice(0, 12)}…)`);
-    }
+    checkFiles(manifest, files);
     return this.writing("store an artifact in", () => {
       const kept = this.load(manifest);
       if (kept) return kept;

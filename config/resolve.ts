@@ -2,7 +2,7 @@
 // the program sees complete, checked values. All problems are reported at once, each
 // with its path in the config (`hosts[2].hostKey: ...`).
 import type { z } from "zod";
-import { buildSchema, moduleSetSchema, optionSymbol, profileSchema, stackConfigSchemas, storageSchema, type ComponentAuthConfig, type FleetConfig, type FleetSchemas, type ModuleSetConfig } from "./schema";
+import { buildSchema, moduleSetSchema, optionSymbol, profileSchema, stackConfigSchemas, storageSchema, type ComponentAuthConfig, type FleetConfig, type FleetSchemas, type ModuleSetConfig, type RegistryStoreConfig } from "./schema";
 import { builtInProfiles, type Profile } from "./profiles";
 import { reservedParameterKeys, resolveParameters } from "./parameters";
 import { overlappingFolders } from "./storageFolders";
@@ -62,8 +62,10 @@ export interface ResolvedStorage {
 export interface ResolvedBuild {
   /** Host names or labels that may build; empty: any host that runs the kernel. */
   builders: string[];
-  /** The local artifact store's folder, relative to the project unless absolute. */
+  /** The local artifact store's folder, relative to the project unless absolute (unused with a registry). */
   storePath: string;
+  /** The shared store on an OCI registry, when build.store.registry sets one. */
+  storeRegistry?: RegistryStoreConfig;
 }
 
 export interface ResolvedFleet {
@@ -177,6 +179,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
     if (!hosts.some((h) => h.name === b || h.labels.includes(b))) problems.push(`build.builders[${i}]: no host is named or labelled "${b}"`);
   });
   const build: ResolvedBuild = { builders, storePath: cfg.build?.store?.path ?? DEFAULT_STORE_PATH };
+  if (cfg.build?.store?.registry) build.storeRegistry = cfg.build.store.registry;
 
   if (problems.length > 0) throw new ConfigError(problems, opts.subject);
   return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build, allowUnreachableHosts: cfg.allowUnreachableHosts ?? false };

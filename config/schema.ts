@@ -244,13 +244,38 @@ export const storageSchema = z
   })
   .strict();
 
+/**
+ * A shared artifact store on an OCI registry (artifacts/registryStore.ts). The password is
+ * a secret of the stack config, named here: it never appears in this config or in state.
+ */
+export const registryStoreSchema = z
+  .object({
+    /** `https://host[:port]`; `http://` only with insecureHttp. */
+    url: text(LIMITS.url).regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/, "expected the registry's address, e.g. https://registry.example.com or http://127.0.0.1:5000 (no path, user or password in it)"),
+    /** The repository that holds the artifacts, e.g. team/kmod-fleet. */
+    repository: text(LIMITS.name).regex(/^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/, "expected an OCI repository name, e.g. team/kmod-fleet (lowercase letters, digits, '.', '_', '-', '/')"),
+    /** The registry user; leave it and passwordConfig out for anonymous access (or oras's own login). */
+    username: text(LIMITS.name).regex(/^[^\s:]+$/, "expected a user name without spaces or ':'").optional(),
+    /** Name of a secret stack config key (kmod-fleet namespace) holding the password or token. */
+    passwordConfig: configKey.optional(),
+    /** true allows an http:// url: the password then crosses the network in clear (loopback or a trusted network only). */
+    insecureHttp: z.boolean().optional(),
+  })
+  .strict()
+  .refine((r) => (r.username === undefined) === (r.passwordConfig === undefined), { message: "expected both username and passwordConfig, or neither (anonymous access)" })
+  .refine((r) => !r.url.startsWith("http://") || r.insecureHttp === true, { message: "an http:// url sends the registry password in clear: use https://, or set insecureHttp: true (loopback or a trusted network only)", path: ["insecureHttp"] });
+
 /** Where modules are built and where the results are kept (see plan/buildPlan.ts, artifacts/store.ts). */
 export const buildSchema = z
   .object({
     /** Host names or labels that may build; default: any host of the fleet that runs the kernel. */
     builders: z.array(text(LIMITS.name).min(1, "expected a host name or label")).min(1, "expected at least one host name or label; leave builders out to let any host build").optional(),
-    /** The artifact store on the machine that runs Pulumi: a local folder (relative to the project, or absolute). */
-    store: z.object({ path: text(LIMITS.path).min(1, "expected a folder path") }).strict().optional(),
+    /** The artifact store: exactly one of a local folder on the machine that runs Pulumi (relative to the project, or absolute) or an OCI registry. */
+    store: z
+      .object({ path: text(LIMITS.path).min(1, "expected a folder path").optional(), registry: registryStoreSchema.optional() })
+      .strict()
+      .refine(...exactlyOne(["path", "registry"]))
+      .optional(),
   })
   .strict();
 
@@ -321,4 +346,5 @@ export type ProfileConfig = z.infer<typeof profileSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type ModuleSetConfig = z.infer<typeof moduleSetSchema>;
 export type BuildConfig = z.infer<typeof buildSchema>;
+export type RegistryStoreConfig = z.infer<typeof registryStoreSchema>;
 export type FleetConfig = z.infer<typeof fleetSchema>;
