@@ -80,10 +80,10 @@ interface DecidedGroup {
 }
 
 export class Fleet extends pulumi.ComponentResource {
-  // Not public: Pulumi's component analyzer takes public fields for outputs.
-  private readonly hosts: Record<string, FleetHost> = {};
+  // ES private (#): Pulumi's component analyzer and its provider host take every other field for an output.
+  readonly #hosts: Record<string, FleetHost> = {};
   /** Filled in once every host is probed: build resource name -> build. */
-  private readonly builds: Record<string, ModuleBuild> = {};
+  readonly #builds: Record<string, ModuleBuild> = {};
   public readonly summary: pulumi.Output<Record<string, HostSummary>>;
 
   constructor(name: string, args: FleetArgs, opts?: FleetOptions) {
@@ -151,7 +151,7 @@ export class Fleet extends pulumi.ComponentResource {
       const unreachable = settled(probed).apply((p) =>
         p.unreachable ? pulumi.output(everyReachableResource).apply((rs) => afterEveryStep(rs).apply(() => p.unreachable)) : pulumi.output(p.unreachable),
       );
-      this.hosts[host.name] = new FleetHost(host.name, { host, fleet, connection, probed, unreachable }, { parent: this });
+      this.#hosts[host.name] = new FleetHost(host.name, { host, fleet, connection, probed, unreachable }, { parent: this });
       return settled(probed);
     });
 
@@ -183,14 +183,14 @@ export class Fleet extends pulumi.ComponentResource {
 
     this.summary = decided.apply(({ plan, groups, probed }) => {
       const factsOf = (h: string) => probed.get(h)!.facts!;
-      for (const need of developerContainerNeeds(groups, (h, v) => hasImage(probed.get(h), v))) this.hosts[need.host].addDeveloperContainer(need.osVersion, factsOf(need.host).osVersion === need.osVersion);
+      for (const need of developerContainerNeeds(groups, (h, v) => hasImage(probed.get(h), v))) this.#hosts[need.host].addDeveloperContainer(need.osVersion, factsOf(need.host).osVersion === need.osVersion);
 
       const sources = new Map<string, SetSource>();
       // host, set -> the group's build for the kernel of an update staged on that host.
       const stagedSources = new Map<string, { slot: string; kernelRelease: string; source: SetSource }>();
       const lastBuildOn = new Map<string, ModuleBuild>();
       for (const { group, obtain, artifactId: id } of groups) {
-        const builder = this.hosts[group.builder];
+        const builder = this.#hosts[group.builder];
         const builderHost = fleet.hosts.find((h) => h.name === group.builder)!;
         const set = sets.find((s) => s.name === group.set)!;
         const f = factsOf(group.builder);
@@ -229,7 +229,7 @@ export class Fleet extends pulumi.ComponentResource {
           // Builds on one builder run one after another: they share its kernel tree.
           { parent: this, dependsOn: [builder.facts, ...(image ? [image] : []), ...(previous ? [previous] : [])] },
         );
-        this.builds[`build-${group.id}`] = build;
+        this.#builds[`build-${group.id}`] = build;
         lastBuildOn.set(group.builder, build);
         for (const h of group.installs) {
           const source = { kind: "build" as const, build, artifactId: id, builder, builderFacts: f };
@@ -256,15 +256,15 @@ export class Fleet extends pulumi.ComponentResource {
       for (const host of fleet.hosts) {
         for (const set of sets.filter((s) => s.hosts.includes(host.name))) {
           const facts = probed.get(host.name)!.facts;
-          this.hosts[host.name].addModuleSet(set, sources.get(`${host.name}\0${set.name}`) ?? { kind: "unknown" }, {
+          this.#hosts[host.name].addModuleSet(set, sources.get(`${host.name}\0${set.name}`) ?? { kind: "unknown" }, {
             running: facts ? facts.bootSlot || "a" : undefined,
             staged: stagedSources.get(`${host.name}\0${set.name}`),
           });
         }
-        summaries[host.name] = this.hosts[host.name].finish();
+        summaries[host.name] = this.#hosts[host.name].finish();
       }
-      const reachable = fleet.hosts.filter((h) => !probed.get(h.name)!.unreachable).map((h) => this.hosts[h.name]);
-      registeredAll([...Object.values(this.builds), ...reachable.flatMap((h) => h.resources())]);
+      const reachable = fleet.hosts.filter((h) => !probed.get(h.name)!.unreachable).map((h) => this.#hosts[h.name]);
+      registeredAll([...Object.values(this.#builds), ...reachable.flatMap((h) => h.resources())]);
       return pulumi.all(summaries);
     });
     // Once every step of the run is done: an unreachable host fails the run here (or is a
