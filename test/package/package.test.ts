@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { assertToolchain, pulumiBin, pulumiEnv } from "../../toolchain/env";
+import { assertToolchain, pulumiBin, pulumiEnv, repoRoot } from "../../toolchain/env";
 import { withNode24 } from "../../toolchain/node24";
 import { MINI_TREE } from "../unit/kernel/tree";
 
@@ -124,6 +124,12 @@ describe.each(RUNTIMES)("the packed package, installed without devDependencies, 
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^usage:\n {2}kmod-fleet preflight --source/);
+  });
+
+  it("npx kmod-fleet --version prints the package's version", () => {
+    const r = run("npx", ["--no-install", "kmod-fleet", "--version"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(`kmod-fleet ${JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")).version}`);
   });
 
   it("the installed CLI runs the analysis: a dead end exits 1 with its report", () => {
