@@ -11,7 +11,7 @@ import { flatcarFragments, kernelData, localTree } from "./data";
 import { checkDeadEnd } from "./deadEnd";
 import { OlddefconfigPool } from "./olddefconfig";
 
-const FLATCAR_SAMPLE = Number(process.env.KERNEL_FLATCAR_SAMPLE ?? 60);
+const FLATCAR_SAMPLE = Number(process.env.KERNEL_FLATCAR_SAMPLE ?? 40);
 
 describe("doctor on Debian 6.1's cloud kernel", () => {
   let model: KernelModel;

@@ -21,10 +21,9 @@ import { EXAMPLE_PROJECT, installExample } from "./example";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // Pulumi's wire value of an unknown
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
-const RUNTIMES = [
-  { major: Number(process.versions.node.split(".")[0]), withEnv: (e: NodeJS.ProcessEnv) => e },
-  { major: 24, withEnv: withNode24 },
-];
+// On Node.js 24 only: on this machine's Node.js the lifecycle e2e runs the same example
+// against a real VM, and CI's time is better spent there.
+const RUNTIMES = [{ major: 24, withEnv: withNode24 }];
 
 describe.each(RUNTIMES)("the example program on Node.js $major, its machine a loopback sshd", ({ major, withEnv }) => {
   let tmp: string;
