@@ -88,7 +88,7 @@ describe("every verb of every host script refuses bad values alike", () => {
         for (const bad of bads) {
           // A list with one bad word among good ones.
           const value = e.list ? `m1 ${bad}` : bad;
-          const refused = await hostStep(spec, "the step", scriptOf(script), verb as never, { ...base, [e.name]: value } as never, 30).then(
+          const refused = await hostStep(spec, "the step", scriptOf(script), verb as never, { ...base, [e.name]: value } as never, 120).then(
             () => "accepted",
             (err: Error) => err.message,
           );
@@ -104,6 +104,7 @@ describe("every verb of every host script refuses bad values alike", () => {
       expect(calls()).toBe("");
       // Refused before the host lock: no lock file either.
       expect((await runScript(spec, "ls -A /run/lock", { timeoutSeconds: 10 })).stdout).toBe("");
-    });
+      // Some 40 steps, one after another, on a machine that may be busy.
+    }, 600_000);
   }
 });
