@@ -48,9 +48,8 @@ export function diffDeveloperContainer(olds: DeveloperContainerOutputs, news: De
   return diffFor(developerContainerLifecycle, olds, news);
 }
 
-function env(p: DeveloperContainerInputs, action: string) {
+function env(p: DeveloperContainerInputs) {
   return {
-    ACTION: action,
     CACHE_DIR: p.cacheDir,
     VERSION: p.osVersion,
     IMAGE_URL: p.imageUrl,
@@ -61,7 +60,7 @@ function env(p: DeveloperContainerInputs, action: string) {
 }
 
 async function fetchAndVerify(p: DeveloperContainerInputs): Promise<DeveloperContainerOutputs> {
-  const r = await hostStep(p.connection, `fetching the developer container for OS ${p.osVersion}`, devContainerScript, env(p, "create"), p.commandTimeoutSeconds);
+  const r = await hostStep(p.connection, `fetching the developer container for OS ${p.osVersion}`, devContainerScript, "create", env(p), p.commandTimeoutSeconds);
   return { ...p, present: true, imagePath: `${p.cacheDir}/${p.osVersion}/developer_container.bin`, sha256: r.values.sha256 ?? "", signedBy: r.values.fingerprint ?? "" };
 }
 
@@ -71,7 +70,7 @@ export const developerContainerProvider: pulumi.dynamic.ResourceProvider = {
     return { id: `${inputs.connection.host}:devcontainer:${inputs.osVersion}`, outs: await fetchAndVerify(inputs) };
   },
   async read(id: string, props: DeveloperContainerOutputs) {
-    const r = await hostStep(props.connection, "checking the developer container", devContainerScript, env(props, "probe"), props.commandTimeoutSeconds);
+    const r = await hostStep(props.connection, "checking the developer container", devContainerScript, "probe", env(props), props.commandTimeoutSeconds);
     const present = r.values.present === "true" && r.values.url === props.imageUrl;
     return { id, props: { ...props, present, sha256: r.values.sha256 ?? "", signedBy: r.values.fingerprint ?? "" } };
   },
@@ -84,7 +83,7 @@ export const developerContainerProvider: pulumi.dynamic.ResourceProvider = {
     return { outs: await fetchAndVerify(news) };
   },
   async delete(_id: string, props: DeveloperContainerOutputs) {
-    await hostStep(props.connection, `removing the developer container for OS ${props.osVersion}`, devContainerScript, env(props, "delete"), props.commandTimeoutSeconds);
+    await hostStep(props.connection, `removing the developer container for OS ${props.osVersion}`, devContainerScript, "delete", env(props), props.commandTimeoutSeconds);
   },
 };
 

@@ -97,6 +97,7 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     connection,
     "reading host facts",
     factsScript,
+    "probe",
     {
       RELEASE_FILES: probe.releaseFiles.join("\n"),
       VERSION_VARIABLE: probe.versionVariable,

@@ -1,16 +1,10 @@
 // One mutating step per host at a time, across runs: two `pulumi up` (two stacks, two
 // operators) must not build, mount or unload on one host together, and a rerun after a
 // dropped connection must not delete a job folder under a build that still runs there.
-// Every mutating step starts with this preamble: it takes an flock on a file in /run/lock
-// (per boot, outside the folders `destroy` empties) and records who holds it. A step of
-// the same run waits for the lock; a step of another run fails at once, naming it.
-
-/** Actions of the host scripts that only read. */
-const READ_ONLY_ACTIONS = ["probe", "kconfig-files", "fetch", "inventory"];
-
-export function isMutating(env: Record<string, string>): boolean {
-  return env.ACTION !== undefined && !READ_ONLY_ACTIONS.includes(env.ACTION);
-}
+// Every verb that changes the host (`lock: true` in components/scripts/verbs.ts) starts
+// with this preamble: it takes an flock on a file in /run/lock (per boot, outside the
+// folders `destroy` empties) and records who holds it. A step of the same run waits for
+// the lock; a step of another run fails at once, naming it.
 
 export const LOCK_FILE = "/run/lock/kmod-fleet.lock";
 

@@ -1,11 +1,10 @@
 // Values a host reports about itself (kernel release, OS version, board, update group)
 // become parts of paths, URLs and file names on that host. A host that answers nonsense
 // (`VERSION=../../../../etc` in a release file) must fail with a clear message, never make
-// kmod-fleet touch a path outside its own folders. The host scripts check again.
+// kmod-fleet touch a path outside its own folders. The host scripts check again, with the
+// same rules (components/scripts/prelude.sh).
 import { isPlainAbsolutePath } from "../config/paths";
-
-/** One plain name: no '/', not starting with '.' or '-', no spaces, globs or quotes. */
-export const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
+import { PLAIN_NAME, PLAIN_NAME_MAX as NAME_MAX } from "../config/names";
 
 interface Rule {
   what: string;
@@ -13,9 +12,6 @@ interface Rule {
   /** Characters at most: a host's answer is bounded like the config's values. */
   max: number;
 }
-
-/** The kernel keeps its release (uname -r) and machine name in fields of 64 characters. */
-const NAME_MAX = 64;
 
 const plain = (what: string): Rule => ({ what, ok: (v) => PLAIN_NAME.test(v), max: NAME_MAX });
 /** Release values may be missing (a host that is not Flatcar); the steps that need them refuse then. */

@@ -38,7 +38,7 @@ export async function probeInventory(conn: ConnectionSpec, q: InventoryQuery): P
 /** The artifacts installed for one kernel, and whether the developer container of one release is there. */
 async function probeRelease(conn: ConnectionSpec, q: InventoryQuery, kernelRelease: string, osVersion: string): Promise<{ artifacts: Record<string, string>; developerContainer: boolean }> {
   const timeout = q.timeoutSeconds ?? 60;
-  const installed = await hostStep(conn, `reading installed artifacts for ${kernelRelease}`, installScript, { ACTION: "inventory", KERNEL: kernelRelease, SET: "", MODULES_DIR: q.modulesDir, WORK_DIR: q.workDir }, timeout);
+  const installed = await hostStep(conn, `reading installed artifacts for ${kernelRelease}`, installScript, "inventory", { KERNEL: kernelRelease, MODULES_DIR: q.modulesDir }, timeout);
   const artifacts: Record<string, string> = {};
   for (const line of installed.lists.artifact ?? []) {
     const [set, id] = line.split(" ");
@@ -48,7 +48,8 @@ async function probeRelease(conn: ConnectionSpec, q: InventoryQuery, kernelRelea
     conn,
     `looking for the developer container of ${osVersion}`,
     devContainerScript,
-    { ACTION: "probe", CACHE_DIR: q.cacheDir, VERSION: osVersion, IMAGE_URL: "", SIGNATURE_URL: "", SIGNING_KEY: "", FINGERPRINT: "" },
+    "probe",
+    { CACHE_DIR: q.cacheDir, VERSION: osVersion },
     timeout,
   );
   return { artifacts, developerContainer: image.values.present === "true" };

@@ -120,10 +120,9 @@ export function diffModuleBuild(olds: ModuleBuildOutputs, news: ModuleBuildInput
   return diffFor(moduleBuildLifecycle, olds, news);
 }
 
-function env(p: ModuleBuildInputs, action: string, extra: Record<string, string> = {}) {
+function env(p: ModuleBuildInputs, extra: Record<string, string> = {}) {
   const s = p.source;
   return {
-    ACTION: action,
     KERNEL: p.kernelRelease,
     SET: p.set,
     IMAGE: p.imagePath,
@@ -171,7 +170,7 @@ async function buildOnBuilder(p: ModuleBuildInputs): Promise<{ manifest: Artifac
   if (p.kernelFromImage) {
     // The kernel of a staged release: its sources and config from that release's developer
     // container, before anything is compiled (the preflight reads that config too).
-    const r = await hostStep(p.connection, `preparing kernel sources for ${p.kernelRelease} (staged on ${p.builder})`, buildScript, env(p, "sources"), p.buildTimeoutSeconds);
+    const r = await hostStep(p.connection, `preparing kernel sources for ${p.kernelRelease} (staged on ${p.builder})`, buildScript, "sources", env(p), p.buildTimeoutSeconds);
     if (!r.values.kernelConfig) throw new Error(`${p.builder}: cannot build ${p.set} for ${p.kernelRelease}: the developer container has no /usr/lib/modules/${p.kernelRelease}/build/.config`);
     p = { ...p, kernelConfig: r.values.kernelConfig };
   }
@@ -180,7 +179,7 @@ async function buildOnBuilder(p: ModuleBuildInputs): Promise<{ manifest: Artifac
   }
   const extra: Record<string, string> = {};
   if (p.source.kind === "inTree") {
-    await hostStep(p.connection, `preparing kernel sources for ${p.kernelRelease}`, buildScript, env(p, "sources"), p.buildTimeoutSeconds);
+    await hostStep(p.connection, `preparing kernel sources for ${p.kernelRelease}`, buildScript, "sources", env(p), p.buildTimeoutSeconds);
     const report = await runPreflightOnHost(p.connection, { workDir: p.workDir, arch: p.arch, kernelRelease: p.kernelRelease, kernelConfig: p.kernelConfig, options: p.source.options, set: p.set, timeoutSeconds: p.commandTimeoutSeconds });
     // The user writes the options they want; the build sets what they depend on too, and
     // builds where the new modules are (or where the user said, once checked).
@@ -195,8 +194,8 @@ async function buildOnBuilder(p: ModuleBuildInputs): Promise<{ manifest: Artifac
     await uploadBytes(p.connection, archiveOf(p.sourceDir), archive, p.commandTimeoutSeconds);
     extra.SOURCE_ARCHIVE = archive;
   }
-  const r = await hostStep(p.connection, `building ${p.set} for ${p.kernelRelease}`, buildScript, env(p, "build", extra), p.buildTimeoutSeconds);
-  const fetched = await hostStep(p.connection, `fetching ${p.set} for ${p.kernelRelease} into the artifact store`, buildScript, env(p, "fetch"), p.commandTimeoutSeconds);
+  const r = await hostStep(p.connection, `building ${p.set} for ${p.kernelRelease}`, buildScript, "build", env(p, extra), p.buildTimeoutSeconds);
+  const fetched = await hostStep(p.connection, `fetching ${p.set} for ${p.kernelRelease} into the artifact store`, buildScript, "fetch", env(p), p.commandTimeoutSeconds);
   const manifest: ArtifactManifest = { ...artifactKeyOf(p), modules: parseBuilt(r.lists.module), builtOn: p.builder, builtAt: new Date().toISOString() };
   return { manifest, files: parseFiles(fetched.lists.file), logPath: r.values.logPath ?? "" };
 }
@@ -211,7 +210,8 @@ async function takeBack(p: ModuleBuildInputs, manifest: ArtifactManifest, store:
     conn,
     `taking ${p.set} for ${p.kernelRelease} back into the artifact store`,
     installScript,
-    { ACTION: "fetch", KERNEL: p.kernelRelease, SET: p.set, MODULES_DIR: p.modulesDir, WORK_DIR: p.workDir, ARTIFACT: artifactId(manifest) },
+    "fetch",
+    { KERNEL: p.kernelRelease, SET: p.set, MODULES_DIR: p.modulesDir, ARTIFACT: artifactId(manifest) },
     p.commandTimeoutSeconds,
   );
   // put() checks every file's sha256 and size against the manifest.
@@ -311,7 +311,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting
   },
   async delete(_id: string, props: ModuleBuildOutputs) {
     for (const l of props.leftoversOn ?? []) {
-      await hostStep(l.connection, `removing what the build of ${props.set} for ${props.kernelRelease} left`, buildScript, env({ ...props, builder: l.host, workDir: l.workDir ?? props.workDir }, "delete"), props.commandTimeoutSeconds);
+      await hostStep(l.connection, `removing what the build of ${props.set} for ${props.kernelRelease} left`, buildScript, "delete", { KERNEL: props.kernelRelease, SET: props.set, WORK_DIR: l.workDir ?? props.workDir }, props.commandTimeoutSeconds);
     }
     if (props.ownsEntry && props.manifest) await localStore(this).remove(keyOf(props.manifest));
   },

@@ -120,8 +120,8 @@ function parseProbe(lines: string[] = []): (InstalledModule & { known: boolean }
   });
 }
 
-function env(p: ModuleInstallInputs, action: string, extra: Record<string, string> = {}) {
-  return { ACTION: action, KERNEL: p.kernelRelease, SET: p.set, MODULES_DIR: p.modulesDir, WORK_DIR: p.workDir, ...extra };
+function env(p: ModuleInstallInputs) {
+  return { KERNEL: p.kernelRelease, SET: p.set, MODULES_DIR: p.modulesDir, WORK_DIR: p.workDir };
 }
 
 async function install(store: ArtifactStore, p: ModuleInstallInputs): Promise<ModuleInstallOutputs> {
@@ -151,7 +151,8 @@ async function install(store: ArtifactStore, p: ModuleInstallInputs): Promise<Mo
     p.connection,
     `installing ${p.set} for ${p.kernelRelease} (built on ${manifest.builtOn})`,
     installScript,
-    env(p, "install", { UPLOAD: upload, ARTIFACT: p.artifactId, EXPECT: expect }),
+    "install",
+    { ...env(p), UPLOAD: upload, ARTIFACT: p.artifactId, EXPECT: expect },
     p.commandTimeoutSeconds,
   );
   const modules = parseProbe(r.lists.module).map(({ name, sha256, vermagic }) => ({ name, sha256, vermagic }));
@@ -168,8 +169,8 @@ function isPerHostBuild(olds: any): boolean {
 }
 
 async function removePerHostBuild(olds: any, news: ModuleInstallInputs): Promise<void> {
-  const e = { ACTION: "delete", KERNEL: olds.kernelRelease, SET: olds.set, WORK_DIR: olds.workDir, MODULES_DIR: olds.modulesDir, IMAGE: "", KERNEL_CONFIG: "", SOURCES_COMMAND: "", SOURCE_KIND: "" };
-  await hostStep(news.connection, `removing the build folders ${olds.set} had on this host before builds were shared`, buildScript, e, news.commandTimeoutSeconds);
+  const e = { KERNEL: olds.kernelRelease, SET: olds.set, WORK_DIR: olds.workDir };
+  await hostStep(news.connection, `removing the build folders ${olds.set} had on this host before builds were shared`, buildScript, "delete", e, news.commandTimeoutSeconds);
 }
 
 /** Exported for the provider tests, which call it directly against real hosts. */
@@ -185,7 +186,7 @@ export const moduleInstallProvider: pulumi.dynamic.ResourceProvider & StoreSetti
   },
   async read(id: string, props: ModuleInstallOutputs) {
     if (!props.kernelRelease) return { id, props }; // recorded empty (see create)
-    const r = await hostStep(props.connection, `checking the modules of ${props.set}`, installScript, env(props, "probe"), props.commandTimeoutSeconds);
+    const r = await hostStep(props.connection, `checking the modules of ${props.set}`, installScript, "probe", env(props), props.commandTimeoutSeconds);
     const probe = { installed: r.values.installed === "true", artifact: r.values.artifact, found: parseProbe(r.lists.module) };
     return { id, props: { ...props, drift: findDrift(props.modules ?? [], props.kernelRelease, probe, props.artifactId) } };
   },
@@ -203,7 +204,7 @@ export const moduleInstallProvider: pulumi.dynamic.ResourceProvider & StoreSetti
   },
   async delete(_id: string, props: ModuleInstallOutputs) {
     if (!props.kernelRelease) return; // recorded empty (see create)
-    await hostStep(props.connection, `removing ${props.set} installed for ${props.kernelRelease}`, installScript, env(props, "delete"), props.commandTimeoutSeconds);
+    await hostStep(props.connection, `removing ${props.set} installed for ${props.kernelRelease}`, installScript, "delete", env(props), props.commandTimeoutSeconds);
   },
 };
 

@@ -64,9 +64,8 @@ function parameterLines(parameters: Record<string, string> | undefined): string 
 }
 
 /** `previous`: on a reload, what is loaded now, loaded again if the new set fails. */
-function env(p: ModuleLoadInputs, action: string, previous?: ModuleLoadInputs) {
+function env(p: ModuleLoadInputs, previous?: ModuleLoadInputs) {
   return {
-    ACTION: action,
     SET: p.set,
     MODULES: p.modules.join(" "),
     PARAMETERS: parameterLines(p.parameters),
@@ -79,7 +78,7 @@ const MARK = "--- new kernel messages ---";
 
 async function load(p: ModuleLoadInputs, previous?: ModuleLoadInputs): Promise<ModuleLoadOutputs> {
   try {
-    await hostStep(p.connection, `loading ${p.modules.join(", ")}`, loadScript, env(p, "load", previous), p.commandTimeoutSeconds);
+    await hostStep(p.connection, `loading ${p.modules.join(", ")}`, loadScript, "load", env(p, previous), p.commandTimeoutSeconds);
   } catch (e: any) {
     const message = String(e?.message ?? e);
     const at = message.indexOf(MARK);
@@ -98,7 +97,7 @@ export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
     return { id: `${inputs.connection.host}:${inputs.set}:load`, outs: await load(inputs) };
   },
   async read(id: string, props: ModuleLoadOutputs) {
-    const r = await hostStep(props.connection, `checking that ${props.set} is loaded`, loadScript, env(props, "probe"), props.commandTimeoutSeconds);
+    const r = await hostStep(props.connection, `checking that ${props.set} is loaded`, loadScript, "probe", env(props), props.commandTimeoutSeconds);
     return { id, props: { ...props, notLoaded: r.lists.missing ?? [], persisted: r.values.persisted === "true" } };
   },
   async diff(_id: string, olds: ModuleLoadOutputs, news: ModuleLoadInputs) {
@@ -116,12 +115,12 @@ export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
     const outs = await load(news, rebuilt || newParameters ? { ...olds, modulesDir: olds.modulesDir ?? news.modulesDir } : undefined);
     const dropped = (olds.modules ?? []).filter((m) => !news.modules.includes(m));
     if (dropped.length > 0) {
-      await hostStep(olds.connection, `unloading ${dropped.join(", ")} (no longer in ${olds.set})`, loadScript, { ...env(olds, "unload-modules"), MODULES: dropped.join(" ") }, olds.commandTimeoutSeconds);
+      await hostStep(olds.connection, `unloading ${dropped.join(", ")} (no longer in ${olds.set})`, loadScript, "unload-modules", { ...env(olds), MODULES: dropped.join(" ") }, olds.commandTimeoutSeconds);
     }
     return { outs };
   },
   async delete(_id: string, props: ModuleLoadOutputs) {
-    await hostStep(props.connection, `unloading ${props.modules.join(", ")}`, loadScript, env(props, "unload"), props.commandTimeoutSeconds);
+    await hostStep(props.connection, `unloading ${props.modules.join(", ")}`, loadScript, "unload", env(props), props.commandTimeoutSeconds);
   },
 };
 

@@ -53,8 +53,8 @@ function isMove(olds: ModulesOverlayInputs, news: ModulesOverlayInputs): boolean
   return modulesOverlayLifecycle.inPlace.some((k) => olds[k] !== news[k]);
 }
 
-function env(p: ModulesOverlayInputs, action: string, createdDirs: string[] = [], owned: string[] = []) {
-  return { ACTION: action, MODULES_DIR: p.modulesDir, UPPER_DIR: p.upperDir, WORK_DIR: p.workDir, PERSISTENCE: p.persistence, CREATED_DIRS: createdDirs.join("\n"), OWNED: owned.join("\n") };
+function env(p: ModulesOverlayInputs, createdDirs: string[] = [], owned: string[] = []) {
+  return { MODULES_DIR: p.modulesDir, UPPER_DIR: p.upperDir, WORK_DIR: p.workDir, PERSISTENCE: p.persistence, CREATED_DIRS: createdDirs.join("\n"), OWNED: owned.join("\n") };
 }
 
 /** Moves a mounted overlay to the new layout; the old folders go only after the new mount works. */
@@ -63,7 +63,8 @@ async function move(olds: ModulesOverlayOutputs, news: ModulesOverlayInputs): Pr
     news.connection,
     `moving the modules overlay to ${news.upperDir} (${news.persistence})`,
     overlayScript,
-    { ...env(news, "move", olds.createdDirs ?? [], olds.owned ?? []), OLD_UPPER_DIR: olds.upperDir, OLD_WORK_DIR: olds.workDir, OLD_PERSISTENCE: olds.persistence },
+    "move",
+    { ...env(news, olds.createdDirs ?? [], olds.owned ?? []), OLD_UPPER_DIR: olds.upperDir, OLD_WORK_DIR: olds.workDir, OLD_PERSISTENCE: olds.persistence },
     news.commandTimeoutSeconds,
   );
   const removed = r.lists.removedDir ?? [];
@@ -74,7 +75,7 @@ async function move(olds: ModulesOverlayOutputs, news: ModulesOverlayInputs): Pr
 }
 
 async function apply(p: ModulesOverlayInputs, createdBefore: string[], ownedBefore: string[]): Promise<ModulesOverlayOutputs> {
-  const r = await hostStep(p.connection, `mounting the modules overlay on ${p.modulesDir}`, overlayScript, env(p, "create", [], ownedBefore), p.commandTimeoutSeconds);
+  const r = await hostStep(p.connection, `mounting the modules overlay on ${p.modulesDir}`, overlayScript, "create", env(p, [], ownedBefore), p.commandTimeoutSeconds);
   const createdDirs = [...new Set([...createdBefore, ...(r.lists.createdDir ?? [])])];
   const owned = [...new Set([...ownedBefore, ...(r.lists.owns ?? [])])];
   return { ...p, mounted: true, persisted: true, createdDirs, owned };
@@ -86,7 +87,7 @@ export const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
     return { id: `${inputs.connection.host}:${inputs.modulesDir}`, outs: await apply(inputs, [], []) };
   },
   async read(id: string, props: ModulesOverlayOutputs) {
-    const r = await hostStep(props.connection, "checking the modules overlay", overlayScript, env(props, "probe"), props.commandTimeoutSeconds);
+    const r = await hostStep(props.connection, "checking the modules overlay", overlayScript, "probe", env(props), props.commandTimeoutSeconds);
     return { id, props: { ...props, mounted: r.values.mounted === "true", persisted: r.values.persisted === "true" } };
   },
   async diff(_id: string, olds: ModulesOverlayOutputs, news: ModulesOverlayInputs) {
@@ -98,7 +99,7 @@ export const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
     return { outs: await apply(news, olds.createdDirs ?? [], olds.owned ?? []) };
   },
   async delete(_id: string, props: ModulesOverlayOutputs) {
-    await hostStep(props.connection, `removing the modules overlay from ${props.modulesDir}`, overlayScript, env(props, "delete", props.createdDirs, props.owned ?? []), props.commandTimeoutSeconds);
+    await hostStep(props.connection, `removing the modules overlay from ${props.modulesDir}`, overlayScript, "delete", env(props, props.createdDirs, props.owned ?? []), props.commandTimeoutSeconds);
   },
 };
 

@@ -5,7 +5,7 @@
 // analysis stays out of the serialized provider code.
 import { join } from "path";
 import type { ConnectionSpec } from "../ssh/session";
-import { hostStep } from "./hostStep";
+import { hostCommand, hostStep } from "./hostStep";
 import { buildScript } from "./scripts";
 import { progress } from "./progress";
 import { unpackKernelTree } from "./kernelTreeArchive";
@@ -34,12 +34,9 @@ export interface KernelOnHost {
   timeoutSeconds: number;
 }
 
-/**
- * build.sh's environment for reading the tree: for no module set (build.sh checks SET and
- * MODULES_DIR for every other action). Exported for the provider tests.
- */
-export function kconfigFilesEnv(k: Pick<KernelOnHost, "workDir" | "kernelRelease" | "kernelConfig">, symbols: string[] = []): Record<string, string> {
-  return { ACTION: "kconfig-files", KERNEL: k.kernelRelease, WORK_DIR: k.workDir, SET: "", IMAGE: "", MODULES_DIR: "", KERNEL_CONFIG: k.kernelConfig, SOURCES_COMMAND: "", SOURCE_KIND: "", SYMBOLS: symbols.join(" ") };
+/** build.sh's environment for reading the tree (of no module set). Exported for the provider tests. */
+export function kconfigFilesEnv(k: Pick<KernelOnHost, "workDir" | "kernelRelease">, symbols: string[] = []) {
+  return { KERNEL: k.kernelRelease, WORK_DIR: k.workDir, SYMBOLS: symbols.join(" ") };
 }
 
 /** Copies the host's Kconfig/Kbuild files, Module.symvers and running config into a temp folder. */
@@ -47,8 +44,8 @@ async function fetchKernelTree(conn: ConnectionSpec, k: KernelOnHost, symbols: s
   const fs = require("fs");
   const os = require("os");
   const path = require("path");
-  const tree = await hostStep(conn, `reading the Kconfig tree of ${k.kernelRelease}`, buildScript, kconfigFilesEnv(k, symbols), k.timeoutSeconds);
-  const config = await hostStep(conn, "reading the running kernel config", `zcat -f "$KERNEL_CONFIG"`, { KERNEL_CONFIG: k.kernelConfig }, k.timeoutSeconds);
+  const tree = await hostStep(conn, `reading the Kconfig tree of ${k.kernelRelease}`, buildScript, "kconfig-files", kconfigFilesEnv(k, symbols), k.timeoutSeconds);
+  const config = await hostCommand(conn, "reading the running kernel config", `zcat -f "$KERNEL_CONFIG"`, { KERNEL_CONFIG: k.kernelConfig }, k.timeoutSeconds);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kmod-fleet-${conn.host}-`));
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   // Never `tar -x`: it would keep links the host put in, to files of this machine.
@@ -71,7 +68,7 @@ async function fetchKernelTree(conn: ConnectionSpec, k: KernelOnHost, symbols: s
  * (x86_64 → x86, aarch64 → arm64; Flatcar ships both).
  */
 async function archOf(conn: ConnectionSpec, k: KernelOnHost): Promise<string> {
-  return (k.arch || (await hostStep(conn, "reading the host's architecture", "uname -m", {}, k.timeoutSeconds)).stdout).trim();
+  return (k.arch || (await hostCommand(conn, "reading the host's architecture", "uname -m", {}, k.timeoutSeconds)).stdout).trim();
 }
 
 /**

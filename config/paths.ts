@@ -2,7 +2,9 @@
 // No imports: providers serialize the functions they use (see ssh/session.ts).
 
 // No ',' ':' or '=' either: the paths go into overlayfs mount options and systemd-nspawn binds.
-const PLAIN_ABSOLUTE_PATH = /^(\/[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*)+$/;
+// A segment never starts with '.': no `.` or `..` segments. The host scripts' prelude checks
+// paths with this same regex (components/scripts/rules.ts).
+export const PLAIN_ABSOLUTE_PATH = /^(\/[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*)+$/;
 
 /**
  * An absolute path of plain characters: no spaces or line breaks, no glob or shell

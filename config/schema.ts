@@ -3,6 +3,7 @@
 // filled in by config/resolve.ts, not here, so that "what the user wrote" stays visible.
 import { z } from "zod";
 import { isPlainAbsolutePath } from "./paths";
+import { SET_NAME } from "./names";
 
 /**
  * Upper bounds, so that a mistake is refused here rather than on a host. Every value reaches
@@ -220,7 +221,7 @@ const parameterValue = z.union([
 
 export const moduleSetSchema = z
   .object({
-    name: text(LIMITS.name).regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, "expected a short name of lowercase letters, digits, '-' and '_'"),
+    name: text(LIMITS.name).regex(SET_NAME, "expected a short name of lowercase letters, digits, '-' and '_'"),
     source: sourceSchema,
     /** Modules to modprobe, in this order. */
     load: z.array(moduleName).min(1).max(LIMITS.list),

@@ -13,50 +13,28 @@
 # DIRECTORIES (M= directories, in any order: built in the order of their symbols),
 # space-separated, SOURCE_KIND (dir|git|inTree),
 # GIT_URL, GIT_REF, SOURCE_ARCHIVE (uploaded tar of a local folder), BUILD_HOST (the
-# fleet's name for this host, in messages).
+# fleet's name for this host, in messages). Which verb gets which: components/scripts/verbs.ts;
+# the prelude has checked KERNEL, SET and the paths.
 set -eu
 set -o pipefail
 
-# KERNEL comes from the host (uname -r) and SET from the config; both become parts of
-# paths that are removed below: one plain name each.
-plain_name() { # $1 = what, $2 = value
-  case "$2" in
-  '' | .* | -* | *[!A-Za-z0-9._+~-]*)
-    echo "refusing the $1 '$2': expected one plain name (letters, digits, '.', '_', '+', '-')" >&2
-    exit 2
-    ;;
-  esac
-}
-plain_name "kernel release" "$KERNEL"
-paths=("$WORK_DIR")
-# kconfig-files reads the kernel's tree for the preflight and the doctor, for no set.
-if [ "$ACTION" != kconfig-files ]; then
-  plain_name "module set name" "$SET"
-  paths+=("$MODULES_DIR")
-fi
-for p in "${paths[@]}"; do
-  case "$p" in
-  /[!/]*) ;;
-  *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
-  esac
-done
-
 src_root=$WORK_DIR/src/$KERNEL          # bound to /usr/src in the container (the seed's Problem #3)
-job=$WORK_DIR/jobs/$KERNEL/$SET          # bound to /mnt in the container
-log=$WORK_DIR/logs/$SET-$KERNEL.log
-
-say() { echo "progress: $*"; }
+# A set's job folder and log: kconfig-files reads the kernel's tree for no set.
+if [ -n "${SET+set}" ]; then
+  job=$WORK_DIR/jobs/$KERNEL/$SET        # bound to /mnt in the container
+  log=$WORK_DIR/logs/$SET-$KERNEL.log
+fi
 
 # Lines worth showing while a slow build runs; everything goes to the log.
 show_progress() { grep --line-buffered -E '^progress: |^  (CC|LD) \[M\] ' || true; }
 
-# The running kernel's modules are the host's; a staged kernel's are the image's own.
-host_modules=(--bind-ro="$MODULES_DIR:/usr/lib/modules")
-[ "${KERNEL_FROM_IMAGE:-false}" = true ] && host_modules=()
-
 in_container() { # $1 = phase
+  # The running kernel's modules are the host's; a staged kernel's are the image's own.
+  local host_modules=(--bind-ro="$MODULES_DIR:/usr/lib/modules")
+  [ "${KERNEL_FROM_IMAGE:-false}" = true ] && host_modules=()
   mkdir -p "$src_root" "$job" "$(dirname "$log")"
-  write_container_script > "$job/inside.sh"
+  # The container's script has the prelude's say().
+  { declare -f say; write_container_script; } > "$job/inside.sh"
   systemd-nspawn --quiet --register=no --console=pipe --volatile=overlay \
     --image="$IMAGE" \
     --bind="$src_root:/usr/src" --bind="$job:/mnt" "${host_modules[@]}" \
@@ -86,7 +64,6 @@ write_container_script() {
 set -eu
 set -o pipefail
 set -f # OPTIONS and DIRECTORIES are split into words, never globbed
-say() { echo "progress: $*"; }
 if [ ! -f /usr/src/linux/Makefile ] || [ "$(cat /usr/src/.kmod-fleet-kernel 2>/dev/null)" != "$KERNEL" ]; then
   say "fetching kernel sources for $KERNEL: $SOURCES_COMMAND"
   (cd /usr/src && bash -c "$SOURCES_COMMAND")

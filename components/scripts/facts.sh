@@ -5,7 +5,7 @@
 # Environment (from the profile): RELEASE_FILES, VERSION_VARIABLE, BOARD_VARIABLE,
 # UPDATE_CONF_FILES (newline-separated; later files win), DEFAULT_GROUP,
 # CONFIG_SOURCES (newline-separated, ${KERNEL} stands for `uname -r`), KERNEL_IMAGES (the
-# A/B slots' kernel images, newline-separated).
+# A/B slots' kernel images, newline-separated). Its one verb: ACTION=probe.
 set -eu
 
 emit() { # $1 = key, $2 = value

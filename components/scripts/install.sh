@@ -18,43 +18,32 @@
 # overlay's folder for it all the same, and depmod runs at that kernel's first boot, in
 # systemd-modules-load before it loads them (a drop-in, and a marker per kernel), against
 # the tree the host really boots.
+# Which verb gets which variable: components/scripts/verbs.ts; the prelude has checked
+# KERNEL, SET, the paths and ARTIFACT.
 set -eu
 
-plain_name() { # $1 = what, $2 = value
-  case "$2" in
-  '' | .* | -* | *[!A-Za-z0-9._+~-]*)
-    echo "refusing the $1 '$2': expected one plain name (letters, digits, '.', '_', '+', '-')" >&2
-    exit 2
-    ;;
-  esac
-}
-plain_name "kernel release" "$KERNEL"
-[ "$ACTION" = inventory ] || plain_name "module set name" "$SET"
-for p in "$WORK_DIR" "$MODULES_DIR"; do
-  case "$p" in
-  /[!/]*) ;;
-  *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
-  esac
-done
-
 ext=$MODULES_DIR/$KERNEL/extra
-dest=$ext/${SET:-}
-stage=$ext/.${SET:-}.new
-old=$ext/.${SET:-}.old
-previous=$WORK_DIR/previous/$KERNEL/${SET:-}
-# The replaced folder while depmod indexes the new one: outside the modules tree, where
-# depmod cannot see a second copy of a module (it indexes hidden folders too, and may pick
-# the copy that is about to go).
-aside=$WORK_DIR/swap/$KERNEL/${SET:-}
+# The set's folders: inventory reads every set's.
+if [ -n "${SET+set}" ]; then
+  dest=$ext/$SET
+  stage=$ext/.$SET.new
+  old=$ext/.$SET.old
+fi
+# kmod-fleet's own folders for the set: inventory and fetch read only the modules tree.
+if [ -n "${WORK_DIR+set}" ]; then
+  previous=$WORK_DIR/previous/$KERNEL/$SET
+  # The replaced folder while depmod indexes the new one: outside the modules tree, where
+  # depmod cannot see a second copy of a module (it indexes hidden folders too, and may pick
+  # the copy that is about to go).
+  aside=$WORK_DIR/swap/$KERNEL/$SET
+  # Kernels whose modules depmod indexes at their first boot.
+  at_boot=$WORK_DIR/depmod-at-boot
+fi
 # Written into the install folder with the modules (depmod and modprobe ignore them).
 marker=.kmod-fleet-artifact
 sums=.kmod-fleet-sha256
-# Kernels whose modules depmod indexes at their first boot.
-at_boot=$WORK_DIR/depmod-at-boot
 boot_dropin=/etc/systemd/system/systemd-modules-load.service.d/kmod-fleet-depmod.conf
 running() { [ "$(uname -r)" = "$KERNEL" ]; }
-
-say() { echo "progress: $*"; }
 
 probe() {
   if [ ! -d "$dest" ]; then echo "installed=false"; return; fi
@@ -84,7 +73,6 @@ install)
   "$WORK_DIR"/uploads/[!./]*) ;;
   *) echo "refusing the upload folder '$UPLOAD': expected a folder under $WORK_DIR/uploads" >&2; exit 2 ;;
   esac
-  case "$ARTIFACT" in '' | *[!0-9a-f]*) echo "refusing the artifact id '$ARTIFACT'" >&2; exit 2 ;; esac
   trap 'rm -rf -- "$UPLOAD"; rmdir -- "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true' EXIT
   if running && [ ! -d "$MODULES_DIR/$KERNEL" ]; then
     echo "this host runs $KERNEL but has no $MODULES_DIR/$KERNEL; nothing was installed" >&2
@@ -110,7 +98,7 @@ install)
   names=""
   while read -r name sha; do
     [ -n "$name" ] || continue
-    case "$name" in -* | *[!A-Za-z0-9_-]*) echo "refusing the module name '$name'" >&2; exit 2 ;; esac
+    check_value module "module name" EXPECT "$name"
     [ -f "$UPLOAD/$name.ko" ] || refuse 4 "$name.ko did not arrive; nothing was installed"
     cp -- "$UPLOAD/$name.ko" "$stage/"
     f=$stage/$name.ko
@@ -123,17 +111,16 @@ install)
   [ -n "$names" ] || refuse 4 "the artifact has no modules; nothing was installed"
 
   if ! running; then
-    # Indexed at the kernel's first boot; the drop-in's path is quoted for systemd's
-    # command line, so the work dir must not need quoting.
-    case "$WORK_DIR" in *[!A-Za-z0-9._+~/-]*) refuse 2 "refusing the work dir '$WORK_DIR' for a boot-time step: expected a plain absolute path" ;; esac
-    if [ -e "$boot_dropin" ] && ! head -n 1 "$boot_dropin" | grep -q '^# Written by kmod-fleet'; then
+    # Indexed at the kernel's first boot. The drop-in's path is quoted for systemd's command
+    # line: the work dir is a plain path (the prelude checked it), which needs no quoting.
+    if [ -e "$boot_dropin" ] && ! written_by_kmod_fleet "$boot_dropin"; then
       refuse 3 "refusing: $boot_dropin, which kmod-fleet did not write, is in the way of the boot-time depmod for $KERNEL; nothing was installed"
     fi
     say "$KERNEL is staged for the next boot: depmod runs at its first boot, before its modules load"
     mkdir -p "$ext" "$at_boot" "$(dirname "$boot_dropin")"
     : > "$at_boot/$KERNEL"
     if [ ! -f "$boot_dropin" ]; then
-      printf '%s\n' '# Written by kmod-fleet: at the first boot of a kernel whose modules were installed before it ran, depmod indexes them before they load.' \
+      printf '%s\n' "$KMOD_FLEET_MARK: at the first boot of a kernel whose modules were installed before it ran, depmod indexes them before they load." \
         '[Unit]' "RequiresMountsFor=$WORK_DIR" '[Service]' \
         "ExecStartPre=/bin/sh -c 'k=\$\$(uname -r); if [ -e $at_boot/\$\$k ]; then depmod -a \$\$k && rm -f $at_boot/\$\$k; fi; exit 0'" > "$boot_dropin"
       systemctl daemon-reload
@@ -209,7 +196,7 @@ delete)
   if [ -e "$at_boot/$KERNEL" ] && ! ls -A "$ext" 2>/dev/null | grep -q .; then rm -f -- "$at_boot/$KERNEL"; fi
   if ! ls -A "$at_boot" 2>/dev/null | grep -q .; then
     rmdir -- "$at_boot" 2>/dev/null || true
-    if [ -f "$boot_dropin" ] && head -n 1 "$boot_dropin" | grep -q '^# Written by kmod-fleet'; then rm -f -- "$boot_dropin"; fi
+    if written_by_kmod_fleet "$boot_dropin"; then rm -f -- "$boot_dropin"; fi
   fi
   rmdir -- "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" "$WORK_DIR/swap/$KERNEL" "$WORK_DIR/swap" "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true
   ;;

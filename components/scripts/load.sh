@@ -5,22 +5,11 @@
 # RELOAD (true: the set was rebuilt or its parameters changed: the loaded modules are
 # replaced, once every new one resolves), OLD_MODULES and OLD_PARAMETERS (a reload: what
 # was loaded before, loaded again if the new set fails), KERNEL, MODULES_DIR, WORK_DIR
-# (where install.sh installed the set and kept the install it replaced)
+# (where install.sh installed the set and kept the install it replaced). Which verb gets
+# which: components/scripts/verbs.ts; the prelude has checked SET, the module names
+# (they become file names and modprobe arguments), KERNEL and the paths.
 set -eu
 set -f # MODULES is split into words below, never globbed
-
-# Names become file names and modprobe arguments: plain names only.
-case "$SET" in '' | .* | -* | *[!A-Za-z0-9_-]*) echo "refusing the module set name '$SET'" >&2; exit 2 ;; esac
-for m in $MODULES ${OLD_MODULES:-}; do
-  case "$m" in -* | *[!A-Za-z0-9_-]*) echo "refusing the module name '$m': expected a name as modprobe takes it" >&2; exit 2 ;; esac
-done
-if [ "${RELOAD:-false}" = true ]; then
-  # KERNEL comes from the host: one plain name, as it becomes part of paths.
-  case "${KERNEL:-}" in '' | .* | -* | *[!A-Za-z0-9._+~-]*) echo "refusing the kernel release '${KERNEL:-}'" >&2; exit 2 ;; esac
-  for p in "${MODULES_DIR:-}" "${WORK_DIR:-}"; do
-    case "$p" in /[!/]*) ;; *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;; esac
-  done
-fi
 
 load_conf=/etc/modules-load.d/kmod-fleet-$SET.conf
 options_conf=/etc/modprobe.d/kmod-fleet-$SET.conf
@@ -29,11 +18,11 @@ sysfs_name() { echo "/sys/module/${1//-/_}"; }
 reverse() { printf '%s\n' "$@" | tac; }
 
 expected_load_conf() {
-  echo "# Written by kmod-fleet (module set $SET): loaded at boot, in this order."
+  echo "$KMOD_FLEET_MARK (module set $SET): loaded at boot, in this order."
   printf '%s\n' $MODULES
 }
 expected_options_conf() {
-  echo "# Written by kmod-fleet (module set $SET)."
+  echo "$KMOD_FLEET_MARK (module set $SET)."
   printf '%s\n' "$PARAMETERS" | sed -n 's/^\([^ ]\+\) \(.\+\)$/options \1 \2/p'
 }
 
@@ -101,7 +90,7 @@ write_file() { # $1 = path; content on stdin
 
 # Removes a boot-time file only if kmod-fleet wrote it.
 remove_ours() {
-  if [ -f "$1" ] && head -n 1 "$1" | grep -q '^# Written by kmod-fleet'; then rm -f -- "$1"; fi
+  if written_by_kmod_fleet "$1"; then rm -f -- "$1"; fi
 }
 
 case "$ACTION" in

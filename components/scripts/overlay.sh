@@ -6,22 +6,10 @@
 # OLD_UPPER_DIR, OLD_WORK_DIR, OLD_PERSISTENCE (move: the layout being left),
 # CREATED_DIRS (delete: the folders create made, one per line), OWNED (what an earlier
 # create recorded as kmod-fleet's, one per line: unit, fstab, dropin, mount; empty for
-# state written before this was recorded)
+# state written before this was recorded). Which verb gets which: components/scripts/verbs.ts.
+# The prelude has checked every path: plain absolute paths, so no ',' ':' or '=' changes
+# the overlay's mount options.
 set -eu
-
-for p in "$MODULES_DIR" "$UPPER_DIR" "$WORK_DIR" ${OLD_UPPER_DIR:+"$OLD_UPPER_DIR"} ${OLD_WORK_DIR:+"$OLD_WORK_DIR"}; do
-  case "$p" in
-  /*/* | /[!/]*) ;;
-  *) echo "refusing the path '$p': expected an absolute path" >&2; exit 2 ;;
-  esac
-  case "$p" in
-  *[!A-Za-z0-9._+~/-]* | */../* | */.. | */./* | */. | */)
-    # ',' ':' '=' would change the overlay's mount options.
-    echo "refusing the path '$p': expected a plain absolute path (no spaces, globs, ',', ':', '=', '.' or '..')" >&2
-    exit 2
-    ;;
-  esac
-done
 
 unit=$(systemd-escape --path --suffix=mount "$MODULES_DIR")
 unit_file=/etc/systemd/system/$unit
@@ -38,8 +26,6 @@ is_mounted() {
     [ "$(stat -f -c %T "$MODULES_DIR/")" = overlayfs ]
 }
 
-# A file kmod-fleet wrote starts with this line.
-ours_file() { [ -f "$1" ] && head -n 1 "$1" | grep -q '^# Written by kmod-fleet'; }
 owned() { printf '%s\n' "${OWNED:-}" | grep -qx "$1"; }
 
 # What is in the way that kmod-fleet did not write: refused before anything is written,
@@ -47,7 +33,7 @@ owned() { printf '%s\n' "${OWNED:-}" | grep -qx "$1"; }
 check_conflicts() {
   local f foreign
   for f in "/etc/systemd/system/$unit" "/run/systemd/system/$unit" "/usr/lib/systemd/system/$unit" "/lib/systemd/system/$unit"; do
-    if [ -e "$f" ] && ! ours_file "$f"; then
+    if [ -e "$f" ] && ! written_by_kmod_fleet "$f"; then
       echo "refusing: $f, a mount unit for $MODULES_DIR that kmod-fleet did not write, is already there:" >&2
       sed 's/^/  | /' "$f" >&2
       echo "remove it (and its mount) or point kmod-fleet elsewhere; kmod-fleet never adopts or replaces it" >&2
@@ -65,7 +51,7 @@ check_conflicts() {
     findmnt -M "$MODULES_DIR" >&2
     exit 3
   fi
-  if is_mounted && ! owned mount && ! ours_file "$unit_file" && ! grep -qxF "$fstab_line" /etc/fstab 2>/dev/null; then
+  if is_mounted && ! owned mount && ! written_by_kmod_fleet "$unit_file" && ! grep -qxF "$fstab_line" /etc/fstab 2>/dev/null; then
     echo "refusing: $MODULES_DIR is already mounted with the upper dir $UPPER_DIR, but not by kmod-fleet (no mount unit or fstab line of its own); kmod-fleet does not adopt it" >&2
     exit 3
   fi
@@ -84,7 +70,7 @@ is_persisted() {
 # either the old unit or the new one, never half of one.
 write_unit() {
   cat > "$unit_file.kmod-fleet-new" <<UNIT
-# Written by kmod-fleet: a writable overlay over $MODULES_DIR for extra kernel modules.
+$KMOD_FLEET_MARK: a writable overlay over $MODULES_DIR for extra kernel modules.
 [Unit]
 Description=kmod-fleet overlay over $MODULES_DIR
 Before=local-fs.target systemd-modules-load.service
@@ -146,7 +132,7 @@ move_overlay() {
   done
   # What is in the way that kmod-fleet did not write: refused before anything is written.
   for d in "/etc/systemd/system/$unit" "/run/systemd/system/$unit"; do
-    if [ -e "$d" ] && ! ours_file "$d"; then
+    if [ -e "$d" ] && ! written_by_kmod_fleet "$d"; then
       echo "refusing: $d, a mount unit for $MODULES_DIR that kmod-fleet did not write, is there; kmod-fleet never replaces it" >&2
       exit 3
     fi
@@ -188,7 +174,7 @@ move_overlay() {
     else
       grep -qxF "$fstab_line" /etc/fstab || echo "$fstab_line" >> /etc/fstab
       [ "$old_fstab_line" = "$fstab_line" ] || remove_fstab_line "$old_fstab_line"
-      if [ "$OLD_PERSISTENCE" = mount-unit ] && ours_file "$unit_file"; then remove_unit; fi
+      if [ "$OLD_PERSISTENCE" = mount-unit ] && written_by_kmod_fleet "$unit_file"; then remove_unit; fi
       systemctl daemon-reload
     fi
   }
@@ -235,7 +221,7 @@ create)
     if [ ! -d "$d" ]; then mkdir -p -- "$d"; echo "createdDir=$d"; fi
   done
   mkdir -p "$dropin_dir"
-  printf '# Written by kmod-fleet: systemd-modules-load waits for the modules overlay.\n[Unit]\nWants=%s\nAfter=%s\n' "$unit" "$unit" > "$dropin"
+  printf '%s: systemd-modules-load waits for the modules overlay.\n[Unit]\nWants=%s\nAfter=%s\n' "$KMOD_FLEET_MARK" "$unit" "$unit" > "$dropin"
   echo "owns=dropin"
   if [ "$PERSISTENCE" = mount-unit ]; then
     write_unit
@@ -262,10 +248,10 @@ delete)
   # carries kmod-fleet's mark), and never a unit or line someone else wrote.
   mine() { if [ -n "${OWNED:-}" ]; then owned "$1"; else true; fi; }
   if is_mounted && mine mount; then
-    if [ "$PERSISTENCE" = mount-unit ] && ours_file "$unit_file"; then systemctl stop "$unit"; else umount "$MODULES_DIR"; fi
+    if [ "$PERSISTENCE" = mount-unit ] && written_by_kmod_fleet "$unit_file"; then systemctl stop "$unit"; else umount "$MODULES_DIR"; fi
   fi
   if [ "$PERSISTENCE" = mount-unit ]; then
-    if mine unit && ours_file "$unit_file"; then remove_unit; fi
+    if mine unit && written_by_kmod_fleet "$unit_file"; then remove_unit; fi
   elif mine fstab; then
     remove_fstab_line "$fstab_line"
   fi

@@ -369,7 +369,7 @@ describe("the preflight reads the builder's kernel tree", () => {
   it("build.sh accepts the kconfig-files call the preflight and the doctor make", async () => {
     fs.mkdirSync(`${work("b1")}/src/${K}/linux`, { recursive: true });
     fs.writeFileSync(`${work("b1")}/src/${K}/linux/Kconfig`, "config FOO\n\ttristate \"foo\"\n");
-    const r = await hostStep(spec("b1"), "reading the Kconfig tree", buildScript, kconfigFilesEnv({ workDir: work("b1"), kernelRelease: K, kernelConfig: `${dir}/config` }), 30);
+    const r = await hostStep(spec("b1"), "reading the Kconfig tree", buildScript, "kconfig-files", kconfigFilesEnv({ workDir: work("b1"), kernelRelease: K }), 30);
     const listing = (await runScript(spec("b1"), `echo '${r.stdout.trim()}' | base64 -d | tar -tz`, { timeoutSeconds: 10 })).stdout;
     expect(listing.split("\n")).toContain("./Kconfig");
   });

@@ -187,8 +187,8 @@ describe("a rebuild never costs the installed modules", () => {
 
 describe("in-tree directories", () => {
   const inTree = (directories: string, options = "ALPHA=m BETA=m GAMMA=y") =>
-    hostStep(spec, "building", buildScript, {
-      ACTION: "build", KERNEL: K, SET: "s", IMAGE: "/nonexistent", WORK_DIR: `${root}/work`, MODULES_DIR: `${root}/modules`, KERNEL_CONFIG: `${root}/running.config`,
+    hostStep(spec, "building", buildScript, "build", {
+      KERNEL: K, SET: "s", IMAGE: "/nonexistent", WORK_DIR: `${root}/work`, MODULES_DIR: `${root}/modules`, KERNEL_CONFIG: `${root}/running.config`,
       SOURCES_COMMAND: `cp -a ${root}/tree linux`, SOURCE_KIND: "inTree", OPTIONS: options, DIRECTORIES: directories, GIT_URL: "", GIT_REF: "",
     }, 60);
 
