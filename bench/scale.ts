@@ -3,35 +3,35 @@
 //   npm run bench:scale -- --hosts 10        (then 50, 100)
 // With the real Pulumi CLI: a converging `up` (every host installs and loads the one
 // artifact already in the store) and then a no-op `up --refresh`. For each: wall time, the
-// peak memory (VmHWM) of the Node process that runs the program and of the dynamic
-// providers' one, and the SSH logins the hosts' sshd accepted. Then it checks over SSH that
+// peak memory (VmHWM) and CPU time of the Node process that runs the program and of the
+// dynamic providers' one, and the SSH logins the hosts' sshd accepted. Then it checks over SSH that
 // every host has the modules installed and loaded. The last line printed is one JSON object.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { KERNEL, seedStoredBuild, simulatedFleetConfig, sshLogins, startSimulatedFleet, stopSimulatedFleet, type SimulatedHost } from "../test/scale/simulatedFleet";
-import { samplePeakRss } from "../test/scale/peakRss";
+import { sampleNodeProcesses, type NodeFigures } from "../test/scale/nodeProcesses";
 import { closeAllSessions, runScript } from "../ssh/session";
 import { Stack, type CliResult } from "../toolchain/stack";
 
-/** The hosts' root folder: the same path in every host's namespace, empty outside them. */
-const ROOT = "/tmp/kmod-fleet-scale";
+/** The hosts' root folder: the same path in every host's namespace, empty outside them; one per run, so runs can overlap. */
+const ROOT = `/tmp/kmod-fleet-scale-${process.pid}`;
 
 interface Measured {
   result: CliResult;
   seconds: number;
-  programPeakMB: number;
-  providerPeakMB: number;
+  program: NodeFigures;
+  provider: NodeFigures;
   sshConnections: number;
 }
 
 async function measure(stack: Stack, hosts: SimulatedHost[], args: string[]): Promise<Measured> {
   const before = sshLogins(hosts);
-  const sampler = samplePeakRss(`PULUMI_BACKEND_URL=${stack.env.PULUMI_BACKEND_URL}\0`);
+  const sampler = sampleNodeProcesses(`PULUMI_BACKEND_URL=${stack.env.PULUMI_BACKEND_URL}\0`);
   const result = await stack.cliStreaming(args, { sink: () => undefined, timeoutSeconds: 1800 });
-  const peak = sampler.stop();
+  const { program, provider } = sampler.stop();
   // sshd logs a login a moment after accepting it; the run's own connections are all logged by the time it exits.
-  return { result, seconds: result.seconds, programPeakMB: peak.program, providerPeakMB: peak.provider, sshConnections: sshLogins(hosts) - before };
+  return { result, seconds: result.seconds, program, provider, sshConnections: sshLogins(hosts) - before };
 }
 
 /** "Resources:" counts at the end of an up, e.g. { unchanged: 301 } or { created: 300, unchanged: 1 }. */
@@ -77,8 +77,11 @@ async function main(): Promise<void> {
       hosts: count,
       convergeSeconds: Number(converge.seconds.toFixed(1)),
       noopRefreshSeconds: Number(noop.seconds.toFixed(1)),
-      peakRssMB: Math.max(converge.programPeakMB, noop.programPeakMB),
-      providerPeakRssMB: Math.max(converge.providerPeakMB, noop.providerPeakMB),
+      peakRssMB: Math.max(converge.program.peakRssMB, noop.program.peakRssMB),
+      providerPeakRssMB: Math.max(converge.provider.peakRssMB, noop.provider.peakRssMB),
+      // CPU seconds of the program and of the providers, converge and no-op refresh: what grows, whatever the load.
+      convergeCpuSeconds: { program: converge.program.cpuSeconds, provider: converge.provider.cpuSeconds },
+      noopRefreshCpuSeconds: { program: noop.program.cpuSeconds, provider: noop.provider.cpuSeconds },
       sshConnections: converge.sshConnections + noop.sshConnections,
       convergeSshConnections: converge.sshConnections,
       noopRefreshSshConnections: noop.sshConnections,
