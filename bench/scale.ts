@@ -22,6 +22,7 @@ interface Measured {
   seconds: number;
   program: NodeFigures;
   provider: NodeFigures;
+  engine: NodeFigures;
   sshConnections: number;
 }
 
@@ -29,10 +30,12 @@ async function measure(stack: Stack, hosts: SimulatedHost[], args: string[]): Pr
   const before = sshLogins(hosts);
   const sampler = sampleNodeProcesses(`PULUMI_BACKEND_URL=${stack.env.PULUMI_BACKEND_URL}\0`);
   const result = await stack.cliStreaming(args, { sink: () => undefined, timeoutSeconds: 1800 });
-  const { program, provider } = sampler.stop();
+  const { program, provider, engine } = sampler.stop();
   // sshd logs a login a moment after accepting it; the run's own connections are all logged by the time it exits.
-  return { result, seconds: result.seconds, program, provider, sshConnections: sshLogins(hosts) - before };
+  return { result, seconds: result.seconds, program, provider, engine, sshConnections: sshLogins(hosts) - before };
 }
+
+const cpuOf = (m: Measured) => ({ program: m.program.cpuSeconds, provider: m.provider.cpuSeconds, engine: m.engine.cpuSeconds });
 
 /** "Resources:" counts at the end of an up, e.g. { unchanged: 301 } or { created: 300, unchanged: 1 }. */
 function resourceCounts(output: string): Record<string, number> {
@@ -79,9 +82,9 @@ async function main(): Promise<void> {
       noopRefreshSeconds: Number(noop.seconds.toFixed(1)),
       peakRssMB: Math.max(converge.program.peakRssMB, noop.program.peakRssMB),
       providerPeakRssMB: Math.max(converge.provider.peakRssMB, noop.provider.peakRssMB),
-      // CPU seconds of the program and of the providers, converge and no-op refresh: what grows, whatever the load.
-      convergeCpuSeconds: { program: converge.program.cpuSeconds, provider: converge.provider.cpuSeconds },
-      noopRefreshCpuSeconds: { program: noop.program.cpuSeconds, provider: noop.provider.cpuSeconds },
+      // CPU seconds of the program, the providers and the engine (CLI and language host): what grows, whatever the load.
+      convergeCpuSeconds: cpuOf(converge),
+      noopRefreshCpuSeconds: cpuOf(noop),
       sshConnections: converge.sshConnections + noop.sshConnections,
       convergeSshConnections: converge.sshConnections,
       noopRefreshSshConnections: noop.sshConnections,

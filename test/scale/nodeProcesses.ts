@@ -1,15 +1,16 @@
-// Peak memory and CPU time of a Pulumi run's Node processes (the program's, the dynamic
-// providers'), measured from outside: every 200 ms, each process whose environment holds
+// Peak memory and CPU time of a Pulumi run's processes (the program's Node process, the
+// dynamic providers' one, the CLI and its language host), measured from outside: every 200 ms, each process whose environment holds
 // `marker` (e.g. the run's PULUMI_BACKEND_URL, which the CLI passes to the language host and
 // it to the program) is read from /proc; its VmHWM (the kernel's high-water mark of its
 // resident memory) is its peak so far, so a sample just before it exits is enough. CPU time
 // (user + system) does not depend on how busy the machine is, unlike wall time. Only Linux.
 import * as fs from "fs";
 
-export type NodeRole = "program" | "provider";
+export type NodeRole = "program" | "provider" | "engine";
 
-/** Which Node process of a run this is, from its command line. */
+/** Which process of a run this is, from its command line: "engine" is the Pulumi CLI and its language host. */
 function roleOf(cmdline: string): NodeRole | undefined {
+  if (/^(\S*\/)?pulumi(-language-nodejs)?\0/.test(cmdline)) return "engine";
   if (!/(^|\/)node\0/.test(cmdline)) return undefined;
   if (cmdline.includes("@pulumi/pulumi/cmd/run")) return "program";
   if (cmdline.includes("@pulumi/pulumi/cmd/dynamic-provider")) return "provider";
@@ -35,8 +36,8 @@ const TICKS_PER_SECOND = 100;
 
 /** Starts sampling; stop() returns the figures of each role. */
 export function sampleNodeProcesses(marker: string): { stop(): Record<NodeRole, NodeFigures> } {
-  const peakKiB: Record<NodeRole, number> = { program: 0, provider: 0 };
-  const ticks: Record<NodeRole, Map<string, number>> = { program: new Map(), provider: new Map() };
+  const peakKiB: Record<NodeRole, number> = { program: 0, provider: 0, engine: 0 };
+  const ticks: Record<NodeRole, Map<string, number>> = { program: new Map(), provider: new Map(), engine: new Map() };
   const sample = () => {
     for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
       const role = roleOf(read(`/proc/${pid}/cmdline`));
@@ -56,7 +57,7 @@ export function sampleNodeProcesses(marker: string): { stop(): Record<NodeRole, 
         peakRssMB: Math.round(peakKiB[role] / 1024),
         cpuSeconds: Number(([...ticks[role].values()].reduce((a, b) => a + b, 0) / TICKS_PER_SECOND).toFixed(1)),
       });
-      return { program: figures("program"), provider: figures("provider") };
+      return { program: figures("program"), provider: figures("provider"), engine: figures("engine") };
     },
   };
 }
