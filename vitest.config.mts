@@ -14,6 +14,8 @@ export default defineConfig({
       { test: { name: "fleet", include: ["test/fleet/**/*.test.ts"], testTimeout: 900_000, hookTimeout: 1_800_000, fileParallelism: false } },
       // One tarball for the project's files (globalSetup packs it), used one file at a time.
       { test: { name: "package", include: ["test/package/**/*.test.ts"], globalSetup: ["test/package/globalSetup.ts"], testTimeout: 60_000, hookTimeout: 300_000, fileParallelism: false } },
+      // `npm run bench:scale -- --hosts 10` on a simulated fleet (sshd per host on loopback, no VM).
+      { test: { name: "scale", include: ["test/scale/**/*.test.ts"], testTimeout: 600_000, fileParallelism: false } },
       { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 1_800_000, hookTimeout: 1_800_000, fileParallelism: false } },
     ],
   },

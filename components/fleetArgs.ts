@@ -277,16 +277,22 @@ export interface PlannedFleet {
 export function planFleet(args: FleetArgs, opts: Omit<ResolveArgsOptions, "known">): PlannedFleet {
   const fleet = resolveFleetArgs(args, opts);
   const { deferred } = plainCopy(forSchema(args, []), new Map());
+  const resolveWith = (values: Deferred[]) =>
+    pulumi.all(values.map((d) => d.value)).apply((vs) => resolveFleetArgs(args, { subject: opts.subject, known: new Map(values.map((d, k) => [d.value, vs[k] as unknown])) }));
+  // Every host without Inputs of its own is exact once the defaults' Inputs are known: one
+  // resolution (none without such Inputs) serves them all. Resolving the whole fleet again
+  // for each host made planning grow with the square of the number of hosts.
+  const shared = deferred.filter((d) => d.host === undefined);
+  let withDefaults: pulumi.Output<ResolvedFleet> | undefined;
   return {
     fleet,
     host(i: number) {
       // Only the host's own Inputs and the defaults' can change it: another host's address,
       // unknown in a preview, must not hold this one back.
-      const mine = deferred.filter((d) => d.host === undefined || d.host === i);
-      return pulumi.all(mine.map((d) => d.value)).apply((values) => {
-        const known = new Map(mine.map((d, k) => [d.value, values[k] as unknown]));
-        return resolveFleetArgs(args, { subject: opts.subject, known }).hosts[i];
-      });
+      const own = deferred.filter((d) => d.host === i);
+      if (own.length > 0) return resolveWith([...shared, ...own]).apply((f) => f.hosts[i]);
+      withDefaults ??= shared.length > 0 ? resolveWith(shared) : pulumi.output(fleet);
+      return withDefaults.apply((f) => f.hosts[i]);
     },
   };
 }

@@ -1,48 +1,25 @@
 // The program itself (index.ts, the Fleet and its plan) through the real Pulumi CLI, with no
 // VM: two "hosts" are sshd instances on loopback, each in a private mount namespace with its
 // own modules dir, overlay, /etc files and /sys/module, and stubbed modprobe, modinfo, depmod
-// and systemctl. The artifact store holds the build already, so nothing compiles and no
-// developer container is needed: what this proves is the engine's side of shared builds
+// and systemctl (test/scale/simulatedFleet.ts). The artifact store holds the build already, so
+// nothing compiles and no developer container is needed: what this proves is the engine's side of shared builds
 // (resources planned from the probed facts, what preview shows, installs from the store,
 // drift repaired from the artifact, a lost store refilled from a host, destroy).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "child_process";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { startSshd, type TestSshd } from "../provider/sshd";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
+import { KERNEL, seedStoredBuild, simulatedFleetConfig, startSimulatedHost, stopSimulatedFleet, type SimulatedHost } from "../scale/simulatedFleet";
+import { closeAllSessions, runScript } from "../../ssh/session";
 import { Stack } from "../../toolchain/stack";
-import { repoRoot } from "../../toolchain/env";
 import { planByHost } from "../../demo/plan";
-import { hashSourceDir, sourceIdentity } from "../../components/sourceHash";
-import { LocalArtifactStore } from "../../artifacts/store";
 
 // Private to each namespace (a tmpfs), so both hosts use the fleet's one set of paths.
 const R = "/tmp/kmod-fleet-program-test";
-const SRC = "testbed/fixtures/kmod-pair";
-const KERNEL = execFileSync("uname", ["-r"]).toString().trim();
 const BUILD = `build-kmod-pair-${KERNEL.toLowerCase()}-x86_64`;
 
-const modprobe = `
-r=0; dry=0
-while [ $# -gt 0 ]; do case "$1" in -r) r=1 ;; --dry-run) dry=1 ;; --) shift; break ;; *) break ;; esac; shift; done
-m=$1; shift
-[ $dry = 1 ] && exit 0
-d=/sys/module/\${m//-/_}
-if [ $r = 1 ]; then rm -rf "$d"; exit 0; fi
-f=$(ls ${R}/modules/$(uname -r)/extra/*/$m.ko | head -n 1)
-mkdir -p "$d"; sed -n 's/^srcversion=//p' "$f" > "$d/srcversion"`;
-const modinfo = `
-while [ $# -gt 0 ]; do case "$1" in -F) f=$2; shift 2 ;; --) shift ;; *) file=$1; shift ;; esac; done
-case "$file" in /*) ;; *) file=$(ls ${R}/modules/$(uname -r)/extra/*/$file.ko 2>/dev/null | head -n 1) ;; esac
-[ -f "$file" ] || { echo "modinfo: ERROR: Module not found." >&2; exit 1; }
-sed -n "s/^$f=//p" "$file" | head -n 1`;
-const depmod = `d=${R}/modules/$2; [ -d "$d" ] && (cd "$d" && find . -name '*.ko' -not -path '*/.*' | sed 's|^\\./||; s|$|:|' | sort > modules.dep); exit 0`;
-
-const hosts: Record<string, { sshd: TestSshd; spec: ConnectionSpec }> = {};
+const hosts: Record<string, SimulatedHost> = {};
 let work: string;
 let store: string;
 let stack: Stack;
@@ -68,45 +45,18 @@ const loaded = (h: string) => on(h, "ls /sys/module");
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-program-"));
   store = path.join(work, "store");
-  for (const name of ["h1", "h2"]) {
-    const sshd = await startSshd({
-      namespace: { stubs: { systemctl: "exit 0", modprobe, modinfo, depmod }, tmpfs: [R, "/etc/systemd/system", "/etc/modules-load.d", "/etc/modprobe.d", "/sys/module"], privateFiles: ["/etc/fstab"] },
-    });
-    hosts[name] = { sshd, spec: { host: name, address: "127.0.0.1", port: sshd.port, user: "root", privateKey: sshd.privateKey, hostKeys: [sshd.hostKey], connectTimeoutSeconds: 5, connectAttempts: 1 } };
-    await on(name, `mkdir -p ${R}/modules/${KERNEL}/kernel && printf 'FLATCAR_RELEASE_VERSION=3975.2.0\\nFLATCAR_RELEASE_BOARD=amd64-usr\\n' > ${R}/release && echo CONFIG_MODULES=y > ${R}/config`);
-  }
+  for (const name of ["h1", "h2"]) hosts[name] = await startSimulatedHost(name, R);
   // An earlier run built the set for this kernel: its artifact is in the store.
-  const files = new Map(["pair_consumer", "pair_provider"].map((m) => [m, Buffer.from(`vermagic=${KERNEL} SMP mod_unload\nsrcversion=SRC-${m}\nfake ${m}\n`)] as const));
-  await new LocalArtifactStore(store).put(
-    {
-      kernelRelease: KERNEL,
-      arch: "x86_64",
-      set: "kmod-pair",
-      sourceIdentity: sourceIdentity({ kind: "dir", dir: SRC }, hashSourceDir(path.join(repoRoot, SRC)), "true"),
-      builtOn: "h1",
-      builtAt: new Date().toISOString(),
-      modules: [...files].map(([name, b]) => ({ name, sha256: crypto.createHash("sha256").update(b).digest("hex"), vermagic: `${KERNEL} SMP mod_unload`, srcversion: `SRC-${name}`, size: b.length })),
-    },
-    files,
-  );
-  sums = [...files].map(([name, b]) => `${crypto.createHash("sha256").update(b).digest("hex")}  ${name}.ko`).join("\n");
+  sums = await seedStoredBuild(store);
   stack = new Stack("program-test", path.join(work, "state"));
-  fleetConfig = {
-      defaults: { user: "root" },
-      hosts: Object.entries(hosts).map(([name, h]) => ({ name, address: "127.0.0.1", port: h.sshd.port, hostKey: h.sshd.hostKey, auth: { keyFile: `${h.sshd.dir}/client` } })),
-      profile: { releaseFiles: [`${R}/release`], updateConfFiles: [`${R}/update.conf`], modulesDir: `${R}/modules`, sourcesCommand: "true", devContainerUrl: "http://127.0.0.1:1/${VERSION}/unused.bin.bz2" },
-      kernelConfigSources: [`${R}/config`],
-      storage: { modulesRoot: `${R}/opt/modules`, persistence: "fstab", cacheDir: `${R}/cache`, workDir: `${R}/work` },
-      moduleSets: [{ name: "kmod-pair", source: { dir: SRC }, load: ["pair_provider", "pair_consumer"] }],
-      build: { store: { path: store } },
-  };
+  fleetConfig = simulatedFleetConfig(Object.values(hosts), R, store);
   stack.init(fleetConfig, "unused: every host has a keyFile");
 }, 300_000);
 
 afterAll(async () => {
   stack?.destroyState();
   closeAllSessions();
-  for (const h of Object.values(hosts)) await h.sshd.stop();
+  await stopSimulatedFleet(Object.values(hosts));
   if (work) fs.rmSync(work, { recursive: true, force: true });
   // The namespaces' mount point, empty outside them.
   if (fs.existsSync(R)) fs.rmdirSync(R);

@@ -16,6 +16,8 @@ export interface TestSshd {
   /** A second key, encrypted with `passphrase`, also authorized. */
   encryptedKey: string;
   passphrase: string;
+  /** What sshd has logged so far (stderr): one "Accepted publickey" line per login. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -148,6 +150,7 @@ export async function startSshd(opts: { namespace?: SshdNamespace; rootPassword?
     privateKey: fs.readFileSync(path.join(dir, "client"), "utf8"),
     encryptedKey: fs.readFileSync(path.join(dir, "client_encrypted"), "utf8"),
     passphrase,
+    log: () => log,
     async stop() {
       child.kill();
       await new Promise((r) => child.once("exit", r));

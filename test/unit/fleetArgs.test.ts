@@ -1,7 +1,7 @@
 // The Fleet component's args: the same mistakes get the same messages, by path, as in the
 // stack config, whether a value is plain or an Input known only later; and a machine's
 // outputs, known after it is created, reach the host's connection (with the key a secret).
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -179,6 +179,37 @@ describe("hosts from another resource's outputs (up)", () => {
     void host.isKnown.catch(() => {});
     void host.isSecret.catch(() => {});
     await expect(host.promise()).rejects.toThrow(/^invalid Fleet "fleet" args \(1 problem\):\n {2}- hosts\[0\]\.hostKey: expected a public key line/);
+  });
+});
+
+describe("planning grows with the number of hosts, not its square", () => {
+  const hosts = Array.from({ length: 50 }, (_, i) => ({ name: `h${i}`, address: `10.0.1.${i}`, hostKey: KEY }));
+
+  it("every host of a fleet without Inputs is resolved once, with the fleet", async () => {
+    const { componentSchemas } = await import("../../config/schema");
+    const parse = vi.spyOn(componentSchemas.fleet, "safeParse");
+    try {
+      const planned = fleetArgs.planFleet({ hosts }, { subject: SUBJECT });
+      const resolved = await Promise.all(hosts.map((_, i) => (planned.host(i) as any).promise()));
+      expect(resolved.map((h) => h.address)).toEqual(hosts.map((h) => h.address));
+      // The fleet's validation itself, once (it was once per host, each of the whole fleet).
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it("with an Input in the defaults, the fleet is resolved once more for every host together", async () => {
+    const { componentSchemas } = await import("../../config/schema");
+    const parse = vi.spyOn(componentSchemas.fleet, "safeParse");
+    try {
+      const planned = fleetArgs.planFleet({ hosts, defaults: { user: pulumi.output("ops") } }, { subject: SUBJECT });
+      const resolved = await Promise.all(hosts.map((_, i) => (planned.host(i) as any).promise()));
+      expect(resolved.every((h) => h.user === "ops")).toBe(true);
+      expect(parse).toHaveBeenCalledTimes(2);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
 
