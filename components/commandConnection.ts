@@ -33,7 +33,8 @@ const MOVES: [string, string[]][] = [
 
 type Fields = Record<string, unknown>;
 
-function isPlainObject(v: unknown): v is Fields {
+/** An object literal (not an Output, a Promise, an array or a class instance). */
+export function isPlainObject(v: unknown): v is Fields {
   if (v === null || typeof v !== "object") return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;

@@ -18,7 +18,7 @@ import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type Profile
 import type { ConnectionSpec } from "../ssh/session";
 import type { FactsProbe, HostFactsValues } from "./hostFacts";
 import type { InventoryProber } from "./inventory";
-import { normalizeConnections, splitHostKeys } from "./commandConnection";
+import { isPlainObject, normalizeConnections, splitHostKeys } from "./commandConnection";
 
 export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<HostFactsValues>;
 
@@ -172,12 +172,6 @@ const PLACEHOLDERS: Record<string, unknown> = {
 
 function isDeferred(v: unknown): boolean {
   return pulumi.Output.isInstance(v) || (v !== null && typeof v === "object" && typeof (v as { then?: unknown }).then === "function");
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== "object") return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }
 
 interface Deferred {
