@@ -3,7 +3,7 @@
 // The config file holds a secret: the host writes it from stdin with mode 0600 (e.g.
 // `umask 077; cat > "$dir/registry.curl"`) and curl reads it with `--config`, so the
 // password is never on a command line, in the environment or in a log.
-import type { StoredArtifact } from "./store";
+import type { ArtifactManifest } from "./store";
 import type { RegistryAccess } from "./oras";
 
 export interface HostPullFile {
@@ -25,13 +25,18 @@ function curlQuoted(value: string): string {
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
-export function hostPullPlan(access: RegistryAccess, artifact: StoredArtifact): HostPullPlan {
-  const base = access.url.replace(/\/+$/, "");
-  const files = artifact.manifest.modules.map((m) => ({ name: m.name, sha256: m.sha256, size: m.size, url: `${base}/v2/${access.repository}/blobs/sha256:${m.sha256}` }));
+export function hostPullPlan(access: RegistryAccess, manifest: Pick<ArtifactManifest, "modules">): HostPullPlan {
+  const base = (access.hostUrl ?? access.url).replace(/\/+$/, "");
+  const files = manifest.modules.map((m) => ({ name: m.name, sha256: m.sha256, size: m.size, url: `${base}/v2/${access.repository}/blobs/sha256:${m.sha256}` }));
   if (access.username === undefined) return { files };
   // Basic authentication, as the registry's htpasswd login takes it; a registry that hands
   // out bearer tokens takes it as well at its token endpoint, which a later version may use
   // to give hosts a short-lived pull-only token instead.
   const basic = Buffer.from(`${access.username}:${access.password ?? ""}`).toString("base64");
   return { files, curlConfig: `header = ${curlQuoted(`Authorization: Basic ${basic}`)}\n` };
+}
+
+/** The PULL value of install.sh's pull verb: a line "<name> <sha256> <size> <url>" per file. */
+export function pullList(plan: HostPullPlan): string {
+  return plan.files.map((f) => `${f.name} ${f.sha256} ${f.size} ${f.url}`).join("\n");
 }

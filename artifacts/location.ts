@@ -85,6 +85,7 @@ export function registryAccessOf(config: { get(key: string): unknown }): Registr
   }
   if (typeof registry?.url !== "string" || typeof registry?.repository !== "string") return undefined;
   const access: RegistryAccess = { url: registry.url, repository: registry.repository };
+  if (typeof registry.hostUrl === "string") access.hostUrl = registry.hostUrl;
   if (typeof registry.username === "string" && typeof registry.passwordConfig === "string") {
     const password = config.get(`kmod-fleet:${registry.passwordConfig}`);
     if (typeof password !== "string" || password === "") {
@@ -98,4 +99,33 @@ export function registryAccessOf(config: { get(key: string): unknown }): Registr
 /** The store a provider uses: the registry when the stack config sets one, else the local folder. */
 export function artifactStoreFor(setting: StoreSetting): ArtifactStore {
   return setting.storeRegistry ? new RegistryArtifactStore(setting.storeRegistry) : localStore(setting);
+}
+
+/** The registry part a store's location is named by (no login). */
+type RegistryPlace = Pick<RegistryAccess, "url" | "repository" | "hostUrl">;
+
+function samePlace(a: RegistryPlace, b: RegistryPlace): boolean {
+  return a.url === b.url && a.repository === b.repository && (a.hostUrl ?? a.url) === (b.hostUrl ?? b.url);
+}
+
+/**
+ * The store the program plans with: the one the providers will use. A registry's login is
+ * a secret of the stack config, and the providers read only the stack config, so a registry
+ * given in a component's args must also be the stack config's. Throws, saying how to make
+ * them agree, when the program and the providers would use different stores.
+ */
+export function programStore(build: { storePath: string; storeRegistry?: RegistryPlace }, projectDir: string, config: { get(key: string): unknown }): ArtifactStore {
+  const providers = registryAccessOf(config);
+  const mine = build.storeRegistry;
+  if (!mine && !providers) {
+    const text = config.get("kmod-fleet:fleet");
+    return new LocalArtifactStore(programStoreRoot(build.storePath, projectDir, typeof text === "string" ? text : undefined));
+  }
+  if (mine && providers && samePlace(mine, providers)) return new RegistryArtifactStore(providers);
+  const { RunError } = require("@pulumi/pulumi");
+  const named = (r: RegistryPlace | undefined) => (r ? `the registry ${r.url} (repository ${r.repository})` : "a local folder");
+  throw new RunError(
+    `the artifact store: the program's args give ${named(mine)}, but the providers, which read the stack config kmod-fleet:fleet, would use ${named(providers)}; ` +
+      "set the same build.store.registry in the stack config (its password in the secret key passwordConfig names), or leave it out of both",
+  );
 }

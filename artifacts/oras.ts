@@ -15,6 +15,8 @@ export interface RegistryAccess {
   url: string;
   /** The repository that holds the artifacts, e.g. `team/kmod-fleet`. */
   repository: string;
+  /** The address the hosts pull from, when it is not `url` (build.store.registry.hostUrl). */
+  hostUrl?: string;
   username?: string;
   password?: string;
   /** What to tell the user to check when the registry refuses the credentials. */

@@ -25,8 +25,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { closeSession, type ConnectionSpec } from "../ssh/session";
-import { LocalArtifactStore, artifactId } from "../artifacts/store";
-import { programStoreRoot } from "../artifacts/location";
+import { artifactId } from "../artifacts/store";
+import { programStore } from "../artifacts/location";
 import { decideObtain, describeObtain, developerContainerNeeds, planBuilds, type BuildGroup, type Obtain } from "../plan/buildPlan";
 import { connectionFor, hostKeyWarnings } from "./connection";
 import { probeFacts } from "./hostFacts";
@@ -100,7 +100,7 @@ export class Fleet extends pulumi.ComponentResource {
     const inventoryProber = inventory ?? probeInventory;
     const probeSettings = factsProbeOf(fleet);
     // Read where it runs, never an input: the providers must find the same folder.
-    const storePath = programStoreRoot(fleet.build.storePath, projectDir, config.get("fleet"));
+    const store = programStore(fleet.build, projectDir, { get: (key) => pulumi.runtime.getConfig(key) });
     const sets: HostModuleSet[] = fleet.moduleSets.map((set) => {
       const sourceDir = set.source.kind === "dir" ? path.resolve(projectDir, set.source.dir) : "";
       const sourceHash = sourceDir ? hashSourceDir(sourceDir) : "";
@@ -169,7 +169,6 @@ export class Fleet extends pulumi.ComponentResource {
         { builders: fleet.build.builders },
       );
       for (const w of plan.warnings) pulumi.log.warn(w, this);
-      const store = new LocalArtifactStore(storePath);
       const groups: DecidedGroup[] = [];
       for (const group of plan.groups) {
         const key = artifactKeyOf(group);
@@ -195,7 +194,7 @@ export class Fleet extends pulumi.ComponentResource {
         const set = sets.find((s) => s.name === group.set)!;
         const f = factsOf(group.builder);
         if (obtain.kind !== "stored") {
-          pulumi.log.info(`${group.set} for ${group.kernelRelease} (${group.arch}): not in the artifact store (${storePath}); ${obtain.kind === "take-back" ? `it will be taken back from ${obtain.from}, where it is installed` : `it will be built on ${obtain.on}`}`, this);
+          pulumi.log.info(`${group.set} for ${group.kernelRelease} (${group.arch}): not in the artifact store (${store.location}); ${obtain.kind === "take-back" ? `it will be taken back from ${obtain.from}, where it is installed` : `it will be built on ${obtain.on}`}`, this);
         }
         // The builder does not run the group's kernel (it has it staged): the kernel's config,
         // Module.symvers and modules come from the developer container of its release.

@@ -1,8 +1,8 @@
 // One module set built once for one kernel and architecture (a group of the build plan,
 // plan/buildPlan.ts), on the group's builder host inside its verified developer container.
-// The .ko files and their manifest go to the artifact store on the machine that runs
-// Pulumi (artifacts/store.ts); every host of the group installs them from there
-// (components/moduleInstall.ts). A missing artifact is taken back from a host that has it
+// The .ko files and their manifest go to the artifact store: a folder on the machine that
+// runs Pulumi (artifacts/store.ts) or a registry the team shares (artifacts/registryStore.ts);
+// every host of the group installs them from there (components/moduleInstall.ts). A missing artifact is taken back from a host that has it
 // installed, or built again, as the program decided (`obtain`, shown by the preview).
 //
 // A failed build does not fail this resource: it records the failure (with the end of the
@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import type { ModuleSource } from "../config/resolve";
 import { artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../artifacts/store";
-import { localStore, storeSettingOf, type StoreSetting } from "../artifacts/location";
+import { artifactStoreFor, registryAccessOf, storeSettingOf, type StoreSetting } from "../artifacts/location";
 import { hostStep } from "./hostStep";
 import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { buildScript, installScript } from "./scripts";
@@ -286,15 +286,16 @@ async function obtainArtifact(store: ArtifactStore, p: ModuleBuildInputs, olds?:
 export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting = {
   async configure(req: pulumi.dynamic.ConfigureRequest) {
     this.storeConfigured = storeSettingOf(req.config);
+    this.storeRegistry = registryAccessOf(req.config);
   },
   async create(inputs: ModuleBuildInputs) {
-    return { id: `build:${inputs.set}:${inputs.kernelRelease}:${inputs.arch}`, outs: await obtainArtifact(localStore(this), inputs) };
+    return { id: `build:${inputs.set}:${inputs.kernelRelease}:${inputs.arch}`, outs: await obtainArtifact(artifactStoreFor(this), inputs) };
   },
   async read(id: string, props: ModuleBuildOutputs) {
     let inStore = false;
     if (props.manifest) {
       // get() checks every file's sha256, so a damaged blob is drift too.
-      const found = await localStore(this).get(keyOf(props.manifest));
+      const found = await artifactStoreFor(this).get(keyOf(props.manifest));
       inStore = found !== undefined && JSON.stringify(found.manifest.modules.map((m) => m.sha256)) === JSON.stringify(props.manifest.modules.map((m) => m.sha256));
     }
     return { id, props: { ...props, inStore } };
@@ -303,7 +304,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting
     return diffModuleBuild(olds, news);
   },
   async update(_id: string, olds: ModuleBuildOutputs, news: ModuleBuildInputs) {
-    if (updateKind(moduleBuildLifecycle, olds, news) === "remake") return { outs: await obtainArtifact(localStore(this), news, olds) };
+    if (updateKind(moduleBuildLifecycle, olds, news) === "remake") return { outs: await obtainArtifact(artifactStoreFor(this), news, olds) };
     // Only recorded. The leftovers keep their own work dir; the way to reach the builder is
     // also the way to its leftovers.
     const leftoversOn = (olds.leftoversOn ?? []).map((l) => ({ ...l, workDir: l.workDir ?? olds.workDir, ...(l.host === news.builder ? { connection: news.connection } : {}) }));
@@ -313,7 +314,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting
     for (const l of props.leftoversOn ?? []) {
       await hostStep(l.connection, `removing what the build of ${props.set} for ${props.kernelRelease} left`, buildScript, "delete", { KERNEL: props.kernelRelease, SET: props.set, WORK_DIR: l.workDir ?? props.workDir }, props.commandTimeoutSeconds);
     }
-    if (props.ownsEntry && props.manifest) await localStore(this).remove(keyOf(props.manifest));
+    if (props.ownsEntry && props.manifest) await artifactStoreFor(this).remove(keyOf(props.manifest));
   },
 };
 

@@ -1,4 +1,5 @@
-// A built artifact installed on one host: its .ko files uploaded from the artifact store,
+// A built artifact installed on one host: its .ko files uploaded from the local artifact
+// store, or pulled by the host from the registry store (artifacts/location.ts),
 // their sha256 and vermagic checked on the host before anything is staged, then swapped
 // into <modules dir>/<kernel>/extra/<set>/ and indexed by depmod (components/scripts/install.sh);
 // for a kernel staged for the next boot, depmod runs at that kernel's first boot.
@@ -10,7 +11,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import { artifactId, type ArtifactManifest, type ArtifactStore } from "../artifacts/store";
-import { localStore, storeSettingOf, type StoreSetting } from "../artifacts/location";
+import type { RegistryAccess } from "../artifacts/oras";
+import { localStore, registryAccessOf, storeSettingOf, type StoreSetting } from "../artifacts/location";
+import { hostPullPlan, pullList } from "../artifacts/hostPull";
+import { RegistryArtifactStore } from "../artifacts/registryStore";
 import { hostStep } from "./hostStep";
 import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { buildScript, installScript } from "./scripts";
@@ -43,6 +47,8 @@ export interface ModuleInstallInputs {
 export interface ModuleInstallOutputs extends ModuleInstallInputs {
   modules: InstalledModule[];
   installDir: string;
+  /** How the files reached the host: pulled by it from the registry store, or uploaded from the operator's local store. */
+  filesFrom?: string;
   /** Observed by read: what differs on the host from what was installed ([] when nothing). */
   drift: string[];
 }
@@ -124,7 +130,7 @@ function env(p: ModuleInstallInputs) {
   return { KERNEL: p.kernelRelease, SET: p.set, MODULES_DIR: p.modulesDir, WORK_DIR: p.workDir };
 }
 
-async function install(store: ArtifactStore, p: ModuleInstallInputs): Promise<ModuleInstallOutputs> {
+async function install(setting: StoreSetting, p: ModuleInstallInputs): Promise<ModuleInstallOutputs> {
   const host = p.connection.host;
   if (!p.kernelRelease) throw new Error(`${host}: cannot install ${p.set}: the host's kernel is not known (it could not be probed)`);
   const failure = knownFailure(p.buildFailure);
@@ -133,18 +139,11 @@ async function install(store: ArtifactStore, p: ModuleInstallInputs): Promise<Mo
   if (!manifest || artifactId(keyOf(manifest)) !== p.artifactId) {
     throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: the build on ${p.builder} has no artifact ${p.artifactId.slice(0, 12)}… yet; run pulumi up again`);
   }
-  // The bytes get() read and checked: what another run does to the store meanwhile cannot change them.
-  const stored = await store.get(keyOf(manifest));
-  if (!stored) {
-    throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: the artifact ${p.artifactId.slice(0, 12)}… is not in the store at ${store.location} (or not whole); the next preview shows how it is had again (taken back from a host that has it, or built)`);
-  }
-  // A folder of this run's own, outside the host lock: another run's upload cannot replace
-  // these files. install.sh copies them into its staging folder under the lock and checks
-  // the copies, so what it verifies is what it installs.
+  // A folder of this run's own, outside the host lock: another run's files cannot replace
+  // these. install.sh copies them into its staging folder under the lock and checks the
+  // copies, so what it verifies is what it installs.
   const upload = `${p.workDir}/uploads/${p.set}-${p.kernelRelease}.${require("crypto").randomBytes(6).toString("hex")}`;
-  for (const m of manifest.modules) {
-    await uploadBytes(p.connection, stored.contents.get(m.name)!, `${upload}/${m.name}.ko`, p.commandTimeoutSeconds);
-  }
+  const filesFrom = setting.storeRegistry ? await pullOnHost(setting.storeRegistry, p, manifest, upload) : await uploadFromLocalStore(localStore(setting), p, manifest, upload);
   // The host checks the files against the manifest recorded in state, not against the store.
   const expect = manifest.modules.map((m) => `${m.name} ${m.sha256}`).join("\n");
   const r = await hostStep(
@@ -156,7 +155,39 @@ async function install(store: ArtifactStore, p: ModuleInstallInputs): Promise<Mo
     p.commandTimeoutSeconds,
   );
   const modules = parseProbe(r.lists.module).map(({ name, sha256, vermagic }) => ({ name, sha256, vermagic }));
-  return { ...p, modules, installDir: r.values.installDir ?? "", drift: [] };
+  return { ...p, modules, installDir: r.values.installDir ?? "", filesFrom, drift: [] };
+}
+
+function notInStore(p: ModuleInstallInputs, location: string, why = "(or not whole)"): string {
+  return `${p.connection.host}: cannot install ${p.set} for ${p.kernelRelease}: the artifact ${p.artifactId.slice(0, 12)}… is not in the store at ${location} ${why}; the next preview shows how it is had again (taken back from a host that has it, or built)`;
+}
+
+/** Sends the files from the local store: the operator's traffic grows with the number of hosts. */
+async function uploadFromLocalStore(store: ArtifactStore, p: ModuleInstallInputs, manifest: ArtifactManifest, upload: string): Promise<string> {
+  // The bytes get() read and checked: what another run does to the store meanwhile cannot change them.
+  const stored = await store.get(keyOf(manifest));
+  if (!stored) throw new Error(notInStore(p, store.location));
+  for (const m of manifest.modules) {
+    await uploadBytes(p.connection, stored.contents.get(m.name)!, `${upload}/${m.name}.ko`, p.commandTimeoutSeconds);
+  }
+  return `uploaded from ${store.location}`;
+}
+
+/**
+ * The host pulls the files from the registry itself (curl, each blob by its digest): the
+ * operator sends the list of blobs and, when the registry needs a login, a curl config file
+ * (mode 0600, removed once the files are there).
+ */
+async function pullOnHost(access: RegistryAccess, p: ModuleInstallInputs, manifest: ArtifactManifest, upload: string): Promise<string> {
+  const location = new RegistryArtifactStore(access).location;
+  const plan = hostPullPlan(access, manifest);
+  if (plan.curlConfig) await uploadBytes(p.connection, Buffer.from(plan.curlConfig), `${upload}/.registry.curl`, p.commandTimeoutSeconds);
+  try {
+    await hostStep(p.connection, `pulling ${p.set} for ${p.kernelRelease} from ${location}`, installScript, "pull", { ...env(p), UPLOAD: upload, PULL: pullList(plan) }, p.commandTimeoutSeconds);
+  } catch (e: any) {
+    throw new Error(`${notInStore(p, location, "(the host could not pull it)")}\n${String(e?.message ?? e)}`);
+  }
+  return `pulled by the host from ${location}`;
 }
 
 /**
@@ -177,12 +208,13 @@ async function removePerHostBuild(olds: any, news: ModuleInstallInputs): Promise
 export const moduleInstallProvider: pulumi.dynamic.ResourceProvider & StoreSetting = {
   async configure(req: pulumi.dynamic.ConfigureRequest) {
     this.storeConfigured = storeSettingOf(req.config);
+    this.storeRegistry = registryAccessOf(req.config);
   },
   async create(inputs: ModuleInstallInputs) {
     // A host that could not be probed keeps both boot slots' installs registered (which one
     // it runs is not known): the one it does not have is recorded empty, touching nothing.
-    if (!inputs.kernelRelease) return { id: `${inputs.connection.host}:${inputs.set}:unknown`, outs: { ...inputs, modules: [], installDir: "", drift: [] } };
-    return { id: `${inputs.connection.host}:${inputs.set}:${inputs.kernelRelease}`, outs: await install(localStore(this), inputs) };
+    if (!inputs.kernelRelease) return { id: `${inputs.connection.host}:${inputs.set}:unknown`, outs: { ...inputs, modules: [], installDir: "", filesFrom: "", drift: [] } };
+    return { id: `${inputs.connection.host}:${inputs.set}:${inputs.kernelRelease}`, outs: await install(this, inputs) };
   },
   async read(id: string, props: ModuleInstallOutputs) {
     if (!props.kernelRelease) return { id, props }; // recorded empty (see create)
@@ -198,7 +230,7 @@ export const moduleInstallProvider: pulumi.dynamic.ResourceProvider & StoreSetti
     if (updateKind(moduleInstallLifecycle, { ...olds, buildFailure: knownFailure(olds.buildFailure) }, settled(olds, news)) === "record") {
       return { outs: recordOnly(moduleInstallLifecycle, olds, news) };
     }
-    const outs = await install(localStore(this), news);
+    const outs = await install(this, news);
     if (isPerHostBuild(olds) && news.builder !== news.connection.host) await removePerHostBuild(olds, news);
     return { outs };
   },
@@ -213,9 +245,10 @@ export type ModuleInstallArgs = { [K in keyof ModuleInstallInputs]: pulumi.Input
 export class ModuleInstall extends pulumi.dynamic.Resource {
   public declare readonly modules: pulumi.Output<InstalledModule[]>;
   public declare readonly installDir: pulumi.Output<string>;
+  public declare readonly filesFrom: pulumi.Output<string>;
   public declare readonly drift: pulumi.Output<string[]>;
 
   constructor(name: string, args: ModuleInstallArgs, opts?: pulumi.CustomResourceOptions) {
-    super(moduleInstallProvider, name, { ...args, modules: undefined, installDir: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "ModuleInstall");
+    super(moduleInstallProvider, name, { ...args, modules: undefined, installDir: undefined, filesFrom: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "kmod-fleet", "ModuleInstall");
   }
 }

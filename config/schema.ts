@@ -245,6 +245,9 @@ export const storageSchema = z
   })
   .strict();
 
+const REGISTRY_URL = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/;
+const REGISTRY_URL_EXPECTED = "expected the registry's address, e.g. https://registry.example.com or http://127.0.0.1:5000 (no path, user or password in it)";
+
 /**
  * A shared artifact store on an OCI registry (artifacts/registryStore.ts). The password is
  * a secret of the stack config, named here: it never appears in this config or in state.
@@ -252,19 +255,27 @@ export const storageSchema = z
 export const registryStoreSchema = z
   .object({
     /** `https://host[:port]`; `http://` only with insecureHttp. */
-    url: text(LIMITS.url).regex(/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/, "expected the registry's address, e.g. https://registry.example.com or http://127.0.0.1:5000 (no path, user or password in it)"),
+    url: text(LIMITS.url).regex(REGISTRY_URL, REGISTRY_URL_EXPECTED),
     /** The repository that holds the artifacts, e.g. team/kmod-fleet. */
     repository: text(LIMITS.name).regex(/^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/, "expected an OCI repository name, e.g. team/kmod-fleet (lowercase letters, digits, '.', '_', '-', '/')"),
     /** The registry user; leave it and passwordConfig out for anonymous access (or oras's own login). */
     username: text(LIMITS.name).regex(/^[^\s:]+$/, "expected a user name without spaces or ':'").optional(),
     /** Name of a secret stack config key (kmod-fleet namespace) holding the password or token. */
     passwordConfig: configKey.optional(),
-    /** true allows an http:// url: the password then crosses the network in clear (loopback or a trusted network only). */
+    /**
+     * The registry's address as the hosts reach it, when it is not `url` (a mirror near the
+     * hosts, or another name on their network). Hosts pull the artifacts' blobs from it.
+     */
+    hostUrl: text(LIMITS.url).regex(REGISTRY_URL, REGISTRY_URL_EXPECTED).optional(),
+    /** true allows http:// urls: the password then crosses the network in clear (loopback or a trusted network only). */
     insecureHttp: z.boolean().optional(),
   })
   .strict()
   .refine((r) => (r.username === undefined) === (r.passwordConfig === undefined), { message: "expected both username and passwordConfig, or neither (anonymous access)" })
-  .refine((r) => !r.url.startsWith("http://") || r.insecureHttp === true, { message: "an http:// url sends the registry password in clear: use https://, or set insecureHttp: true (loopback or a trusted network only)", path: ["insecureHttp"] });
+  .refine((r) => ![r.url, r.hostUrl ?? ""].some((u) => u.startsWith("http://")) || r.insecureHttp === true, {
+    message: "an http:// url sends the registry password in clear: use https://, or set insecureHttp: true (loopback or a trusted network only)",
+    path: ["insecureHttp"],
+  });
 
 /** Where modules are built and where the results are kept (see plan/buildPlan.ts, artifacts/store.ts). */
 export const buildSchema = z

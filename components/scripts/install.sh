@@ -5,9 +5,10 @@
 # vermagic against the kernel), then swapped in, and depmod runs. The previous modules
 # stay in place until the new ones are verified, staged and indexed: a failure at any
 # point leaves them installed (and loaded).
-# ACTION: install | probe | inventory | fetch | delete
+# ACTION: pull | install | probe | inventory | fetch | delete
 # KERNEL, SET, MODULES_DIR, WORK_DIR; install: UPLOAD (folder holding <name>.ko), ARTIFACT
-# (the artifact's id), EXPECT (lines "<name> <sha256>"); fetch: ARTIFACT.
+# (the artifact's id), EXPECT (lines "<name> <sha256>"); pull: UPLOAD, PULL (lines
+# "<name> <sha256> <size> <url>"), fills UPLOAD for install; fetch: ARTIFACT.
 # inventory (read by the program when it runs): every set installed for KERNEL whose files
 # still match what was installed, as "artifact=<set> <id>".
 # The install a new artifact replaced is kept in $WORK_DIR/previous/<kernel>/<set>, outside
@@ -67,12 +68,48 @@ recover() {
   rm -rf -- "$stage" "$old" "$aside"
 }
 
-case "$ACTION" in
-install)
+# This run's own folder for the artifact's files (see install and pull).
+check_upload_folder() {
   case "$UPLOAD" in
   "$WORK_DIR"/uploads/[!./]*) ;;
-  *) echo "refusing the upload folder '$UPLOAD': expected a folder under $WORK_DIR/uploads" >&2; exit 2 ;;
+  *) die 2 "refusing the upload folder '$UPLOAD': expected a folder under $WORK_DIR/uploads" ;;
   esac
+}
+
+case "$ACTION" in
+pull)
+  # With a shared store on an OCI registry the host fetches the artifact's files itself,
+  # so the operator sends a list of blobs instead of the bytes to every host. Like an
+  # upload, into this run's own folder and outside the lock; each file is checked against
+  # its sha256 here, and install checks its copies again under the lock. A login comes as
+  # a curl config file (mode 0600) that the operator uploaded into the folder: it never
+  # appears on a command line, and it goes as soon as the files are here.
+  check_upload_folder
+  login=$UPLOAD/.registry.curl
+  trap 'rm -f -- "$login"; [ "$pulled" = true ] || rm -rf -- "$UPLOAD"' EXIT
+  pulled=false
+  mkdir -p -- "$UPLOAD"
+  while read -r name sha size url; do
+    [ -n "$name" ] || continue
+    check_value module "module name" PULL "$name"
+    [[ $sha =~ ^[0-9a-f]{64}$ ]] || die 2 "refusing the digest '$sha' of $name.ko (PULL): expected 64 hex digits"
+    [[ $size =~ ^[0-9]{1,10}$ ]] || die 2 "refusing the size '$size' of $name.ko (PULL): expected a number of bytes"
+    case "$url" in
+    http://*/blobs/sha256:"$sha" | https://*/blobs/sha256:"$sha") ;;
+    *) die 2 "refusing the url '$url' of $name.ko (PULL): expected an http(s) registry blob url ending in sha256:$sha" ;;
+    esac
+    say "pulling $name.ko ($size bytes) from the artifact store"
+    opts=(--fail --silent --show-error --location --proto =http,https --connect-timeout 30 --retry 2 --max-filesize "$size" --output "$UPLOAD/$name.ko")
+    if [ -f "$login" ]; then opts+=(--config "$login"); fi
+    curl "${opts[@]}" --url "$url" || die 4 "could not pull $name.ko from $url; nothing was installed"
+    actual=$(sha256sum -- "$UPLOAD/$name.ko" | cut -d' ' -f1)
+    [ "$actual" = "$sha" ] || die 4 "$name.ko pulled from $url has sha256 $actual, not $sha; nothing was installed"
+  done <<< "$PULL"
+  pulled=true
+  echo "pulled=true"
+  ;;
+install)
+  check_upload_folder
   trap 'rm -rf -- "$UPLOAD"; rmdir -- "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true' EXIT
   if running && [ ! -d "$MODULES_DIR/$KERNEL" ]; then
     echo "this host runs $KERNEL but has no $MODULES_DIR/$KERNEL; nothing was installed" >&2
@@ -201,7 +238,7 @@ delete)
   rmdir -- "$WORK_DIR/previous/$KERNEL" "$WORK_DIR/previous" "$WORK_DIR/swap/$KERNEL" "$WORK_DIR/swap" "$WORK_DIR/uploads" "$WORK_DIR" 2>/dev/null || true
   ;;
 *)
-  echo "usage: ACTION=install|probe|inventory|fetch|delete $0" >&2
+  echo "usage: ACTION=pull|install|probe|inventory|fetch|delete $0" >&2
   exit 2
   ;;
 esac

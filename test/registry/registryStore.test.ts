@@ -133,7 +133,7 @@ describe("RegistryArtifactStore on a registry with authentication", () => {
   it("a host pulls the files with curl, the login in a 0600 config file rather than on its command line", async () => {
     const files = { pair_provider: ko("p"), pair_consumer: ko("c") };
     const artifact = (await new RegistryArtifactStore(access).get(key))!;
-    const plan = hostPullPlan(access, artifact);
+    const plan = hostPullPlan(access, artifact.manifest);
     const config = path.join(dir, "registry.curl");
     // As a host script would: umask 077, the config from stdin.
     expect(spawnSync("sh", ["-c", `umask 077; cat > '${config}'`], { input: plan.curlConfig }).status).toBe(0);
