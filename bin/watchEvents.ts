@@ -86,7 +86,9 @@ export class OperationEvents {
     for (const step of this.outputs.filter((s) => !NOT_A_CHANGE.has(s.op))) {
       addOne(total, step.op);
       const host = this.hostOfUrn(step.urn);
-      if (host) addOne(changes.get(host) ?? changes.set(host, {}).get(host)!, step.op);
+      if (!host) continue;
+      if (!changes.has(host)) changes.set(host, {});
+      addOne(changes.get(host)!, step.op);
     }
     const unreachable = new Map<string, string>();
     const failed = new Map<string, string>();
