@@ -140,23 +140,24 @@ async function runRound(stack: Stack, args: WatchArgs, round: number, stopper: S
 
 export async function runWatch(argv: string[]): Promise<number> {
   const args = parseWatchArgs(argv, process.cwd());
-  let stack: Stack;
-  try {
-    stack = await openStack(args);
-  } catch (err) {
-    if (!(err instanceof CannotStart)) throw err;
-    process.stderr.write(`kmod-fleet watch: ${err.message}\n`);
-    return 1;
-  }
+  // From the start: a signal while the stack is opened ends the watcher before its first round.
   const stopper = new Stopper();
   try {
+    let stack: Stack;
+    try {
+      stack = await openStack(args);
+    } catch (err) {
+      if (!(err instanceof CannotStart)) throw err;
+      process.stderr.write(`kmod-fleet watch: ${err.message}\n`);
+      return 1;
+    }
     for (let round = 1; !stopper.stopped; round++) {
       await runRound(stack, args, round, stopper);
       if (args.rounds !== undefined && round >= args.rounds) break;
       if (!stopper.stopped) await stopper.sleep(args.intervalSeconds);
     }
+    return 0;
   } finally {
     stopper.dispose();
   }
-  return 0;
 }
