@@ -37,8 +37,13 @@ export function commandErrorLine(err: unknown): string {
 async function openStack(args: WatchArgs): Promise<Stack> {
   const projectFile = ["Pulumi.yaml", "Pulumi.yml"].find((f) => fs.existsSync(path.join(args.projectDir, f)));
   if (!projectFile) throw new CannotStart(`no Pulumi project in ${args.projectDir} (no Pulumi.yaml): run it in your project's folder or give --cwd`);
-  // Loaded here, not at the top: the other commands need none of Pulumi.
-  const auto = await import("@pulumi/pulumi/automation");
+  // Loaded here, not at the top: the other commands need none of Pulumi (a peer dependency).
+  let auto: typeof import("@pulumi/pulumi/automation");
+  try {
+    auto = await import("@pulumi/pulumi/automation");
+  } catch {
+    throw new CannotStart("cannot load @pulumi/pulumi/automation: install @pulumi/pulumi (3.248 or later) next to kmod-fleet, as your Pulumi program does");
+  }
   let pulumiCommand;
   try {
     pulumiCommand = await auto.PulumiCommand.get();
