@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { parseWatchArgs, type WatchArgs } from "./cliArgs";
-import { OperationEvents, anyChange, type OperationReport } from "./watchEvents";
+import { OperationEvents, anyChange, commandErrorLine, type OperationReport } from "./watchEvents";
 
 /** A reason the watcher cannot start at all: printed as one line, exit status 1. */
 class CannotStart extends Error {}
@@ -23,14 +23,6 @@ interface Operation {
   report: OperationReport;
   /** The CLI's own error line, when the operation exited non-zero. */
   error?: string;
-}
-
-/** The first `error:` line of a failed CLI run (what Pulumi says went wrong), else its last line. */
-export function commandErrorLine(err: unknown): string {
-  const text = String((err as Error)?.message ?? err);
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
-  if (/ENOENT/.test(text)) return "the command was not found on the PATH";
-  return lines.find((l) => /^error: /.test(l))?.slice("error: ".length) ?? lines[lines.length - 1] ?? "failed";
 }
 
 /** The project folder holds a Pulumi project, the CLI runs, the stack exists: else one clear line. */

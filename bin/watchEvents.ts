@@ -148,6 +148,18 @@ export class OperationEvents {
   }
 }
 
+/**
+ * What a failed CLI run says went wrong, in one line: its first `error:` line, else its last
+ * line. The Automation API's error carries the whole output; only that line is logged.
+ */
+export function commandErrorLine(err: unknown): string {
+  const text = String((err as Error)?.message ?? err);
+  if (/spawn \S+ ENOENT/.test(text)) return "the command was not found on the PATH";
+  // The Automation API's message is "code: N\n stdout: ...\n stderr: ...".
+  const lines = text.split("\n").map((l) => cleanMessage(l).replace(/^(stdout|stderr): /, "")).filter(Boolean);
+  return lines.find((l) => l.startsWith("error: "))?.slice("error: ".length) ?? lines[lines.length - 1] ?? "failed";
+}
+
 /** True when the counts hold any change at all. */
 export function anyChange(changes: ChangeCounts): boolean {
   return Object.values(changes).some((n) => (n ?? 0) > 0);

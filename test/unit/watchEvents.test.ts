@@ -4,7 +4,7 @@
 // their check with no step, and the program's own messages carry no URN.
 import { describe, expect, it } from "vitest";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { OperationEvents, cleanMessage } from "../../bin/watchEvents";
+import { OperationEvents, cleanMessage, commandErrorLine } from "../../bin/watchEvents";
 
 const PREFIX = "urn:pulumi:prod::kmod-fleet::";
 const FLEET = `${PREFIX}kmod-fleet:index:Fleet::fleet`;
@@ -109,5 +109,12 @@ describe("per-host outcomes from engine events", () => {
   it("messages lose colour codes and never carry a private key", () => {
     expect(cleanMessage("\u001b[31merror\u001b[0m: h1: bad\n")).toBe("error: h1: bad");
     expect(cleanMessage("h1: key -----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY----- rejected")).toBe("h1: key [private key] rejected");
+  });
+
+  it("a failed CLI run is logged as its error line, not its whole output", () => {
+    const err = new Error("code: 255\n stdout: Updating (prod):\n  ... lots of output ...\n stderr: error: the stack is currently locked by 1 lock(s)\nerror: second\n");
+    expect(commandErrorLine(err)).toBe("the stack is currently locked by 1 lock(s)");
+    expect(commandErrorLine(new Error("code: -2\n stdout: \n stderr: Command failed with ENOENT: pulumi version\nspawn pulumi ENOENT"))).toBe("the command was not found on the PATH");
+    expect(commandErrorLine(new Error("code: 1\n stderr: error: open /srv/x: ENOENT: no such file"))).toBe("open /srv/x: ENOENT: no such file");
   });
 });
