@@ -3,14 +3,16 @@
  * arguments into values, switches and requests. A mistake is a UsageError (one line, then
  * where the command's help is); `-h`/`--help` anywhere asks for that command's help.
  */
+import * as path from "path";
 
-export const COMMANDS = ["preflight", "doctor"] as const;
+export const COMMANDS = ["preflight", "doctor", "watch"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const GLOBAL_HELP = `usage:
   kmod-fleet <command> [options]     (kmod-fleet <command> --help for its options)
   preflight   predict whether kernel options can be built as modules for a running kernel
   doctor      explain the Unknown symbol / CRC / namespace / vermagic lines of a failed modprobe
+  watch       keep a stack converged unattended: preview every interval, up only when needed
   --version   print the version of kmod-fleet
   --help      print this help`;
 
@@ -48,6 +50,27 @@ exit status: 0 ok or no-op, 1 dead end (needs a new kernel) or not available on 
   ${CACHE_HELP}
   --json          the full result as JSON
 exit status: 0 report printed, 2 usage error.`,
+  watch: `usage:
+  kmod-fleet watch --stack <name> [--interval <seconds>] [--once | --rounds <n>] [--refresh]
+                   [--cwd <project dir>]
+  Keeps the stack's fleet converged with nobody at the keyboard, through the Pulumi CLI on
+  the PATH (the project's state backend and passphrase come from the environment, as for
+  pulumi itself). Each round runs a preview and runs up (with --continue-on-error) only when
+  the preview plans a change: a staged release's new installs, a missing install, a new host.
+  One host that fails or cannot be reached never holds the others back. Every round prints
+  one JSON line per host (time, round, action none|up|preview, host, outcome
+  ok|failed|unreachable, changes, message) and one summary line (hosts: counts per outcome).
+  --stack <name>        the stack to keep converged (required)
+  --interval <seconds>  time between the end of a round and the start of the next (default 300)
+  --once                one round, then exit
+  --rounds <n>          stop after n rounds (default: run until SIGTERM or SIGINT)
+  --refresh             preview and up with --refresh, so that drift (a deleted module, an
+                        unloaded one, an unmounted overlay) is seen and repaired
+  --cwd <dir>           the Pulumi project folder (default: the current folder)
+  SIGTERM or SIGINT lets the running operation stop cleanly (Pulumi cancels it: no new
+  step starts, running ones finish), then exits 0.
+exit status: 0 done or stopped by a signal (failed rounds and hosts are logged, not fatal),
+             1 cannot start (no Pulumi project, no such stack, no Pulumi CLI), 2 usage error.`,
 };
 
 /** Help text: a command's, or the overview. */
@@ -107,4 +130,39 @@ export function parseArgs(command: Command, argv: string[], flags: string[], boo
   }
   if (set.has("--no-cache") && values["--cache"] !== undefined) throw new UsageError("--cache and --no-cache exclude each other", command);
   return { values, set, rest };
+}
+
+/** What `kmod-fleet watch` was asked to do. */
+export interface WatchArgs {
+  stack: string;
+  intervalSeconds: number;
+  /** Rounds to run before exiting; undefined runs until a signal. */
+  rounds?: number;
+  refresh: boolean;
+  projectDir: string;
+}
+
+export const DEFAULT_WATCH_INTERVAL = 300;
+
+/** A whole number of at least 1 (and at most `max`), or a UsageError naming the flag. */
+function wholeNumber(flag: string, text: string, max: number): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > max) {
+    throw new UsageError(`${flag} ${text}: expected a whole number from 1 to ${max}`, "watch");
+  }
+  return Number(text);
+}
+
+/** `kmod-fleet watch` arguments; `cwd` is where a relative --cwd starts. */
+export function parseWatchArgs(argv: string[], cwd: string): WatchArgs {
+  const { values, set, rest } = parseArgs("watch", argv, ["--stack", "--interval", "--rounds", "--cwd"], ["--once", "--refresh"]);
+  if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`, "watch");
+  if (!values["--stack"]) throw new UsageError("--stack is required: the name of the stack to keep converged", "watch");
+  if (set.has("--once") && values["--rounds"] !== undefined) throw new UsageError("--once and --rounds exclude each other", "watch");
+  return {
+    stack: values["--stack"],
+    intervalSeconds: values["--interval"] === undefined ? DEFAULT_WATCH_INTERVAL : wholeNumber("--interval", values["--interval"], 86_400),
+    rounds: set.has("--once") ? 1 : values["--rounds"] === undefined ? undefined : wholeNumber("--rounds", values["--rounds"], 1_000_000),
+    refresh: set.has("--refresh"),
+    projectDir: path.resolve(cwd, values["--cwd"] ?? "."),
+  };
 }

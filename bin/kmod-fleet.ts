@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * kmod-fleet CLI: the kernel analysis on a local tree. All file reading and decompression
- * happens here; kernel/ stays pure.
+ * kmod-fleet CLI: the kernel analysis on a local tree (all file reading and decompression
+ * happens here; kernel/ stays pure), and `watch`, the unattended reconcile of a stack (watch.ts).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -14,6 +14,7 @@ import { unknownRequests } from "../kernel/requestNames";
 import { COMMANDS, Command, HelpRequest, UsageError, helpText, parseArgs } from "./cliArgs";
 import { defaultCacheDir, loadModel } from "./modelCache";
 import { signingAdvice } from "../components/signing";
+import { runWatch } from "./watch";
 
 /** The parts of a preflight's or doctor's command line every command checks the same way. */
 function need(command: Command, values: Record<string, string>, k: string): string {
@@ -153,6 +154,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
   if (cmd === "preflight") return runPreflight(args);
   if (cmd === "doctor") return runDoctor(args);
+  if (cmd === "watch") return runWatch(args);
   if (cmd === "--version" || cmd === "-V") {
     process.stdout.write(`kmod-fleet ${version()}\n`);
     return 0;
@@ -160,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "help" || cmd === "-h" || cmd === "--help") {
     throw new HelpRequest((COMMANDS as readonly string[]).includes(args[0]) ? (args[0] as Command) : undefined);
   }
-  throw new UsageError(cmd ? `unknown command '${cmd}'` : "name a command: preflight or doctor");
+  throw new UsageError(cmd ? `unknown command '${cmd}'` : "name a command: preflight, doctor or watch");
 }
 
 main(process.argv.slice(2)).then(

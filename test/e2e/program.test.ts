@@ -7,33 +7,23 @@
 // drift repaired from the artifact, a lost store refilled from a host, destroy).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
 import * as path from "path";
-import { KERNEL, seedStoredBuild, simulatedFleetConfig, startSimulatedHost, stopSimulatedFleet, type SimulatedHost } from "../scale/simulatedFleet";
-import { closeAllSessions, runScript } from "../../ssh/session";
-import { Stack } from "../../toolchain/stack";
+import { KERNEL, type SimulatedHost } from "../scale/simulatedFleet";
+import { runScript } from "../../ssh/session";
+import type { Stack } from "../../toolchain/stack";
 import { planByHost } from "../../demo/plan";
+import { closedPort, startSimulatedStack, type SimulatedStack } from "./simulatedStack";
 
 // Private to each namespace (a tmpfs), so both hosts use the fleet's one set of paths.
 const R = "/tmp/kmod-fleet-program-test";
 const BUILD = `build-kmod-pair-${KERNEL.toLowerCase()}-x86_64`;
 
-const hosts: Record<string, SimulatedHost> = {};
-let work: string;
+let fleet: SimulatedStack;
+let hosts: Record<string, SimulatedHost>;
 let store: string;
 let stack: Stack;
 let sums: string;
 let fleetConfig: Record<string, any>;
-
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** How often the summary at the end of a CLI run (its Diagnostics) says this. */
 const countAtEnd = (text: string, what: string) => text.slice(text.lastIndexOf("Diagnostics:")).split(what).length - 1;
@@ -43,23 +33,12 @@ const installed = (h: string) => on(h, `cd ${R}/modules/${KERNEL}/extra/kmod-pai
 const loaded = (h: string) => on(h, "ls /sys/module");
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-program-"));
-  store = path.join(work, "store");
-  for (const name of ["h1", "h2"]) hosts[name] = await startSimulatedHost(name, R);
-  // An earlier run built the set for this kernel: its artifact is in the store.
-  sums = await seedStoredBuild(store);
-  stack = new Stack("program-test", path.join(work, "state"));
-  fleetConfig = simulatedFleetConfig(Object.values(hosts), R, store);
-  stack.init(fleetConfig, "unused: every host has a keyFile");
+  fleet = await startSimulatedStack("program-test", R, ["h1", "h2"]);
+  ({ hosts, stack, store, sums, fleetConfig } = fleet);
 }, 300_000);
 
 afterAll(async () => {
-  stack?.destroyState();
-  closeAllSessions();
-  await stopSimulatedFleet(Object.values(hosts));
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-  // The namespaces' mount point, empty outside them.
-  if (fs.existsSync(R)) fs.rmdirSync(R);
+  await fleet?.stop();
 }, 120_000);
 
 describe("the program with the real engine, builds shared through the store", () => {
