@@ -6,14 +6,13 @@
 // older than STALE_MS, is stale and broken, by one waiter at a time (under a second mkdir lock) that checks
 // again first, so a live lock taken meanwhile is never broken.
 
+/** A lock older than this is stale: one step holds it for milliseconds. */
 const STALE_MS = 30_000;
+/** How long a writer waits for a live lock before it gives up and names the holder. */
 const WAIT_MS = 120_000;
 
-interface Owner {
-  host: string;
-  pid: number;
-  since: string;
-}
+/** What `<lock>/owner` holds: who took the lock and when. */
+type Owner = { host: string; pid: number; since: string };
 
 function readOwner(lock: string): Owner | undefined {
   try {

@@ -181,20 +181,13 @@ export const hostFactsProvider: pulumi.dynamic.ResourceProvider = {
   async delete() {},
 };
 
-export class HostFacts extends pulumi.dynamic.Resource {
-  public declare readonly kernelRelease: pulumi.Output<string>;
-  public declare readonly osVersion: pulumi.Output<string>;
-  public declare readonly board: pulumi.Output<string>;
-  public declare readonly group: pulumi.Output<string>;
-  public declare readonly kernelConfig: pulumi.Output<string>;
-  public declare readonly bootId: pulumi.Output<string>;
-  public declare readonly arch: pulumi.Output<string>;
-  public declare readonly stagedOsVersion: pulumi.Output<string>;
-  public declare readonly stagedKernelRelease: pulumi.Output<string>;
-  public declare readonly bootSlot: pulumi.Output<string>;
-  public declare readonly lockdown: pulumi.Output<string>;
-  public declare readonly secureBoot: pulumi.Output<string>;
+/** The facts a program reads back from a HostFacts resource (filled in from its outputs). */
+type ReadableFact = "kernelRelease" | "osVersion" | "board" | "group" | "kernelConfig" | "bootId" | "arch" | "stagedOsVersion" | "stagedKernelRelease" | "bootSlot" | "lockdown" | "secureBoot";
 
+// Merged into the class below: the outputs are typed here, Pulumi sets them at run time.
+export interface HostFacts extends Readonly<Record<ReadableFact, pulumi.Output<string>>> {}
+
+export class HostFacts extends pulumi.dynamic.Resource {
   /** `facts` as probed when the program ran, or `unreachable` with the reason. */
   constructor(name: string, args: { connection: pulumi.Input<ConnectionSpec>; probe: FactsProbe; facts?: HostFactsValues; unreachable?: pulumi.Input<string>; allowUnreachable?: boolean }, opts?: pulumi.CustomResourceOptions) {
     const { facts, probe, ...rest } = args;

@@ -15,6 +15,7 @@
  */
 import { Expr, andExpr, orExpr, exprSymbols } from "./expr";
 import { SourceTree, joinPath, dirname } from "./sourceTree";
+import { splitAtTopLevelCommas } from "./topLevelCommas";
 
 /** A line of a makefile. */
 export interface Site {
@@ -406,21 +407,9 @@ function reference(inner: string, scope: MakeScope, depth: number): string | nul
   }
 }
 
-/** Splits make function arguments at top-level commas. */
+/** Splits make function arguments at top-level commas: `(` and `{` both nest. */
 function splitTop(s: string): string[] {
-  const out: string[] = [];
-  let level = 0;
-  let cur = "";
-  for (const c of s) {
-    if (c === "(" || c === "{") level++;
-    if (c === ")" || c === "}") level--;
-    if (c === "," && level === 0) {
-      out.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
+  return splitAtTopLevelCommas(s, "({", ")}");
 }
 
 function negate(e: Expr): Expr {

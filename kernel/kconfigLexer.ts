@@ -11,6 +11,8 @@
  *   a token containing it is a macro token. The 4.x `$SRCARCH` form is expanded too.
  * - `NAME := value`, `NAME = value`, `NAME += value` define variables and produce no line.
  */
+import { splitAtTopLevelCommas } from "./topLevelCommas";
+
 export type Token =
   | { t: "word"; v: string }
   | { t: "str"; v: string }
@@ -81,21 +83,9 @@ export class MacroScope {
   }
 }
 
-/** Splits "name,arg1,arg2" at top-level commas. */
+/** Splits "name,arg1,arg2" at top-level commas: only `(` nests in Kconfig. */
 function splitArgs(s: string): string[] {
-  const out: string[] = [];
-  let level = 0;
-  let cur = "";
-  for (const c of s) {
-    if (c === "(") level++;
-    if (c === ")") level--;
-    if (c === "," && level === 0) {
-      out.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
+  return splitAtTopLevelCommas(s, "(", ")");
 }
 
 const ASSIGN = /^\s*([A-Za-z0-9_-]+)\s*(:=|\+=|=)\s*(.*)$/;

@@ -332,6 +332,12 @@ function parseExprRange(toks: Token[], start: number, end: number): Expr {
   return e;
 }
 
+/** The binary operators, loosest first. */
+const BINARY_OPS: { op: string; k: "or" | "and" }[] = [
+  { op: "||", k: "or" },
+  { op: "&&", k: "and" },
+];
+
 // A class rather than closures: the parser runs for every dependency line of the tree.
 class ExprParser {
   constructor(private readonly toks: Token[], public i: number, private readonly end: number) {}
@@ -342,19 +348,17 @@ class ExprParser {
   }
 
   or(): Expr {
-    let e = this.and();
-    while (this.isOp("||")) {
-      this.i++;
-      e = { k: "or", a: e, b: this.and() };
-    }
-    return e;
+    return this.binary(0);
   }
 
-  private and(): Expr {
-    let e = this.unary();
-    while (this.isOp("&&")) {
+  /** Left-associative `a op b op c` at BINARY_OPS[level]; past the last level, a unary term. */
+  private binary(level: number): Expr {
+    if (level === BINARY_OPS.length) return this.unary();
+    const { op, k } = BINARY_OPS[level];
+    let e = this.binary(level + 1);
+    while (this.isOp(op)) {
       this.i++;
-      e = { k: "and", a: e, b: this.unary() };
+      e = { k, a: e, b: this.binary(level + 1) };
     }
     return e;
   }

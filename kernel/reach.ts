@@ -69,41 +69,33 @@ export class Reach {
 
   /** The highest value `e` can take on this architecture. */
   hi(e: Expr): Tri {
+    return this.bound(e, true);
+  }
+
+  /**
+   * The highest (`high`) or lowest value `e` can take on this architecture. The two bounds
+   * differ only at the leaves (only `def_bool y` symbols are known to be on) and `not`
+   * turns one into the other.
+   */
+  private bound(e: Expr, high: boolean): Tri {
     switch (e.k) {
       case "sym":
-        return this.possible(e.name) ? Y : N;
+        return (high ? this.possible(e.name) : this.alwaysY(e.name)) ? Y : N;
       case "const":
         return parseTri(e.value);
       case "macro":
-        return Y;
+        return high ? Y : N;
       case "not":
-        return (2 - this.lo(e.a)) as Tri;
+        return (2 - this.bound(e.a, !high)) as Tri;
       case "and":
-        return Math.min(this.hi(e.a), this.hi(e.b)) as Tri;
+        return Math.min(this.bound(e.a, high), this.bound(e.b, high)) as Tri;
       case "or":
-        return Math.max(this.hi(e.a), this.hi(e.b)) as Tri;
+        return Math.max(this.bound(e.a, high), this.bound(e.b, high)) as Tri;
       case "cmp":
         // `X = y`, `X = m`, `X != n` with X never on cannot hold; other comparisons may.
+        if (!high) return N;
         if (e.a.k === "sym" && e.b.k === "const" && !this.possible(e.a.name) && ((e.op === "=" && /^[ym]$/.test(e.b.value)) || (e.op === "!=" && e.b.value === "n"))) return N;
         return Y;
-    }
-  }
-
-  /** The lowest value `e` can take on this architecture (only `def_bool y` symbols are known to be on). */
-  private lo(e: Expr): Tri {
-    switch (e.k) {
-      case "sym":
-        return this.alwaysY(e.name) ? Y : N;
-      case "const":
-        return parseTri(e.value);
-      case "not":
-        return (2 - this.hi(e.a)) as Tri;
-      case "and":
-        return Math.min(this.lo(e.a), this.lo(e.b)) as Tri;
-      case "or":
-        return Math.max(this.lo(e.a), this.lo(e.b)) as Tri;
-      default:
-        return N;
     }
   }
 
