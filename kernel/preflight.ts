@@ -109,11 +109,64 @@ export function preflight(model: KernelModel, configText: string, requests: stri
   const running = readConfig(configText);
   const probe = opts.probeConfigText !== undefined ? readConfig(opts.probeConfigText) : running;
   const res: PreflightResult = { verdict: "ok", arch: model.arch, requests: [], added: [], changes: [], newModules: [], deadEnds: [], harmless: [], conflicts: [], notAvailable: [], unknowns: [], alternatives: [], warnings: [] };
+  const wanted = readRequests(model, requests, res);
 
-  // Requests, validated.
-  const wanted = new Map<string, Tri>();
-  const reach = Reach.of(model.kconfig, running);
+  // Options requested off: a dependency must not be met through them (an `A || B` takes B).
+  const off = new Set([...wanted].filter(([, v]) => v === N).map(([k]) => k));
+
+  // 1. Add unmet dependencies until the requests hold.
   const unavailable = new Set<string>();
+  const { added, ev } = addUnmetDependencies({ model, res, reach: Reach.of(model.kconfig, running), running, probe, wanted, off, unavailable });
+  for (const [k, v] of added) res.added.push({ option: k, value: triName(v.value), why: v.why });
+  for (const [k, v] of wanted) {
+    const got = ev.tri(k);
+    res.requests.push({ option: k, value: triName(v), result: triName(got) });
+    if (got < v && res.conflicts.length === 0 && !unavailable.has(k)) res.conflicts.push(`${k}=${triName(v)} would end up ${triName(got)}: its dependencies cannot be met`);
+  }
+  if (opts.quick && (res.conflicts.length || res.notAvailable.length || [...wanted].some(([k, v]) => v === N && ev.tri(k) !== N))) {
+    res.verdict = "dead-end";
+    return res;
+  }
+
+  // 2. Diff: only what the changed lines can reach (impact.ts), or every symbol when asked.
+  const base = model.baseline(configText, opts.probeConfigText ?? configText, running, probe);
+  const diff = opts.exhaustive ? fullDiff(base, ev) : changedValues(model.kconfig, model.readers, base, ev, [...wanted.keys(), ...added.keys()], (n) => model.order(n));
+  const changed = new Set<string>();
+  for (const [name, [from, to]] of diff) {
+    changed.add(name);
+    res.changes.push({ option: name, from: from ?? null, to: to ?? null, type: syms.get(name)!.type });
+  }
+
+  // 3. Classify through Kbuild.
+  const unknown = new Map<string, Unknown>(); // option → what is undecided
+  const { builtin, modules } = classifyObjects(model, base, ev, changed, unknown);
+  for (const [target, opts] of modules) {
+    res.newModules.push({ module: moduleName(target), file: moduleFile(target), options: [...opts].sort() });
+  }
+  res.newModules.sort((a, b) => a.file.localeCompare(b.file));
+  reportOffStillOn(res, ev, off);
+  classifyChanges(res, model, builtin, new WhyFinder(ev, base, changed, wanted, added));
+  noteCompilerProbes(res, model, unknown);
+  res.unknowns = [...unknown.values()].sort((a, b) => a.option.localeCompare(b.option));
+  for (const u of res.unknowns) u.objects.sort();
+
+  res.verdict = verdictOf(res);
+  if (res.verdict === "dead-end" && opts.alternatives !== false) {
+    res.alternatives = findAlternatives({
+      result: res,
+      run: (reqs) => preflight(model, configText, reqs, { ...opts, alternatives: false, quick: true }),
+      settable: (o) => ["bool", "tristate"].includes(syms.get(o)?.type ?? "") && ev.visible(o) !== N,
+      forced: (o) => ev.revDep(syms.get(o)!) !== N,
+      promptOf: (o) => syms.get(o)?.promptText,
+    });
+  }
+  return res;
+}
+
+/** The requests as option → value; those that are not bool/tristate options of this tree go to `res` instead. */
+function readRequests(model: KernelModel, requests: string[], res: PreflightResult): Map<string, Tri> {
+  const syms = model.kconfig.symbols;
+  const wanted = new Map<string, Tri>();
   for (const r of requests) {
     const a = parseAssignment(r);
     const check = a && checkName(model, a.name);
@@ -140,54 +193,74 @@ export function preflight(model: KernelModel, configText: string, requests: stri
     }
     wanted.set(a.name, v);
   }
+  return wanted;
+}
 
-  // Options requested off: a dependency must not be met through them (an `A || B` takes B).
-  const off = new Set([...wanted].filter(([, v]) => v === N).map(([k]) => k));
+/** Options the preflight sets because a request (or another such option) depends on them. */
+type Added = Map<string, { value: Tri; why: string; by: string }>;
 
-  // 1. Add unmet dependencies until the requests hold.
-  const added = new Map<string, { value: Tri; why: string; by: string }>();
+interface DependencySearch {
+  model: KernelModel;
+  res: PreflightResult;
+  reach: Reach;
+  running: ConfigValues;
+  probe: ConfigValues;
+  wanted: Map<string, Tri>;
+  off: Set<string>;
+  /** Requests found never possible on this architecture (filled in here). */
+  unavailable: Set<string>;
+}
+
+/**
+ * Adds the unmet `depends on` of every request and added option, round after round, until
+ * nothing grows; conflicts and unavailable requests go to `res`. Returns the additions and
+ * the evaluation of the config with them.
+ */
+function addUnmetDependencies(s: DependencySearch): { added: Added; ev: Evaluation } {
+  const { model, res, wanted, unavailable } = s;
+  const syms = model.kconfig.symbols;
+  const added: Added = new Map();
   const userValues = (): ConfigValues => {
-    const u = new Map(running);
+    const u = new Map(s.running);
     for (const [k, v] of added) u.set(k, triName(v.value));
     for (const [k, v] of wanted) u.set(k, triName(v));
     return u;
   };
-  let ev = new Evaluation(model.kconfig, userValues(), probe);
+  let ev = new Evaluation(model.kconfig, userValues(), s.probe);
   const reported = new Set<string>();
+  const conflict = (msg: string) => {
+    if (!reported.has(msg)) res.conflicts.push(msg);
+    reported.add(msg);
+  };
   for (let round = 0; round < 50; round++) {
     let grew = false;
     const goals: [string, Tri][] = [...wanted, ...[...added].map(([k, v]) => [k, v.value] as [string, Tri])];
     for (const [name, want] of goals) {
       if (ev.tri(name) >= want || unavailable.has(name)) continue;
-      if (want !== N && !reach.possible(name)) {
+      if (want !== N && !s.reach.possible(name)) {
         // Only requests get here: needs() adds no option that can never be on.
         unavailable.add(name);
-        res.notAvailable.push({ option: name, reason: reach.explain(name, model.arch, model.tree) });
+        res.notAvailable.push({ option: name, reason: s.reach.explain(name, model.arch, model.tree) });
         continue;
       }
       const sym = syms.get(name)!;
       const vis = sym.prompts.reduce<Expr | undefined>((acc, p) => orExpr(acc, p), undefined);
       if (!vis) {
-        if (!reported.has(name)) res.conflicts.push(`${name} has no prompt: only a select or a default can set it, and none applies`);
-        reported.add(name);
+        conflict(`${name} has no prompt: only a select or a default can set it, and none applies`);
         continue;
       }
       const needWant: Tri = sym.type === "bool" ? M : want;
-      const found = needs(ev, reach, vis, needWant, off);
-      for (const c of found.conflicts) {
-        const msg = `${name}: ${c}`;
-        if (!reported.has(msg)) res.conflicts.push(msg);
-        reported.add(msg);
-      }
+      const found = needs(ev, s.reach, vis, needWant, s.off);
+      for (const c of found.conflicts) conflict(`${name}: ${c}`);
       for (const [dep, v] of found.assign) {
         const depSym = syms.get(dep);
         if (!depSym || (depSym.type !== "bool" && depSym.type !== "tristate")) {
           // An undefined symbol in a dependency is almost always another architecture's (X86, ARM64).
-          const msg = !depSym
-            ? `${name} is not available on ${model.arch}: it depends on ${dep}, which ${model.arch}'s Kconfig does not define`
-            : `${name} depends on ${dep}, which is not a bool/tristate option of this tree`;
-          if (!reported.has(msg)) res.conflicts.push(msg);
-          reported.add(msg);
+          conflict(
+            !depSym
+              ? `${name} is not available on ${model.arch}: it depends on ${dep}, which ${model.arch}'s Kconfig does not define`
+              : `${name} depends on ${dep}, which is not a bool/tristate option of this tree`,
+          );
           continue;
         }
         const val: Tri = depSym.type === "bool" ? Y : v;
@@ -198,38 +271,26 @@ export function preflight(model: KernelModel, configText: string, requests: stri
       }
     }
     if (!grew) break;
-    ev = new Evaluation(model.kconfig, userValues(), probe);
+    ev = new Evaluation(model.kconfig, userValues(), s.probe);
   }
-  for (const [k, v] of added) res.added.push({ option: k, value: triName(v.value), why: v.why });
-  for (const [k, v] of wanted) {
-    const got = ev.tri(k);
-    res.requests.push({ option: k, value: triName(v), result: triName(got) });
-    if (got < v && res.conflicts.length === 0 && !unavailable.has(k)) res.conflicts.push(`${k}=${triName(v)} would end up ${triName(got)}: its dependencies cannot be met`);
-  }
-  if (opts.quick && (res.conflicts.length || res.notAvailable.length || [...wanted].some(([k, v]) => v === N && ev.tri(k) !== N))) {
-    res.verdict = "dead-end";
-    return res;
-  }
+  return { added, ev };
+}
 
-  // 2. Diff: only what the changed lines can reach (impact.ts), or every symbol when asked.
-  const base = model.baseline(configText, opts.probeConfigText ?? configText, running, probe);
-  const diff = opts.exhaustive ? fullDiff(base, ev) : changedValues(model.kconfig, model.readers, base, ev, [...wanted.keys(), ...added.keys()], (n) => model.order(n));
-  const changed = new Set<string>();
-  for (const [name, [from, to]] of diff) {
-    changed.add(name);
-    res.changes.push({ option: name, from: from ?? null, to: to ?? null, type: syms.get(name)!.type });
-  }
+/** Records that `option`'s effect could not be decided: on `object` (if any), because of `sites`. */
+function noteUnknown(unknown: Map<string, Unknown>, option: string, note: string, object: string | undefined, sites: Site[]): void {
+  const u = unknown.get(option) ?? { option, note, objects: [], sites: [] };
+  if (object && !u.objects.includes(object)) u.objects.push(object);
+  for (const s of sites) if (!u.sites.some((x) => x.file === s.file && x.line === s.line)) u.sites.push(s);
+  unknown.set(option, u);
+}
 
-  // 3. Classify through Kbuild.
+/**
+ * Walks the objects whose gate mentions a changed option: those newly linked into vmlinux
+ * (by option) and the new modules (target → options); undecided conditionals go to `unknown`.
+ */
+function classifyObjects(model: KernelModel, base: Evaluation, ev: Evaluation, changed: Set<string>, unknown: Map<string, Unknown>) {
   const builtin = new Map<string, Set<string>>(); // option → objects newly in vmlinux
   const modules = new Map<string, Set<string>>(); // target → options
-  const unknown = new Map<string, Unknown>(); // option → what is undecided
-  const noteUnknown = (option: string, note: string, object: string | undefined, sites: Site[]) => {
-    const u = unknown.get(option) ?? { option, note, objects: [], sites: [] };
-    if (object && !u.objects.includes(object)) u.objects.push(object);
-    for (const s of sites) if (!u.sites.some((x) => x.file === s.file && x.line === s.line)) u.sites.push(s);
-    unknown.set(option, u);
-  };
   const seen = new Set<object>();
   for (const name of changed) {
     for (const p of model.kbuild.byOption.get(name) ?? []) {
@@ -242,11 +303,11 @@ export function preflight(model: KernelModel, configText: string, requests: stri
       if (p.undecided.length && a === Y) {
         // Built into vmlinux only if a conditional the reader cannot decide holds: not a
         // decided dead end, and not ok either.
-        for (const c of culprits.filter((c) => ev.tri(c) !== N)) noteUnknown(c, "may link into vmlinux", p.object, p.undecided);
+        for (const c of culprits.filter((c) => ev.tri(c) !== N)) noteUnknown(unknown, c, "may link into vmlinux", p.object, p.undecided);
         continue;
       }
       if (p.undecided.length && a === M && b === N) {
-        for (const c of culprits) noteUnknown(c, "may or may not be built as a module", p.object, p.undecided);
+        for (const c of culprits) noteUnknown(unknown, c, "may or may not be built as a module", p.object, p.undecided);
       }
       if (a === Y) {
         // Usually the options that became y; with obj-$(subst m,y,$(CONFIG_X)) also an X at m.
@@ -260,21 +321,24 @@ export function preflight(model: KernelModel, configText: string, requests: stri
       }
     }
   }
-  for (const [target, opts] of modules) {
-    res.newModules.push({ module: moduleName(target), file: moduleFile(target), options: [...opts].sort() });
-  }
-  res.newModules.sort((a, b) => a.file.localeCompare(b.file));
+  return { builtin, modules };
+}
 
-  const why = new WhyFinder(ev, base, changed, wanted, added);
+/** A conflict for every option requested off that stays on, with what keeps it on. */
+function reportOffStillOn(res: PreflightResult, ev: Evaluation, off: Set<string>): void {
   for (const k of off) {
     if (ev.tri(k) === N) continue;
-    const sym = syms.get(k)!;
+    const sym = ev.model.symbols.get(k)!;
     const selectors = sym.revDep.filter((r) => r.by !== "m" && ev.tri(r.by) !== N && (!r.cond || ev.expr(r.cond) !== N)).map((r) => r.by);
     const because = selectors.length ? `selected by ${selectors.join(", ")}` : ev.visible(k) === N ? "it has no visible prompt, so its default decides" : "its dependencies force it";
     res.conflicts.push(`${k}=n cannot hold: it stays ${triName(ev.tri(k))} (${because})`);
   }
+}
+
+/** Sorts each changed bool/tristate into a dead end (objects into vmlinux, or m → y) or a harmless change. */
+function classifyChanges(res: PreflightResult, model: KernelModel, builtin: Map<string, Set<string>>, why: WhyFinder): void {
   for (const c of res.changes) {
-    const sym = syms.get(c.option)!;
+    const sym = model.kconfig.symbols.get(c.option)!;
     if (sym.type !== "bool" && sym.type !== "tristate") continue;
     const objects = builtin.get(c.option);
     const mToY = c.from === "m" && c.to === "y";
@@ -295,33 +359,26 @@ export function preflight(model: KernelModel, configText: string, requests: stri
       res.harmless.push({ option: c.option, note: mods.length ? `adds code to ${mods.join(", ")}` : "no code of its own in vmlinux" });
     }
   }
+}
 
-  // Kconfig: a compiler probe in a changed option's dependency is assumed to hold (the
-  // running kernel's compiler cannot be asked): say so instead of promising ok.
+/**
+ * Kconfig: a compiler probe in a changed option's dependency is assumed to hold (the
+ * running kernel's compiler cannot be asked): say so instead of promising ok.
+ */
+function noteCompilerProbes(res: PreflightResult, model: KernelModel, unknown: Map<string, Unknown>): void {
   for (const c of res.changes) {
-    const sym = syms.get(c.option)!;
+    const sym = model.kconfig.symbols.get(c.option)!;
     if (c.to === null || c.to === "n" || !sym.dirDep || !containsMacro(sym.dirDep)) continue;
-    noteUnknown(c.option, `depends on a compiler probe (${exprToString(sym.dirDep)}), assumed to hold`, undefined, sym.defs.map((d) => ({ file: d.file, line: d.line, text: `config ${c.option}` })));
+    noteUnknown(unknown, c.option, `depends on a compiler probe (${exprToString(sym.dirDep)}), assumed to hold`, undefined, sym.defs.map((d) => ({ file: d.file, line: d.line, text: `config ${c.option}` })));
   }
-  res.unknowns = [...unknown.values()].sort((a, b) => a.option.localeCompare(b.option));
-  for (const u of res.unknowns) u.objects.sort();
+}
 
-  res.verdict =
-    res.notAvailable.length ? "not-available"
+function verdictOf(res: PreflightResult): Verdict {
+  return res.notAvailable.length ? "not-available"
     : res.deadEnds.length || res.conflicts.length ? "dead-end"
     : res.unknowns.length ? "unknown"
     : res.changes.length ? "ok"
     : "no-op";
-  if (res.verdict === "dead-end" && opts.alternatives !== false) {
-    res.alternatives = findAlternatives({
-      result: res,
-      run: (reqs) => preflight(model, configText, reqs, { ...opts, alternatives: false, quick: true }),
-      settable: (o) => ["bool", "tristate"].includes(syms.get(o)?.type ?? "") && ev.visible(o) !== N,
-      forced: (o) => ev.revDep(syms.get(o)!) !== N,
-      promptOf: (o) => syms.get(o)?.promptText,
-    });
-  }
-  return res;
 }
 
 /** The last configs read: the alternatives search and a pipeline run many preflights on one config (never modified). */
