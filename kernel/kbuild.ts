@@ -119,44 +119,59 @@ export function indexKbuild(tree: SourceTree, opts: KbuildOptions = {}): KbuildI
       continue;
     }
     idx.files.push(file);
-    const dirGate = dirGates.get(dir)!;
-    const dirU = dirUndecided.get(dir) ?? [];
     const assigns = readMakefile(text, { ...vars, src: dir, obj: dir }, file);
-    const composites = new Map<string, Assign[]>();
-    for (const a of assigns) {
-      if (a.base === "obj" || a.base === "lib") continue;
-      if (!composites.has(a.base)) composites.set(a.base, []);
-      composites.get(a.base)!.push(a);
-    }
-    for (const a of assigns) {
-      if (a.base !== "obj" && a.base !== "lib") continue;
-      for (const it of a.items) {
-        const gate = andExpr(dirGate, a.gate)!;
-        const undecided = [...dirU, ...a.undecided];
-        if (it.endsWith("/")) {
-          const sub = joinPath(dir, it);
-          if (!done.has(sub)) enterDir(sub, gate, undecided);
-          continue;
-        }
-        if (!it.endsWith(".o")) continue;
-        const name = it.slice(0, -2);
-        const target = joinPath(dir, it);
-        const rule = { file, line: a.line, text: a.text };
-        const members = composites.get(name);
-        if (!members) {
-          add(idx, { object: target, target, gate, rule, undecided });
-          continue;
-        }
-        for (const mem of members) {
-          for (const m of mem.items) {
-            if (!m.endsWith(".o")) continue;
-            add(idx, { object: joinPath(dir, m), target, gate: andExpr(gate, mem.gate)!, rule, undecided: [...undecided, ...mem.undecided] });
-          }
+    indexDirectory(idx, { dir, file, gate: dirGates.get(dir)!, undecided: dirUndecided.get(dir) ?? [] }, assigns, (sub, gate, undecided) => {
+      if (!done.has(sub)) enterDir(sub, gate, undecided);
+    });
+  }
+  return idx;
+}
+
+/** A directory being indexed: its makefile, and the gate and undecided lines it was entered with. */
+interface DirContext {
+  dir: string;
+  file: string;
+  gate: Expr;
+  undecided: Site[];
+}
+
+/**
+ * Places the objects one directory's makefile builds (a composite's members under its
+ * target); a subdirectory it enters goes to `enterSubdir` with its gate.
+ */
+function indexDirectory(idx: IndexBuilder, d: DirContext, assigns: Assign[], enterSubdir: (sub: string, gate: Expr, undecided: Site[]) => void): void {
+  const composites = new Map<string, Assign[]>();
+  for (const a of assigns) {
+    if (a.base === "obj" || a.base === "lib") continue;
+    if (!composites.has(a.base)) composites.set(a.base, []);
+    composites.get(a.base)!.push(a);
+  }
+  for (const a of assigns) {
+    if (a.base !== "obj" && a.base !== "lib") continue;
+    for (const it of a.items) {
+      const gate = andExpr(d.gate, a.gate)!;
+      const undecided = [...d.undecided, ...a.undecided];
+      if (it.endsWith("/")) {
+        enterSubdir(joinPath(d.dir, it), gate, undecided);
+        continue;
+      }
+      if (!it.endsWith(".o")) continue;
+      const name = it.slice(0, -2);
+      const target = joinPath(d.dir, it);
+      const rule = { file: d.file, line: a.line, text: a.text };
+      const members = composites.get(name);
+      if (!members) {
+        add(idx, { object: target, target, gate, rule, undecided });
+        continue;
+      }
+      for (const mem of members) {
+        for (const m of mem.items) {
+          if (!m.endsWith(".o")) continue;
+          add(idx, { object: joinPath(d.dir, m), target, gate: andExpr(gate, mem.gate)!, rule, undecided: [...undecided, ...mem.undecided] });
         }
       }
     }
   }
-  return idx;
 }
 
 interface IndexBuilder extends KbuildIndex {

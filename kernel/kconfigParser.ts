@@ -108,30 +108,62 @@ const TYPE_WORDS: Record<string, SymType> = {
 };
 
 export function parseKconfig(tree: SourceTree, opts: ParseOptions = {}): KconfigModel {
-  const srcarch = opts.srcarch ?? "x86";
-  const scope = new MacroScope({ SRCARCH: srcarch, ARCH: opts.arch ?? srcarch });
-  const symbols = new Map<string, Sym>();
-  const model: KconfigModel = { symbols, choices: [], files: [], warnings: [] };
-  const stack: Block[] = [{ dep: undefined, visibility: undefined, kind: "root" }];
-  let entry: Entry | undefined;
+  const reader = new KconfigReader(tree, opts);
+  reader.parseFile(opts.top ?? "Kconfig");
+  reader.finish();
+  return reader.model;
+}
 
-  const getSym = (name: string): Sym => {
-    let s = symbols.get(name);
+/** The state of one parse: the blocks open around the current line and the entry being read. */
+class KconfigReader {
+  private readonly scope: MacroScope;
+  private readonly symbols = new Map<string, Sym>();
+  readonly model: KconfigModel = { symbols: this.symbols, choices: [], files: [], warnings: [] };
+  private readonly stack: Block[] = [{ dep: undefined, visibility: undefined, kind: "root" }];
+  private entry: Entry | undefined;
+
+  constructor(
+    private readonly tree: SourceTree,
+    opts: ParseOptions,
+  ) {
+    const srcarch = opts.srcarch ?? "x86";
+    this.scope = new MacroScope({ SRCARCH: srcarch, ARCH: opts.arch ?? srcarch });
+  }
+
+  private getSym(name: string): Sym {
+    let s = this.symbols.get(name);
     if (!s) {
       s = { name, type: "unknown", defs: [], prompts: [], defaults: [], dirDep: undefined, revDep: [], impliedBy: [], selects: [], implies: [] };
-      symbols.set(name, s);
+      this.symbols.set(name, s);
     }
     return s;
-  };
+  }
 
-  // Applies a finished entry's attributes to its symbol, with inherited dependencies.
-  const finish = () => {
-    if (!entry) return;
-    const e = entry;
-    entry = undefined;
+  parseFile(file: string): void {
+    const text = this.tree.read(file);
+    if (text === undefined) {
+      this.model.warnings.push(`${file}: not found`);
+      return;
+    }
+    this.model.files.push(file);
+    for (const ln of lexKconfig(text, this.scope)) {
+      const at = { file, line: ln.line };
+      try {
+        this.statement(ln, at, file);
+      } catch (err) {
+        this.model.warnings.push(`${file}:${ln.line}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Applies a finished entry's attributes to its symbol, with inherited dependencies. */
+  finish(): void {
+    if (!this.entry) return;
+    const e = this.entry;
+    this.entry = undefined;
     const dep = andExpr(e.parent.dep, e.depends);
     if (e.kind === "menu") {
-      stack.push({ dep, visibility: andExpr(e.parent.visibility, e.visibleIf), kind: "menu" });
+      this.stack.push({ dep, visibility: andExpr(e.parent.visibility, e.visibleIf), kind: "menu" });
       return;
     }
     if (e.kind === "comment" || !e.sym) return;
@@ -146,161 +178,149 @@ export function parseKconfig(tree: SourceTree, opts: ParseOptions = {}): Kconfig
     for (const s of e.selects) {
       const cond = andExpr(dep, s.cond);
       sym.selects.push({ target: s.target, cond });
-      getSym(s.target).revDep.push({ by: sym.name, cond });
+      this.getSym(s.target).revDep.push({ by: sym.name, cond });
     }
     for (const s of e.implies) {
       const cond = andExpr(dep, s.cond);
       sym.implies.push({ target: s.target, cond });
-      getSym(s.target).impliedBy.push({ by: sym.name, cond });
+      this.getSym(s.target).impliedBy.push({ by: sym.name, cond });
     }
+    this.placeInChoice(e, sym, dep);
+  }
+
+  /** A choice opens a block its values are read in; a value inside one joins it. */
+  private placeInChoice(e: Entry, sym: Sym, dep: Expr | undefined): void {
     if (e.kind === "choice") {
       sym.optional = e.optional;
       // A non-optional choice cannot be n while visible: the kernel models this as a
       // reverse dependency `visible && m` (menu.c), which makes a bool choice y.
       if (!e.optional && sym.prompts.length > 0) sym.revDep.push({ by: "m", cond: sym.prompts[sym.prompts.length - 1] });
-      stack.push({ dep: andExpr(dep, { k: "sym", name: sym.name }), visibility: e.parent.visibility, choice: sym, kind: "choice" });
+      this.stack.push({ dep: andExpr(dep, { k: "sym", name: sym.name }), visibility: e.parent.visibility, choice: sym, kind: "choice" });
     } else if (e.parent.choice) {
       sym.choice = e.parent.choice.name;
       e.parent.choice.choiceValues!.push(sym.name);
       if (sym.type === "unknown") sym.type = e.parent.choice.type;
     }
-  };
+  }
 
-  const parseFile = (file: string) => {
-    const text = tree.read(file);
-    if (text === undefined) {
-      model.warnings.push(`${file}: not found`);
-      return;
-    }
-    model.files.push(file);
-    for (const ln of lexKconfig(text, scope)) {
-      const at = { file, line: ln.line };
-      try {
-        statement(ln, at, file);
-      } catch (err) {
-        model.warnings.push(`${file}:${ln.line}: ${(err as Error).message}`);
-      }
-    }
-  };
+  private newEntry(kind: Entry["kind"], at: Location, sym?: Sym): Entry {
+    return { kind, sym, at, depends: undefined, visibleIf: undefined, prompts: [], promptTexts: [], defaults: [], selects: [], implies: [], parent: this.stack[this.stack.length - 1], optional: false };
+  }
 
-  const newEntry = (kind: Entry["kind"], at: Location, sym?: Sym): Entry => ({
-    kind, sym, at, depends: undefined, visibleIf: undefined, prompts: [], promptTexts: [], defaults: [], selects: [], implies: [], parent: stack[stack.length - 1], optional: false,
-  });
-
-  const statement = (ln: Line, at: Location, file: string) => {
+  private statement(ln: Line, at: Location, file: string): void {
     const toks = ln.tokens;
     const kw = toks[0].t === "word" ? toks[0].v : "";
     switch (kw) {
       case "config":
       case "menuconfig":
-        finish();
-        entry = newEntry("config", at, getSym(word(toks[1])));
+        this.finish();
+        this.entry = this.newEntry("config", at, this.getSym(word(toks[1])));
         return;
       case "choice": {
-        finish();
+        this.finish();
         const name = toks[1] ? word(toks[1]) : `<choice>@${file}:${at.line}`;
-        const sym = getSym(name);
+        const sym = this.getSym(name);
         sym.isChoice = true;
         sym.choiceValues ??= [];
-        model.choices.push(name);
-        entry = newEntry("choice", at, sym);
+        this.model.choices.push(name);
+        this.entry = this.newEntry("choice", at, sym);
         return;
       }
       case "endchoice":
       case "endmenu":
       case "endif":
-        finish();
-        stack.pop();
+        this.finish();
+        this.stack.pop();
         return;
       case "menu":
-        finish();
-        entry = newEntry("menu", at);
+        this.finish();
+        this.entry = this.newEntry("menu", at);
         return;
       case "comment":
-        finish();
-        entry = newEntry("comment", at);
+        this.finish();
+        this.entry = this.newEntry("comment", at);
         return;
       case "if": {
-        finish();
-        const parent = stack[stack.length - 1];
-        stack.push({ dep: andExpr(parent.dep, parseExpr(toks, 1)), visibility: parent.visibility, choice: parent.choice, kind: "if" });
+        this.finish();
+        const parent = this.stack[this.stack.length - 1];
+        this.stack.push({ dep: andExpr(parent.dep, parseExpr(toks, 1)), visibility: parent.visibility, choice: parent.choice, kind: "if" });
         return;
       }
       case "source":
       case "rsource":
       case "osource":
-      case "orsource": {
-        finish();
-        const arg = toks[1];
-        if (!arg || arg.t === "macro") throw new Error(`cannot resolve ${kw} ${arg ? arg.v.replace(/\u0001MACRO\u0001/g, "$(?)") : ""}`);
-        const rel = kw.startsWith("r") || kw === "orsource" ? joinPath(dirname(file), arg.v) : joinPath(arg.v);
-        if (rel.includes("*")) throw new Error(`glob in ${kw} not supported: ${rel}`);
-        if (kw.startsWith("o") && tree.read(rel) === undefined) return;
-        parseFile(rel);
+      case "orsource":
+        this.finish();
+        this.source(kw, toks[1], file);
         return;
-      }
       case "mainmenu":
         return;
     }
-    if (!entry) throw new Error(`'${kw || toks[0].v}' outside an entry`);
-    attribute(entry, toks, at);
-  };
+    if (!this.entry) throw new Error(`'${kw || toks[0].v}' outside an entry`);
+    attribute(this.entry, toks, at);
+  }
 
-  const attribute = (e: Entry, toks: Token[], at: Location) => {
-    const kw = toks[0].v;
-    const type = TYPE_WORDS[kw];
-    if (type) {
-      if (e.sym && e.sym.type === "unknown") e.sym.type = type;
-      if (kw.startsWith("def_")) {
-        const { expr, cond } = exprWithIf(toks, 1);
-        e.defaults.push({ expr, cond, at });
-      } else if (toks.length > 1) {
-        e.prompts.push(promptIf(toks, 1));
-        e.promptTexts.push(toks[1].v);
-      }
+  /** `source` and its relative (r) and optional (o) forms. */
+  private source(kw: string, arg: Token | undefined, file: string): void {
+    if (!arg || arg.t === "macro") throw new Error(`cannot resolve ${kw} ${arg ? arg.v.replace(/\u0001MACRO\u0001/g, "$(?)") : ""}`);
+    const rel = kw.startsWith("r") || kw === "orsource" ? joinPath(dirname(file), arg.v) : joinPath(arg.v);
+    if (rel.includes("*")) throw new Error(`glob in ${kw} not supported: ${rel}`);
+    if (kw.startsWith("o") && this.tree.read(rel) === undefined) return;
+    this.parseFile(rel);
+  }
+}
+
+/** Records one attribute line (type, prompt, default, depends, ...) on the entry being read. */
+function attribute(e: Entry, toks: Token[], at: Location): void {
+  const kw = toks[0].v;
+  const type = TYPE_WORDS[kw];
+  if (type) {
+    if (e.sym && e.sym.type === "unknown") e.sym.type = type;
+    if (kw.startsWith("def_")) {
+      const { expr, cond } = exprWithIf(toks, 1);
+      e.defaults.push({ expr, cond, at });
+    } else if (toks.length > 1) {
+      e.prompts.push(promptIf(toks, 1));
+      e.promptTexts.push(toks[1].v);
+    }
+    return;
+  }
+  switch (kw) {
+    case "prompt":
+      e.prompts.push(promptIf(toks, 1));
+      if (toks[1]) e.promptTexts.push(toks[1].v);
+      return;
+    case "default": {
+      const { expr, cond } = exprWithIf(toks, 1);
+      e.defaults.push({ expr, cond, at });
       return;
     }
-    switch (kw) {
-      case "prompt":
-        e.prompts.push(promptIf(toks, 1));
-        if (toks[1]) e.promptTexts.push(toks[1].v);
-        return;
-      case "default": {
-        const { expr, cond } = exprWithIf(toks, 1);
-        e.defaults.push({ expr, cond, at });
-        return;
-      }
-      case "depends":
-        // `depends on X`; 4.x also accepted `depends X`.
-        e.depends = andExpr(e.depends, parseExpr(toks, toks[1]?.v === "on" ? 2 : 1));
-        return;
-      case "visible":
-        e.visibleIf = andExpr(e.visibleIf, parseExpr(toks, toks[1]?.v === "if" ? 2 : 1));
-        return;
-      case "select":
-      case "imply": {
-        const target = word(toks[1]);
-        const cond = toks[2]?.v === "if" ? parseExpr(toks, 3) : undefined;
-        (kw === "select" ? e.selects : e.implies).push({ target, cond });
-        return;
-      }
-      case "optional":
-        e.optional = true;
-        return;
-      case "range":
-      case "option":
-      case "modules":
-      case "transitional":
-      case "help":
-      case "---help---":
-        return; // ranges are not enforced; help is skipped by the lexer
+    case "depends":
+      // `depends on X`; 4.x also accepted `depends X`.
+      e.depends = andExpr(e.depends, parseExpr(toks, toks[1]?.v === "on" ? 2 : 1));
+      return;
+    case "visible":
+      e.visibleIf = andExpr(e.visibleIf, parseExpr(toks, toks[1]?.v === "if" ? 2 : 1));
+      return;
+    case "select":
+    case "imply": {
+      const target = word(toks[1]);
+      const cond = toks[2]?.v === "if" ? parseExpr(toks, 3) : undefined;
+      (kw === "select" ? e.selects : e.implies).push({ target, cond });
+      return;
     }
-    throw new Error(`unknown attribute '${kw}'`);
-  };
-
-  parseFile(opts.top ?? "Kconfig");
-  finish();
-  return model;
+    case "optional":
+      e.optional = true;
+      return;
+    case "range":
+    case "option":
+    case "modules":
+    case "transitional":
+    case "help":
+    case "---help---":
+      return; // ranges are not enforced; help is skipped by the lexer
+  }
+  throw new Error(`unknown attribute '${kw}'`);
 }
 
 function word(t: Token | undefined): string {
