@@ -25,16 +25,17 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { closeSession, type ConnectionSpec } from "../ssh/session";
-import { artifactId } from "../artifacts/store";
+import { artifactId, type ArtifactStore } from "../artifacts/store";
 import { programStore } from "../artifacts/location";
-import { decideObtain, describeObtain, developerContainerNeeds, planBuilds, type BuildGroup, type Obtain } from "../plan/buildPlan";
+import { decideObtain, describeObtain, developerContainerNeeds, planBuilds, type BuildGroup, type BuildPlan, type Obtain } from "../plan/buildPlan";
 import { connectionFor, hostKeyWarnings } from "./connection";
-import { probeFacts } from "./hostFacts";
+import { probeFacts, type FactsProbe } from "./hostFacts";
 import { factsProbeOf } from "./factsProbe";
-import { probeInventory } from "./inventory";
+import { probeInventory, type InventoryProber } from "./inventory";
 import { FleetHost, type HostModuleSet, type HostSummary, type Probed, type SetSource } from "./host";
 import { ModuleBuild, artifactKeyOf } from "./moduleBuild";
-import { planFleet, type FleetArgs, type FleetOptions } from "./fleetArgs";
+import { planFleet, type FactsProber, type FleetArgs, type FleetOptions, type PlannedFleet } from "./fleetArgs";
+import type { ResolvedFleet, ResolvedHost } from "../config/resolve";
 import { hashSourceDir, sourceIdentity } from "./sourceHash";
 import { unsignedModulesWarning } from "./signing";
 import { afterEveryStep, unreachableWarning, withoutHostPrefix } from "./unreachableHosts";
@@ -79,6 +80,120 @@ interface DecidedGroup {
   artifactId: string;
 }
 
+/** The plan of the run, with what every host answered. */
+interface Decided {
+  plan: BuildPlan;
+  groups: DecidedGroup[];
+  probed: Map<string, Probed>;
+}
+
+/** What the steps of the constructor share: the fleet as planned, and what was read where the program runs. */
+interface FleetRun {
+  fleet: ResolvedFleet;
+  sets: HostModuleSet[];
+  store: ArtifactStore;
+  connections: Record<string, pulumi.Output<ConnectionSpec>>;
+}
+
+/** How hosts are probed: the probers (the real ones unless the options replace them) and their settings. */
+interface Probing {
+  prober: FactsProber;
+  inventoryProber: InventoryProber;
+  settings: FactsProbe;
+  /** A secret of the stack config, by key (privateKeyConfig and passphraseConfig name them). */
+  secret: (key: string) => pulumi.Output<string>;
+}
+
+/** Where each host's module sets come from: `host\0set` -> source, for its running and its staged kernel. */
+interface Sources {
+  running: Map<string, SetSource>;
+  staged: Map<string, { slot: string; kernelRelease: string; source: SetSource }>;
+}
+
+/** The module sets with their source folder (resolved against the project) and its hash. */
+function moduleSetsOf(fleet: ResolvedFleet, projectDir: string): HostModuleSet[] {
+  return fleet.moduleSets.map((set) => {
+    const sourceDir = set.source.kind === "dir" ? path.resolve(projectDir, set.source.dir) : "";
+    const sourceHash = sourceDir ? hashSourceDir(sourceDir) : "";
+    return { ...set, sourceDir, sourceHash, sourceIdentity: sourceIdentity(set.source, sourceHash, fleet.profile.sourcesCommand) };
+  });
+}
+
+/** Probes one host's facts and inventory; a host that does not answer is `unreachable` with the reason. */
+async function probeHost(spec: ConnectionSpec, host: ResolvedHost, setNames: string[], fleet: ResolvedFleet, probing: Probing): Promise<Probed> {
+  try {
+    const facts = await probing.prober(spec, probing.settings);
+    // Before anything is built: a host that refuses unsigned modules would fail at modprobe.
+    const unsigned = unsignedModulesWarning(host.name, facts, setNames);
+    if (unsigned) pulumi.log.warn(unsigned);
+    const inventory = await probing.inventoryProber(spec, {
+      kernelRelease: facts.kernelRelease,
+      osVersion: facts.osVersion,
+      ...(facts.stagedKernelRelease && facts.stagedOsVersion ? { stagedKernelRelease: facts.stagedKernelRelease, stagedOsVersion: facts.stagedOsVersion } : {}),
+      modulesDir: fleet.profile.modulesDir,
+      workDir: fleet.storage.workDir,
+      cacheDir: fleet.storage.cacheDir,
+    });
+    return { facts, inventory };
+  } catch (e: any) {
+    // Said once, at the end of the run (unreachableHosts.ts), under the host's name.
+    return { unreachable: withoutHostPrefix(host.name, String(e?.message ?? e)) };
+  } finally {
+    // The program must not keep connections open, or it never exits.
+    await closeSession(spec);
+  }
+}
+
+/**
+ * Plans the builds from every host's facts at once (a pending host's absence, in a
+ * preview) and decides how each group's artifact is had: from the store, taken back from
+ * a host that has it installed, or built.
+ */
+function decideGroups(run: FleetRun, probes: pulumi.Output<Probed>[], logTo: pulumi.Resource): pulumi.Output<Decided> {
+  const { fleet, sets, store } = run;
+  return pulumi.all(probes).apply(async (results) => {
+    const probed = new Map(fleet.hosts.map((h, i) => [h.name, results[i]]));
+    const pending = fleet.hosts.filter((h) => probed.get(h.name)!.pending).map((h) => h.name);
+    for (const h of pending) {
+      pulumi.log.info(`${h}: its address or host key is not known before the resource it comes from exists, so it is not probed in this preview; its module sets are planned as installs of an artifact not known yet: pulumi up probes ${h} and then plans its builds (and its developer container, if it builds)`, logTo);
+    }
+    const plan = planBuilds(
+      fleet.hosts.map((h) => ({ name: h.name, labels: h.labels, facts: probed.get(h.name)!.facts })),
+      sets.map((s) => ({ name: s.name, hosts: s.hosts, sourceIdentity: s.sourceIdentity })),
+      { builders: fleet.build.builders },
+    );
+    for (const w of plan.warnings) pulumi.log.warn(w, logTo);
+    const groups: DecidedGroup[] = [];
+    for (const group of plan.groups) {
+      const key = artifactKeyOf(group);
+      const id = artifactId(key);
+      const stored = (await store.get(key)) !== undefined;
+      const installedOn = group.installs.filter((h) => installedArtifact(probed.get(h)!, group.kernelRelease, group.set) === id);
+      groups.push({ group, obtain: decideObtain(group, { stored, installedOn }), artifactId: id });
+    }
+    return { plan, groups, probed };
+  });
+}
+
+/** The sets of the plan's problems (no build possible) and of pending hosts, added to `sources`. */
+function addUnbuiltSources(run: FleetRun, { plan, probed }: Decided, sources: Sources): void {
+  const { fleet } = run;
+  // A pending host may turn out to be the builder a group lacks: not a problem before up knows.
+  const builders = fleet.build.builders;
+  const pendingBuilder = fleet.hosts.some((h) => probed.get(h.name)!.pending && (builders.length === 0 || builders.includes(h.name) || h.labels.some((l) => builders.includes(l))));
+  for (const p of plan.problems) {
+    for (const h of p.hosts) {
+      const source: SetSource = pendingBuilder ? { kind: "pending" } : { kind: "problem", reason: `${p.set} cannot be built for ${p.kernelRelease}: ${p.reason}` };
+      if (p.staged.includes(h)) sources.staged.set(`${h}\0${p.set}`, { slot: probed.get(h)!.facts!.stagedSlot || "b", kernelRelease: p.kernelRelease, source });
+      else sources.running.set(`${h}\0${p.set}`, source);
+    }
+  }
+  for (const h of fleet.hosts) {
+    if (!probed.get(h.name)!.pending) continue;
+    for (const set of run.sets.filter((s) => s.hosts.includes(h.name))) sources.running.set(`${h.name}\0${set.name}`, { kind: "pending" });
+  }
+}
+
 export class Fleet extends pulumi.ComponentResource {
   // ES private (#): Pulumi's component analyzer and its provider host take every other field for an output.
   readonly #hosts: Record<string, FleetHost> = {};
@@ -93,176 +208,22 @@ export class Fleet extends pulumi.ComponentResource {
     // Every problem of the args at once (FleetArgsError), before any resource exists.
     const planned = planFleet(args, { subject: `Fleet "${name}" args`, dirExists: (dir) => isDirectory(path.resolve(projectDir, dir)) });
     const { fleet } = planned;
-    // privateKeyConfig and passphraseConfig name secret keys of the stack config.
-    const config = new pulumi.Config("kmod-fleet");
-    const secret = (key: string) => config.requireSecret(key);
-    const prober = probe ?? probeFacts;
-    const inventoryProber = inventory ?? probeInventory;
-    const probeSettings = factsProbeOf(fleet);
     // Read where it runs, never an input: the providers must find the same folder.
     const store = programStore(fleet.build, projectDir, { get: (key) => pulumi.runtime.getConfig(key) });
-    const sets: HostModuleSet[] = fleet.moduleSets.map((set) => {
-      const sourceDir = set.source.kind === "dir" ? path.resolve(projectDir, set.source.dir) : "";
-      const sourceHash = sourceDir ? hashSourceDir(sourceDir) : "";
-      return { ...set, sourceDir, sourceHash, sourceIdentity: sourceIdentity(set.source, sourceHash, fleet.profile.sourcesCommand) };
-    });
+    const run: FleetRun = { fleet, sets: moduleSetsOf(fleet, projectDir), store, connections: {} };
 
     // Resolved once every resource of the reachable hosts and every build is registered.
     let registeredAll: (resources: pulumi.CustomResource[]) => void = () => undefined;
     const everyReachableResource = new Promise<pulumi.CustomResource[]>((resolve) => (registeredAll = resolve));
-    const connections: Record<string, pulumi.Output<ConnectionSpec>> = {};
-    const probes = fleet.hosts.map((host, i) => {
-      // The host with the values of its Inputs; the warning needs its real address, and is
-      // given on every run that connects to it.
-      const live = planned.host(i).apply((h) => {
-        hostKeyWarnings(h).forEach((w) => pulumi.log.warn(w));
-        return h;
-      });
-      const connection = (connections[host.name] = connectionFor(host, live, secret, `hosts[${i}]`));
-      const setNames = sets.filter((s) => s.hosts.includes(host.name)).map((s) => s.name);
-      // unsecret: what is probed is derived from the (secret) connection but is not secret itself.
-      const probed: pulumi.Output<Probed> = pulumi.unsecret(
-        connection.apply(async (spec): Promise<Probed> => {
-          try {
-            const facts = await prober(spec, probeSettings);
-            // Before anything is built: a host that refuses unsigned modules would fail at modprobe.
-            const unsigned = unsignedModulesWarning(host.name, facts, setNames);
-            if (unsigned) pulumi.log.warn(unsigned);
-            const inventory = await inventoryProber(spec, {
-              kernelRelease: facts.kernelRelease,
-              osVersion: facts.osVersion,
-              ...(facts.stagedKernelRelease && facts.stagedOsVersion ? { stagedKernelRelease: facts.stagedKernelRelease, stagedOsVersion: facts.stagedOsVersion } : {}),
-              modulesDir: fleet.profile.modulesDir,
-              workDir: fleet.storage.workDir,
-              cacheDir: fleet.storage.cacheDir,
-            });
-            return { facts, inventory };
-          } catch (e: any) {
-            // Said once, at the end of the run (unreachableHosts.ts), under the host's name.
-            return { unreachable: withoutHostPrefix(host.name, String(e?.message ?? e)) };
-          } finally {
-            // The program must not keep connections open, or it never exits.
-            await closeSession(spec);
-          }
-        }),
-      );
-      // Known at once for a host that answered; for one that did not, once every other
-      // host's steps are done, so that its facts fail last (unreachableHosts.ts).
-      const unreachable = settled(probed).apply((p) =>
-        p.unreachable ? pulumi.output(everyReachableResource).apply((rs) => afterEveryStep(rs).apply(() => p.unreachable)) : pulumi.output(p.unreachable),
-      );
-      this.#hosts[host.name] = new FleetHost(host.name, { host, fleet, connection, probed, unreachable }, { parent: this });
-      return settled(probed);
-    });
+    // privateKeyConfig and passphraseConfig name secret keys of the stack config.
+    const config = new pulumi.Config("kmod-fleet");
+    const probing: Probing = { prober: probe ?? probeFacts, inventoryProber: inventory ?? probeInventory, settings: factsProbeOf(fleet), secret: (key) => config.requireSecret(key) };
+    const probes = fleet.hosts.map((_, i) => this.#addHost(run, planned, i, probing, everyReachableResource));
 
-    // The plan needs every host's facts at once (a pending host's absence, in a preview);
-    // the resources it decides are made below.
-    const decided = pulumi.all(probes).apply(async (results) => {
-      const probed = new Map(fleet.hosts.map((h, i) => [h.name, results[i]]));
-      const pending = fleet.hosts.filter((h) => probed.get(h.name)!.pending).map((h) => h.name);
-      for (const h of pending) {
-        pulumi.log.info(`${h}: its address or host key is not known before the resource it comes from exists, so it is not probed in this preview; its module sets are planned as installs of an artifact not known yet: pulumi up probes ${h} and then plans its builds (and its developer container, if it builds)`, this);
-      }
-      const plan = planBuilds(
-        fleet.hosts.map((h) => ({ name: h.name, labels: h.labels, facts: probed.get(h.name)!.facts })),
-        sets.map((s) => ({ name: s.name, hosts: s.hosts, sourceIdentity: s.sourceIdentity })),
-        { builders: fleet.build.builders },
-      );
-      for (const w of plan.warnings) pulumi.log.warn(w, this);
-      const groups: DecidedGroup[] = [];
-      for (const group of plan.groups) {
-        const key = artifactKeyOf(group);
-        const id = artifactId(key);
-        const stored = (await store.get(key)) !== undefined;
-        const installedOn = group.installs.filter((h) => installedArtifact(probed.get(h)!, group.kernelRelease, group.set) === id);
-        groups.push({ group, obtain: decideObtain(group, { stored, installedOn }), artifactId: id });
-      }
-      return { plan, groups, probed };
-    });
-
-    this.summary = decided.apply(({ plan, groups, probed }) => {
-      const factsOf = (h: string) => probed.get(h)!.facts!;
-      for (const need of developerContainerNeeds(groups, (h, v) => hasImage(probed.get(h), v))) this.#hosts[need.host].addDeveloperContainer(need.osVersion, factsOf(need.host).osVersion === need.osVersion);
-
-      const sources = new Map<string, SetSource>();
-      // host, set -> the group's build for the kernel of an update staged on that host.
-      const stagedSources = new Map<string, { slot: string; kernelRelease: string; source: SetSource }>();
-      const lastBuildOn = new Map<string, ModuleBuild>();
-      for (const { group, obtain, artifactId: id } of groups) {
-        const builder = this.#hosts[group.builder];
-        const builderHost = fleet.hosts.find((h) => h.name === group.builder)!;
-        const set = sets.find((s) => s.name === group.set)!;
-        const f = factsOf(group.builder);
-        if (obtain.kind !== "stored") {
-          pulumi.log.info(`${group.set} for ${group.kernelRelease} (${group.arch}): not in the artifact store (${store.location}); ${obtain.kind === "take-back" ? `it will be taken back from ${obtain.from}, where it is installed` : `it will be built on ${obtain.on}`}`, this);
-        }
-        // The builder does not run the group's kernel (it has it staged): the kernel's config,
-        // Module.symvers and modules come from the developer container of its release.
-        const stagedKernel = f.kernelRelease !== group.kernelRelease;
-        const image = builder.developerContainers[group.osVersion];
-        const previous = lastBuildOn.get(group.builder);
-        const build = new ModuleBuild(
-          `build-${group.id}`,
-          {
-            connection: connections[group.builder],
-            builder: group.builder,
-            set: group.set,
-            kernelRelease: group.kernelRelease,
-            arch: group.arch,
-            osVersion: group.osVersion,
-            kernelConfig: stagedKernel ? "" : f.kernelConfig,
-            kernelFromImage: stagedKernel,
-            imagePath: `${fleet.storage.cacheDir}/${group.osVersion}/developer_container.bin`,
-            sourcesCommand: fleet.profile.sourcesCommand,
-            source: set.source,
-            sourceDir: set.sourceDir,
-            sourceHash: set.sourceHash,
-            sourceIdentity: set.sourceIdentity,
-            modulesDir: fleet.profile.modulesDir,
-            workDir: fleet.storage.workDir,
-            obtain: describeObtain(obtain),
-            ...(obtain.kind === "take-back" ? { takeBackFrom: connections[obtain.from] } : {}),
-            buildTimeoutSeconds: builderHost.buildTimeoutSeconds,
-            commandTimeoutSeconds: builderHost.commandTimeoutSeconds,
-          },
-          // Builds on one builder run one after another: they share its kernel tree.
-          { parent: this, dependsOn: [builder.facts, ...(image ? [image] : []), ...(previous ? [previous] : [])] },
-        );
-        this.#builds[`build-${group.id}`] = build;
-        lastBuildOn.set(group.builder, build);
-        for (const h of group.installs) {
-          const source = { kind: "build" as const, build, artifactId: id, builder, builderFacts: f };
-          if (group.staged.includes(h)) stagedSources.set(`${h}\0${group.set}`, { slot: factsOf(h).stagedSlot || "b", kernelRelease: group.kernelRelease, source });
-          else sources.set(`${h}\0${group.set}`, source);
-        }
-      }
-      // A pending host may turn out to be the builder a group lacks: not a problem before up knows.
-      const builders = fleet.build.builders;
-      const pendingBuilder = fleet.hosts.some((h) => probed.get(h.name)!.pending && (builders.length === 0 || builders.includes(h.name) || h.labels.some((l) => builders.includes(l))));
-      for (const p of plan.problems) {
-        for (const h of p.hosts) {
-          const source: SetSource = pendingBuilder ? { kind: "pending" } : { kind: "problem", reason: `${p.set} cannot be built for ${p.kernelRelease}: ${p.reason}` };
-          if (p.staged.includes(h)) stagedSources.set(`${h}\0${p.set}`, { slot: factsOf(h).stagedSlot || "b", kernelRelease: p.kernelRelease, source });
-          else sources.set(`${h}\0${p.set}`, source);
-        }
-      }
-      for (const h of fleet.hosts) {
-        if (!probed.get(h.name)!.pending) continue;
-        for (const set of sets.filter((s) => s.hosts.includes(h.name))) sources.set(`${h.name}\0${set.name}`, { kind: "pending" });
-      }
-
-      const summaries: Record<string, pulumi.Output<HostSummary>> = {};
-      for (const host of fleet.hosts) {
-        for (const set of sets.filter((s) => s.hosts.includes(host.name))) {
-          const facts = probed.get(host.name)!.facts;
-          this.#hosts[host.name].addModuleSet(set, sources.get(`${host.name}\0${set.name}`) ?? { kind: "unknown" }, {
-            running: facts ? facts.bootSlot || "a" : undefined,
-            staged: stagedSources.get(`${host.name}\0${set.name}`),
-          });
-        }
-        summaries[host.name] = this.#hosts[host.name].finish();
-      }
-      const reachable = fleet.hosts.filter((h) => !probed.get(h.name)!.unreachable).map((h) => this.#hosts[h.name]);
+    // The plan needs every host's facts at once; the resources it decides are made here.
+    this.summary = decideGroups(run, probes, this).apply((decided) => {
+      const summaries = this.#registerPlan(run, decided);
+      const reachable = fleet.hosts.filter((h) => !decided.probed.get(h.name)!.unreachable).map((h) => this.#hosts[h.name]);
       registeredAll([...Object.values(this.#builds), ...reachable.flatMap((h) => h.resources())]);
       return pulumi.all(summaries);
     });
@@ -272,5 +233,107 @@ export class Fleet extends pulumi.ComponentResource {
       for (const [i, p] of probes.entries()) p.apply((x) => x.unreachable && pulumi.log.warn(unreachableWarning(fleet.hosts[i].name, x.unreachable), this));
     }
     this.registerOutputs({ summary: this.summary });
+  }
+
+  /** Registers host i (its facts fail with the reason if it does not answer) and returns what its probe learns. */
+  #addHost(run: FleetRun, planned: PlannedFleet, i: number, probing: Probing, everyReachableResource: Promise<pulumi.CustomResource[]>): pulumi.Output<Probed> {
+    const { fleet } = run;
+    const host = fleet.hosts[i];
+    // The host with the values of its Inputs; the warning needs its real address, and is
+    // given on every run that connects to it.
+    const live = planned.host(i).apply((h) => {
+      hostKeyWarnings(h).forEach((w) => pulumi.log.warn(w));
+      return h;
+    });
+    const connection = (run.connections[host.name] = connectionFor(host, live, probing.secret, `hosts[${i}]`));
+    const setNames = run.sets.filter((s) => s.hosts.includes(host.name)).map((s) => s.name);
+    // unsecret: what is probed is derived from the (secret) connection but is not secret itself.
+    const probed: pulumi.Output<Probed> = pulumi.unsecret(connection.apply((spec) => probeHost(spec, host, setNames, fleet, probing)));
+    // Known at once for a host that answered; for one that did not, once every other
+    // host's steps are done, so that its facts fail last (unreachableHosts.ts).
+    const unreachable = settled(probed).apply((p) =>
+      p.unreachable ? pulumi.output(everyReachableResource).apply((rs) => afterEveryStep(rs).apply(() => p.unreachable)) : pulumi.output(p.unreachable),
+    );
+    this.#hosts[host.name] = new FleetHost(host.name, { host, fleet, connection, probed, unreachable }, { parent: this });
+    return settled(probed);
+  }
+
+  /** Registers the developer containers, builds, installs and loads of the decided plan; returns each host's summary. */
+  #registerPlan(run: FleetRun, decided: Decided): Record<string, pulumi.Output<HostSummary>> {
+    const { fleet, sets } = run;
+    const { groups, probed } = decided;
+    for (const need of developerContainerNeeds(groups, (h, v) => hasImage(probed.get(h), v))) this.#hosts[need.host].addDeveloperContainer(need.osVersion, probed.get(need.host)!.facts!.osVersion === need.osVersion);
+    const sources = this.#registerBuilds(run, decided);
+    addUnbuiltSources(run, decided, sources);
+
+    const summaries: Record<string, pulumi.Output<HostSummary>> = {};
+    for (const host of fleet.hosts) {
+      for (const set of sets.filter((s) => s.hosts.includes(host.name))) {
+        const facts = probed.get(host.name)!.facts;
+        this.#hosts[host.name].addModuleSet(set, sources.running.get(`${host.name}\0${set.name}`) ?? { kind: "unknown" }, {
+          running: facts ? facts.bootSlot || "a" : undefined,
+          staged: sources.staged.get(`${host.name}\0${set.name}`),
+        });
+      }
+      summaries[host.name] = this.#hosts[host.name].finish();
+    }
+    return summaries;
+  }
+
+  /** One build per group, on its builder; returns the source each installing host gets (for its running or its staged kernel). */
+  #registerBuilds(run: FleetRun, { groups, probed }: Decided): Sources {
+    const { fleet, sets, store, connections } = run;
+    const factsOf = (h: string) => probed.get(h)!.facts!;
+    const sources: Sources = { running: new Map(), staged: new Map() };
+    const lastBuildOn = new Map<string, ModuleBuild>();
+    for (const { group, obtain, artifactId: id } of groups) {
+      const builder = this.#hosts[group.builder];
+      const builderHost = fleet.hosts.find((h) => h.name === group.builder)!;
+      const set = sets.find((s) => s.name === group.set)!;
+      const f = factsOf(group.builder);
+      if (obtain.kind !== "stored") {
+        pulumi.log.info(`${group.set} for ${group.kernelRelease} (${group.arch}): not in the artifact store (${store.location}); ${obtain.kind === "take-back" ? `it will be taken back from ${obtain.from}, where it is installed` : `it will be built on ${obtain.on}`}`, this);
+      }
+      // The builder does not run the group's kernel (it has it staged): the kernel's config,
+      // Module.symvers and modules come from the developer container of its release.
+      const stagedKernel = f.kernelRelease !== group.kernelRelease;
+      const image = builder.developerContainers[group.osVersion];
+      const previous = lastBuildOn.get(group.builder);
+      const build = new ModuleBuild(
+        `build-${group.id}`,
+        {
+          connection: connections[group.builder],
+          builder: group.builder,
+          set: group.set,
+          kernelRelease: group.kernelRelease,
+          arch: group.arch,
+          osVersion: group.osVersion,
+          kernelConfig: stagedKernel ? "" : f.kernelConfig,
+          kernelFromImage: stagedKernel,
+          imagePath: `${fleet.storage.cacheDir}/${group.osVersion}/developer_container.bin`,
+          sourcesCommand: fleet.profile.sourcesCommand,
+          source: set.source,
+          sourceDir: set.sourceDir,
+          sourceHash: set.sourceHash,
+          sourceIdentity: set.sourceIdentity,
+          modulesDir: fleet.profile.modulesDir,
+          workDir: fleet.storage.workDir,
+          obtain: describeObtain(obtain),
+          ...(obtain.kind === "take-back" ? { takeBackFrom: connections[obtain.from] } : {}),
+          buildTimeoutSeconds: builderHost.buildTimeoutSeconds,
+          commandTimeoutSeconds: builderHost.commandTimeoutSeconds,
+        },
+        // Builds on one builder run one after another: they share its kernel tree.
+        { parent: this, dependsOn: [builder.facts, ...(image ? [image] : []), ...(previous ? [previous] : [])] },
+      );
+      this.#builds[`build-${group.id}`] = build;
+      lastBuildOn.set(group.builder, build);
+      for (const h of group.installs) {
+        const source = { kind: "build" as const, build, artifactId: id, builder, builderFacts: f };
+        if (group.staged.includes(h)) sources.staged.set(`${h}\0${group.set}`, { slot: factsOf(h).stagedSlot || "b", kernelRelease: group.kernelRelease, source });
+        else sources.running.set(`${h}\0${group.set}`, source);
+      }
+    }
+    return sources;
   }
 }
