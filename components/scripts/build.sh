@@ -59,7 +59,19 @@ tree_on_host() {
   echo "$src_root/$t"
 }
 
+# The script the build runs inside the developer container, in three parts: each a heredoc,
+# so nothing in it is expanded on the host.
 write_container_script() {
+  container_fetch_sources
+  echo
+  container_prepare_kernel
+  echo
+  container_build_modules
+}
+
+# The kernel sources for $KERNEL in /usr/src/linux (and the staged kernel's config); the
+# sources phase stops here.
+container_fetch_sources() {
   cat <<'INSIDE'
 set -eu
 set -o pipefail
@@ -76,7 +88,12 @@ if [ "$KERNEL_FROM_IMAGE" = true ]; then
   cp "/usr/lib/modules/$KERNEL/build/.config" /usr/src/.kmod-fleet-image.config
 fi
 [ "$PHASE" = sources ] && exit 0
+INSIDE
+}
 
+# The kernel tree configured with the wanted options and prepared for external modules.
+container_prepare_kernel() {
+  cat <<'INSIDE'
 cd /usr/src/linux
 # KERNELRELEASE pins vermagic to the running kernel whatever the tree's own version says.
 mk() { make -j"$(nproc)" KERNELRELEASE="$KERNEL" "$@"; }
@@ -117,7 +134,12 @@ fi
 say "make modules_prepare"
 mk modules_prepare
 [ -n "$OPTIONS" ] || cp /mnt/kernel.config .kmod-fleet-config
+INSIDE
+}
 
+# The modules built (in-tree directories, or the module set's own source) into /mnt/out.
+container_build_modules() {
+  cat <<'INSIDE'
 rm -rf /mnt/out && mkdir -p /mnt/out
 case "$SOURCE_KIND" in
 inTree)

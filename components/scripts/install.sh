@@ -68,6 +68,24 @@ recover() {
   rm -rf -- "$stage" "$old" "$aside"
 }
 
+# A kernel the host does not run (staged): depmod indexes its modules at its first boot.
+# The drop-in's path is quoted for systemd's command line: the work dir is a plain path
+# (the prelude checked it), which needs no quoting. Part of install (uses its refuse).
+index_at_first_boot() {
+  if [ -e "$boot_dropin" ] && ! written_by_kmod_fleet "$boot_dropin"; then
+    refuse 3 "refusing: $boot_dropin, which kmod-fleet did not write, is in the way of the boot-time depmod for $KERNEL; nothing was installed"
+  fi
+  say "$KERNEL is staged for the next boot: depmod runs at its first boot, before its modules load"
+  mkdir -p "$ext" "$at_boot" "$(dirname "$boot_dropin")"
+  : > "$at_boot/$KERNEL"
+  if [ ! -f "$boot_dropin" ]; then
+    printf '%s\n' "$KMOD_FLEET_MARK: at the first boot of a kernel whose modules were installed before it ran, depmod indexes them before they load." \
+      '[Unit]' "RequiresMountsFor=$WORK_DIR" '[Service]' \
+      "ExecStartPre=/bin/sh -c 'k=\$\$(uname -r); if [ -e $at_boot/\$\$k ]; then depmod -a \$\$k && rm -f $at_boot/\$\$k; fi; exit 0'" > "$boot_dropin"
+    systemctl daemon-reload
+  fi
+}
+
 # This run's own folder for the artifact's files (see install and pull).
 check_upload_folder() {
   case "$UPLOAD" in
@@ -147,22 +165,7 @@ install)
   done <<< "$EXPECT"
   [ -n "$names" ] || refuse 4 "the artifact has no modules; nothing was installed"
 
-  if ! running; then
-    # Indexed at the kernel's first boot. The drop-in's path is quoted for systemd's command
-    # line: the work dir is a plain path (the prelude checked it), which needs no quoting.
-    if [ -e "$boot_dropin" ] && ! written_by_kmod_fleet "$boot_dropin"; then
-      refuse 3 "refusing: $boot_dropin, which kmod-fleet did not write, is in the way of the boot-time depmod for $KERNEL; nothing was installed"
-    fi
-    say "$KERNEL is staged for the next boot: depmod runs at its first boot, before its modules load"
-    mkdir -p "$ext" "$at_boot" "$(dirname "$boot_dropin")"
-    : > "$at_boot/$KERNEL"
-    if [ ! -f "$boot_dropin" ]; then
-      printf '%s\n' "$KMOD_FLEET_MARK: at the first boot of a kernel whose modules were installed before it ran, depmod indexes them before they load." \
-        '[Unit]' "RequiresMountsFor=$WORK_DIR" '[Service]' \
-        "ExecStartPre=/bin/sh -c 'k=\$\$(uname -r); if [ -e $at_boot/\$\$k ]; then depmod -a \$\$k && rm -f $at_boot/\$\$k; fi; exit 0'" > "$boot_dropin"
-      systemctl daemon-reload
-    fi
-  fi
+  if ! running; then index_at_first_boot; fi
   chmod 0644 "$stage"/*.ko
   (cd "$stage" && sha256sum -- *.ko > "$sums")
   echo "$ARTIFACT" > "$stage/$marker"

@@ -108,18 +108,11 @@ mount_now() {
   if [ "$PERSISTENCE" = mount-unit ]; then systemctl start "$unit"; else mount "$MODULES_DIR"; fi
 }
 
-# Moves the overlay to another upper/work dir or persistence on the same mount point
-# (a new storage.modulesRoot or storage.persistence). The order keeps a complete set of
-# modules behind every boot: the modules are copied into the new upper dir before anything
-# points at it; the boot-time config then switches in one rename (a unit) or with the new
-# line added before the old one goes (fstab); only then is the live mount switched, and
-# the old folders go last. Before the switch a failure leaves the old layout as it was;
-# a new mount that fails puts the old layout back.
-move_overlay() {
-  local old_options old_fstab_line a b d
-  old_options="lowerdir=$MODULES_DIR,upperdir=$OLD_UPPER_DIR,workdir=$OLD_WORK_DIR"
-  old_fstab_line="overlay $MODULES_DIR overlay $old_options,nofail 0 0"
-  moved() { [ "$1" != "$2" ]; } # new, old
+moved() { [ "$1" != "$2" ]; } # new, old
+
+# Everything in the way of a move (below), refused before anything is written.
+refuse_move_conflicts() { # $1 = the current overlay's fstab line
+  local old_fstab_line=$1 a b d
   # A new folder inside an old one (or around it) would be copied into itself or removed
   # with it.
   for a in "$UPPER_DIR" "$WORK_DIR"; do
@@ -130,7 +123,7 @@ move_overlay() {
       case "$b/" in "$a/"*) echo "refusing to move the overlay to $a: the current overlay's $b is inside it" >&2; exit 3 ;; esac
     done
   done
-  # What is in the way that kmod-fleet did not write: refused before anything is written.
+  # What is in the way that kmod-fleet did not write.
   for d in "/etc/systemd/system/$unit" "/run/systemd/system/$unit"; do
     if [ -e "$d" ] && ! written_by_kmod_fleet "$d"; then
       echo "refusing: $d, a mount unit for $MODULES_DIR that kmod-fleet did not write, is there; kmod-fleet never replaces it" >&2
@@ -153,6 +146,20 @@ move_overlay() {
     echo "refusing to move the modules into $UPPER_DIR: it exists and is not empty; kmod-fleet moves them only into a new or empty folder" >&2
     exit 3
   fi
+}
+
+# Moves the overlay to another upper/work dir or persistence on the same mount point
+# (a new storage.modulesRoot or storage.persistence). The order keeps a complete set of
+# modules behind every boot: the modules are copied into the new upper dir before anything
+# points at it; the boot-time config then switches in one rename (a unit) or with the new
+# line added before the old one goes (fstab); only then is the live mount switched, and
+# the old folders go last. Before the switch a failure leaves the old layout as it was;
+# a new mount that fails puts the old layout back.
+move_overlay() {
+  local old_options old_fstab_line d
+  old_options="lowerdir=$MODULES_DIR,upperdir=$OLD_UPPER_DIR,workdir=$OLD_WORK_DIR"
+  old_fstab_line="overlay $MODULES_DIR overlay $old_options,nofail 0 0"
+  refuse_move_conflicts "$old_fstab_line"
 
   local made=()
   for d in "$UPPER_DIR" "$WORK_DIR"; do
