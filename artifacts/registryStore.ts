@@ -41,6 +41,23 @@ export class RegistryArtifactStore implements ArtifactStore {
     return "artifact" in found ? found.artifact : undefined;
   }
 
+  /** The manifest is whole for the key and the registry has every blob at its size (HEAD requests; nothing downloaded). */
+  async has(key: ArtifactKey): Promise<boolean> {
+    const fetched = await runOras(this.access, ["manifest", "fetch", this.reference(key)]);
+    if (!fetched.ok) {
+      if (fetched.why === "absent") return false;
+      throw new Error(explainFailure(this.access, `read ${this.reference(key)}`, fetched.message));
+    }
+    const parsed = artifactFromOci(fetched.stdout.toString("utf8"), key);
+    if ("problem" in parsed) return false;
+    for (const mod of parsed.manifest.modules) {
+      const head = await runOras(this.access, ["blob", "fetch", "--descriptor", this.blobReference(mod.sha256)]);
+      if (!head.ok && head.why === "other") throw new Error(explainFailure(this.access, `read ${mod.name}.ko of ${this.reference(key)}`, head.message));
+      if (!head.ok || JSON.parse(head.stdout.toString("utf8")).size !== mod.size) return false;
+    }
+    return true;
+  }
+
   async put(manifest: ArtifactManifest, files: ReadonlyMap<string, Buffer>): Promise<StoredArtifact> {
     checkManifest(manifest);
     checkFiles(manifest, files);

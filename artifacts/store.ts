@@ -51,6 +51,12 @@ export interface ArtifactStore {
   /** The artifact, or undefined when it is not there or not whole (a missing or altered file, a damaged manifest). */
   get(key: ArtifactKey): Promise<StoredArtifact | undefined>;
   /**
+   * Whether the store holds the key's artifact, as cheaply as the store can tell: a plan
+   * asks it on every run, so a registry answers from its manifest and blob sizes without
+   * downloading the files (get() checks every byte; install checks them on the host).
+   */
+  has(key: ArtifactKey): Promise<boolean>;
+  /**
    * Stores the files of a build; every file must match the manifest's sha256 and size.
    * When the store already holds a whole artifact for the key (another run stored it
    * first), that one is kept and returned: every run uses what the store holds.
@@ -100,6 +106,11 @@ export class LocalArtifactStore implements ArtifactStore {
   /** Only ever called with a checked sha256: the path stays inside the store. */
   private blobPath(hash: string): string {
     return require("path").join(this.dir("blobs"), `${hash}.ko`);
+  }
+
+  /** A local folder is read at disk speed: every byte is checked. */
+  async has(key: ArtifactKey): Promise<boolean> {
+    return (await this.get(key)) !== undefined;
   }
 
   async get(key: ArtifactKey): Promise<StoredArtifact | undefined> {

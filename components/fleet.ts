@@ -167,7 +167,7 @@ function decideGroups(run: FleetRun, probes: pulumi.Output<Probed>[], logTo: pul
     for (const group of plan.groups) {
       const key = artifactKeyOf(group);
       const id = artifactId(key);
-      const stored = (await store.get(key)) !== undefined;
+      const stored = await store.has(key);
       const installedOn = group.installs.filter((h) => installedArtifact(probed.get(h)!, group.kernelRelease, group.set) === id);
       groups.push({ group, obtain: decideObtain(group, { stored, installedOn }), artifactId: id });
     }

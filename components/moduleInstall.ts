@@ -158,8 +158,8 @@ async function install(setting: StoreSetting, p: ModuleInstallInputs): Promise<M
   return { ...p, modules, installDir: r.values.installDir ?? "", filesFrom, drift: [] };
 }
 
-function notInStore(p: ModuleInstallInputs, location: string, why = "(or not whole)"): string {
-  return `${p.connection.host}: cannot install ${p.set} for ${p.kernelRelease}: the artifact ${p.artifactId.slice(0, 12)}… is not in the store at ${location} ${why}; the next preview shows how it is had again (taken back from a host that has it, or built)`;
+function notInStore(p: ModuleInstallInputs, location: string): string {
+  return `${p.connection.host}: cannot install ${p.set} for ${p.kernelRelease}: the artifact ${p.artifactId.slice(0, 12)}… is not in the store at ${location} (or not whole); the next preview shows how it is had again (taken back from a host that has it, or built)`;
 }
 
 /** Sends the files from the local store: the operator's traffic grows with the number of hosts. */
@@ -185,7 +185,8 @@ async function pullOnHost(access: RegistryAccess, p: ModuleInstallInputs, manife
   try {
     await hostStep(p.connection, `pulling ${p.set} for ${p.kernelRelease} from ${location}`, installScript, "pull", { ...env(p), UPLOAD: upload, PULL: pullList(plan) }, p.commandTimeoutSeconds);
   } catch (e: any) {
-    throw new Error(`${notInStore(p, location, "(the host could not pull it)")}\n${String(e?.message ?? e)}`);
+    // The reason (the end of curl's output) follows; a registry that lost the artifact is had again as any lost store.
+    throw new Error(`${p.connection.host}: cannot install ${p.set} for ${p.kernelRelease}: the host could not pull the artifact ${p.artifactId.slice(0, 12)}… from ${location}; if the registry no longer holds it, the next preview shows how it is had again\n${String(e?.message ?? e)}`);
   }
   return `pulled by the host from ${location}`;
 }

@@ -81,7 +81,7 @@ export const HOST_SCRIPTS = {
   },
   install: {
     // Fills this run's upload folder from the registry; install then takes it as an upload.
-    pull: { lock: false, env: [KERNEL, SET, WORK_DIR, spec("UPLOAD", "path", "path"), text("PULL")] },
+    pull: { lock: false, env: [...installed, spec("UPLOAD", "path", "path"), text("PULL")] },
     install: { lock: true, env: [...installed, spec("UPLOAD", "path", "path"), spec("ARTIFACT", "hex", "artifact id"), text("EXPECT")] },
     probe: { lock: false, env: installed },
     inventory: { lock: false, env: [KERNEL, MODULES_DIR] },

@@ -120,6 +120,21 @@ describe("RegistryArtifactStore on a registry with authentication", () => {
     expect((await store.put(manifestFor(rebuilt, k), new Map(Object.entries(rebuilt)))).contents.get("pair_provider")).toEqual(rebuilt.pair_provider);
   });
 
+  it("has() tells from the manifest and the blobs' sizes, without downloading a file", async () => {
+    const k = { ...key, sourceIdentity: "git:has" };
+    const files = { pair_provider: ko("h") };
+    const store = new RegistryArtifactStore(access);
+    expect(await store.has(k)).toBe(false);
+    await store.put(manifestFor(files, k), new Map(Object.entries(files)));
+    const before = fs.readFileSync(argvLog, "utf8").split("\n").length;
+    expect(await store.has(k)).toBe(true);
+    const asked = fs.readFileSync(argvLog, "utf8").split("\n").slice(before - 1).filter(Boolean);
+    expect(asked.some((l) => /blob fetch --output/.test(l)), asked.join("\n")).toBe(false);
+    // A blob the registry lost (its storage folder gone): the artifact is not there.
+    fs.rmSync(path.dirname(registry.blobFile(sha(files.pair_provider))), { recursive: true });
+    expect(await store.has(k)).toBe(false);
+  });
+
   it("remove forgets the artifact", async () => {
     const k = { ...key, sourceIdentity: "git:removed" };
     const files = { pair_provider: ko("r") };

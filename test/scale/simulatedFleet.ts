@@ -16,7 +16,7 @@ import { startSshd, type SshdNamespace, type TestSshd } from "../provider/sshd";
 import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
 import { repoRoot } from "../../toolchain/env";
 import { hashSourceDir, sourceIdentity } from "../../components/sourceHash";
-import { LocalArtifactStore } from "../../artifacts/store";
+import { LocalArtifactStore, type ArtifactManifest } from "../../artifacts/store";
 
 /** The module set every simulated host gets (two modules, one depending on the other). */
 export const SRC = "testbed/fixtures/kmod-pair";
@@ -93,25 +93,31 @@ export function sshLogins(hosts: SimulatedHost[]): number {
 }
 
 /**
- * Puts "an earlier run's" build of the set for this kernel into the store at `store`.
- * Returns the `sha256sum *.ko` lines a host has once it installed it.
+ * "An earlier run's" build of the set for this kernel: its manifest, files and the
+ * `sha256sum *.ko` lines a host has once it installed it. `padBytes` makes each file that
+ * much larger (to see the bytes of a transfer).
  */
-export async function seedStoredBuild(store: string, builtOn = "h1"): Promise<string> {
-  const files = new Map(MODULES.map((m) => [m, Buffer.from(`vermagic=${KERNEL} SMP mod_unload\nsrcversion=SRC-${m}\nfake ${m}\n`)] as const));
+export function simulatedBuild(builtOn = "h1", padBytes = 0): { manifest: ArtifactManifest; files: Map<string, Buffer>; sums: string } {
+  const pad = "pad\n".repeat(Math.ceil(padBytes / 4)).slice(0, padBytes);
+  const files = new Map(MODULES.map((m) => [m, Buffer.from(`vermagic=${KERNEL} SMP mod_unload\nsrcversion=SRC-${m}\nfake ${m}\n${pad}`)] as const));
   const sha256 = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
-  await new LocalArtifactStore(store).put(
-    {
-      kernelRelease: KERNEL,
-      arch: "x86_64",
-      set: "kmod-pair",
-      sourceIdentity: sourceIdentity({ kind: "dir", dir: SRC }, hashSourceDir(path.join(repoRoot, SRC)), "true"),
-      builtOn,
-      builtAt: new Date().toISOString(),
-      modules: [...files].map(([name, b]) => ({ name, sha256: sha256(b), vermagic: `${KERNEL} SMP mod_unload`, srcversion: `SRC-${name}`, size: b.length })),
-    },
-    files,
-  );
-  return [...files].map(([name, b]) => `${sha256(b)}  ${name}.ko`).join("\n");
+  const manifest: ArtifactManifest = {
+    kernelRelease: KERNEL,
+    arch: "x86_64",
+    set: "kmod-pair",
+    sourceIdentity: sourceIdentity({ kind: "dir", dir: SRC }, hashSourceDir(path.join(repoRoot, SRC)), "true"),
+    builtOn,
+    builtAt: new Date().toISOString(),
+    modules: [...files].map(([name, b]) => ({ name, sha256: sha256(b), vermagic: `${KERNEL} SMP mod_unload`, srcversion: `SRC-${name}`, size: b.length })),
+  };
+  return { manifest, files, sums: [...files].map(([name, b]) => `${sha256(b)}  ${name}.ko`).join("\n") };
+}
+
+/** Puts the simulated build into the local store at `store`; returns its `sha256sum *.ko` lines. */
+export async function seedStoredBuild(store: string, builtOn = "h1"): Promise<string> {
+  const { manifest, files, sums } = simulatedBuild(builtOn);
+  await new LocalArtifactStore(store).put(manifest, files);
+  return sums;
 }
 
 /** The stack's `kmod-fleet:fleet` for these hosts: every path under `root`, the set on every host. */
