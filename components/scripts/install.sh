@@ -86,8 +86,8 @@ pull)
   # appears on a command line, and it goes as soon as the files are here.
   check_upload_folder
   login=$UPLOAD/.registry.curl
-  trap 'rm -f -- "$login"; [ "$pulled" = true ] || rm -rf -- "$UPLOAD"' EXIT
   pulled=false
+  trap 'rm -f -- "$login"; [ "$pulled" = true ] || rm -rf -- "$UPLOAD"' EXIT
   mkdir -p -- "$UPLOAD"
   while read -r name sha size url; do
     [ -n "$name" ] || continue
