@@ -59,9 +59,9 @@ export interface StoreSetting {
   storeRegistry?: RegistryAccess;
 }
 
-/** A provider's `configure`: the store setting of the stack config. */
-export function storeSettingOf(config: { get(key: string): unknown }): string | undefined {
-  return storePathInStackConfig(config.get("kmod-fleet:fleet"));
+/** A provider's `configure`: the store setting of the stack config (a folder, or a registry with its password). */
+export function storeSettingOf(config: { get(key: string): unknown }): StoreSetting {
+  return { storeConfigured: storePathInStackConfig(config.get("kmod-fleet:fleet")), storeRegistry: registryAccessOf(config) };
 }
 
 /** The store a provider uses, at the location the operator set (see above). */

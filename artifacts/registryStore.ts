@@ -43,14 +43,9 @@ export class RegistryArtifactStore implements ArtifactStore {
 
   /** The manifest is whole for the key and the registry has every blob at its size (HEAD requests; nothing downloaded). */
   async has(key: ArtifactKey): Promise<boolean> {
-    const fetched = await runOras(this.access, ["manifest", "fetch", this.reference(key)]);
-    if (!fetched.ok) {
-      if (fetched.why === "absent") return false;
-      throw new Error(explainFailure(this.access, `read ${this.reference(key)}`, fetched.message));
-    }
-    const parsed = artifactFromOci(fetched.stdout.toString("utf8"), key);
-    if ("problem" in parsed) return false;
-    for (const mod of parsed.manifest.modules) {
+    const manifest = await this.manifestOf(key);
+    if (!manifest) return false;
+    for (const mod of manifest.modules) {
       const head = await runOras(this.access, ["blob", "fetch", "--descriptor", this.blobReference(mod.sha256)]);
       if (!head.ok && head.why === "other") throw new Error(explainFailure(this.access, `read ${mod.name}.ko of ${this.reference(key)}`, head.message));
       if (!head.ok || JSON.parse(head.stdout.toString("utf8")).size !== mod.size) return false;
@@ -90,23 +85,29 @@ export class RegistryArtifactStore implements ArtifactStore {
 
   /** The key's artifact when its manifest is whole for the key and every blob matches its sha256 and size. */
   private async lookup(key: ArtifactKey): Promise<Lookup> {
-    const fetched = await runOras(this.access, ["manifest", "fetch", this.reference(key)]);
-    if (!fetched.ok) {
-      if (fetched.why === "absent") return { absent: true };
-      throw new Error(explainFailure(this.access, `read ${this.reference(key)}`, fetched.message));
-    }
-    const parsed = artifactFromOci(fetched.stdout.toString("utf8"), key);
-    if ("problem" in parsed) return { absent: true }; // not whole: built again, then replaced
+    const manifest = await this.manifestOf(key);
+    if (!manifest) return { absent: true };
     const contents = new Map<string, Buffer>();
     const files = new Map<string, string>();
-    for (const mod of parsed.manifest.modules) {
+    for (const mod of manifest.modules) {
       const blob = await runOras(this.access, ["blob", "fetch", "--output", "-", this.blobReference(mod.sha256)]);
       if (!blob.ok && blob.why === "other") throw new Error(explainFailure(this.access, `read ${mod.name}.ko of ${this.reference(key)}`, blob.message));
       if (!blob.ok || blob.stdout.length !== mod.size || sha256(blob.stdout) !== mod.sha256) return { damaged: mod.sha256 };
       contents.set(mod.name, blob.stdout);
       files.set(mod.name, `oci://${this.blobReference(mod.sha256)}`);
     }
-    return { artifact: { manifest: parsed.manifest, contents, files } };
+    return { artifact: { manifest, contents, files } };
+  }
+
+  /** The key's manifest from the tag, when it is there and whole for the key (one that is not is built again, then replaced). */
+  private async manifestOf(key: ArtifactKey): Promise<ArtifactManifest | undefined> {
+    const fetched = await runOras(this.access, ["manifest", "fetch", this.reference(key)]);
+    if (!fetched.ok) {
+      if (fetched.why === "absent") return undefined;
+      throw new Error(explainFailure(this.access, `read ${this.reference(key)}`, fetched.message));
+    }
+    const parsed = artifactFromOci(fetched.stdout.toString("utf8"), key);
+    return "problem" in parsed ? undefined : parsed.manifest;
   }
 
   /**

@@ -2,8 +2,9 @@
 // plan/buildPlan.ts), on the group's builder host inside its verified developer container.
 // The .ko files and their manifest go to the artifact store: a folder on the machine that
 // runs Pulumi (artifacts/store.ts) or a registry the team shares (artifacts/registryStore.ts);
-// every host of the group installs them from there (components/moduleInstall.ts). A missing artifact is taken back from a host that has it
-// installed, or built again, as the program decided (`obtain`, shown by the preview).
+// every host of the group installs them from there (components/moduleInstall.ts). A
+// missing artifact is taken back from a host that has it installed, or built again, as the
+// program decided (`obtain`, shown by the preview).
 //
 // A failed build does not fail this resource: it records the failure (with the end of the
 // log and where the whole log is), and each host of the group reports it once, through its
@@ -12,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import type { ModuleSource } from "../config/resolve";
 import { artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../artifacts/store";
-import { artifactStoreFor, registryAccessOf, storeSettingOf, type StoreSetting } from "../artifacts/location";
+import { artifactStoreFor, storeSettingOf, type StoreSetting } from "../artifacts/location";
 import { hostStep } from "./hostStep";
 import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { buildScript, installScript } from "./scripts";
@@ -285,8 +286,7 @@ async function obtainArtifact(store: ArtifactStore, p: ModuleBuildInputs, olds?:
 /** Exported for the provider tests, which call it directly against real hosts. */
 export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting = {
   async configure(req: pulumi.dynamic.ConfigureRequest) {
-    this.storeConfigured = storeSettingOf(req.config);
-    this.storeRegistry = registryAccessOf(req.config);
+    Object.assign(this, storeSettingOf(req.config));
   },
   async create(inputs: ModuleBuildInputs) {
     return { id: `build:${inputs.set}:${inputs.kernelRelease}:${inputs.arch}`, outs: await obtainArtifact(artifactStoreFor(this), inputs) };

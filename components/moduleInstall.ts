@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import { artifactId, type ArtifactManifest, type ArtifactStore } from "../artifacts/store";
 import type { RegistryAccess } from "../artifacts/oras";
-import { localStore, registryAccessOf, storeSettingOf, type StoreSetting } from "../artifacts/location";
+import { localStore, storeSettingOf, type StoreSetting } from "../artifacts/location";
 import { hostPullPlan, pullList } from "../artifacts/hostPull";
 import { RegistryArtifactStore } from "../artifacts/registryStore";
 import { hostStep } from "./hostStep";
@@ -208,8 +208,7 @@ async function removePerHostBuild(olds: any, news: ModuleInstallInputs): Promise
 /** Exported for the provider tests, which call it directly against real hosts. */
 export const moduleInstallProvider: pulumi.dynamic.ResourceProvider & StoreSetting = {
   async configure(req: pulumi.dynamic.ConfigureRequest) {
-    this.storeConfigured = storeSettingOf(req.config);
-    this.storeRegistry = registryAccessOf(req.config);
+    Object.assign(this, storeSettingOf(req.config));
   },
   async create(inputs: ModuleInstallInputs) {
     // A host that could not be probed keeps both boot slots' installs registered (which one

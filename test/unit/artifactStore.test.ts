@@ -171,8 +171,10 @@ describe("LocalArtifactStore", () => {
   });
 
   it("a store that cannot be written says so, with its path (not ENOENT)", async () => {
-    // The test runs as root, who may write anywhere: the store is used by nobody.
-    fs.chmodSync(root, 0o755);
+    // The test runs as root, who may write anywhere: the store is made read-only and used by
+    // root without its capabilities (setpriv), who then meets the permissions as anyone
+    // would, and can still read this checkout wherever it is.
+    fs.chmodSync(root, 0o555);
     const script = `
       require("tsx/cjs");
       const { LocalArtifactStore } = require(${JSON.stringify(path.join(__dirname, "..", "..", "artifacts", "store.ts"))});
@@ -180,7 +182,9 @@ describe("LocalArtifactStore", () => {
       new LocalArtifactStore(${JSON.stringify(root)}).put(m, new Map([["pair_provider", Buffer.from(process.argv[2], "base64")]]))
         .then(() => console.log("stored"), (e) => console.log(e.message));`;
     const files = { pair_provider: ko("p") };
-    const r = spawnSync(process.execPath, ["-e", script, JSON.stringify(manifestFor(files)), files.pair_provider.toString("base64")], { uid: 65534, gid: 65534, encoding: "utf8", cwd: path.join(__dirname, "..", "..") });
-    expect(r.stdout.trim()).toBe(`cannot store an artifact in the artifact store at ${root}: it is not writable (permission denied: ${root}/.lock); make it writable or set build.store.path to a writable folder`);
+    const r = spawnSync("setpriv", ["--inh-caps=-all", "--bounding-set=-all", "--", process.execPath, "-e", script, JSON.stringify(manifestFor(files)), files.pair_provider.toString("base64")], { encoding: "utf8", cwd: path.join(__dirname, "..", "..") });
+    fs.chmodSync(root, 0o755);
+    expect(r.error, "the test needs setpriv (util-linux)").toBeUndefined();
+    expect(r.stdout.trim(), r.stderr).toBe(`cannot store an artifact in the artifact store at ${root}: it is not writable (permission denied: ${root}/.lock); make it writable or set build.store.path to a writable folder`);
   });
 });
