@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
+import { diffFor, updateFor, type LifecycleContract } from "./lifecycle";
 import { devContainerScript } from "./scripts";
 
 export interface DeveloperContainerInputs {
@@ -78,9 +78,8 @@ export const developerContainerProvider: pulumi.dynamic.ResourceProvider = {
     return diffDeveloperContainer(olds, news);
   },
   async update(_id: string, olds: DeveloperContainerOutputs, news: DeveloperContainerInputs) {
-    // Only the way to reach the host changed: record it, touch nothing.
-    if (updateKind(developerContainerLifecycle, olds, news) === "record") return { outs: recordOnly(developerContainerLifecycle, olds, news) };
-    return { outs: await fetchAndVerify(news) };
+    // The image deleted on the host (drift): fetched and verified again.
+    return updateFor(developerContainerLifecycle, olds, news, { remake: () => fetchAndVerify(news) });
   },
   async delete(_id: string, props: DeveloperContainerOutputs) {
     await hostStep(props.connection, `removing the developer container for OS ${props.osVersion}`, devContainerScript, "delete", env(props), props.commandTimeoutSeconds);

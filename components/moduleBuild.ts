@@ -15,7 +15,7 @@ import type { ModuleSource } from "../config/resolve";
 import { artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../artifacts/store";
 import { artifactStoreFor, storeSettingOf, type StoreSetting } from "../artifacts/location";
 import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
+import { diffFor, updateFor, type LifecycleContract } from "./lifecycle";
 import { buildScript, installScript } from "./scripts";
 import { runPreflightOnHost } from "./preflightOnHost";
 import { progress } from "./progress";
@@ -115,6 +115,11 @@ export const moduleBuildLifecycle: LifecycleContract<ModuleBuildInputs> = {
   elsewhere: ["set", "kernelRelease", "arch"],
   drifted: (olds: ModuleBuildOutputs) => !olds.artifactId || (olds.failure ?? "") !== "" || olds.inStore === false,
   undecidable: (news) => !news.kernelRelease,
+  // The leftovers keep the work dir they were made in (state from before recorded none:
+  // the build's own); the way to reach the builder is also the way to its leftovers.
+  recordedCopies: (olds: ModuleBuildOutputs, news) => ({
+    leftoversOn: (olds.leftoversOn ?? []).map((l) => ({ ...l, workDir: l.workDir ?? olds.workDir, ...(l.host === news.builder ? { connection: news.connection } : {}) })),
+  }),
 };
 
 export function diffModuleBuild(olds: ModuleBuildOutputs, news: ModuleBuildInputs): pulumi.dynamic.DiffResult {
@@ -304,11 +309,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting
     return diffModuleBuild(olds, news);
   },
   async update(_id: string, olds: ModuleBuildOutputs, news: ModuleBuildInputs) {
-    if (updateKind(moduleBuildLifecycle, olds, news) === "remake") return { outs: await obtainArtifact(artifactStoreFor(this), news, olds) };
-    // Only recorded. The leftovers keep their own work dir; the way to reach the builder is
-    // also the way to its leftovers.
-    const leftoversOn = (olds.leftoversOn ?? []).map((l) => ({ ...l, workDir: l.workDir ?? olds.workDir, ...(l.host === news.builder ? { connection: news.connection } : {}) }));
-    return { outs: { ...recordOnly(moduleBuildLifecycle, olds, news), leftoversOn } };
+    return updateFor(moduleBuildLifecycle, olds, news, { remake: () => obtainArtifact(artifactStoreFor(this), news, olds) });
   },
   async delete(_id: string, props: ModuleBuildOutputs) {
     for (const l of props.leftoversOn ?? []) {

@@ -16,7 +16,7 @@ import { localStore, storeSettingOf, type StoreSetting } from "../artifacts/loca
 import { hostPullPlan, pullList } from "../artifacts/hostPull";
 import { RegistryArtifactStore } from "../artifacts/registryStore";
 import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
+import { diffFor, updateFor, UNKNOWN_IN_PREVIEW, type LifecycleContract } from "./lifecycle";
 import { buildScript, installScript } from "./scripts";
 import { keyOf } from "./moduleBuild";
 
@@ -53,12 +53,9 @@ export interface ModuleInstallOutputs extends ModuleInstallInputs {
   drift: string[];
 }
 
-/** What a preview passes for a value that is not known yet (an output of a resource that changes). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
 /** A failure the install must report; one not known yet (in a preview) is none. */
 export function knownFailure(buildFailure: unknown): string {
-  return typeof buildFailure === "string" && buildFailure !== UNKNOWN ? buildFailure : "";
+  return typeof buildFailure === "string" && buildFailure !== UNKNOWN_IN_PREVIEW ? buildFailure : "";
 }
 
 /**
@@ -80,28 +77,16 @@ export const moduleInstallLifecycle: LifecycleContract<ModuleInstallInputs> = {
   drifted: (olds: ModuleInstallOutputs) => (olds.drift ?? []).length > 0,
   // The host could not be probed: its kernel is unknown, and nothing can be decided.
   undecidable: (news) => !news.kernelRelease,
+  // In a preview where the build changes, its manifest and failure are not known yet: what
+  // the install does follows from the artifact id, known when the program runs, so those
+  // are no change by themselves (a failure is reported when it is known, by the update).
+  unknownInPreview: { manifest: { old: true }, buildFailure: { value: "" } },
+  // State from before build failures were reported holds none.
+  absentMeans: { buildFailure: "" },
 };
 
-/**
- * The build's outputs as this install sees them. In a preview where the build changes,
- * its manifest and failure are not known yet: what the install does follows from the
- * artifact id, known when the program runs, so those are no change by themselves (a
- * failure is reported when it is known, by the update).
- */
-function settled(olds: ModuleInstallOutputs, news: ModuleInstallInputs): ModuleInstallInputs {
-  return {
-    ...news,
-    manifest: isUnknown(news.manifest) ? olds.manifest : news.manifest,
-    buildFailure: knownFailure(news.buildFailure),
-  };
-}
-
-function isUnknown(v: unknown): boolean {
-  return v === UNKNOWN;
-}
-
 export function diffModuleInstall(olds: ModuleInstallOutputs, news: ModuleInstallInputs): pulumi.dynamic.DiffResult {
-  return diffFor(moduleInstallLifecycle, { ...olds, buildFailure: knownFailure(olds.buildFailure) }, settled(olds, news));
+  return diffFor(moduleInstallLifecycle, olds, news);
 }
 
 /** What read found, compared with what was installed. */
@@ -226,13 +211,13 @@ export const moduleInstallProvider: pulumi.dynamic.ResourceProvider & StoreSetti
     return diffModuleInstall(olds, news);
   },
   async update(_id: string, olds: ModuleInstallOutputs, news: ModuleInstallInputs) {
-    // Only the way to reach the host, the builder's name or the manifest changed: record it.
-    if (updateKind(moduleInstallLifecycle, { ...olds, buildFailure: knownFailure(olds.buildFailure) }, settled(olds, news)) === "record") {
-      return { outs: recordOnly(moduleInstallLifecycle, olds, news) };
-    }
-    const outs = await install(this, news);
-    if (isPerHostBuild(olds) && news.builder !== news.connection.host) await removePerHostBuild(olds, news);
-    return { outs };
+    return updateFor(moduleInstallLifecycle, olds, news, {
+      remake: async () => {
+        const outs = await install(this, news);
+        if (isPerHostBuild(olds) && news.builder !== news.connection.host) await removePerHostBuild(olds, news);
+        return outs;
+      },
+    });
   },
   async delete(_id: string, props: ModuleInstallOutputs) {
     if (!props.kernelRelease) return; // recorded empty (see create)

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
+import { diffFor, updateFor, type LifecycleContract } from "./lifecycle";
 import { explainDmesg } from "./preflightOnHost";
 import { loadScript } from "./scripts";
 
@@ -43,10 +43,18 @@ export interface ModuleLoadOutputs extends ModuleLoadInputs {
  * reload puts the previous build back if the kernel refuses the new one, and the boot-time
  * files follow only a successful load. It has no place of its own to move.
  */
-export const moduleLoadLifecycle: LifecycleContract<ModuleLoadInputs> = {
+export const moduleLoadLifecycle: LifecycleContract<ModuleLoadInputs, "reload"> = {
   resource: "ModuleLoad",
   recorded: ["connection", "modulesDir", "workDir", "kernelConfig", "doctorOn", "commandTimeoutSeconds"],
   inPlace: ["modules", "parameters", "kernelRelease", "buildDigest"],
+  updateKinds: [
+    {
+      kind: "reload",
+      fields: ["buildDigest", "parameters"],
+      sameIn: ["kernelRelease"],
+      what: "a rebuilt set or new parameters replace the code in the running kernel: the new modules must resolve before the old ones are unloaded, and the old ones (the previous build put back) are loaded again if the new ones fail",
+    },
+  ],
   // The boot-time files are named after the set.
   elsewhere: ["set"],
   drifted: (olds: ModuleLoadOutputs) => (olds.notLoaded ?? []).length > 0 || olds.persisted === false,
@@ -91,6 +99,16 @@ async function load(p: ModuleLoadInputs, previous?: ModuleLoadInputs): Promise<M
   return { ...p, notLoaded: [], persisted: true };
 }
 
+/** The new set is loaded first; modules it no longer has are unloaded only after that. */
+async function loadThenUnloadDropped(olds: ModuleLoadOutputs, news: ModuleLoadInputs, previous?: ModuleLoadInputs): Promise<ModuleLoadOutputs> {
+  const outs = await load(news, previous);
+  const dropped = (olds.modules ?? []).filter((m) => !news.modules.includes(m));
+  if (dropped.length > 0) {
+    await hostStep(olds.connection, `unloading ${dropped.join(", ")} (no longer in ${olds.set})`, loadScript, "unload-modules", { ...env(olds), MODULES: dropped.join(" ") }, olds.commandTimeoutSeconds);
+  }
+  return outs;
+}
+
 /** Exported for the provider tests, which call it directly against real hosts. */
 export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ModuleLoadInputs) {
@@ -104,20 +122,10 @@ export const moduleLoadProvider: pulumi.dynamic.ResourceProvider = {
     return diffModuleLoad(olds, news);
   },
   async update(_id: string, olds: ModuleLoadOutputs, news: ModuleLoadInputs) {
-    if (updateKind(moduleLoadLifecycle, olds, news) === "record") return { outs: recordOnly(moduleLoadLifecycle, olds, news) };
-    // A rebuilt set (same kernel) or new parameters must replace the code in the running
-    // kernel; the script checks the new modules resolve before unloading the old ones, and
-    // loads the old ones again (the previous build put back) if the new ones fail.
-    const sameKernel = olds.kernelRelease === news.kernelRelease;
-    const rebuilt = olds.buildDigest !== news.buildDigest && sameKernel;
-    const newParameters = JSON.stringify(olds.parameters) !== JSON.stringify(news.parameters) && sameKernel;
-    // The new set is loaded first; modules it no longer has are unloaded only after that.
-    const outs = await load(news, rebuilt || newParameters ? { ...olds, modulesDir: olds.modulesDir ?? news.modulesDir } : undefined);
-    const dropped = (olds.modules ?? []).filter((m) => !news.modules.includes(m));
-    if (dropped.length > 0) {
-      await hostStep(olds.connection, `unloading ${dropped.join(", ")} (no longer in ${olds.set})`, loadScript, "unload-modules", { ...env(olds), MODULES: dropped.join(" ") }, olds.commandTimeoutSeconds);
-    }
-    return { outs };
+    return updateFor(moduleLoadLifecycle, olds, news, {
+      reload: () => loadThenUnloadDropped(olds, news, { ...olds, modulesDir: olds.modulesDir ?? news.modulesDir }),
+      remake: () => loadThenUnloadDropped(olds, news),
+    });
   },
   async delete(_id: string, props: ModuleLoadOutputs) {
     await hostStep(props.connection, `unloading ${props.modules.join(", ")}`, loadScript, "unload", env(props), props.commandTimeoutSeconds);

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
+import { diffFor, updateFor, type LifecycleContract } from "./lifecycle";
 import { overlayScript } from "./scripts";
 
 export interface ModulesOverlayInputs {
@@ -32,10 +32,11 @@ export interface ModulesOverlayOutputs extends ModulesOverlayInputs {
  * points at the new folder, so that no moment exists where a boot finds them missing (a
  * replace would delete the old upper dir, and every installed module with it, first).
  */
-export const modulesOverlayLifecycle: LifecycleContract<ModulesOverlayInputs> = {
+export const modulesOverlayLifecycle: LifecycleContract<ModulesOverlayInputs, "move"> = {
   resource: "ModulesOverlay",
   recorded: ["connection", "commandTimeoutSeconds"],
   inPlace: ["upperDir", "workDir", "persistence"],
+  updateKinds: [{ kind: "move", fields: ["upperDir", "workDir", "persistence"], what: "the modules are copied to the new layout, mounted there, and the old folders go after" }],
   elsewhere: [],
   exclusive: {
     fields: ["modulesDir"],
@@ -47,10 +48,6 @@ export const modulesOverlayLifecycle: LifecycleContract<ModulesOverlayInputs> = 
 /** Another mount point is another overlay (old one first); a new layout is a move; a lost mount or unit is drift (update repairs it). */
 export function diffOverlay(olds: ModulesOverlayOutputs, news: ModulesOverlayInputs): pulumi.dynamic.DiffResult {
   return diffFor(modulesOverlayLifecycle, olds, news);
-}
-
-function isMove(olds: ModulesOverlayInputs, news: ModulesOverlayInputs): boolean {
-  return modulesOverlayLifecycle.inPlace.some((k) => olds[k] !== news[k]);
 }
 
 function env(p: ModulesOverlayInputs, createdDirs: string[] = [], owned: string[] = []) {
@@ -94,9 +91,11 @@ export const modulesOverlayProvider: pulumi.dynamic.ResourceProvider = {
     return diffOverlay(olds, news);
   },
   async update(_id: string, olds: ModulesOverlayOutputs, news: ModulesOverlayInputs) {
-    if (isMove(olds, news)) return { outs: await move(olds, news) };
-    if (updateKind(modulesOverlayLifecycle, olds, news) === "record") return { outs: recordOnly(modulesOverlayLifecycle, olds, news) };
-    return { outs: await apply(news, olds.createdDirs ?? [], olds.owned ?? []) };
+    return updateFor(modulesOverlayLifecycle, olds, news, {
+      move: () => move(olds, news),
+      // A lost mount or unit (drift): mounted and persisted again where it is.
+      remake: () => apply(news, olds.createdDirs ?? [], olds.owned ?? []),
+    });
   },
   async delete(_id: string, props: ModulesOverlayOutputs) {
     await hostStep(props.connection, `removing the modules overlay from ${props.modulesDir}`, overlayScript, "delete", env(props, props.createdDirs, props.owned ?? []), props.commandTimeoutSeconds);
