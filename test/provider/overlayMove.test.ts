@@ -131,3 +131,18 @@ describe("moving the overlay to a new layout", () => {
     expect(await on(`ls -d ${OTHER_FS} 2>/dev/null || echo gone`)).toBe("gone\n");
   });
 });
+
+describe("repairing the overlay where it is", () => {
+  it("an overlay unmounted under us: read sees it, and the update mounts it again in place (no move), with its modules", async () => {
+    const olds = await installed();
+    await on(`umount ${root}/lib/modules`);
+    const { props: read } = (await modulesOverlayProvider.read!("id", olds)) as { props: ModulesOverlayOutputs };
+    expect(read.mounted).toBe(false);
+    expect(diffOverlay(read, inputs())).toEqual({ changes: true });
+    const { outs } = await modulesOverlayProvider.update!("id", read, inputs());
+    expect(outs.mounted).toBe(true);
+    expect(await mountedUpper()).toBe(`upperdir=${root}/opt/modules`);
+    expect(await on(`cat ${root}/lib/modules/${MODULE}`)).toBe("module\n");
+    expect(outs.createdDirs).toEqual(olds.createdDirs);
+  });
+});
