@@ -8,14 +8,21 @@ import { diffFor, updateFor, type LifecycleContract } from "./lifecycle";
 import { devContainerScript } from "./scripts";
 
 export interface DeveloperContainerInputs {
+  /** How to reach the host over SSH (address, user, pinned host keys, credentials as Pulumi secrets), from `hosts[]` and the secret config. Recorded: a new one is stored, nothing runs. */
   connection: ConnectionSpec;
+  /** The OS release whose container this is: the probed running release, or a staged one the host builds for ("" when the host could not be probed: nothing is decided). Elsewhere: another image. */
   osVersion: string;
+  /** Where the compressed image is downloaded: `profile.devContainerUrl` with the host's group, board and this release filled in. Elsewhere. */
   imageUrl: string;
+  /** Its detached signature's URL, `profile.signatureUrl` filled in the same way. Elsewhere. */
   signatureUrl: string;
-  /** Armored key; "" means the key the host's OS ships, accepted only with the pinned fingerprint. */
+  /** Armored key, `profile.signingKey`; "" means the key the host's OS ships, accepted only with the pinned fingerprint. Elsewhere. */
   signingKey: string;
+  /** The fingerprint that must have signed the image, `profile.signingKeyFingerprint`. Elsewhere. */
   signingKeyFingerprint: string;
+  /** Folder of the host's image cache, `storage.cacheDir`. Elsewhere. */
   cacheDir: string;
+  /** Bound of each step on the host, from `hosts[].commandTimeoutSeconds`. Recorded. */
   commandTimeoutSeconds: number;
 }
 

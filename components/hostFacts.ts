@@ -12,23 +12,32 @@ import { parseSigningFacts, type SigningFacts } from "./signing";
 import { unreachableProblem } from "./unreachableHosts";
 import { probeOverrides, withDefaults } from "./factsProbe";
 
+// Every fact is probed when the program runs. A change of a tracked fact (TRACKED_FACTS)
+// is an update that stores it (nothing runs on the host); the others are stored with it.
 export interface HostFactsValues extends SigningFacts {
+  /** The running kernel (`uname -r`). Tracked. */
   kernelRelease: string;
+  /** The machine's architecture (`uname -m`). Tracked. */
   arch: string;
+  /** The boot's id: changes on every reboot. Not tracked (a reboot alone is no change). */
   bootId: string;
+  /** The OS's ID from the release file. Tracked. */
   osId: string;
+  /** The OS release, `profile.versionVariable` of the release files. Tracked. */
   osVersion: string;
+  /** The board, `profile.boardVariable` of the release files (the developer container's URL). Tracked. */
   board: string;
+  /** The update channel, GROUP of update.conf (a Nebraska UUID reads as the default group). Tracked. */
   group: string;
-  /** Path of the running kernel's config on the host ("" when none was found). */
+  /** Path of the running kernel's config on the host, the first of `kernelConfigSources` found ("" when none was). Tracked. */
   kernelConfig: string;
-  /** The A/B boot slot the host runs (a, b: the order of profile.kernelImages). */
+  /** The A/B boot slot the host runs (a, b: the order of profile.kernelImages). Tracked. */
   bootSlot?: string;
-  /** The OS version an update staged for the next boot ("" when the update engine is idle). */
+  /** The OS version an update staged for the next boot ("" when the update engine is idle). Tracked. */
   stagedOsVersion?: string;
-  /** That release's kernel, read from the A/B slot's image ("" when none is staged or it cannot be read). */
+  /** That release's kernel, read from the A/B slot's image ("" when none is staged or it cannot be read). Tracked. */
   stagedKernelRelease?: string;
-  /** The slot the staged release boots from. */
+  /** The slot the staged release boots from. Tracked. */
   stagedSlot?: string;
 }
 
@@ -48,16 +57,17 @@ export interface FactsProbe {
  * resource's outputs only where they are inputs: dependents then see real values.
  */
 export interface HostFactsInputs extends Partial<HostFactsValues> {
+  /** How to reach the host over SSH, from `hosts[]` and the secret config; read uses it. Stored with the next change, no change alone. */
   connection: ConnectionSpec;
-  /** Where to read the facts, as far as it differs from Flatcar's defaults (components/factsProbe.ts); absent when it does not. */
+  /** Where to read the facts (the profile's release and update files, `kernelConfigSources`), as far as it differs from Flatcar's defaults (components/factsProbe.ts); absent when it does not. No change alone. */
   probe?: Partial<FactsProbe>;
   /**
-   * Why the host could not be probed when the program ran. Nothing of the host changes then
-   * (the fleet's run fails at its end, naming it); a host that has no facts yet cannot be
-   * created.
+   * Why the host could not be probed when the program ran, set by the program. Nothing of
+   * the host changes then (the fleet's run fails at its end, naming it, in the check); a
+   * host that has no facts yet cannot be created.
    */
   unreachable?: string;
-  /** An unreachable host is a warning, not a failed check (allowUnreachableHosts). */
+  /** An unreachable host is a warning, not a failed check: `allowUnreachableHosts`. No change alone. */
   allowUnreachable?: boolean;
 }
 

@@ -22,41 +22,53 @@ import { progress } from "./progress";
 import { inTreePlan } from "../kernel/inTreePlan";
 
 export interface ModuleBuildInputs {
-  /** The builder's connection. */
+  /** The builder's connection (see `builder`). Recorded. */
   connection: ConnectionSpec;
-  /** The builder's name in the fleet. */
+  /** The builder's name in the fleet, chosen by the build plan (the first host by name that runs the kernel and may build). Recorded: another builder builds the next time. */
   builder: string;
+  /** The module set's name, `moduleSets[].name`. In the resource's name. */
   set: string;
+  /** The kernel the group builds for, from the builder's facts ("" when it could not be probed: nothing is decided). In the resource's name. */
   kernelRelease: string;
+  /** The kernel's architecture, from the facts. In the resource's name. */
   arch: string;
-  /** The OS release that ships the kernel, whose developer container builds it (messages). */
+  /** The OS release that ships the kernel, whose developer container builds it (messages). Recorded. */
   osVersion?: string;
-  /** Path of the running kernel's config on the builder ("" when the kernel comes from the image). */
+  /** Path of the running kernel's config on the builder, from its facts ("" when the kernel comes from the image). Read when acting. */
   kernelConfig: string;
   /**
    * The builder does not run this kernel (an update has it staged): its config,
-   * Module.symvers and modules come from the developer container of its release.
+   * Module.symvers and modules come from the developer container of its release. Set by
+   * the plan. Read when acting.
    */
   kernelFromImage?: boolean;
-  /** The builder's developer container (known in advance, not an output, so that a preview can compare it). */
+  /** The builder's developer container image, `<storage.cacheDir>/<release>/developer_container.bin` (known in advance, not an output, so that a preview can compare it). Recorded. */
   imagePath: string;
+  /** The command that puts the kernel sources in the container, `profile.sourcesCommand`. Recorded (the source identity covers what it decides). */
   sourcesCommand: string;
+  /** Where the set's sources are, `moduleSets[].source`: a local folder, a git URL and ref, or in-tree options. Recorded (the source identity covers its content). */
   source: ModuleSource;
-  /** Local folder of a `dir` source and the hash of its contents. */
+  /** Absolute local folder of a `dir` source, resolved by the program. Recorded. */
   sourceDir: string;
+  /** The hash of that folder's contents (components/sourceHash.ts). Recorded: the source identity carries it. */
   sourceHash: string;
-  /** What decides the build's output besides the kernel (components/sourceHash.ts). */
+  /** What decides the build's output besides the kernel (components/sourceHash.ts), computed by the program. In place: a new artifact. */
   sourceIdentity: string;
+  /** `profile.modulesDir` (a take-back reads the installed files there). Recorded. */
   modulesDir: string;
+  /** `storage.workDir` on the builder: sources, jobs, logs. Recorded: the next build runs there. */
   workDir: string;
   /**
    * How the artifact is had this run, as the program decided: "stored", "take back from h2"
-   * or "build on h1". The outputs say "stored" once it is in the store.
+   * or "build on h1". The outputs say "stored" once it is in the store. In place: a value
+   * other than "stored" obtains it again.
    */
   obtain: string;
-  /** With "take back from <host>": that host's connection. */
+  /** With "take back from <host>": that host's connection. Recorded. */
   takeBackFrom?: ConnectionSpec;
+  /** Bound of the build step, `hosts[].buildTimeoutSeconds` of the builder. Recorded. */
   buildTimeoutSeconds: number;
+  /** Bound of the other steps, `hosts[].commandTimeoutSeconds` of the builder. Recorded. */
   commandTimeoutSeconds: number;
 }
 

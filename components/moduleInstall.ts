@@ -27,20 +27,25 @@ export interface InstalledModule {
 }
 
 export interface ModuleInstallInputs {
+  /** How to reach the host over SSH (address, user, pinned host keys, credentials as Pulumi secrets), from `hosts[]` and the secret config. Recorded: a new one is stored, nothing runs. */
   connection: ConnectionSpec;
+  /** The module set's name, `moduleSets[].name`: the folder extra/<set>. Elsewhere. */
   set: string;
-  /** The host's kernel ("" or absent when the host could not be probed: nothing is decided). */
+  /** The kernel of the boot slot this install is for, from the host's facts (running or staged; "" when the host could not be probed: nothing is decided). Elsewhere: another kernel's folder. */
   kernelRelease: string;
+  /** `profile.modulesDir`, through whose overlay the files are installed. Elsewhere. */
   modulesDir: string;
+  /** `storage.workDir`: uploads, staging, and the previous install kept aside. Recorded. */
   workDir: string;
-  /** The group's builder (messages). */
+  /** The group's builder, chosen by the build plan (messages). Recorded. */
   builder: string;
-  /** The artifact to install: known when the program runs (a hash of its key), so a preview can compare it. */
+  /** The artifact to install, set by the program: known when it runs (a hash of its key), so a preview can compare it. In place: swapped in. */
   artifactId: string;
-  /** Its manifest, once the build has the artifact (null when it has none). */
+  /** Its manifest, the build's output, once the build has the artifact (null when it has none; not known in a preview where the build changes: the old one stands in). Recorded. */
   manifest: ArtifactManifest | null;
-  /** "" or why there is nothing to install: the group's build failed, or no host may build it. */
+  /** "" or why there is nothing to install: the group's build failed (the build's output), or no host may build it (the plan). In place: the update reports it and changes nothing. */
   buildFailure: string;
+  /** Bound of each step on the host, from `hosts[].commandTimeoutSeconds`. Recorded. */
   commandTimeoutSeconds: number;
 }
 

@@ -9,25 +9,31 @@ import { explainDmesg } from "./preflightOnHost";
 import { loadScript } from "./scripts";
 
 export interface ModuleLoadInputs {
+  /** How to reach the host over SSH (address, user, pinned host keys, credentials as Pulumi secrets), from `hosts[]` and the secret config. Recorded: a new one is stored, nothing runs. */
   connection: ConnectionSpec;
+  /** The module set's name, `moduleSets[].name`; the boot-time files are named after it. Elsewhere. */
   set: string;
-  /** modprobe order. */
+  /** The modules to modprobe, in order, `moduleSets[].load`. In place. */
   modules: string[];
-  /** module -> "k=v ..." for /etc/modprobe.d. */
+  /** module -> "k=v ..." for the modprobe command line and /etc/modprobe.d, from `moduleSets[].parameters`. In place: a "reload" on the same kernel. */
   parameters: Record<string, string>;
+  /** The kernel the host runs, from its facts ("" when it could not be probed: nothing is decided). In place. */
   kernelRelease: string;
-  /** Changes whenever the set's modules change (the artifact's id), so that the new ones get loaded. */
+  /** The artifact's id, set by the program: it changes whenever the set's modules change, so that the new ones get loaded. In place: a "reload" on the same kernel. */
   buildDigest: string;
-  /** Where the set is installed (<modulesDir>/<kernel>/extra/<set>), for putting a previous build back. */
+  /** Where the set is installed (<modulesDir>/<kernel>/extra/<set>), `profile.modulesDir`, for putting a previous build back. Recorded. */
   modulesDir: string;
-  /** For the doctor: where the kernel's sources and config are on the host; install.sh keeps a replaced install there. */
+  /** `storage.workDir`: for the doctor, where the kernel's sources and config are on the host; install.sh keeps a replaced install there. Recorded. */
   workDir: string;
+  /** The host's kernel config path, from its facts, for the doctor. Recorded. */
   kernelConfig: string;
   /**
    * For the doctor: the host that has this kernel's sources (the group's builder) and its
-   * config's path there; without it, this host's own.
+   * config's path there, set by the program when another host builds; without it, this
+   * host's own. Recorded.
    */
   doctorOn?: { connection: ConnectionSpec; kernelConfig: string };
+  /** Bound of each step on the host, from `hosts[].commandTimeoutSeconds`. Recorded. */
   commandTimeoutSeconds: number;
 }
 

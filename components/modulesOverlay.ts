@@ -7,11 +7,17 @@ import { diffFor, updateFor, type LifecycleContract } from "./lifecycle";
 import { overlayScript } from "./scripts";
 
 export interface ModulesOverlayInputs {
+  /** How to reach the host over SSH (address, user, pinned host keys, credentials as Pulumi secrets), from `hosts[]` and the secret config. Recorded: a new one is stored, nothing runs. */
   connection: ConnectionSpec;
+  /** The OS's read-only modules directory the overlay is mounted on, from `profile.modulesDir`. Exclusive: a new one removes the old overlay first (see the contract). */
   modulesDir: string;
+  /** The overlay's upper dir, where installed modules live: `storage.modulesRoot`. In place: a "move" update. */
   upperDir: string;
+  /** overlayfs's work dir, `<modulesRoot>.wd`. In place: a "move" update. */
   workDir: string;
+  /** How the boot mounts it again, `storage.persistence`: a systemd mount unit or an /etc/fstab line. In place: a "move" update. */
   persistence: "mount-unit" | "fstab";
+  /** Bound of each step on the host, from `hosts[].commandTimeoutSeconds`. Recorded. */
   commandTimeoutSeconds: number;
 }
 
