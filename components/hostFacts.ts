@@ -11,6 +11,7 @@ import { checkHostValues } from "./hostValues";
 import { parseSigningFacts, type SigningFacts } from "./signing";
 import { unreachableProblem } from "./unreachableHosts";
 import { probeOverrides, withDefaults } from "./factsProbe";
+import { diffFor, updateFor, type LifecycleContract } from "./lifecycle";
 
 // Every fact is probed when the program runs. A change of a tracked fact (TRACKED_FACTS)
 // is an update that stores it (nothing runs on the host); the others are stored with it.
@@ -152,10 +153,25 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
  */
 export const TRACKED_FACTS: (keyof HostFactsValues)[] = ["kernelRelease", "arch", "osId", "osVersion", "board", "group", "kernelConfig", "bootSlot", "stagedOsVersion", "stagedKernelRelease", "stagedSlot"];
 
-/** An unreachable host keeps the facts it had: nothing is known to differ, and nothing of it changes. */
+/**
+ * The facts are a record of what the probe saw; nothing is written on the host. A new
+ * tracked fact is a new record (the update stores the whole probe); every other input is
+ * stored with it, and its change alone is no change. An unreachable host keeps the facts it
+ * had: nothing is known to differ, and nothing of it changes.
+ */
+export const hostFactsLifecycle: LifecycleContract<HostFactsInputs> = {
+  resource: "HostFacts",
+  recorded: [],
+  readWhenActing: ["connection", "probe", "unreachable", "allowUnreachable", "bootId", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot"],
+  inPlace: TRACKED_FACTS,
+  elsewhere: [],
+  // A probe is what the host is: read refreshes the facts, there is nothing to repair.
+  drifted: () => false,
+  undecidable: (news) => !!news.unreachable,
+};
+
 export function diffFacts(olds: Partial<HostFactsValues>, news: HostFactsInputs): pulumi.dynamic.DiffResult {
-  if (news.unreachable) return { changes: false };
-  return { changes: TRACKED_FACTS.some((k) => olds[k] !== news[k]) };
+  return diffFor(hostFactsLifecycle, olds as HostFactsInputs, news);
 }
 
 /** An unreachable host fails here, as "resource '<host>-facts' has a problem: ...", unless allowed. */
@@ -184,8 +200,8 @@ export const hostFactsProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: HostFactsOutputs, news: HostFactsInputs) {
     return diffFacts(olds, news);
   },
-  async update(_id: string, _olds: HostFactsOutputs, news: HostFactsInputs) {
-    return { outs: outputsOf(news) };
+  async update(_id: string, olds: HostFactsOutputs, news: HostFactsInputs) {
+    return updateFor(hostFactsLifecycle, olds, news, { remake: async () => outputsOf(news) });
   },
   // Facts are only a record of the host; nothing to undo there.
   async delete() {},

@@ -20,7 +20,8 @@
 // preview does not know yet, what an absent field means, and outputs that copy a recorded
 // input. A provider file is its documented inputs, its contract, and one action per kind.
 // test/unit/lifecycle.test.ts runs every resource's contract through the same checks.
-// HostFacts is not under it: it writes nothing on a host, it records what a probe saw.
+// HostFacts is under it too, though it writes nothing on a host: a new tracked fact is a
+// new record of what the probe saw, made in place.
 import type * as pulumi from "@pulumi/pulumi";
 
 /** What a preview passes for an input that is not known yet (an output of a resource that changes in the same run). */

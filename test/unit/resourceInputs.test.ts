@@ -13,15 +13,14 @@ import { developerContainerLifecycle } from "../../components/developerContainer
 import { moduleBuildLifecycle } from "../../components/moduleBuild";
 import { moduleInstallLifecycle } from "../../components/moduleInstall";
 import { moduleLoadLifecycle } from "../../components/moduleLoad";
-import { TRACKED_FACTS } from "../../components/hostFacts";
+import { hostFactsLifecycle } from "../../components/hostFacts";
 
 const repo = path.resolve(__dirname, "../..");
 const DOC = path.join(repo, "docs/resources.md");
 
 /** Each resource: the file and Inputs type of its provider, and what a change of each field does. */
 const resources: { resource: string; file: string; inputs: string; change: (field: string) => string; otherLabels: string[] }[] = [
-  { resource: "HostFacts", file: "components/hostFacts.ts", inputs: "HostFactsInputs", change: (f) => ((TRACKED_FACTS as string[]).includes(f) ? "tracked" : "not tracked"), otherLabels: [] },
-  ...[modulesOverlayLifecycle, developerContainerLifecycle, moduleBuildLifecycle, moduleInstallLifecycle, moduleLoadLifecycle].map((c: LifecycleContract<any, string>) => ({
+  ...[hostFactsLifecycle, modulesOverlayLifecycle, developerContainerLifecycle, moduleBuildLifecycle, moduleInstallLifecycle, moduleLoadLifecycle].map((c: LifecycleContract<any, string>) => ({
     resource: c.resource,
     file: `components/${c.resource[0].toLowerCase()}${c.resource.slice(1)}.ts`,
     inputs: `${c.resource}Inputs`,
