@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { footprint, loaded, sh, Stack, testbed } from "./harness";
-import { repoRoot } from "../../toolchain/env";
+import { repoRoot } from "../../dev/toolchain/env";
 import { DEMO_GREETING, DEMO_MODULES as PAIR, demoFleetConfig, demoModuleSet } from "../../demo/config";
 import { EXAMPLE_PROJECT, installExample, packRepo } from "../package/example";
 

@@ -10,8 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { assertToolchain, pulumiBin, pulumiEnv, repoRoot } from "../../toolchain/env";
-import { withNode24 } from "../../toolchain/node24";
+import { assertToolchain, pulumiBin, pulumiEnv, repoRoot } from "../../dev/toolchain/env";
+import { withNode24 } from "../../dev/toolchain/node24";
 import { MINI_TREE } from "../unit/kernel/tree";
 
 // js-yaml and @types/node are not here: dependencies of @pulumi/pulumi bring them too.

@@ -25,7 +25,7 @@ let sshd: TestSshd;
 let dir: string;
 let S: string; // the stubs' state
 let store: string;
-const src = path.join(__dirname, "..", "..", "testbed", "fixtures", "kmod-pair");
+const src = path.join(__dirname, "..", "..", "dev", "testbed", "fixtures", "kmod-pair");
 
 // systemd-nspawn: PHASE=build writes <job>/out/<m>.ko for each module in $S/modules, unless
 // $S/build-fail exists; $S/generation changes the bytes; $S/vermagic overrides the kernel.

@@ -14,12 +14,12 @@ import * as crypto from "crypto";
 import * as path from "path";
 import { startSshd, type SshdNamespace, type TestSshd } from "../provider/sshd";
 import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { repoRoot } from "../../toolchain/env";
+import { repoRoot } from "../../dev/toolchain/env";
 import { hashSourceDir, sourceIdentity } from "../../components/sourceHash";
 import { LocalArtifactStore, type ArtifactManifest } from "../../artifacts/store";
 
 /** The module set every simulated host gets (two modules, one depending on the other). */
-export const SRC = "testbed/fixtures/kmod-pair";
+export const SRC = "dev/testbed/fixtures/kmod-pair";
 export const MODULES = ["pair_consumer", "pair_provider"];
 /** Every namespace shares this machine's kernel, so every host is of one kernel group. */
 export const KERNEL = execFileSync("uname", ["-r"]).toString().trim();

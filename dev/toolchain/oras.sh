@@ -7,7 +7,7 @@
 set -euo pipefail
 
 version=1.3.6
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="$repo/.cache/oras"
 bin="$cache/bin/oras"
 log() { echo "oras-toolchain: $*" >&2; }

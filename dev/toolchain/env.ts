@@ -1,7 +1,7 @@
 // Offline environment for every Pulumi CLI call made from TypeScript (e2e tests, demo).
 // Mirrors toolchain/env.sh; `npm run pulumi:toolchain` (toolchain/pulumi.sh) must have run.
 //
-//   import { pulumiEnv, pulumiBin, assertToolchain } from "../../toolchain/env";
+//   import { pulumiEnv, pulumiBin, assertToolchain } from "../../dev/toolchain/env";
 //   assertToolchain();
 //   execFileSync(pulumiBin, ["preview"], { cwd, env: pulumiEnv() });
 //
@@ -13,7 +13,7 @@ import * as path from "node:path";
 export const PULUMI_VERSION = "3.250.0";
 
 /** Repository root (this file lives in <repo>/toolchain). */
-export const repoRoot = path.resolve(__dirname, "..");
+export const repoRoot = path.resolve(__dirname, "..", "..");
 
 /** Where toolchain/pulumi.sh builds the binaries. */
 export const buildBin = path.join(repoRoot, ".cache", "pulumi", "bin");

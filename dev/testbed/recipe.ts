@@ -45,7 +45,7 @@ export const IN_TREE = {
 export const SOURCES_COMMAND = "kmod-fleet-sources";
 
 export const TESTBED_DIR = __dirname;
-export const REPO_DIR = path.resolve(__dirname, "..");
+export const REPO_DIR = path.resolve(__dirname, "..", "..");
 
 /** Root of everything the testbed builds or runs (gitignored). */
 export function cacheDir(): string {

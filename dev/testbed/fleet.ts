@@ -10,7 +10,7 @@ import { ensureImages, missingPrerequisites } from "./images";
 import { BOARD, GROUP, SOURCES_COMMAND, TESTBED_DIR, TestKernel, cacheDir, testKernels } from "./recipe";
 import { devContainerUrlTemplate } from "./releaseServer";
 import { ensureSigningKey } from "./signingKey";
-import { fleetSchema } from "../config/schema";
+import { fleetSchema } from "../../config/schema";
 
 export interface FleetHost {
   name: string;

@@ -9,7 +9,7 @@ import { loadavg } from "os";
 import * as testbed from "../testbed/fleet";
 import { Stack } from "../toolchain/stack";
 import { repoRoot } from "../toolchain/env";
-import { demoFleetConfig } from "../demo/config";
+import { demoFleetConfig } from "../../demo/config";
 
 async function main(): Promise<void> {
   const i = process.argv.indexOf("--hosts");

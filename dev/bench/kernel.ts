@@ -17,7 +17,7 @@ import { spawn, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { GENERATIONS, Generation, REPO, kernelData } from "../test/kernel/data";
+import { GENERATIONS, Generation, REPO, kernelData } from "../../test/kernel/data";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CLI = path.join(REPO, "dist/bin/kmod-fleet.js");

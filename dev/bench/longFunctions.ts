@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
 
-const REPO = path.resolve(__dirname, "..");
+const REPO = path.resolve(__dirname, "..", "..");
 const PRODUCT = ["index.ts", "library.ts", "config", "plan", "components", "artifacts", "ssh", "kernel", "bin"];
 const limit = Number(process.argv[2] ?? 80);
 

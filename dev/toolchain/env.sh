@@ -5,9 +5,9 @@
 
 KMOD_PULUMI_VERSION=3.250.0   # = toolchain/go.mod pkg/v3 = devDependency "pulumi" = env.ts
 if [ -n "${BASH_SOURCE:-}" ]; then
-  KMOD_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  KMOD_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 else # zsh
-  KMOD_REPO="$(cd "$(dirname "${(%):-%x}")/.." && pwd)"
+  KMOD_REPO="$(cd "$(dirname "${(%):-%x}")/../.." && pwd)"
 fi
 KMOD_PULUMI_CACHE="$KMOD_REPO/.cache/pulumi"
 KMOD_PULUMI_BUILD_BIN="$KMOD_PULUMI_CACHE/bin"
