@@ -8,14 +8,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedFleet, ResolvedHost, ResolvedModuleSet } from "../config/resolve";
 import { devContainerUrls } from "../config/profiles";
-import type { ConnectionSpec } from "../ssh/session";
-import { HostFacts, type HostFactsValues } from "./hostFacts";
-import { factsProbeOf } from "./factsProbe";
-import { ModulesOverlay } from "./modulesOverlay";
-import { DeveloperContainer } from "./developerContainer";
-import type { ModuleBuild } from "./moduleBuild";
-import { ModuleInstall } from "./moduleInstall";
-import { ModuleLoad } from "./moduleLoad";
+import type { ConnectionSpec } from "../host/ssh/session";
+import { HostFacts, type HostFactsValues } from "./providers/hostFacts/hostFacts";
+import { factsProbeOf } from "./providers/hostFacts/factsProbe";
+import { ModulesOverlay } from "./providers/modulesOverlay/modulesOverlay";
+import { DeveloperContainer } from "./providers/developerContainer/developerContainer";
+import type { ModuleBuild } from "./providers/moduleBuild/moduleBuild";
+import { ModuleInstall } from "./providers/moduleInstall/moduleInstall";
+import { ModuleLoad } from "./providers/moduleLoad/moduleLoad";
 import type { HostInventory } from "./inventory";
 
 /** A module set as one host gets it, with the identity of its local sources. */

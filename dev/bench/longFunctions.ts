@@ -14,7 +14,7 @@ import * as path from "path";
 import * as ts from "typescript";
 
 const REPO = path.resolve(__dirname, "..", "..");
-const PRODUCT = ["index.ts", "library.ts", "config", "plan", "components", "artifacts", "ssh", "kernel", "bin"];
+const PRODUCT = ["index.ts", "library.ts", "config", "components", "host", "artifacts", "kernel", "bin"];
 const limit = Number(process.argv[2] ?? 80);
 
 interface Long {

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { KERNEL, seedStoredBuild, simulatedFleetConfig, sshLogins, startSimulatedFleet, stopSimulatedFleet, type SimulatedHost } from "../../test/scale/simulatedFleet";
 import { sampleNodeProcesses, type NodeFigures } from "../../test/scale/nodeProcesses";
-import { closeAllSessions, runScript } from "../../ssh/session";
+import { closeAllSessions, runScript } from "../../host/ssh/session";
 import { Stack, type CliResult } from "../toolchain/stack";
 
 /** The hosts' root folder: the same path in every host's namespace, empty outside them; one per run, so runs can overlap. */

@@ -290,7 +290,7 @@ describe("dev/toolchain/stack.ts streams the CLI's output", () => {
       const project = path.join(work, "project");
       mkdirSync(project);
       writeFileSync(path.join(project, "Pulumi.yaml"), PULUMI_YAML.replace("engine-check", "stream-check"));
-      writeFileSync(path.join(project, "index.ts"), SLOW_PROGRAM(path.join(repoRoot, "components", "progress")));
+      writeFileSync(path.join(project, "index.ts"), SLOW_PROGRAM(path.join(repoRoot, "host", "progress")));
       writeFileSync(path.join(project, "tsconfig.json"), TSCONFIG);
       writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "stream-check", private: true }));
       symlinkSync(path.join(repoRoot, "node_modules"), path.join(project, "node_modules"), "dir");

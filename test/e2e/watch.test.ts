@@ -9,7 +9,7 @@ import { spawn } from "child_process";
 import * as net from "net";
 import * as path from "path";
 import { KERNEL } from "../scale/simulatedFleet";
-import { runScript } from "../../ssh/session";
+import { runScript } from "../../host/ssh/session";
 import { repoRoot } from "../../dev/toolchain/env";
 import { closedPort, startSimulatedStack, type SimulatedStack } from "./simulatedStack";
 

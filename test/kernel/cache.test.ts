@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KernelModel, preflight } from "../../kernel";
-import { cacheBucketFor, loadModel } from "../../bin/modelCache";
+import { cacheBucketFor, loadModel } from "../../kernel/disk/modelCache";
 import { SELECTED, kernelData, localTree } from "./data";
 
 const gen = SELECTED.includes("6.12") ? "6.12" : SELECTED[0];

@@ -14,7 +14,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { KERNEL, simulatedBuild, simulatedFleetConfig, startSimulatedHost, stopSimulatedFleet, type SimulatedHost } from "../scale/simulatedFleet";
-import { closeAllSessions, runScript } from "../../ssh/session";
+import { closeAllSessions, runScript } from "../../host/ssh/session";
 import { Stack, type CliResult } from "../../dev/toolchain/stack";
 import { repoRoot } from "../../dev/toolchain/env";
 import { LocalArtifactStore } from "../../artifacts/store";

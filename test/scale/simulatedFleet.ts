@@ -13,7 +13,7 @@ import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as path from "path";
 import { startSshd, type SshdNamespace, type TestSshd } from "../provider/sshd";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
 import { repoRoot } from "../../dev/toolchain/env";
 import { hashSourceDir, sourceIdentity } from "../../components/sourceHash";
 import { LocalArtifactStore, type ArtifactManifest } from "../../artifacts/store";

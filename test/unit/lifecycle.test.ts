@@ -2,13 +2,13 @@
 // field is classified exactly once, and what its change does follows from its class
 // (components/lifecycle.ts). A new input that nobody classified fails here.
 import { describe, expect, it } from "vitest";
-import { classifiedFields, diffFor, recordOnly, updateKind, type LifecycleContract } from "../../components/lifecycle";
-import { modulesOverlayLifecycle, type ModulesOverlayInputs } from "../../components/modulesOverlay";
-import { developerContainerLifecycle, type DeveloperContainerInputs } from "../../components/developerContainer";
-import { moduleBuildLifecycle, type ModuleBuildInputs } from "../../components/moduleBuild";
-import { moduleInstallLifecycle, type ModuleInstallInputs } from "../../components/moduleInstall";
-import { moduleLoadLifecycle, type ModuleLoadInputs } from "../../components/moduleLoad";
-import type { ConnectionSpec } from "../../ssh/session";
+import { classifiedFields, diffFor, recordOnly, updateKind, type LifecycleContract } from "../../components/providers/lifecycle";
+import { modulesOverlayLifecycle, type ModulesOverlayInputs } from "../../components/providers/modulesOverlay/modulesOverlay";
+import { developerContainerLifecycle, type DeveloperContainerInputs } from "../../components/providers/developerContainer/developerContainer";
+import { moduleBuildLifecycle, type ModuleBuildInputs } from "../../components/providers/moduleBuild/moduleBuild";
+import { moduleInstallLifecycle, type ModuleInstallInputs } from "../../components/providers/moduleInstall/moduleInstall";
+import { moduleLoadLifecycle, type ModuleLoadInputs } from "../../components/providers/moduleLoad/moduleLoad";
+import type { ConnectionSpec } from "../../host/ssh/session";
 
 const connection: ConnectionSpec = { host: "h1", address: "127.0.0.1", port: 22, user: "root", hostKeys: ["SHA256:x"], connectTimeoutSeconds: 5, connectAttempts: 1, privateKey: "KEY" };
 

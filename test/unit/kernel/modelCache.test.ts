@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { preflight } from "../../../kernel";
-import { cacheBucketFor, loadModel } from "../../../bin/modelCache";
+import { cacheBucketFor, loadModel } from "../../../kernel/disk/modelCache";
 import { MINI_TREE } from "./tree";
 
 let dir: string;

@@ -2,10 +2,10 @@
 // into a cache on the host, its detached signature checked against the pinned key (a bad
 // or missing signature fails and leaves nothing behind), decompressed.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionSpec } from "../ssh/session";
-import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
-import { devContainerScript } from "./scripts";
+import type { ConnectionSpec } from "../../../host/ssh/session";
+import { hostStep } from "../../../host/hostStep";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "../lifecycle";
+import { devContainerScript } from "../scripts";
 
 export interface DeveloperContainerInputs {
   connection: ConnectionSpec;

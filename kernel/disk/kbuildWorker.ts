@@ -7,8 +7,8 @@
  * and stores as it is, with the records of every path the index read.
  */
 import { parentPort, workerData } from "worker_threads";
-import { indexKbuild } from "../kernel/kbuild";
-import { encodeKbuild } from "../kernel/modelData";
+import { indexKbuild } from "../kbuild";
+import { encodeKbuild } from "../modelData";
 import { FileRecord, recordingTree } from "./recordingTree";
 
 export interface KbuildJob {

@@ -1,10 +1,10 @@
 // The writable overlay over the read-only modules directory (the seed's Problem #2),
 // mounted now and brought back at boot by a systemd mount unit or an /etc/fstab line.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionSpec } from "../ssh/session";
-import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
-import { overlayScript } from "./scripts";
+import type { ConnectionSpec } from "../../../host/ssh/session";
+import { hostStep } from "../../../host/hostStep";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "../lifecycle";
+import { overlayScript } from "../scripts";
 
 export interface ModulesOverlayInputs {
   connection: ConnectionSpec;

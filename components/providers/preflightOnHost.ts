@@ -4,12 +4,12 @@
 // into a temporary folder here and analysed locally: the host has no Node.js, and the
 // analysis stays out of the serialized provider code.
 import { join } from "path";
-import type { ConnectionSpec } from "../ssh/session";
-import { hostCommand, hostStep } from "./hostStep";
+import type { ConnectionSpec } from "../../host/ssh/session";
+import { hostCommand, hostStep } from "../../host/hostStep";
 import { buildScript } from "./scripts";
-import { progress } from "./progress";
+import { progress } from "../../host/progress";
 import { unpackKernelTree } from "./kernelTreeArchive";
-import type { PreflightResult } from "../kernel/preflight";
+import type { PreflightResult } from "../../kernel/preflight";
 
 /** What the build needs of the preflight's report. */
 export type PreflightReport = Pick<PreflightResult, "verdict" | "requests" | "added" | "newModules">;
@@ -20,7 +20,7 @@ export type PreflightReport = Pick<PreflightResult, "verdict" | "requests" | "ad
  * Node.js, so nothing from devDependencies runs; in the repository (TypeScript through
  * ts-node), it is bin/kmod-fleet, which runs bin/kmod-fleet.ts with tsx.
  */
-const cli: string[] = __filename.endsWith(".js") ? [process.execPath, join(__dirname, "..", "bin", "kmod-fleet.js")] : [join(__dirname, "..", "bin", "kmod-fleet")];
+const cli: string[] = __filename.endsWith(".js") ? [process.execPath, join(__dirname, "..", "..", "bin", "kmod-fleet.js")] : [join(__dirname, "..", "..", "bin", "kmod-fleet")];
 
 /** Exported for the package test: the command the providers run the analysis with. */
 export const analysisCommand = (): string[] => [...cli];

@@ -3,9 +3,9 @@
 // facts resource of every host needs them again for refresh, so each keeps them; but only
 // what differs from Flatcar's defaults, so that a preview of a default fleet does not
 // repeat the same two dozen lines for every host.
-import type { ResolvedFleet } from "../config/resolve";
-import { DEFAULT_KERNEL_CONFIG_SOURCES } from "../config/resolve";
-import { builtInProfiles } from "../config/profiles";
+import type { ResolvedFleet } from "../../../config/resolve";
+import { DEFAULT_KERNEL_CONFIG_SOURCES } from "../../../config/resolve";
+import { builtInProfiles } from "../../../config/profiles";
 import type { FactsProbe } from "./hostFacts";
 
 function probeOf(profile: ResolvedFleet["profile"], kernelConfigSources: string[]): FactsProbe {

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedAuth, ResolvedHost } from "../config/resolve";
-import type { ConnectionSpec } from "../ssh/session";
+import type { ConnectionSpec } from "./ssh/session";
 
 /** Where secrets come from: the stack's config in the program, a map in tests. */
 export type SecretSource = (configKey: string) => pulumi.Output<string>;

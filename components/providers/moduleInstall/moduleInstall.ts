@@ -9,16 +9,16 @@
 // before the old one is deleted. read compares the host with the manifest, so a deleted
 // or altered .ko is drift, repaired by installing the same artifact again: no rebuild.
 import * as pulumi from "@pulumi/pulumi";
-import { uploadBytes, type ConnectionSpec } from "../ssh/session";
-import { artifactId, type ArtifactManifest, type ArtifactStore } from "../artifacts/store";
-import type { RegistryAccess } from "../artifacts/oras";
-import { localStore, storeSettingOf, type StoreSetting } from "../artifacts/location";
-import { hostPullPlan, pullList } from "../artifacts/hostPull";
-import { RegistryArtifactStore } from "../artifacts/registryStore";
-import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
-import { buildScript, installScript } from "./scripts";
-import { keyOf } from "./moduleBuild";
+import { uploadBytes, type ConnectionSpec } from "../../../host/ssh/session";
+import { artifactId, type ArtifactManifest, type ArtifactStore } from "../../../artifacts/store";
+import type { RegistryAccess } from "../../../artifacts/oras";
+import { localStore, storeSettingOf, type StoreSetting } from "../../../artifacts/location";
+import { hostPullPlan, pullList } from "../../../artifacts/hostPull";
+import { RegistryArtifactStore } from "../../../artifacts/registryStore";
+import { hostStep } from "../../../host/hostStep";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "../lifecycle";
+import { buildScript, installScript } from "../scripts";
+import { keyOf } from "../moduleBuild/moduleBuild";
 
 export interface InstalledModule {
   name: string;

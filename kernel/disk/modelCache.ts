@@ -25,10 +25,10 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Worker } from "worker_threads";
-import { KernelModel } from "../kernel";
-import { MODEL_DATA_FORMAT, decodeKbuild, decodeModel, encodeKbuild, encodeKconfig } from "../kernel/modelData";
-import { indexKbuild } from "../kernel/kbuild";
-import { readerIndex } from "../kernel/impact";
+import { KernelModel } from "..";
+import { MODEL_DATA_FORMAT, decodeKbuild, decodeModel, encodeKbuild, encodeKconfig } from "../modelData";
+import { indexKbuild } from "../kbuild";
+import { readerIndex } from "../impact";
 import { localTree } from "./localTree";
 import { FileRecord, recordingTree, sha256 } from "./recordingTree";
 import type { KbuildJob, KbuildResult } from "./kbuildWorker";
@@ -68,7 +68,7 @@ let codeIdMemo: string | undefined;
 /** The analysis code's identity: a new parser must never read an old parser's model. */
 function codeId(): string {
   if (codeIdMemo) return codeIdMemo;
-  const dir = path.join(__dirname, "..", "kernel");
+  const dir = path.join(__dirname, "..");
   const h = createHash("sha256").update(`format ${MODEL_DATA_FORMAT}\n`);
   for (const f of fs.readdirSync(dir).sort()) {
     if (!/\.(ts|js)$/.test(f) || f.endsWith(".test.ts")) continue;

@@ -4,12 +4,12 @@
 // `pulumi preview`. The resource records them in state; its read probes again, so
 // `pulumi refresh` sees a host that changed under us.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionSpec } from "../ssh/session";
-import { hostStep } from "./hostStep";
-import { factsScript } from "./scripts";
-import { checkHostValues } from "./hostValues";
+import type { ConnectionSpec } from "../../../host/ssh/session";
+import { hostStep } from "../../../host/hostStep";
+import { factsScript } from "../scripts";
+import { checkHostValues } from "../../../host/hostValues";
 import { parseSigningFacts, type SigningFacts } from "./signing";
-import { unreachableProblem } from "./unreachableHosts";
+import { unreachableProblem } from "../../../host/unreachableHosts";
 import { probeOverrides, withDefaults } from "./factsProbe";
 
 export interface HostFactsValues extends SigningFacts {

@@ -3,7 +3,7 @@
 // failure becomes an error that names the host and the step and shows the end of the output.
 // The verbs table (components/scripts/verbs.ts) says what the verb is sent and whether it
 // takes the host lock.
-import { runScript, type ConnectionSpec } from "../ssh/session";
+import { runScript, type ConnectionSpec } from "./ssh/session";
 import { progress } from "./progress";
 import { lockPreamble, runIdentity } from "./hostLock";
 import type { HostScript } from "./scripts";

@@ -10,16 +10,16 @@
 // log and where the whole log is), and each host of the group reports it once, through its
 // install. Nothing is installed anywhere for the group, and every other group goes on.
 import * as pulumi from "@pulumi/pulumi";
-import { uploadBytes, type ConnectionSpec } from "../ssh/session";
-import type { ModuleSource } from "../config/resolve";
-import { artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../artifacts/store";
-import { artifactStoreFor, storeSettingOf, type StoreSetting } from "../artifacts/location";
-import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
-import { buildScript, installScript } from "./scripts";
-import { runPreflightOnHost } from "./preflightOnHost";
-import { progress } from "./progress";
-import { inTreePlan } from "../kernel/inTreePlan";
+import { uploadBytes, type ConnectionSpec } from "../../../host/ssh/session";
+import type { ModuleSource } from "../../../config/resolve";
+import { artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../../../artifacts/store";
+import { artifactStoreFor, storeSettingOf, type StoreSetting } from "../../../artifacts/location";
+import { hostStep } from "../../../host/hostStep";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "../lifecycle";
+import { buildScript, installScript } from "../scripts";
+import { runPreflightOnHost } from "../preflightOnHost";
+import { progress } from "../../../host/progress";
+import { inTreePlan } from "../../../kernel/inTreePlan";
 
 export interface ModuleBuildInputs {
   /** The builder's connection. */

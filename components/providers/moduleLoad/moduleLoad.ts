@@ -2,11 +2,11 @@
 // /etc/modules-load.d and /etc/modprobe.d files. A failed modprobe reports the kernel
 // messages it caused and the doctor's reading of them.
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionSpec } from "../ssh/session";
-import { hostStep } from "./hostStep";
-import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
-import { explainDmesg } from "./preflightOnHost";
-import { loadScript } from "./scripts";
+import type { ConnectionSpec } from "../../../host/ssh/session";
+import { hostStep } from "../../../host/hostStep";
+import { diffFor, recordOnly, updateKind, type LifecycleContract } from "../lifecycle";
+import { explainDmesg } from "../preflightOnHost";
+import { loadScript } from "../scripts";
 
 export interface ModuleLoadInputs {
   connection: ConnectionSpec;

@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { SourceTree } from "../kernel";
+import { SourceTree } from "..";
 
 export function localTree(root: string): SourceTree {
   const readBuf = (p: string): Buffer | undefined => {

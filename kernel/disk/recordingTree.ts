@@ -7,7 +7,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { SourceTree } from "../kernel";
+import { SourceTree } from "..";
 import { localTree } from "./localTree";
 
 /** [path, size, mtimeMs, ctimeMs, sha256] of a file the parse read, or [path] for one it found absent. */
