@@ -1,7 +1,7 @@
 // One mutating step per host at a time, across runs: two `pulumi up` (two stacks, two
 // operators) must not build, mount or unload on one host together, and a rerun after a
 // dropped connection must not delete a job folder under a build that still runs there.
-// Every verb that changes the host (`lock: true` in components/scripts/verbs.ts) starts
+// Every verb that changes the host (`lock: true` in host/scripts/verbs.ts) starts
 // with this preamble: it takes an flock on a file in /run/lock (per boot, outside the
 // folders `destroy` empties) and records who holds it. A step of the same run waits for
 // the lock; a step of another run fails at once, naming it.
@@ -19,7 +19,7 @@ export function runIdentity(stack: string | undefined): { id: string; info: stri
 
 /** The bash lines a mutating script starts with (KMOD_FLEET_RUN and KMOD_FLEET_RUN_INFO in its environment). */
 export function lockPreamble(lockFile: string = LOCK_FILE): string {
-  return `# kmod-fleet: one mutating step per host at a time (components/hostLock.ts).
+  return `# kmod-fleet: one mutating step per host at a time (host/hostLock.ts).
 kmod_fleet_lock() {
   local lock=${lockFile} owner
   mkdir -p "$(dirname "$lock")"

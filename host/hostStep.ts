@@ -1,7 +1,7 @@
 // Runs one verb of the host scripts in components/scripts as a named step: progress lines
 // go to Pulumi's log with the host's name, results come back as key=value pairs, and a
 // failure becomes an error that names the host and the step and shows the end of the output.
-// The verbs table (components/scripts/verbs.ts) says what the verb is sent and whether it
+// The verbs table (host/scripts/verbs.ts) says what the verb is sent and whether it
 // takes the host lock.
 import { runScript, type ConnectionSpec } from "./ssh/session";
 import { progress } from "./progress";

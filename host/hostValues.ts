@@ -2,7 +2,7 @@
 // become parts of paths, URLs and file names on that host. A host that answers nonsense
 // (`VERSION=../../../../etc` in a release file) must fail with a clear message, never make
 // kmod-fleet touch a path outside its own folders. The host scripts check again, with the
-// same rules (components/scripts/prelude.sh).
+// same rules (host/scripts/prelude.sh).
 import { isPlainAbsolutePath } from "../config/paths";
 import { PLAIN_NAME, PLAIN_NAME_MAX as NAME_MAX } from "../config/names";
 

@@ -5,7 +5,7 @@
  * (a branch of `case` is a function by another name). A long one either is split where a
  * name explains the part, or has its reason written next to it.
  *
- *   npx tsx bench/longFunctions.ts [lines]
+ *   npx tsx dev/bench/longFunctions.ts [lines]
  *
  * The bash side reads lines, not a grammar: a heredoc's text counts as part of its function.
  */

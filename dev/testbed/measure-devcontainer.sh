@@ -5,8 +5,8 @@
 # Usage: bash -s BASE_URL IN_TREE_OPTION IN_TREE_DIR < measure-devcontainer.sh
 # Expects /root/signing-key.asc (from stack-config) and /root/kmod-pair (the fixture):
 #   npm run -s testbed -- stack-config | jq -r .profile.signingKey | npm run -s testbed -- ssh h1 -- 'cat > /root/signing-key.asc'
-#   tar -C testbed/fixtures -c kmod-pair | npm run -s testbed -- ssh h1 -- tar -x -C /root
-#   npm run -s testbed -- ssh h1 -- bash -s http://10.0.2.2:22180 BFS_FS fs/bfs < testbed/measure-devcontainer.sh
+#   tar -C dev/testbed/fixtures -c kmod-pair | npm run -s testbed -- ssh h1 -- tar -x -C /root
+#   npm run -s testbed -- ssh h1 -- bash -s http://10.0.2.2:22180 BFS_FS fs/bfs < dev/testbed/measure-devcontainer.sh
 set -eu
 base="$1"; opt="$2"; dir="$3"
 . /usr/share/flatcar/release

@@ -15,7 +15,7 @@ const OS_VERSIONS = ["3975.2.0", "3975.2.1"];
 
 /**
  * The installed kernel first, then the auto-update: the two newest Debian cloud kernels
- * the apt index lists completely (testbed/debianKernels.ts), or TESTBED_KERNELS.
+ * the apt index lists completely (dev/testbed/debianKernels.ts), or TESTBED_KERNELS.
  */
 export function testKernels(): TestKernel[] {
   const kernels = testKernelChoice(path.join(cacheDir(), "kernels.json"));

@@ -1,9 +1,9 @@
 # Offline environment for the Pulumi CLI in this project. Source it from bash or zsh:
-#   source toolchain/env.sh && npx pulumi preview
-# toolchain/env.ts exports the same values for TypeScript (tests, demo).
+#   source dev/toolchain/env.sh && npx pulumi preview
+# dev/toolchain/env.ts exports the same values for TypeScript (tests, demo).
 # A variable already set in your environment wins, except PATH (the toolchain is prepended).
 
-KMOD_PULUMI_VERSION=3.250.0   # = toolchain/go.mod pkg/v3 = devDependency "pulumi" = env.ts
+KMOD_PULUMI_VERSION=3.250.0   # = dev/toolchain/go.mod pkg/v3 = devDependency "pulumi" = env.ts
 if [ -n "${BASH_SOURCE:-}" ]; then
   KMOD_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 else # zsh

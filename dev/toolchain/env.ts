@@ -1,5 +1,5 @@
 // Offline environment for every Pulumi CLI call made from TypeScript (e2e tests, demo).
-// Mirrors toolchain/env.sh; `npm run pulumi:toolchain` (toolchain/pulumi.sh) must have run.
+// Mirrors dev/toolchain/env.sh; `npm run pulumi:toolchain` (dev/toolchain/pulumi.sh) must have run.
 //
 //   import { pulumiEnv, pulumiBin, assertToolchain } from "../../dev/toolchain/env";
 //   assertToolchain();
@@ -9,13 +9,13 @@
 import { accessSync, constants, statSync } from "node:fs";
 import * as path from "node:path";
 
-/** Pinned CLI version: = toolchain/go.mod pkg/v3 = devDependency "pulumi" = env.sh. */
+/** Pinned CLI version: = dev/toolchain/go.mod pkg/v3 = devDependency "pulumi" = env.sh. */
 export const PULUMI_VERSION = "3.250.0";
 
 /** Repository root (this file lives in <repo>/toolchain). */
 export const repoRoot = path.resolve(__dirname, "..", "..");
 
-/** Where toolchain/pulumi.sh builds the binaries. */
+/** Where dev/toolchain/pulumi.sh builds the binaries. */
 export const buildBin = path.join(repoRoot, ".cache", "pulumi", "bin");
 
 /**

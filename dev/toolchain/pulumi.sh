@@ -4,26 +4,26 @@
 # 1. If a real `pulumi` CLI is already on PATH (not the npm wrapper), use it.
 #    Otherwise build, from Go modules at the pinned version, into .cache/pulumi/bin:
 #      pulumi                         github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-#      pulumi-language-nodejs         toolchain/langhost (this repo's own small language host)
-#      pulumi-language-python         toolchain/langhost-python (ours too: Python programs and
+#      pulumi-language-nodejs         dev/toolchain/langhost (this repo's own small language host)
+#      pulumi-language-python         dev/toolchain/langhost-python (ours too: Python programs and
 #                                     `pulumi package add` of the Fleet component package)
 #      pulumi-resource-pulumi-nodejs  copied from node_modules/@pulumi/pulumi (dynamic providers)
 # 2. Seed the cache of the npm package `pulumi` (a devDependency, same version), so that
 #    `npx pulumi` runs these binaries instead of downloading:
 #      $PULUMI_HOME/versions/<version>/bin/{pulumi,pulumi-language-nodejs,pulumi-language-python,pulumi-resource-pulumi-nodejs}
-#    PULUMI_HOME defaults to <repo>/.cache/pulumi/home (see toolchain/env.sh).
+#    PULUMI_HOME defaults to <repo>/.cache/pulumi/home (see dev/toolchain/env.sh).
 #
 # Warm (binaries present and built from the same inputs): a no-op taking well under a second.
 # Options: --force rebuilds; --check only reports whether the toolchain is ready (exit 1 if not);
 #   --seed-default-home also links the binaries into ~/.pulumi/versions/<version>/bin (the npm
-#   wrapper's default cache) so that a bare `npx pulumi` works without toolchain/env.sh;
+#   wrapper's default cache) so that a bare `npx pulumi` works without dev/toolchain/env.sh;
 #   an existing CLI there (e.g. an official download) is left alone.
 # Environment: PULUMI_TOOLCHAIN_JOBS (go build -p, default 2), PULUMI_TOOLCHAIN_NO_PATH=1
 # (ignore a pulumi on PATH and use/build the pinned one).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=toolchain/env.sh
+# shellcheck source=dev/toolchain/env.sh
 source "$here/env.sh"
 
 force=0

@@ -1,4 +1,4 @@
-# kmod-fleet's host prelude (components/scripts/prelude.sh). hostStep sends it before every
+# kmod-fleet's host prelude (host/scripts/prelude.sh). hostStep sends it before every
 # host script: after the value rules generated from the TypeScript side, before the checks
 # of the verb's environment, the host lock and the script itself (docs/host-contract.md).
 

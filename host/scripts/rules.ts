@@ -14,7 +14,7 @@ export interface ValueRule {
   expected: string;
 }
 
-/** The kinds of checked values in a script's environment (components/scripts/verbs.ts). */
+/** The kinds of checked values in a script's environment (host/scripts/verbs.ts). */
 export const VALUE_RULES = {
   /** A value a host reports: a kernel release (uname -r), an OS version. */
   plain: {
@@ -54,7 +54,7 @@ export function rulesShell(): string {
     ([kind, r]) => `  ${kind}) rule_re='${ere(r.pattern)}' rule_max=${r.max} rule_expected=${shellQuoted(r.expected)} ;;`,
   );
   return [
-    "# The value rules, generated from the TypeScript side (components/scripts/rules.ts).",
+    "# The value rules, generated from the TypeScript side (host/scripts/rules.ts).",
     "kmod_fleet_rule() { # $1 = kind",
     '  case "$1" in',
     ...cases,

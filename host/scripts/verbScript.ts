@@ -33,5 +33,5 @@ export function verbChecks(env: readonly EnvSpec[]): string {
 export function verbText<S extends ScriptName>(script: HostScript<S>, verb: VerbName<S>, lockPreamble: string): string {
   const spec = HOST_SCRIPTS[script.name][verb] as { lock: boolean; env: readonly EnvSpec[] };
   const checks = verbChecks(spec.env);
-  return `${preludeScript}\n# The checks of ${script.name}.sh ${verb}'s environment (components/scripts/verbs.ts).\n${checks}\n${spec.lock ? lockPreamble : ""}${script.body}`;
+  return `${preludeScript}\n# The checks of ${script.name}.sh ${verb}'s environment (host/scripts/verbs.ts).\n${checks}\n${spec.lock ? lockPreamble : ""}${script.body}`;
 }

@@ -1,13 +1,13 @@
-// The host contract's table: every host script (components/scripts/*.sh), its verbs (the
+// The host contract's table: every host script (components/providers/*/*.sh), its verbs (the
 // ACTION it is run with), the environment each verb gets and whether it takes the host
-// lock (components/hostLock.ts). hostStep sends a verb exactly the variables listed here,
-// and the prelude (components/scripts/prelude.sh) checks every one that has a kind before
+// lock (host/hostLock.ts). hostStep sends a verb exactly the variables listed here,
+// and the prelude (host/scripts/prelude.sh) checks every one that has a kind before
 // the script runs. docs/host-contract.md shows this table; a unit test keeps them alike.
 import type { ValueKind } from "./rules";
 
 export interface EnvSpec {
   name: string;
-  /** A checked kind (components/scripts/rules.ts), or text: any string, always quoted. */
+  /** A checked kind (host/scripts/rules.ts), or text: any string, always quoted. */
   kind: ValueKind | "text";
   /** What a refusal calls the value. */
   what: string;

@@ -1,6 +1,6 @@
 /**
  * The Kbuild index of a tree never seen before, made in a worker thread while the main
- * thread parses Kconfig (bin/modelCache.ts): the two are independent, and on a machine
+ * thread parses Kconfig (kernel/disk/modelCache.ts): the two are independent, and on a machine
  * with a second core (or a busy one, where each thread gets its own share) the first run
  * on a tree costs the longer of the two instead of their sum. The index comes back as the
  * Kbuild part of the cache's text (modelData.ts), which the main thread decodes lazily

@@ -1,7 +1,7 @@
 /**
  * A local kernel tree that records, for every path a parse reads, what a later run must
  * find there for the parse's result to still hold: size, mtime, ctime and sha256, or that
- * the path was absent (bin/modelCache.ts). Used by the Kconfig parse and by the Kbuild
+ * the path was absent (kernel/disk/modelCache.ts). Used by the Kconfig parse and by the Kbuild
  * worker alike.
  */
 import { createHash } from "crypto";

@@ -265,7 +265,7 @@ describe("Automation API inline program on the offline toolchain", () => {
 });
 
 // dev/toolchain/stack.ts's cliStreaming (what `npm run demo` uses): Pulumi's output, with the
-// providers' per-host progress lines (components/progress.ts), reaches the caller while the
+// providers' per-host progress lines (host/progress.ts), reaches the caller while the
 // `up` still runs, and the captured result is the whole output, as cli() would return it.
 const SLOW_PROGRAM = (progressModule: string) => `
 import * as pulumi from "@pulumi/pulumi";

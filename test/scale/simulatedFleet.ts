@@ -48,7 +48,7 @@ sed -n "s/^$f=//p" "$file" | head -n 1`;
 export function simulatedHostNamespace(root: string): SshdNamespace {
   return {
     stubs: kernelStubs(root),
-    // /run/lock: the host lock (components/hostLock.ts) is per machine, not shared by the fleet.
+    // /run/lock: the host lock (host/hostLock.ts) is per machine, not shared by the fleet.
     tmpfs: [root, "/etc/systemd/system", "/etc/modules-load.d", "/etc/modprobe.d", "/sys/module", "/run/lock"],
     privateFiles: ["/etc/fstab"],
   };

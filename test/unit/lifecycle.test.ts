@@ -1,6 +1,6 @@
 // Every resource that changes a host, through one table of lifecycle checks: each input
 // field is classified exactly once, and what its change does follows from its class
-// (components/lifecycle.ts). A new input that nobody classified fails here.
+// (components/providers/lifecycle.ts). A new input that nobody classified fails here.
 import { describe, expect, it } from "vitest";
 import { classifiedFields, diffFor, recordOnly, updateKind, type LifecycleContract } from "../../components/providers/lifecycle";
 import { modulesOverlayLifecycle, type ModulesOverlayInputs } from "../../components/providers/modulesOverlay/modulesOverlay";

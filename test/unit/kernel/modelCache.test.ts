@@ -1,5 +1,5 @@
 /**
- * The parse cache (bin/modelCache.ts) on a miniature tree on disk: it hits only while
+ * The parse cache (kernel/disk/modelCache.ts) on a miniature tree on disk: it hits only while
  * every file the parse read holds the same content, wherever the tree lies.
  */
 import * as fs from "fs";
