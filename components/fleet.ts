@@ -1,5 +1,5 @@
 // The whole fleet: validates the args, probes every host (in parallel, each bounded by its
-// SSH timeouts) for its facts and what it has, then plans the builds (plan/buildPlan.ts):
+// SSH timeouts) for its facts and what it has, then plans the builds (components/plan/buildPlan.ts):
 // one build per kernel, architecture and module set, on one builder host, whose artifact
 // every host of that kernel installs. The plan is made here, from facts probed when the
 // program runs, so that a preview shows exactly the builds and installs an `up` will do.

@@ -68,7 +68,7 @@ export interface ConnectionArgs {
   hostKey?: pulumi.Input<string>;
   /** Turns host key verification off; every run then warns, naming the host. Never the default; not together with `hostKey`. */
   insecureIgnoreHostKey?: boolean;
-  /** @pulumi/command's name for `address` (components/commandConnection.ts maps each of these). */
+  /** @pulumi/command's name for `address` (host/commandConnection.ts maps each of these). */
   host?: pulumi.Input<string>;
   /** @pulumi/command's name for `auth.privateKey`. */
   privateKey?: pulumi.Input<string>;

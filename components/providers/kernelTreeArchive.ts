@@ -5,7 +5,7 @@
 // own file. So the archive is read here, entry by entry: only regular files and folders are
 // written, each at a path checked to stay inside the folder; a link is never created.
 //
-// Plain functions with require() inside: providers serialize them (see ssh/session.ts).
+// Plain functions with require() inside: providers serialize them (see host/ssh/session.ts).
 
 /** What was left out, for the caller to mention: links and special files, by name. */
 export interface UnpackResult {

@@ -1,8 +1,11 @@
 // Runs the Kconfig preflight (bin/kmod-fleet, see kernel/) on the host's exact kernel
 // sources and running config before anything is compiled, and the Unknown-symbol doctor
 // on the kernel messages of a failed modprobe. The host's Kconfig/Kbuild files are fetched
-// into a temporary folder here and analysed locally: the host has no Node.js, and the
-// analysis stays out of the serialized provider code.
+// into a temporary folder here and analysed locally: the host has no Node.js. The analysis
+// runs as the CLI in a child process, not in-process: it stays out of the serialized
+// provider code, needs no TypeScript loader in the provider process, and its memory and
+// any crash stay out of the process that holds every host's SSH connection
+// (docs/architecture.md, "Why the providers look the way they do").
 import { join } from "path";
 import type { ConnectionSpec } from "../../host/ssh/session";
 import { hostCommand, hostStep } from "../../host/hostStep";

@@ -4,7 +4,7 @@
 # ACTION: create | probe | delete
 # CACHE_DIR, VERSION, IMAGE_URL, SIGNATURE_URL, SIGNING_KEY (armored; empty: take the key
 # the OS ships in flatcar-install), FINGERPRINT (empty: any key in SIGNING_KEY);
-# probe gets CACHE_DIR and VERSION only (components/scripts/verbs.ts). VERSION comes from
+# probe gets CACHE_DIR and VERSION only (host/scripts/verbs.ts). VERSION comes from
 # the host's release file: the prelude has checked it is one plain name, or a path like
 # ../../../../etc would send the delete below somewhere else.
 set -eu

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Prints what kmod-fleet needs to know about a host, as key=value lines, each value in
 # base64: a value read from a host file may hold a line break, and must not be able to
-# print a line of its own (components/hostFacts.ts refuses a key seen twice).
+# print a line of its own (components/providers/hostFacts/hostFacts.ts refuses a key seen twice).
 # Environment (from the profile): RELEASE_FILES, VERSION_VARIABLE, BOARD_VARIABLE,
 # UPDATE_CONF_FILES (newline-separated; later files win), DEFAULT_GROUP,
 # CONFIG_SOURCES (newline-separated, ${KERNEL} stands for `uname -r`), KERNEL_IMAGES (the
@@ -86,7 +86,7 @@ emit stagedKernelRelease "$staged_kernel"
 emit stagedSlot "$staged_slot"
 
 # Whether the kernel refuses unsigned modules. Raw values, one line each; kmod-fleet checks
-# their shapes (components/signing.ts).
+# their shapes (components/providers/hostFacts/signing.ts).
 config_line() { # $1 = option name: its line in the running config, "absent", or nothing without a config
   [ -n "$config" ] || return 0
   line=$(zcat -f -- "$config" 2>/dev/null | grep -E "^(CONFIG_$1=|# CONFIG_$1 is not set)" | head -n 1 || true)

@@ -49,7 +49,7 @@ export interface FactsProbe {
  */
 export interface HostFactsInputs extends Partial<HostFactsValues> {
   connection: ConnectionSpec;
-  /** Where to read the facts, as far as it differs from Flatcar's defaults (components/factsProbe.ts); absent when it does not. */
+  /** Where to read the facts, as far as it differs from Flatcar's defaults (components/providers/hostFacts/factsProbe.ts); absent when it does not. */
   probe?: Partial<FactsProbe>;
   /**
    * Why the host could not be probed when the program ran. Nothing of the host changes then

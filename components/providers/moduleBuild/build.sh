@@ -13,7 +13,7 @@
 # DIRECTORIES (M= directories, in any order: built in the order of their symbols),
 # space-separated, SOURCE_KIND (dir|git|inTree),
 # GIT_URL, GIT_REF, SOURCE_ARCHIVE (uploaded tar of a local folder), BUILD_HOST (the
-# fleet's name for this host, in messages). Which verb gets which: components/scripts/verbs.ts;
+# fleet's name for this host, in messages). Which verb gets which: host/scripts/verbs.ts;
 # the prelude has checked KERNEL, SET and the paths.
 set -eu
 set -o pipefail

@@ -1,8 +1,8 @@
 // One module set built once for one kernel and architecture (a group of the build plan,
-// plan/buildPlan.ts), on the group's builder host inside its verified developer container.
+// components/plan/buildPlan.ts), on the group's builder host inside its verified developer container.
 // The .ko files and their manifest go to the artifact store: a folder on the machine that
 // runs Pulumi (artifacts/store.ts) or a registry the team shares (artifacts/registryStore.ts);
-// every host of the group installs them from there (components/moduleInstall.ts). A
+// every host of the group installs them from there (components/providers/moduleInstall/moduleInstall.ts). A
 // missing artifact is taken back from a host that has it installed, or built again, as the
 // program decided (`obtain`, shown by the preview).
 //

@@ -19,7 +19,7 @@
 # overlay's folder for it all the same, and depmod runs at that kernel's first boot, in
 # systemd-modules-load before it loads them (a drop-in, and a marker per kernel), against
 # the tree the host really boots.
-# Which verb gets which variable: components/scripts/verbs.ts; the prelude has checked
+# Which verb gets which variable: host/scripts/verbs.ts; the prelude has checked
 # KERNEL, SET, the paths and ARTIFACT.
 set -eu
 

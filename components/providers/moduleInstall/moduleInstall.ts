@@ -1,7 +1,7 @@
 // A built artifact installed on one host: its .ko files uploaded from the local artifact
 // store, or pulled by the host from the registry store (artifacts/location.ts),
 // their sha256 and vermagic checked on the host before anything is staged, then swapped
-// into <modules dir>/<kernel>/extra/<set>/ and indexed by depmod (components/scripts/install.sh);
+// into <modules dir>/<kernel>/extra/<set>/ and indexed by depmod (components/providers/moduleInstall/install.sh);
 // for a kernel staged for the next boot, depmod runs at that kernel's first boot.
 // A new artifact (new sources) is an update in place: the previous modules stay until the
 // new ones are verified and swapped in, so a failed build or install never removes them.

@@ -6,7 +6,7 @@
 # replaced, once every new one resolves), OLD_MODULES and OLD_PARAMETERS (a reload: what
 # was loaded before, loaded again if the new set fails), KERNEL, MODULES_DIR, WORK_DIR
 # (where install.sh installed the set and kept the install it replaced). Which verb gets
-# which: components/scripts/verbs.ts; the prelude has checked SET, the module names
+# which: host/scripts/verbs.ts; the prelude has checked SET, the module names
 # (they become file names and modprobe arguments), KERNEL and the paths.
 set -eu
 set -f # MODULES is split into words below, never globbed

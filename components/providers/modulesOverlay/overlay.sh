@@ -6,7 +6,7 @@
 # OLD_UPPER_DIR, OLD_WORK_DIR, OLD_PERSISTENCE (move: the layout being left),
 # CREATED_DIRS (delete: the folders create made, one per line), OWNED (what an earlier
 # create recorded as kmod-fleet's, one per line: unit, fstab, dropin, mount; empty for
-# state written before this was recorded). Which verb gets which: components/scripts/verbs.ts.
+# state written before this was recorded). Which verb gets which: host/scripts/verbs.ts.
 # The prelude has checked every path: plain absolute paths, so no ',' ':' or '=' changes
 # the overlay's mount options.
 set -eu
