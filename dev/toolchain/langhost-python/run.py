@@ -1,4 +1,4 @@
-# Runs a Pulumi Python program for dev/toolchain/langhost-python: connects the `pulumi` SDK to
+# Runs a Pulumi Python program for toolchain/langhost-python: connects the `pulumi` SDK to
 # the engine (the address flags the language host passes), then runs the program's
 # __main__.py (or the file named) inside the stack. The stack config comes from the
 # PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS variables, which the SDK reads itself.
