@@ -52,7 +52,7 @@ describe.each(RUNTIMES)("the example program on Node.js $major, its machine a lo
         [key("testbedState")]: state,
         [key("profile")]: { releaseFiles: [`${d}/release`], updateConfFiles: [`${d}/update.conf`] },
         [key("kernelConfigSources")]: [`${d}/config-\${KERNEL}`],
-        [key("kmodPairSources")]: path.join(repoRoot, "testbed", "fixtures", "kmod-pair"),
+        [key("kmodPairSources")]: path.join(repoRoot, "dev", "testbed", "fixtures", "kmod-pair"),
       },
       { [key("sshPrivateKey")]: sshd.privateKey },
     );

@@ -65,7 +65,7 @@ beforeAll(async () => {
       [key("user")]: "root",
       [key("profile")]: { releaseFiles: [`${d}/release`], updateConfFiles: [`${d}/update.conf`] },
       [key("kernelConfigSources")]: [`${d}/config-\${KERNEL}`],
-      [key("kmodPairSources")]: path.join(repoRoot, "testbed", "fixtures", "kmod-pair"),
+      [key("kmodPairSources")]: path.join(repoRoot, "dev", "testbed", "fixtures", "kmod-pair"),
     },
     { [key("sshPrivateKey")]: sshd.privateKey },
   );
