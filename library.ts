@@ -6,7 +6,7 @@
 export { Fleet, FleetArgsError, type AuthArgs, type ConnectionArgs, type FactsProber, type FleetArgs, type HostArgs, type HostDefaultsArgs, type InventoryProber } from "./components/fleet";
 export type { HostSummary } from "./components/host";
 export { LocalArtifactStore, type ArtifactStore, type ArtifactManifest, type ArtifactKey } from "./artifacts/store";
-export { planBuilds, type BuildPlan, type BuildGroup } from "./plan/buildPlan";
+export { planBuilds, type BuildPlan, type BuildGroup } from "./components/plan/buildPlan";
 export { CONFIG_KEY, ConfigError, resolveFleetConfig, type ResolvedFleet, type ResolvedHost, type ResolvedModuleSet } from "./config/resolve";
 export type { BuildConfig, FleetConfig, HostConfig, ModuleSetConfig, ProfileConfig, StorageConfig } from "./config/schema";
 export * as kernel from "./kernel";

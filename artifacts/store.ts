@@ -5,7 +5,7 @@
 //
 // The install and build providers run this code in the provider process, where Pulumi's
 // closure serializer ships it: packages are require()d inside the functions (as in
-// ssh/session.ts), never imported at the top of the module.
+// host/ssh/session.ts), never imported at the top of the module.
 import { checkFiles, checkManifest, manifestProblems, sha256 } from "./manifest";
 import { withStoreLock } from "./storeLock";
 

@@ -12,8 +12,8 @@ import { ARCH_DIRS, archDirOf, knownArchNames } from "../kernel/archSupport";
 import { notAConfig } from "../kernel/dotconfig";
 import { unknownRequests } from "../kernel/requestNames";
 import { COMMANDS, Command, HelpRequest, UsageError, helpText, parseArgs } from "./cliArgs";
-import { defaultCacheDir, loadModel } from "./modelCache";
-import { signingAdvice } from "../components/signing";
+import { defaultCacheDir, loadModel } from "../kernel/disk/modelCache";
+import { signingAdvice } from "../components/providers/hostFacts/signing";
 import { runWatch } from "./watch";
 
 /** The parts of a preflight's or doctor's command line every command checks the same way. */

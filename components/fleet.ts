@@ -1,5 +1,5 @@
 // The whole fleet: validates the args, probes every host (in parallel, each bounded by its
-// SSH timeouts) for its facts and what it has, then plans the builds (plan/buildPlan.ts):
+// SSH timeouts) for its facts and what it has, then plans the builds (components/plan/buildPlan.ts):
 // one build per kernel, architecture and module set, on one builder host, whose artifact
 // every host of that kernel installs. The plan is made here, from facts probed when the
 // program runs, so that a preview shows exactly the builds and installs an `up` will do.
@@ -24,21 +24,21 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { closeSession, type ConnectionSpec } from "../ssh/session";
+import { closeSession, type ConnectionSpec } from "../host/ssh/session";
 import { artifactId, type ArtifactStore } from "../artifacts/store";
 import { programStore } from "../artifacts/location";
-import { decideObtain, describeObtain, developerContainerNeeds, planBuilds, type BuildGroup, type BuildPlan, type Obtain } from "../plan/buildPlan";
-import { connectionFor, hostKeyWarnings } from "./connection";
-import { probeFacts, type FactsProbe } from "./hostFacts";
-import { factsProbeOf } from "./factsProbe";
+import { decideObtain, describeObtain, developerContainerNeeds, planBuilds, type BuildGroup, type BuildPlan, type Obtain } from "./plan/buildPlan";
+import { connectionFor, hostKeyWarnings } from "../host/connection";
+import { probeFacts, type FactsProbe } from "./providers/hostFacts/hostFacts";
+import { factsProbeOf } from "./providers/hostFacts/factsProbe";
 import { probeInventory, type InventoryProber } from "./inventory";
 import { FleetHost, type HostModuleSet, type HostSummary, type Probed, type SetSource } from "./host";
-import { ModuleBuild, artifactKeyOf } from "./moduleBuild";
+import { ModuleBuild, artifactKeyOf } from "./providers/moduleBuild/moduleBuild";
 import { planFleet, type FactsProber, type FleetArgs, type FleetOptions, type PlannedFleet } from "./fleetArgs";
 import type { ResolvedFleet, ResolvedHost } from "../config/resolve";
 import { hashSourceDir, sourceIdentity } from "./sourceHash";
-import { unsignedModulesWarning } from "./signing";
-import { afterEveryStep, unreachableWarning, withoutHostPrefix } from "./unreachableHosts";
+import { unsignedModulesWarning } from "./providers/hostFacts/signing";
+import { afterEveryStep, unreachableWarning, withoutHostPrefix } from "../host/unreachableHosts";
 
 export type { AuthArgs, ConnectionArgs, FactsProber, FleetArgs, FleetOptions, HostArgs, HostDefaultsArgs } from "./fleetArgs";
 export type { BuildArgs, GitSourceArgs, HostSelectorArgs, InTreeSourceArgs, ModuleSetArgs, ProfileArgs, SourceArgs, StorageArgs, StoreArgs } from "./fleetArgTypes";

@@ -15,10 +15,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, resolveFleetConfig, type ResolvedFleet, type ResolvedHost } from "../config/resolve";
 import { componentSchemas } from "../config/schema";
 import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type ProfileArgs, type StorageArgs } from "./fleetArgTypes";
-import type { ConnectionSpec } from "../ssh/session";
-import type { FactsProbe, HostFactsValues } from "./hostFacts";
+import type { ConnectionSpec } from "../host/ssh/session";
+import type { FactsProbe, HostFactsValues } from "./providers/hostFacts/hostFacts";
 import type { InventoryProber } from "./inventory";
-import { isPlainObject, normalizeConnections, splitHostKeys } from "./commandConnection";
+import { isPlainObject, normalizeConnections, splitHostKeys } from "../host/commandConnection";
 
 export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<HostFactsValues>;
 
@@ -68,7 +68,7 @@ export interface ConnectionArgs {
   hostKey?: pulumi.Input<string>;
   /** Turns host key verification off; every run then warns, naming the host. Never the default; not together with `hostKey`. */
   insecureIgnoreHostKey?: boolean;
-  /** @pulumi/command's name for `address` (components/commandConnection.ts maps each of these). */
+  /** @pulumi/command's name for `address` (host/commandConnection.ts maps each of these). */
   host?: pulumi.Input<string>;
   /** @pulumi/command's name for `auth.privateKey`. */
   privateKey?: pulumi.Input<string>;

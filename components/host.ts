@@ -1,5 +1,5 @@
 // One host of the fleet: its facts and the modules overlay; the developer containers of the
-// releases it builds for (plan/buildPlan.ts); and for each module set an install of the
+// releases it builds for (components/plan/buildPlan.ts); and for each module set an install of the
 // set's artifact followed by a load, in that order, and when an update is staged for the
 // next boot, an install for that kernel too (loaded by the boot itself). Installs are
 // named after their kernel, so the staged one is the running one after the reboot. The
@@ -8,14 +8,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedFleet, ResolvedHost, ResolvedModuleSet } from "../config/resolve";
 import { devContainerUrls } from "../config/profiles";
-import type { ConnectionSpec } from "../ssh/session";
-import { HostFacts, type HostFactsValues } from "./hostFacts";
-import { factsProbeOf } from "./factsProbe";
-import { ModulesOverlay } from "./modulesOverlay";
-import { DeveloperContainer } from "./developerContainer";
-import type { ModuleBuild } from "./moduleBuild";
-import { ModuleInstall } from "./moduleInstall";
-import { ModuleLoad } from "./moduleLoad";
+import type { ConnectionSpec } from "../host/ssh/session";
+import { HostFacts, type HostFactsValues } from "./providers/hostFacts/hostFacts";
+import { factsProbeOf } from "./providers/hostFacts/factsProbe";
+import { ModulesOverlay } from "./providers/modulesOverlay/modulesOverlay";
+import { DeveloperContainer } from "./providers/developerContainer/developerContainer";
+import type { ModuleBuild } from "./providers/moduleBuild/moduleBuild";
+import { ModuleInstall } from "./providers/moduleInstall/moduleInstall";
+import { ModuleLoad } from "./providers/moduleLoad/moduleLoad";
 import type { HostInventory } from "./inventory";
 
 /** A module set as one host gets it, with the identity of its local sources. */
@@ -40,7 +40,7 @@ export interface FleetHostArgs {
   fleet: ResolvedFleet;
   connection: pulumi.Output<ConnectionSpec>;
   probed: pulumi.Output<Probed>;
-  /** Why the host could not be probed: known only once every other host's steps are done (components/unreachableHosts.ts). */
+  /** Why the host could not be probed: known only once every other host's steps are done (host/unreachableHosts.ts). */
   unreachable: pulumi.Output<string | undefined>;
 }
 
@@ -171,7 +171,7 @@ export class FleetHost extends pulumi.ComponentResource {
    * the other slot's install goes then (the host has run the new kernel). A host whose
    * slot is not known (it could not be probed, or is pending in a preview) keeps every
    * slot's install as it is. Steps that change the host wait for each other through the
-   * host lock (components/hostLock.ts).
+   * host lock (host/hostLock.ts).
    */
   addModuleSet(set: HostModuleSet, source: SetSource, slots: { running?: string; staged?: { slot: string; kernelRelease: string; source: SetSource } }): void {
     const { probed } = this.args;

@@ -3,9 +3,9 @@
 // such a host), and whether the developer container for its OS version is there (a
 // builder that has it keeps it; one that does not downloads it only when it must build);
 // the same for the kernel and release of an update staged for the next boot.
-import type { ConnectionSpec } from "../ssh/session";
-import { hostStep } from "./hostStep";
-import { devContainerScript, installScript } from "./scripts";
+import type { ConnectionSpec } from "../host/ssh/session";
+import { hostStep } from "../host/hostStep";
+import { devContainerScript, installScript } from "./providers/scripts";
 
 export interface HostInventory {
   /** Set name -> id of the artifact installed for the running kernel (files unchanged since). */

@@ -1,10 +1,10 @@
 // The shapes of the names kmod-fleet puts into paths and commands on a host, shared by the
-// config schema, the check of what hosts report (components/hostValues.ts) and the host
+// config schema, the check of what hosts report (host/hostValues.ts) and the host
 // scripts' prelude, whose shell checks are generated from these very regexes
-// (components/scripts/rules.ts). So each regex is written in the syntax JavaScript and
+// (host/scripts/rules.ts). So each regex is written in the syntax JavaScript and
 // POSIX extended regexes (bash's [[ =~ ]]) read alike: anchors, bracket expressions,
 // groups, `*`, `+` and `{m,n}`, no backslash escapes.
-// No imports: providers serialize the functions they use (see ssh/session.ts).
+// No imports: providers serialize the functions they use (see host/ssh/session.ts).
 
 /** One plain name (a kernel release, an OS version): no '/', not starting with '.' or '-', no spaces, globs or quotes. */
 export const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;

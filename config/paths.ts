@@ -1,9 +1,9 @@
 // What a plain absolute path is, for the config schema and for the values hosts report.
-// No imports: providers serialize the functions they use (see ssh/session.ts).
+// No imports: providers serialize the functions they use (see host/ssh/session.ts).
 
 // No ',' ':' or '=' either: the paths go into overlayfs mount options and systemd-nspawn binds.
 // A segment never starts with '.': no `.` or `..` segments. The host scripts' prelude checks
-// paths with this same regex (components/scripts/rules.ts).
+// paths with this same regex (host/scripts/rules.ts).
 export const PLAIN_ABSOLUTE_PATH = /^(\/[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*)+$/;
 
 /**

@@ -277,7 +277,7 @@ export const registryStoreSchema = z
     path: ["insecureHttp"],
   });
 
-/** Where modules are built and where the results are kept (see plan/buildPlan.ts, artifacts/store.ts). */
+/** Where modules are built and where the results are kept (see components/plan/buildPlan.ts, artifacts/store.ts). */
 export const buildSchema = z
   .object({
     /** Host names or labels that may build; default: any host of the fleet that runs the kernel. */

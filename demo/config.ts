@@ -8,7 +8,7 @@ export const DEMO_GREETING = "hello-from-the-demo";
 export function demoModuleSet() {
   return {
     name: "kmod-pair",
-    source: { dir: "testbed/fixtures/kmod-pair" },
+    source: { dir: "dev/testbed/fixtures/kmod-pair" },
     load: DEMO_MODULES,
     parameters: { pair_consumer: { greeting: DEMO_GREETING } },
   };

@@ -6,9 +6,9 @@
 // comes (per-host progress lines included), so a long build is visible while it runs.
 import * as fs from "fs";
 import * as path from "path";
-import * as testbed from "../testbed/fleet";
-import { Stack } from "../toolchain/stack";
-import { repoRoot } from "../toolchain/env";
+import * as testbed from "../dev/testbed/fleet";
+import { Stack } from "../dev/toolchain/stack";
+import { repoRoot } from "../dev/toolchain/env";
 import { demoFleetConfig } from "./config";
 import { planByHost } from "./plan";
 
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   }
   console.log(`
 Next: npm run testbed -- ssh h1 -- lsmod          look at a host
-      source toolchain/env.sh; pulumi -s demo preview --refresh   see drift
+      source dev/toolchain/env.sh; pulumi -s demo preview --refresh   see drift
       npm run testbed -- update-kernel h2 --reboot; npm run demo   a kernel auto-update: built for it on h2, installed there
       npm run demo -- down                        destroy the stack and stop the fleet`);
 }

@@ -26,7 +26,7 @@
  * Parsing the tree (1,500 Kconfig files on 6.1) is the expensive part: for several calls
  * build one `new KernelModel(tree, { arch })` and pass it instead of the tree; across
  * processes, encodeModel/decodeModel (modelData.ts) give it back without parsing (the
- * CLI's cache, bin/modelCache.ts).
+ * CLI's cache, kernel/disk/modelCache.ts).
  *
  * Files a tree must serve: Kconfig* (all reachable from the top Kconfig), Kbuild/Makefile
  * of every directory reachable from the top Kbuild and arch/<arch>/Makefile; the .c/.S

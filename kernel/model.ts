@@ -2,7 +2,7 @@
  * A kernel tree parsed once and queried many times: the Kconfig model is built eagerly,
  * the Kbuild index and the export index only when first needed (a preflight reads no .c
  * files but those of dead-end objects; the doctor indexes exports once). A model can also
- * come ready-made from a cache of parsed trees (modelData.ts, bin/modelCache.ts).
+ * come ready-made from a cache of parsed trees (modelData.ts, kernel/disk/modelCache.ts).
  */
 import { KconfigModel, ParseOptions, parseKconfig } from "./kconfigParser";
 import { KbuildIndex, indexKbuild } from "./kbuild";

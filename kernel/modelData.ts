@@ -1,7 +1,7 @@
 /**
  * A parsed KernelModel as two texts, the Kconfig part (symbols and their readers) and the
  * Kbuild part (the index), and back: what a cache of parsed trees stores
- * (bin/modelCache.ts). Two parts because they are made independently (the CLI indexes
+ * (kernel/disk/modelCache.ts). Two parts because they are made independently (the CLI indexes
  * Kbuild in a worker thread while it parses Kconfig). Pure, like the rest of kernel/.
  *
  * Reading a part back must cost far less than parsing: a one-shot preflight reads a few

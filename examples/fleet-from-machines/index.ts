@@ -38,7 +38,7 @@ const fleet = new Fleet("fleet", {
     {
       // Two out-of-tree modules: pair_consumer uses a symbol pair_provider exports.
       name: "kmod-pair",
-      source: { dir: config.get("kmodPairSources") ?? "../../testbed/fixtures/kmod-pair" },
+      source: { dir: config.get("kmodPairSources") ?? "../../dev/testbed/fixtures/kmod-pair" },
       load: ["pair_provider", "pair_consumer"],
       parameters: { pair_consumer: { greeting: "hello-from-the-example" } },
     },

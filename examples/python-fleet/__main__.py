@@ -44,7 +44,7 @@ fleet = Fleet(
         {
             # Two out-of-tree modules: pair_consumer uses a symbol pair_provider exports.
             "name": "kmod-pair",
-            "source": {"dir": config.get("kmodPairSources") or "../../testbed/fixtures/kmod-pair"},
+            "source": {"dir": config.get("kmodPairSources") or "../../dev/testbed/fixtures/kmod-pair"},
             "load": ["pair_provider", "pair_consumer"],
         }
     ],

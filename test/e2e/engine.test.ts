@@ -15,8 +15,8 @@ import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   PULUMI_VERSION, assertToolchain, pulumiBin, pulumiEnv, pulumiRoot, repoRoot,
-} from "../../toolchain/env";
-import { Stack } from "../../toolchain/stack";
+} from "../../dev/toolchain/env";
+import { Stack } from "../../dev/toolchain/stack";
 
 const execFileP = promisify(execFile);
 
@@ -94,7 +94,7 @@ function filesUnder(dir: string): string[] {
 
 const TOKEN = "tok-" + Math.random().toString(36).slice(2);
 
-describe(`Pulumi engine v${PULUMI_VERSION} offline (toolchain/)`, () => {
+describe(`Pulumi engine v${PULUMI_VERSION} offline (dev/toolchain/)`, () => {
   let work: string;
   let project: string;
   let world: string;
@@ -264,8 +264,8 @@ describe("Automation API inline program on the offline toolchain", () => {
   });
 });
 
-// toolchain/stack.ts's cliStreaming (what `npm run demo` uses): Pulumi's output, with the
-// providers' per-host progress lines (components/progress.ts), reaches the caller while the
+// dev/toolchain/stack.ts's cliStreaming (what `npm run demo` uses): Pulumi's output, with the
+// providers' per-host progress lines (host/progress.ts), reaches the caller while the
 // `up` still runs, and the captured result is the whole output, as cli() would return it.
 const SLOW_PROGRAM = (progressModule: string) => `
 import * as pulumi from "@pulumi/pulumi";
@@ -283,14 +283,14 @@ const slowProvider: pulumi.dynamic.ResourceProvider = {
 new pulumi.dynamic.Resource(slowProvider, "slow", {});
 `;
 
-describe("toolchain/stack.ts streams the CLI's output", () => {
+describe("dev/toolchain/stack.ts streams the CLI's output", () => {
   it("shows progress lines of an up before the up ends, and captures the same output", async () => {
     const work = mkdtempSync(path.join(tmpdir(), "kmod-stream-"));
     try {
       const project = path.join(work, "project");
       mkdirSync(project);
       writeFileSync(path.join(project, "Pulumi.yaml"), PULUMI_YAML.replace("engine-check", "stream-check"));
-      writeFileSync(path.join(project, "index.ts"), SLOW_PROGRAM(path.join(repoRoot, "components", "progress")));
+      writeFileSync(path.join(project, "index.ts"), SLOW_PROGRAM(path.join(repoRoot, "host", "progress")));
       writeFileSync(path.join(project, "tsconfig.json"), TSCONFIG);
       writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "stream-check", private: true }));
       symlinkSync(path.join(repoRoot, "node_modules"), path.join(project, "node_modules"), "dir");

@@ -1,8 +1,8 @@
 // Looks at the test fleet's hosts over SSH on its own (the testbed's OpenSSH client),
-// independently of what the program reports; the CLI driver is toolchain/stack.ts.
-import * as fleet from "../../testbed/fleet";
-import { writeMode, type ReleaseMode } from "../../testbed/releaseServer";
-export { Stack } from "../../toolchain/stack";
+// independently of what the program reports; the CLI driver is dev/toolchain/stack.ts.
+import * as fleet from "../../dev/testbed/fleet";
+import { writeMode, type ReleaseMode } from "../../dev/testbed/releaseServer";
+export { Stack } from "../../dev/toolchain/stack";
 
 /** The test fleet, plus switching what its release server serves. */
 export const testbed = {

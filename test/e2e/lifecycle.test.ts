@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { footprint, loaded, sh, Stack, testbed } from "./harness";
-import { repoRoot } from "../../toolchain/env";
+import { repoRoot } from "../../dev/toolchain/env";
 import { DEMO_GREETING, DEMO_MODULES as PAIR, demoFleetConfig, demoModuleSet } from "../../demo/config";
 import { EXAMPLE_PROJECT, installExample, packRepo } from "../package/example";
 
@@ -230,7 +230,7 @@ describe("kmod-fleet on the test fleet", () => {
     // Two edits of the demo's source: one that does not compile, one whose pair_consumer
     // the kernel refuses at load (its init fails). Neither may cost the hosts what works.
     const k = kernels.h1;
-    const fixture = path.join(repoRoot, "testbed", "fixtures", "kmod-pair");
+    const fixture = path.join(repoRoot, "dev", "testbed", "fixtures", "kmod-pair");
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-e2e-"));
     const variant = (name: string, edit: (c: string) => string): string => {
       const dir = path.join(scratch, name);

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
 import { KERNEL, type SimulatedHost } from "../scale/simulatedFleet";
-import { runScript } from "../../ssh/session";
-import type { Stack } from "../../toolchain/stack";
+import { runScript } from "../../host/ssh/session";
+import type { Stack } from "../../dev/toolchain/stack";
 import { planByHost } from "../../demo/plan";
 import { closedPort, startSimulatedStack, type SimulatedStack } from "./simulatedStack";
 

@@ -6,8 +6,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { seedStoredBuild, simulatedFleetConfig, startSimulatedHost, stopSimulatedFleet, type SimulatedHost } from "../scale/simulatedFleet";
-import { closeAllSessions } from "../../ssh/session";
-import { Stack } from "../../toolchain/stack";
+import { closeAllSessions } from "../../host/ssh/session";
+import { Stack } from "../../dev/toolchain/stack";
 
 export interface SimulatedStack {
   hosts: Record<string, SimulatedHost>;

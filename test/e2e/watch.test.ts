@@ -9,8 +9,8 @@ import { spawn } from "child_process";
 import * as net from "net";
 import * as path from "path";
 import { KERNEL } from "../scale/simulatedFleet";
-import { runScript } from "../../ssh/session";
-import { repoRoot } from "../../toolchain/env";
+import { runScript } from "../../host/ssh/session";
+import { repoRoot } from "../../dev/toolchain/env";
 import { closedPort, startSimulatedStack, type SimulatedStack } from "./simulatedStack";
 
 // Private to each namespace (a tmpfs), so every host uses the fleet's one set of paths.

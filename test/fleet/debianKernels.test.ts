@@ -3,7 +3,7 @@
 // Debian ever stops serving two complete cloud kernels.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { chooseKernels, packagesOf, readIndex } from "../../testbed/debianKernels";
+import { chooseKernels, packagesOf, readIndex } from "../../dev/testbed/debianKernels";
 
 describe("test kernels from the apt index", () => {
   it("finds two cloud kernels whose image, headers and linux-source the index serves at one version", () => {

@@ -3,9 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publishRelease, ReleaseServer, startReleaseServer, writeMode } from "../../testbed/releaseServer";
-import { ensureSigningKey, SigningKey, verifyDetached } from "../../testbed/signingKey";
-import { haveCommand } from "../../testbed/exec";
+import { publishRelease, ReleaseServer, startReleaseServer, writeMode } from "../../dev/testbed/releaseServer";
+import { ensureSigningKey, SigningKey, verifyDetached } from "../../dev/testbed/signingKey";
+import { haveCommand } from "../../dev/testbed/exec";
 
 describe("release server", () => {
   let dir: string;

@@ -1,5 +1,5 @@
 /**
- * The parse cache (bin/modelCache.ts) on a real tree: a model read back from the cache
+ * The parse cache (kernel/disk/modelCache.ts) on a real tree: a model read back from the cache
  * answers exactly as the parsed one; a copy of the tree's Kconfig/Kbuild files in another
  * folder (what the pipeline unpacks from a host) finds the entry; and a one-line change
  * deep in the copy misses and is what the next answer reflects.
@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KernelModel, preflight } from "../../kernel";
-import { cacheBucketFor, loadModel } from "../../bin/modelCache";
+import { cacheBucketFor, loadModel } from "../../kernel/disk/modelCache";
 import { SELECTED, kernelData, localTree } from "./data";
 
 const gen = SELECTED.includes("6.12") ? "6.12" : SELECTED[0];

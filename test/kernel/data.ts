@@ -90,4 +90,4 @@ export function flatcarFragments(arch: "amd64" | "arm64" = "amd64"): string {
   return text.replace(/\$\{MODULE_SIGNING_KEY_DIR\}|\$MODULE_SIGNING_KEY_DIR/g, "/tmp/kmod-fleet-signing") + '\nCONFIG_INITRAMFS_SOURCE="bootengine.cpio"\n';
 }
 
-export { localTree } from "../../bin/localTree";
+export { localTree } from "../../kernel/disk/localTree";

@@ -12,9 +12,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { repoRoot } from "../../toolchain/env";
-import { withNode24 } from "../../toolchain/node24";
-import { Stack } from "../../toolchain/stack";
+import { repoRoot } from "../../dev/toolchain/env";
+import { withNode24 } from "../../dev/toolchain/node24";
+import { Stack } from "../../dev/toolchain/stack";
 import { startSshd, type TestSshd } from "../provider/sshd";
 import { EXAMPLE_PROJECT, installExample } from "./example";
 
@@ -39,7 +39,7 @@ describe.each(RUNTIMES)("the example program on Node.js $major, its machine a lo
     fs.writeFileSync(`${d}/release`, "FLATCAR_RELEASE_VERSION=3975.2.0\nFLATCAR_RELEASE_BOARD=amd64-usr\n");
     fs.writeFileSync(`${d}/update.conf`, "GROUP=stable\n");
     fs.writeFileSync(`${d}/config-${os.release()}`, "CONFIG_MODULES=y\n");
-    // The test fleet's state file format (testbed/fleet.ts), with the loopback sshd as h1.
+    // The test fleet's state file format (dev/testbed/fleet.ts), with the loopback sshd as h1.
     const state = path.join(tmp, "fleet.json");
     fs.writeFileSync(state, JSON.stringify({ hosts: [{ name: "h1", sshPort: sshd.port, hostKey: sshd.hostKey, dir: d }] }));
 
@@ -52,7 +52,7 @@ describe.each(RUNTIMES)("the example program on Node.js $major, its machine a lo
         [key("testbedState")]: state,
         [key("profile")]: { releaseFiles: [`${d}/release`], updateConfFiles: [`${d}/update.conf`] },
         [key("kernelConfigSources")]: [`${d}/config-\${KERNEL}`],
-        [key("kmodPairSources")]: path.join(repoRoot, "testbed", "fixtures", "kmod-pair"),
+        [key("kmodPairSources")]: path.join(repoRoot, "dev", "testbed", "fixtures", "kmod-pair"),
       },
       { [key("sshPrivateKey")]: sshd.privateKey },
     );

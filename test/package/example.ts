@@ -5,7 +5,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { repoRoot } from "../../toolchain/env";
+import { repoRoot } from "../../dev/toolchain/env";
 
 export const EXAMPLE_DIR = path.join(repoRoot, "examples", "fleet-from-machines");
 /** The example's Pulumi project: its config keys are `kmod-fleet-example:<key>`. */

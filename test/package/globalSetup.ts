@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { TestProject } from "vitest/node";
-import { ensureNode24 } from "../../toolchain/node24";
+import { ensureNode24 } from "../../dev/toolchain/node24";
 import { packRepo } from "./example";
 
 declare module "vitest" {

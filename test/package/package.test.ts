@@ -10,8 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { assertToolchain, pulumiBin, pulumiEnv, repoRoot } from "../../toolchain/env";
-import { withNode24 } from "../../toolchain/node24";
+import { assertToolchain, pulumiBin, pulumiEnv, repoRoot } from "../../dev/toolchain/env";
+import { withNode24 } from "../../dev/toolchain/node24";
 import { MINI_TREE } from "../unit/kernel/tree";
 
 // js-yaml and @types/node are not here: dependencies of @pulumi/pulumi bring them too.
@@ -101,7 +101,12 @@ describe.each(RUNTIMES)("the packed package, installed without devDependencies, 
   });
 
   it("holds compiled JavaScript, declarations and the host scripts, not the TypeScript sources or tests", () => {
-    for (const f of ["dist/library.js", "dist/library.d.ts", "dist/bin/kmod-fleet.js", "dist/kernel/index.d.ts", "dist/components/scripts/build.sh", "dist/components/scripts/facts.sh", "plugin/PulumiPlugin.yaml", "plugin/index.js", "plugin/index.ts"]) {
+    // Every host script, where the providers read it at run time: next to its compiled provider.
+    const hostScripts = ["components", "host"].flatMap((d) =>
+      fs.readdirSync(path.join(repoRoot, d), { recursive: true }).map(String).filter((f) => f.endsWith(".sh")).map((f) => path.join("dist", d, f)),
+    );
+    expect(hostScripts).toEqual(expect.arrayContaining(["dist/host/scripts/prelude.sh", "dist/components/providers/moduleBuild/build.sh", "dist/components/providers/hostFacts/facts.sh"]));
+    for (const f of ["dist/library.js", "dist/library.d.ts", "dist/bin/kmod-fleet.js", "dist/kernel/index.d.ts", ...hostScripts, "plugin/PulumiPlugin.yaml", "plugin/index.js", "plugin/index.ts"]) {
       expect(fs.existsSync(path.join(installed, f)), f).toBe(true);
     }
     expect(fs.existsSync(path.join(installed, "index.ts"))).toBe(false);
@@ -111,6 +116,7 @@ describe.each(RUNTIMES)("the packed package, installed without devDependencies, 
     expect(run("node", ["-p", `typeof require(${JSON.stringify(path.join(installed, "plugin"))}).Fleet`]).stdout.trim()).toBe("function");
     expect(fs.existsSync(path.join(installed, "test"))).toBe(false);
     expect(fs.existsSync(path.join(installed, "testbed"))).toBe(false);
+    expect(fs.existsSync(path.join(installed, "dev"))).toBe(false);
   });
 
   it("has no devDependency in the installed tree", () => {
@@ -162,7 +168,7 @@ describe.each(RUNTIMES)("the packed package, installed without devDependencies, 
   });
 
   it("the providers run the analysis with the compiled CLI under this Node.js, not tsx", () => {
-    const r = run("node", ["-p", `JSON.stringify(require(${JSON.stringify(path.join(installed, "dist/components/preflightOnHost.js"))}).analysisCommand())`]);
+    const r = run("node", ["-p", `JSON.stringify(require(${JSON.stringify(path.join(installed, "dist/components/providers/preflightOnHost.js"))}).analysisCommand())`]);
     const cmd: string[] = JSON.parse(r.stdout);
     expect(path.basename(cmd[0])).toMatch(/^node/);
     expect(cmd.slice(1)).toEqual([path.join(fs.realpathSync(installed), "dist/bin/kmod-fleet.js")]);
@@ -171,7 +177,7 @@ describe.each(RUNTIMES)("the packed package, installed without devDependencies, 
 
   it("a user's program runs Fleet from the package with the real CLI: the providers are serialized and run", async () => {
     // Pulumi's closure serializer loads the providers' helper modules by their path in the
-    // package ("kmod-fleet/dist/components/hostStep.js"), which package.json's exports must
+    // package ("kmod-fleet/dist/host/hostStep.js"), which package.json's exports must
     // allow: mocks do not check that, the real engine does.
     assertToolchain();
     fs.mkdirSync(path.join(app, "mod"));

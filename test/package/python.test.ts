@@ -9,9 +9,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { repoRoot, toolchainBin } from "../../toolchain/env";
-import { withNode24 } from "../../toolchain/node24";
-import { Stack } from "../../toolchain/stack";
+import { repoRoot, toolchainBin } from "../../dev/toolchain/env";
+import { withNode24 } from "../../dev/toolchain/node24";
+import { Stack } from "../../dev/toolchain/stack";
 import { startSshd, type TestSshd } from "../provider/sshd";
 import { npm } from "./example";
 
@@ -65,7 +65,7 @@ beforeAll(async () => {
       [key("user")]: "root",
       [key("profile")]: { releaseFiles: [`${d}/release`], updateConfFiles: [`${d}/update.conf`] },
       [key("kernelConfigSources")]: [`${d}/config-\${KERNEL}`],
-      [key("kmodPairSources")]: path.join(repoRoot, "testbed", "fixtures", "kmod-pair"),
+      [key("kmodPairSources")]: path.join(repoRoot, "dev", "testbed", "fixtures", "kmod-pair"),
     },
     { [key("sshPrivateKey")]: sshd.privateKey },
   );

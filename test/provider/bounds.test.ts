@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
 import { execFileSync } from "child_process";
-import { closeAllSessions, connect, runScript, type ConnectionSpec } from "../../ssh/session";
+import { closeAllSessions, connect, runScript, type ConnectionSpec } from "../../host/ssh/session";
 import { freePort, startSshd, type TestSshd } from "./sshd";
 
 /** An SSH server that authenticates anyone and then never answers what it is asked. */

@@ -9,13 +9,13 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { diffModuleBuild, moduleBuildProvider, type ModuleBuildInputs, type ModuleBuildOutputs } from "../../components/moduleBuild";
-import { moduleInstallProvider, diffModuleInstall, type ModuleInstallInputs, type ModuleInstallOutputs } from "../../components/moduleInstall";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
+import { diffModuleBuild, moduleBuildProvider, type ModuleBuildInputs, type ModuleBuildOutputs } from "../../components/providers/moduleBuild/moduleBuild";
+import { moduleInstallProvider, diffModuleInstall, type ModuleInstallInputs, type ModuleInstallOutputs } from "../../components/providers/moduleInstall/moduleInstall";
 import { probeInventory } from "../../components/inventory";
-import { hostStep } from "../../components/hostStep";
-import { buildScript } from "../../components/scripts";
-import { kconfigFilesEnv } from "../../components/preflightOnHost";
+import { hostStep } from "../../host/hostStep";
+import { buildScript } from "../../components/providers/scripts";
+import { kconfigFilesEnv } from "../../components/providers/preflightOnHost";
 import { LocalArtifactStore, artifactId } from "../../artifacts/store";
 import { startSshd, type TestSshd } from "./sshd";
 
@@ -25,7 +25,7 @@ let sshd: TestSshd;
 let dir: string;
 let S: string; // the stubs' state
 let store: string;
-const src = path.join(__dirname, "..", "..", "testbed", "fixtures", "kmod-pair");
+const src = path.join(__dirname, "..", "..", "dev", "testbed", "fixtures", "kmod-pair");
 
 // systemd-nspawn: PHASE=build writes <job>/out/<m>.ko for each module in $S/modules, unless
 // $S/build-fail exists; $S/generation changes the bytes; $S/vermagic overrides the kernel.

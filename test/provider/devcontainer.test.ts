@@ -5,10 +5,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { execFileSync } from "child_process";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { developerContainerProvider, type DeveloperContainerInputs } from "../../components/developerContainer";
-import { ensureSigningKey, type SigningKey } from "../../testbed/signingKey";
-import { publishRelease, startReleaseServer, type ReleaseServer } from "../../testbed/releaseServer";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
+import { developerContainerProvider, type DeveloperContainerInputs } from "../../components/providers/developerContainer/developerContainer";
+import { ensureSigningKey, type SigningKey } from "../../dev/testbed/signingKey";
+import { publishRelease, startReleaseServer, type ReleaseServer } from "../../dev/testbed/releaseServer";
 import { startSshd, type TestSshd } from "./sshd";
 
 let sshd: TestSshd;

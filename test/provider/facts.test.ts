@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import { execSync } from "child_process";
-import { closeAllSessions, type ConnectionSpec } from "../../ssh/session";
-import { hostFactsProvider, parseFactsOutput, probeFacts, type FactsProbe } from "../../components/hostFacts";
-import { runScript } from "../../ssh/session";
+import { closeAllSessions, type ConnectionSpec } from "../../host/ssh/session";
+import { hostFactsProvider, parseFactsOutput, probeFacts, type FactsProbe } from "../../components/providers/hostFacts/hostFacts";
+import { runScript } from "../../host/ssh/session";
 import { startSshd, type TestSshd } from "./sshd";
 
 let sshd: TestSshd;

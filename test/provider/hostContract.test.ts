@@ -5,11 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { hostStep } from "../../components/hostStep";
-import * as scripts from "../../components/scripts";
-import { HOST_SCRIPTS, type EnvSpec, type ScriptName } from "../../components/scripts/verbs";
-import { VALUE_RULES, type ValueKind } from "../../components/scripts/rules";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
+import { hostStep } from "../../host/hostStep";
+import * as scripts from "../../components/providers/scripts";
+import type { HostScript } from "../../host/scripts";
+import { HOST_SCRIPTS, type EnvSpec, type ScriptName } from "../../host/scripts/verbs";
+import { VALUE_RULES, type ValueKind } from "../../host/scripts/rules";
 import { startSshd, type TestSshd } from "./sshd";
 
 let sshd: TestSshd;
@@ -67,7 +68,7 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-const scriptOf = (name: ScriptName): scripts.HostScript => Object.values(scripts).find((s) => typeof s === "object" && s.name === name) as scripts.HostScript;
+const scriptOf = (name: ScriptName): HostScript => Object.values(scripts).find((s) => typeof s === "object" && s.name === name) as HostScript;
 const verbs = Object.entries(HOST_SCRIPTS).flatMap(([script, vs]) => Object.entries(vs).map(([verb, v]) => ({ script: script as ScriptName, verb, env: v.env as readonly EnvSpec[] })));
 
 describe("every verb of every host script refuses bad values alike", () => {

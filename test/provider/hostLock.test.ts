@@ -1,8 +1,8 @@
 // The host lock over real SSH, in a private mount namespace (/run/lock and /sys/module are
 // private tmpfs, modprobe a stub that takes its time for a module named "slow").
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { moduleLoadProvider, type ModuleLoadInputs } from "../../components/moduleLoad";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
+import { moduleLoadProvider, type ModuleLoadInputs } from "../../components/providers/moduleLoad/moduleLoad";
 import { startSshd, type TestSshd } from "./sshd";
 
 let sshd: TestSshd;

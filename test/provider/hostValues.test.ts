@@ -3,13 +3,13 @@
 // sshd runs in a private mount namespace with stubbed systemctl/modprobe/depmod.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
-import { closeAllSessions, type ConnectionSpec } from "../../ssh/session";
-import { probeFacts } from "../../components/hostFacts";
-import { developerContainerProvider } from "../../components/developerContainer";
-import { modulesOverlayProvider } from "../../components/modulesOverlay";
-import { moduleLoadProvider } from "../../components/moduleLoad";
-import { moduleBuildProvider } from "../../components/moduleBuild";
-import { moduleInstallProvider } from "../../components/moduleInstall";
+import { closeAllSessions, type ConnectionSpec } from "../../host/ssh/session";
+import { probeFacts } from "../../components/providers/hostFacts/hostFacts";
+import { developerContainerProvider } from "../../components/providers/developerContainer/developerContainer";
+import { modulesOverlayProvider } from "../../components/providers/modulesOverlay/modulesOverlay";
+import { moduleLoadProvider } from "../../components/providers/moduleLoad/moduleLoad";
+import { moduleBuildProvider } from "../../components/providers/moduleBuild/moduleBuild";
+import { moduleInstallProvider } from "../../components/providers/moduleInstall/moduleInstall";
 import { startSshd, type TestSshd } from "./sshd";
 
 let sshd: TestSshd;

@@ -10,12 +10,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { closeAllSessions, type ConnectionSpec } from "../../ssh/session";
-import { moduleBuildProvider, type ModuleBuildInputs, type ModuleBuildOutputs } from "../../components/moduleBuild";
-import { moduleInstallProvider, type ModuleInstallInputs, type ModuleInstallOutputs } from "../../components/moduleInstall";
+import { closeAllSessions, type ConnectionSpec } from "../../host/ssh/session";
+import { moduleBuildProvider, type ModuleBuildInputs, type ModuleBuildOutputs } from "../../components/providers/moduleBuild/moduleBuild";
+import { moduleInstallProvider, type ModuleInstallInputs, type ModuleInstallOutputs } from "../../components/providers/moduleInstall/moduleInstall";
 import { artifactId } from "../../artifacts/store";
-import { hostStep } from "../../components/hostStep";
-import { buildScript } from "../../components/scripts";
+import { hostStep } from "../../host/hostStep";
+import { buildScript } from "../../components/providers/scripts";
 import { startSshd, type TestSshd } from "./sshd";
 
 const K = "6.1.0-50-cloud-amd64";

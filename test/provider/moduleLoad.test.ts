@@ -3,8 +3,8 @@
 // state there (a "loaded" module is a folder with its srcversion). No kernel is touched.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as fs from "fs";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { moduleLoadProvider, type ModuleLoadInputs } from "../../components/moduleLoad";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
+import { moduleLoadProvider, type ModuleLoadInputs } from "../../components/providers/moduleLoad/moduleLoad";
 import { startSshd, type TestSshd } from "./sshd";
 
 let sshd: TestSshd;

@@ -3,8 +3,8 @@
 // not write is refused before anything is written, and never deleted.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as fs from "fs";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { modulesOverlayProvider, type ModulesOverlayInputs } from "../../components/modulesOverlay";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
+import { modulesOverlayProvider, type ModulesOverlayInputs } from "../../components/providers/modulesOverlay/modulesOverlay";
 import { startSshd, type TestSshd } from "./sshd";
 import { overlayInputs } from "./overlayInputs";
 

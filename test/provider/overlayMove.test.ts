@@ -5,8 +5,8 @@
 // that cannot work leaves the old overlay as it was.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as fs from "fs";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { diffOverlay, modulesOverlayProvider, type ModulesOverlayInputs, type ModulesOverlayOutputs } from "../../components/modulesOverlay";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
+import { diffOverlay, modulesOverlayProvider, type ModulesOverlayInputs, type ModulesOverlayOutputs } from "../../components/providers/modulesOverlay/modulesOverlay";
 import { startSshd, type TestSshd } from "./sshd";
 import { overlayInputs } from "./overlayInputs";
 

@@ -9,8 +9,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { moduleInstallProvider, type ModuleInstallInputs, type ModuleInstallOutputs } from "../../components/moduleInstall";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
+import { moduleInstallProvider, type ModuleInstallInputs, type ModuleInstallOutputs } from "../../components/providers/moduleInstall/moduleInstall";
 import { LocalArtifactStore, artifactId, type ArtifactManifest } from "../../artifacts/store";
 import { startSshd, type TestSshd } from "./sshd";
 

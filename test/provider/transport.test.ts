@@ -1,7 +1,7 @@
 // The SSH transport against a real OpenSSH server on loopback.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as net from "net";
-import { closeAllSessions, connect, runScript, uploadBytes, fingerprintOf, type ConnectionSpec } from "../../ssh/session";
+import { closeAllSessions, connect, runScript, uploadBytes, fingerprintOf, type ConnectionSpec } from "../../host/ssh/session";
 import { freePort, startSshd, type TestSshd } from "./sshd";
 
 let sshd: TestSshd;

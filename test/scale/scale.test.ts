@@ -4,7 +4,7 @@
 // sizes (50, 100) are the benchmark's alone: their figures are in the README.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "child_process";
-import { repoRoot } from "../../toolchain/env";
+import { repoRoot } from "../../dev/toolchain/env";
 
 describe("npm run bench:scale -- --hosts 10", () => {
   it("converges every host, the no-op refresh changes nothing, and the last line is the figures", () => {

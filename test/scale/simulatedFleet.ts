@@ -13,13 +13,13 @@ import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as path from "path";
 import { startSshd, type SshdNamespace, type TestSshd } from "../provider/sshd";
-import { closeAllSessions, runScript, type ConnectionSpec } from "../../ssh/session";
-import { repoRoot } from "../../toolchain/env";
+import { closeAllSessions, runScript, type ConnectionSpec } from "../../host/ssh/session";
+import { repoRoot } from "../../dev/toolchain/env";
 import { hashSourceDir, sourceIdentity } from "../../components/sourceHash";
 import { LocalArtifactStore, type ArtifactManifest } from "../../artifacts/store";
 
 /** The module set every simulated host gets (two modules, one depending on the other). */
-export const SRC = "testbed/fixtures/kmod-pair";
+export const SRC = "dev/testbed/fixtures/kmod-pair";
 export const MODULES = ["pair_consumer", "pair_provider"];
 /** Every namespace shares this machine's kernel, so every host is of one kernel group. */
 export const KERNEL = execFileSync("uname", ["-r"]).toString().trim();
@@ -48,7 +48,7 @@ sed -n "s/^$f=//p" "$file" | head -n 1`;
 export function simulatedHostNamespace(root: string): SshdNamespace {
   return {
     stubs: kernelStubs(root),
-    // /run/lock: the host lock (components/hostLock.ts) is per machine, not shared by the fleet.
+    // /run/lock: the host lock (host/hostLock.ts) is per machine, not shared by the fleet.
     tmpfs: [root, "/etc/systemd/system", "/etc/modules-load.d", "/etc/modprobe.d", "/sys/module", "/run/lock"],
     privateFiles: ["/etc/fstab"],
   };

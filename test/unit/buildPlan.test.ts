@@ -1,6 +1,6 @@
 // The fleet's build plan: table tests on made-up fleets.
 import { describe, expect, it } from "vitest";
-import { decideObtain, describeObtain, developerContainerNeeds, installsByHost, planBuilds, type PlanHost } from "../../plan/buildPlan";
+import { decideObtain, describeObtain, developerContainerNeeds, installsByHost, planBuilds, type PlanHost } from "../../components/plan/buildPlan";
 
 const host = (name: string, kernelRelease?: string, labels: string[] = [], osVersion = "3975.2.0"): PlanHost => ({
   name,

@@ -21,7 +21,7 @@ function problemsOf(raw: unknown): string[] {
 
 describe("the example stack config", () => {
   it("validates, with every default filled in", () => {
-    const fleet = resolveFleetConfig(example, { dirExists: (d) => fs.existsSync(path.join(root, d)) || d.startsWith("testbed/") });
+    const fleet = resolveFleetConfig(example, { dirExists: (d) => fs.existsSync(path.join(root, d)) || d.startsWith("dev/testbed/") });
     expect(fleet.hosts.map((h) => h.name)).toEqual(["node-1", "node-2"]);
     expect(fleet.hosts[0]).toMatchObject({ user: "core", port: 22, auth: { privateKeyConfig: "sshPrivateKey" }, connectAttempts: 3, labels: ["gpu"] });
     expect(fleet.hosts[1].jump).toMatchObject({ address: "203.0.113.5", user: "admin", port: 22 });

@@ -1,6 +1,6 @@
 // Choosing the test fleet's kernels from an apt index: table tests on made-up indexes.
 import { describe, expect, it } from "vitest";
-import { chooseKernels, compareDebianVersions, parseMadison, parseOverride } from "../../testbed/debianKernels";
+import { chooseKernels, compareDebianVersions, parseMadison, parseOverride } from "../../dev/testbed/debianKernels";
 
 const index = (entries: Record<string, string[]>) => new Map(Object.entries(entries));
 

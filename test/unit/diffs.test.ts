@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { diffOverlay } from "../../components/modulesOverlay";
-import { diffDeveloperContainer } from "../../components/developerContainer";
-import { diffModuleBuild, failureReport, moduleBuildLifecycle, parseBuilt } from "../../components/moduleBuild";
-import { diffModuleInstall, findDrift, moduleInstallLifecycle } from "../../components/moduleInstall";
-import { updateKind } from "../../components/lifecycle";
-import { diffModuleLoad } from "../../components/moduleLoad";
-import { checkReachable, diffFacts } from "../../components/hostFacts";
-import type { ConnectionSpec } from "../../ssh/session";
+import { diffOverlay } from "../../components/providers/modulesOverlay/modulesOverlay";
+import { diffDeveloperContainer } from "../../components/providers/developerContainer/developerContainer";
+import { diffModuleBuild, failureReport, moduleBuildLifecycle, parseBuilt } from "../../components/providers/moduleBuild/moduleBuild";
+import { diffModuleInstall, findDrift, moduleInstallLifecycle } from "../../components/providers/moduleInstall/moduleInstall";
+import { updateKind } from "../../components/providers/lifecycle";
+import { diffModuleLoad } from "../../components/providers/moduleLoad/moduleLoad";
+import { checkReachable, diffFacts } from "../../components/providers/hostFacts/hostFacts";
+import type { ConnectionSpec } from "../../host/ssh/session";
 
 const conn: ConnectionSpec = { host: "h1", address: "127.0.0.1", port: 22, user: "root", hostKeys: ["SHA256:x"], connectTimeoutSeconds: 5, connectAttempts: 1, privateKey: "KEY" };
 

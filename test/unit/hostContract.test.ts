@@ -1,10 +1,11 @@
-// docs/host-contract.md shows the verbs table of components/scripts/verbs.ts: the two must
+// docs/host-contract.md shows the verbs table of host/scripts/verbs.ts: the two must
 // agree, and the lock is the table's to decide.
 import { describe, expect, it } from "vitest";
 import * as fs from "fs";
-import { HOST_SCRIPTS, type EnvSpec } from "../../components/scripts/verbs";
-import { verbEnv, verbText } from "../../components/scripts/verbScript";
-import { installScript, loadScript } from "../../components/scripts";
+import { HOST_SCRIPTS, type EnvSpec } from "../../host/scripts/verbs";
+import { verbEnv, verbText } from "../../host/scripts/verbScript";
+import * as hostScripts from "../../components/providers/scripts";
+import { installScript, loadScript } from "../../components/providers/scripts";
 
 function tableMarkdown(): string {
   const rows = ["| script | verb | lock | checked (kind) | text |", "| --- | --- | --- | --- | --- |"];
@@ -21,16 +22,16 @@ function tableMarkdown(): string {
 }
 
 describe("the host contract", () => {
-  it("docs/host-contract.md shows the verbs table as components/scripts/verbs.ts has it", () => {
+  it("docs/host-contract.md shows the verbs table as host/scripts/verbs.ts has it", () => {
     const doc = fs.readFileSync(`${__dirname}/../../docs/host-contract.md`, "utf8");
-    const shown = /<!-- verbs table: generated from components\/scripts\/verbs.ts -->\n([^]*?)\n<!-- end of the verbs table -->/.exec(doc)?.[1];
+    const shown = /<!-- verbs table: generated from host\/scripts\/verbs.ts -->\n([^]*?)\n<!-- end of the verbs table -->/.exec(doc)?.[1];
     expect(shown).toBe(tableMarkdown());
   });
 
   it("every script names the verbs of the table in its usage line, and no other", () => {
     for (const [script, verbs] of Object.entries(HOST_SCRIPTS)) {
       if (script === "facts") continue;
-      const text = fs.readFileSync(`${__dirname}/../../components/scripts/${script}.sh`, "utf8");
+      const text = Object.values(hostScripts).find((s) => s.name === script)!.body;
       expect(/usage: ACTION=([a-z|-]+)/.exec(text)?.[1].split("|").sort(), script).toEqual(Object.keys(verbs).sort());
     }
   });

@@ -3,11 +3,11 @@
 // value; the TypeScript side must agree with the config schema and the host facts' checks.
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "child_process";
-import { isValidValue, VALUE_RULES, type ValueKind } from "../../components/scripts/rules";
-import { preludeScript } from "../../components/scripts";
+import { isValidValue, VALUE_RULES, type ValueKind } from "../../host/scripts/rules";
+import { preludeScript } from "../../host/scripts";
 import { isPlainAbsolutePath } from "../../config/paths";
 import { moduleSetSchema } from "../../config/schema";
-import { checkHostValues } from "../../components/hostValues";
+import { checkHostValues } from "../../host/hostValues";
 
 const long = (n: number) => "a".repeat(n);
 const common = ["", " ", "a b", "a\nb", "*", "a*", "$(id)", "`id`", "a'b", 'a"b', "a;b", "é", "a/b", "../x", "./x", "-x", ".x", "x\\y"];

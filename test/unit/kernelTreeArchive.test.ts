@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { execFileSync } from "child_process";
-import { unpackKernelTree } from "../../components/kernelTreeArchive";
+import { unpackKernelTree } from "../../components/providers/kernelTreeArchive";
 
 /** One ustar entry, as any tar program could write it: type 0 file, 1 hard link, 2 symlink, 5 folder. */
 function entry(name: string, type: "0" | "1" | "2" | "5", data = "", linkName = ""): Buffer {

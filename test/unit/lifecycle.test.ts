@@ -1,19 +1,19 @@
 // Every resource that changes a host, through one table of lifecycle checks: each input
 // field is classified exactly once, and what its change does follows from its class
-// (components/lifecycle.ts). A new input that nobody classified fails here. Each verdict
+// (components/providers/lifecycle.ts). A new input that nobody classified fails here. Each verdict
 // is also asked of the provider object itself (its real `diff`, and its real `update` where
 // that runs nothing on a host), so a provider that decides anything outside its contract
 // fails here too; the update kinds that run on a host are run in test/provider.
 import type * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { classifiedFields, diffFor, recordOnly, updateKind, UNKNOWN_IN_PREVIEW, type LifecycleContract } from "../../components/lifecycle";
-import { modulesOverlayLifecycle, modulesOverlayProvider, type ModulesOverlayInputs } from "../../components/modulesOverlay";
-import { developerContainerLifecycle, developerContainerProvider, type DeveloperContainerInputs } from "../../components/developerContainer";
-import { moduleBuildLifecycle, moduleBuildProvider, type ModuleBuildInputs } from "../../components/moduleBuild";
-import { moduleInstallLifecycle, moduleInstallProvider, type ModuleInstallInputs } from "../../components/moduleInstall";
-import { moduleLoadLifecycle, moduleLoadProvider, type ModuleLoadInputs } from "../../components/moduleLoad";
-import { hostFactsLifecycle, hostFactsProvider, type HostFactsInputs } from "../../components/hostFacts";
-import type { ConnectionSpec } from "../../ssh/session";
+import { classifiedFields, diffFor, recordOnly, updateKind, UNKNOWN_IN_PREVIEW, type LifecycleContract } from "../../components/providers/lifecycle";
+import { modulesOverlayLifecycle, modulesOverlayProvider, type ModulesOverlayInputs } from "../../components/providers/modulesOverlay/modulesOverlay";
+import { developerContainerLifecycle, developerContainerProvider, type DeveloperContainerInputs } from "../../components/providers/developerContainer/developerContainer";
+import { moduleBuildLifecycle, moduleBuildProvider, type ModuleBuildInputs } from "../../components/providers/moduleBuild/moduleBuild";
+import { moduleInstallLifecycle, moduleInstallProvider, type ModuleInstallInputs } from "../../components/providers/moduleInstall/moduleInstall";
+import { moduleLoadLifecycle, moduleLoadProvider, type ModuleLoadInputs } from "../../components/providers/moduleLoad/moduleLoad";
+import { hostFactsLifecycle, hostFactsProvider, type HostFactsInputs } from "../../components/providers/hostFacts/hostFacts";
+import type { ConnectionSpec } from "../../host/ssh/session";
 
 const connection: ConnectionSpec = { host: "h1", address: "127.0.0.1", port: 22, user: "root", hostKeys: ["SHA256:x"], connectTimeoutSeconds: 5, connectAttempts: 1, privateKey: "KEY" };
 

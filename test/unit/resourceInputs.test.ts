@@ -7,13 +7,13 @@ import * as fs from "fs";
 import * as path from "path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import type { LifecycleContract } from "../../components/lifecycle";
-import { modulesOverlayLifecycle } from "../../components/modulesOverlay";
-import { developerContainerLifecycle } from "../../components/developerContainer";
-import { moduleBuildLifecycle } from "../../components/moduleBuild";
-import { moduleInstallLifecycle } from "../../components/moduleInstall";
-import { moduleLoadLifecycle } from "../../components/moduleLoad";
-import { hostFactsLifecycle } from "../../components/hostFacts";
+import type { LifecycleContract } from "../../components/providers/lifecycle";
+import { modulesOverlayLifecycle } from "../../components/providers/modulesOverlay/modulesOverlay";
+import { developerContainerLifecycle } from "../../components/providers/developerContainer/developerContainer";
+import { moduleBuildLifecycle } from "../../components/providers/moduleBuild/moduleBuild";
+import { moduleInstallLifecycle } from "../../components/providers/moduleInstall/moduleInstall";
+import { moduleLoadLifecycle } from "../../components/providers/moduleLoad/moduleLoad";
+import { hostFactsLifecycle } from "../../components/providers/hostFacts/hostFacts";
 
 const repo = path.resolve(__dirname, "../..");
 const DOC = path.join(repo, "docs/resources.md");
@@ -22,7 +22,7 @@ const DOC = path.join(repo, "docs/resources.md");
 const resources: { resource: string; file: string; inputs: string; change: (field: string) => string; otherLabels: string[] }[] = [
   ...[hostFactsLifecycle, modulesOverlayLifecycle, developerContainerLifecycle, moduleBuildLifecycle, moduleInstallLifecycle, moduleLoadLifecycle].map((c: LifecycleContract<any, string>) => ({
     resource: c.resource,
-    file: `components/${c.resource[0].toLowerCase()}${c.resource.slice(1)}.ts`,
+    file: ((name) => `components/providers/${name}/${name}.ts`)(`${c.resource[0].toLowerCase()}${c.resource.slice(1)}`),
     inputs: `${c.resource}Inputs`,
     change: (f: string) => declaredChange(c, f),
     otherLabels: (c.updateKinds ?? []).map((r) => `in place: ${r.kind}`),

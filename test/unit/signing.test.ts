@@ -1,7 +1,7 @@
 // The module-signing facts of a host: strict reading of what the kernel prints, and when
 // the program warns that unsigned modules will be refused.
 import { describe, expect, it } from "vitest";
-import { parseSigningFacts, unsignedModulesWarning, unsignedRefusals, type SigningFacts } from "../../components/signing";
+import { parseSigningFacts, unsignedModulesWarning, unsignedRefusals, type SigningFacts } from "../../components/providers/hostFacts/signing";
 
 const FLATCAR_SB = { moduleSigForce: "# CONFIG_MODULE_SIG_FORCE is not set", machineKeyring: "absent", sigEnforce: "N", lockdown: "none [integrity] confidentiality", secureBoot: "1" };
 const facts = (over: Partial<SigningFacts> = {}): SigningFacts => ({ moduleSigForce: "n", machineKeyring: "n", sigEnforce: "N", lockdown: "none", secureBoot: "off", ...over });

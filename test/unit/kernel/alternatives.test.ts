@@ -6,7 +6,7 @@
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { KernelModel, preflight, renderPreflight } from "../../../kernel";
-import { localTree } from "../../../bin/localTree";
+import { localTree } from "../../../kernel/disk/localTree";
 
 const model = new KernelModel(localTree(path.join(__dirname, "../fixtures/optional-switch")));
 const CONFIG = "CONFIG_MODULES=y\n";

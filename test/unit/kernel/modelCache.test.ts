@@ -1,5 +1,5 @@
 /**
- * The parse cache (bin/modelCache.ts) on a miniature tree on disk: it hits only while
+ * The parse cache (kernel/disk/modelCache.ts) on a miniature tree on disk: it hits only while
  * every file the parse read holds the same content, wherever the tree lies.
  */
 import * as fs from "fs";
@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { preflight } from "../../../kernel";
-import { cacheBucketFor, loadModel } from "../../../bin/modelCache";
+import { cacheBucketFor, loadModel } from "../../../kernel/disk/modelCache";
 import { MINI_TREE } from "./tree";
 
 let dir: string;
