@@ -162,9 +162,11 @@ describe("test fleet", () => {
     const h1 = findHost("h1");
     const guest = async (command: string) => (await sshCapture(h1, command)).stdout.trim();
     const state = async () => (await status()).find((h) => h.name === "h1")!;
-    const rebootSettings = (start: string) => guest(`sed -i '/^REBOOT_STRATEGY=/d; /^LOCKSMITHD_REBOOT_WINDOW_/d' /etc/flatcar/update.conf && printf 'REBOOT_STRATEGY=reboot\\nLOCKSMITHD_REBOOT_WINDOW_START=%s\\nLOCKSMITHD_REBOOT_WINDOW_LENGTH=1h\\n' "$(date -d '${start}' +%H:%M)" >>/etc/flatcar/update.conf`);
+    const rebootSettings = (start: string) => guest(`sed -i '/^REBOOT_STRATEGY=/d; /^LOCKSMITHD_REBOOT_WINDOW_/d' /etc/flatcar/update.conf && printf 'REBOOT_STRATEGY=reboot\\nLOCKSMITHD_REBOOT_WINDOW_START=%s\\nLOCKSMITHD_REBOOT_WINDOW_LENGTH=1h\\n' "$(date -d '${start}' +%H:%M)" >>/etc/flatcar/update.conf && systemctl restart locksmithd`);
     expect(testbed("release", "current")).toBe(installed.osVersion);
     expect(JSON.parse(testbed("update", "h1"))).toMatchObject({ staged: false, version: installed.osVersion });
+    // The fleet's own update.conf says REBOOT_STRATEGY=off: its reboot manager stopped, as Flatcar's does.
+    expect(await guest("systemctl is-active locksmithd; journalctl -u locksmithd --no-pager -o cat")).toMatch(/^inactive\n[\s\S]*REBOOT_STRATEGY=off: shutting down/);
     expect(JSON.parse(testbed("release", "publish"))).toMatchObject({ version: update.osVersion, kernelRelease: update.release });
     expect(testbed("release", "current")).toBe(update.osVersion);
 

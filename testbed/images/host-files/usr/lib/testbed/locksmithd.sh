@@ -1,12 +1,12 @@
 #!/bin/bash
 # Testbed stand-in for Flatcar's locksmithd, the reboot manager: once update_engine reports
 # UPDATE_STATUS_UPDATED_NEED_REBOOT, it reboots as update.conf says (the user's
-# /etc/flatcar/update.conf over the vendor's /usr/share/flatcar/update.conf, read anew on
-# every check, as a restarted locksmithd would):
+# /etc/flatcar/update.conf over the vendor's /usr/share/flatcar/update.conf). Like
+# locksmithd, it reads them when it starts (a change needs `systemctl restart locksmithd`):
 #   REBOOT_STRATEGY=reboot  reboot, inside the window when LOCKSMITHD_REBOOT_WINDOW_START
 #                           ("[Day ]HH:MM", local time) and _LENGTH ("1h30m") are set
-#   REBOOT_STRATEGY=off     never (someone else reboots)
-#   etcd-lock               needs etcd, which the test fleet does not run: never
+#   REBOOT_STRATEGY=off     exits at once, as locksmithd does (someone else reboots)
+#   etcd-lock               needs etcd, which the test fleet does not run: never reboots
 # `locksmithd.sh in-window START LENGTH EPOCH` answers by its exit code whether EPOCH is in
 # that window (for tests).
 set -u
@@ -61,22 +61,28 @@ fi
 said=""
 say_once() { [ "$1" = "$said" ] || log "$1"; said=$1; }
 
+strategy=$(setting REBOOT_STRATEGY)
+strategy=${strategy:-reboot}
+start=$(setting LOCKSMITHD_REBOOT_WINDOW_START)
+length=$(setting LOCKSMITHD_REBOOT_WINDOW_LENGTH)
+if [ "$strategy" = off ]; then
+    log "REBOOT_STRATEGY=off: shutting down"
+    exit 0
+fi
+log "REBOOT_STRATEGY=$strategy${start:+, reboot window $start for $length}"
+
 while :; do
     status=$(update_engine_client -status 2>/dev/null || true)
     if grep -qx 'CURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT' <<<"$status"; then
         new=$(sed -n 's/^NEW_VERSION=//p' <<<"$status")
-        strategy=$(setting REBOOT_STRATEGY)
-        start=$(setting LOCKSMITHD_REBOOT_WINDOW_START)
-        length=$(setting LOCKSMITHD_REBOOT_WINDOW_LENGTH)
-        case ${strategy:-reboot} in
+        case $strategy in
             reboot)
                 if in_window "$start" "$length" "$(date +%s)"; then
-                    log "update $new is staged; rebooting (REBOOT_STRATEGY=reboot${start:+, window $start for $length})"
+                    log "update $new is staged; rebooting"
                     systemctl reboot
                     sleep infinity
                 fi
                 say_once "update $new is staged; waiting for the reboot window ($start for $length)" ;;
-            off) say_once "update $new is staged; REBOOT_STRATEGY=off: not rebooting" ;;
             etcd-lock) say_once "update $new is staged; REBOOT_STRATEGY=etcd-lock needs etcd, which the test fleet does not run: not rebooting" ;;
             *) say_once "update $new is staged; unknown REBOOT_STRATEGY=$strategy: not rebooting" ;;
         esac
