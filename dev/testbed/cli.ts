@@ -1,7 +1,8 @@
 // testbed CLI: `npm run testbed -- <command>`. See docs/testbed.md.
 import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
-import { down, findHost, readState, reboot, releaseLogFile, releaseModeFile, sshArgs, stackConfig, status, up, updateKernel } from "./fleet";
+import { channelFile, down, findHost, readState, reboot, releaseLogFile, releaseModeFile, rollback, sshArgs, stackConfig, status, up, updateFromChannel, updateKernel } from "./fleet";
+import { publishNext, readChannel } from "./channel";
 import { ensureImages, missingPrerequisites } from "./images";
 import { RELEASE_MODES, ReleaseMode, readModeTable, startReleaseServer, writeMode } from "./releaseServer";
 
@@ -11,6 +12,11 @@ const USAGE = `usage: npm run testbed -- <command>
   status [--json]                        per host: ssh port, key, host key, kernel, boot id, pending kernel
   ssh <host> [-- command...]             run a command (or a shell) on a host
   update-kernel <host> [--reboot]        stage the next kernel and OS version (pending until reboot)
+  release publish                        the channel's current release becomes the next one (new OS version and kernel)
+  release current                        print the OS version the channel serves as current
+  update <host>                          update_engine on the host checks the channel and stages what it serves;
+                                         the host's reboot manager (REBOOT_STRATEGY in /etc/flatcar/update.conf) reboots
+  rollback <host>                        Flatcar's manual rollback: reboot into the release on the other partition
   reboot <host>                          reboot and wait for SSH with a new boot id
   stack-config                           print the kmod-fleet:fleet config value for this fleet (JSON)
   build                                  only build the cached images and the signed release
@@ -32,6 +38,12 @@ function numberFlag(args: string[], name: string): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new Error(`${name} expects a number, got "${v}"`);
   return n;
+}
+
+function requireFleet(): NonNullable<ReturnType<typeof readState>> {
+  const s = readState();
+  if (!s) throw new Error("the test fleet is not up: run `npm run testbed -- up` first");
+  return s;
 }
 
 const print = (v: unknown) => process.stdout.write(JSON.stringify(v, null, 2) + "\n");
@@ -69,6 +81,27 @@ async function main(argv: string[]): Promise<number> {
       print(await updateKernel(args[0], { reboot: args.includes("--reboot") }));
       return 0;
     }
+    case "release": {
+      if (args[0] === "publish") print(publishNext(channelFile(), requireFleet().kernels));
+      else if (args[0] === "current") {
+        requireFleet();
+        const channel = readChannel(channelFile());
+        if (!channel) throw new Error("the running fleet has no release channel (it was started before channels existed): run `npm run testbed -- down` and `up`");
+        process.stdout.write(`${channel.version}\n`);
+      }
+      else throw new Error("usage: release publish | release current");
+      return 0;
+    }
+    case "update": {
+      if (!args[0]) throw new Error("usage: update <host>");
+      print(await updateFromChannel(args[0]));
+      return 0;
+    }
+    case "rollback": {
+      if (!args[0]) throw new Error("usage: rollback <host>");
+      print(await rollback(args[0]));
+      return 0;
+    }
     case "reboot": {
       if (!args[0]) throw new Error("usage: reboot <host>");
       print(await reboot(args[0]));
@@ -99,7 +132,7 @@ async function releaseServerCommand(args: string[]): Promise<number> {
     // Run by `up` as a detached process.
     const root = flag(args, "--root");
     if (!root) throw new Error("release-server serve needs --root");
-    const srv = await startReleaseServer({ root, port: numberFlag(args, "--port") ?? 0, modeFile: releaseModeFile(), requestLog: releaseLogFile() });
+    const srv = await startReleaseServer({ root, port: numberFlag(args, "--port") ?? 0, modeFile: releaseModeFile(), requestLog: releaseLogFile(), channelFile: flag(args, "--channel") });
     process.stderr.write(`release server on ${srv.url} (guests: ${srv.guestUrl}), root ${root}\n`);
     const stop = () => void srv.close().then(() => process.exit(0));
     process.on("SIGTERM", stop);

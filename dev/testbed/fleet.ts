@@ -7,6 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { isAlive, run, runOk, sleep } from "./exec";
 import { ensureImages, missingPrerequisites } from "./images";
+import { kernelOfVersion, readChannel, startChannel } from "./channel";
 import { BOARD, GROUP, SOURCES_COMMAND, TESTBED_DIR, TestKernel, cacheDir, testKernels } from "./recipe";
 import { devContainerUrlTemplate } from "./releaseServer";
 import { ensureSigningKey } from "./signingKey";
@@ -61,6 +62,8 @@ export const keyPath = () => path.join(cacheDir(), "keys", "fleet_ed25519");
 export const knownHostsPath = () => path.join(runDir(), "known_hosts");
 export const releaseModeFile = () => path.join(runDir(), "release-modes.json");
 export const releaseLogFile = () => path.join(runDir(), "release-requests.log");
+/** The release channel's current version (testbed/channel.ts). */
+export const channelFile = () => path.join(runDir(), "channel.json");
 
 export function readState(): FleetState | undefined {
   return fs.existsSync(stateFile()) ? (JSON.parse(fs.readFileSync(stateFile(), "utf8")) as FleetState) : undefined;
@@ -164,7 +167,7 @@ function startDetached(cmd: string, args: string[], logFile: string): number {
 async function startReleaseServerProcess(releaseRoot: string): Promise<{ pid: number; port: number }> {
   const port = releasePort();
   if (!(await portFree(port))) throw new Error(`port ${port} on 127.0.0.1 is taken; stop what uses it or set TESTBED_RELEASE_PORT`);
-  const pid = startDetached(process.execPath, ["--import", "tsx", path.join(TESTBED_DIR, "cli.ts"), "release-server", "serve", "--root", releaseRoot, "--port", String(port)], path.join(runDir(), "release-server.log"));
+  const pid = startDetached(process.execPath, ["--import", "tsx", path.join(TESTBED_DIR, "cli.ts"), "release-server", "serve", "--root", releaseRoot, "--port", String(port), "--channel", channelFile()], path.join(runDir(), "release-server.log"));
   fs.writeFileSync(path.join(runDir(), "release-server.pid"), `${pid}\n`);
   const deadline = Date.now() + 30_000;
   while (await portFree(port)) {
@@ -183,6 +186,8 @@ async function makeSeed(dir: string, name: string, hostKeyFile: string): Promise
   fs.copyFileSync(hostKeyFile, path.join(seed, "ssh_host_ed25519_key"));
   fs.copyFileSync(`${hostKeyFile}.pub`, path.join(seed, "ssh_host_ed25519_key.pub"));
   fs.copyFileSync(`${keyPath()}.pub`, path.join(seed, "authorized_keys"));
+  // The release server is the hosts' update server (a private one, as users of Nebraska have).
+  fs.writeFileSync(path.join(seed, "update.conf"), `SERVER=http://10.0.2.2:${releasePort()}/\nREBOOT_STRATEGY=off\n`);
   await runOk("mkfs.ext4", ["-q", "-F", "-L", "tbseed", "-d", seed, path.join(dir, "seed.img"), "4M"]);
   fs.rmSync(seed, { recursive: true, force: true });
 }
@@ -220,6 +225,7 @@ export async function up(opts: UpOptions = {}): Promise<FleetState> {
     hosts.push({ name, sshPort, dir, hostKey });
   }
   fs.writeFileSync(knownHostsPath(), hosts.map((h) => `[127.0.0.1]:${h.sshPort} ${h.hostKey}\n`).join(""));
+  startChannel(channelFile(), GROUP, BOARD, testKernels()[0]);
   const releaseServer = await startReleaseServerProcess(images.releaseRoot);
   const state: FleetState = { hosts, imageDir: images.hostDir, releaseServer, startedAt: new Date().toISOString(), kernels: testKernels() };
   fs.writeFileSync(stateFile(), JSON.stringify(state, null, 2) + "\n");
@@ -338,6 +344,59 @@ export async function updateKernel(name: string, opts: { reboot?: boolean } = {}
   const result = { from: current, to: next.release, osVersion: next.osVersion };
   if (opts.reboot) return { ...result, reboot: await reboot(name) };
   return result;
+}
+
+function readHostFile(h: FleetHost, file: string): string | undefined {
+  const p = path.join(h.dir, file);
+  return fs.existsSync(p) ? fs.readFileSync(p, "utf8").trim() : undefined;
+}
+
+/**
+ * update_engine on the host checks the channel and stages the release it publishes, if that
+ * is not the one the host runs or has staged. The test fleet's boot loader (host-loop.sh)
+ * is told first, so that whenever the host's reboot manager reboots, the staged release
+ * boots. Returns what the host's update_engine reports afterwards.
+ */
+export async function updateFromChannel(name: string): Promise<{ staged: boolean; version: string; kernelRelease: string; message: string }> {
+  const h = findHost(name);
+  const channel = readChannel(channelFile());
+  if (!channel) throw new Error("the test fleet has no release channel: run `npm run testbed -- up` again");
+  const published = kernelOfVersion(requireState().kernels, channel.version);
+  const running = readHostFile(h, "kernel");
+  const pendingBefore = readHostFile(h, "pending");
+  const pendingFile = path.join(h.dir, "pending");
+  if (published.release !== running) fs.writeFileSync(pendingFile, `${published.release}\n`);
+  const r = await sshCapture(h, "update_engine_client -check_for_update && update_engine_client -status", 120_000);
+  const status = Object.fromEntries(r.stdout.split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  const staged = status.CURRENT_OP === "UPDATE_STATUS_UPDATED_NEED_REBOOT";
+  if (r.code !== 0 || (staged && status.NEW_VERSION !== published.osVersion) || (!staged && published.release !== running)) {
+    // Nothing (else) was staged: the boot loader boots what it booted before.
+    if (pendingBefore) fs.writeFileSync(pendingFile, `${pendingBefore}\n`);
+    else fs.rmSync(pendingFile, { force: true });
+    throw new Error(`${name}: update_engine did not stage ${channel.version} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+  }
+  return { staged, version: staged ? status.NEW_VERSION : channel.version, kernelRelease: published.release, message: r.stdout.split("\n").find((l) => l.startsWith("update_engine:")) ?? "" };
+}
+
+/**
+ * Flatcar's manual rollback: the next boot uses the other partition, and the host reboots
+ * into it. A staged update is dropped (its slot is the one being booted).
+ */
+export async function rollback(name: string): Promise<{ from: string; to: string; bootId: string; seconds: number }> {
+  const h = findHost(name);
+  const previous = readHostFile(h, "previous");
+  const current = readHostFile(h, "kernel") ?? "";
+  if (!previous) throw new Error(`${name} has no other release to roll back to: it has run only ${current}`);
+  fs.writeFileSync(path.join(h.dir, "pending"), `${previous}\n`);
+  const r = await sshCapture(h, "rm -f /var/lib/testbed/update-status", 30_000);
+  if (r.code !== 0) throw new Error(`${name}: could not drop the staged update: ${r.stderr.trim()}`);
+  const rebooted = await reboot(name);
+  return { from: current, to: previous, ...rebooted };
+}
+
+/** Waits until a host answers SSH with another boot id than `bootId` (it rebooted by itself). */
+export async function waitForNewBoot(name: string, bootId: string, timeoutSeconds = 300): Promise<string> {
+  return waitForSsh(findHost(name), timeoutSeconds, bootId);
 }
 
 /** The value of the Pulumi config key kmod-fleet:fleet for the running fleet. */

@@ -2,7 +2,8 @@
 # Keeps one test host running: boots QEMU with the host's current kernel and boots it
 # again whenever the guest reboots (QEMU runs with -no-reboot, so a guest reboot ends the
 # QEMU process). A staged kernel (file "pending") becomes current at the next boot, like
-# Flatcar's A/B update. Stops when the file "stop" exists.
+# Flatcar's A/B update, and the one it replaces stays as "previous" (the other partition).
+# Stops when the file "stop" exists.
 # Usage: host-loop.sh HOST_DIR IMAGE_DIR SSH_PORT MEMORY_MB CPUS
 set -eu
 [ "$#" -eq 5 ] || { echo "usage: host-loop.sh HOST_DIR IMAGE_DIR SSH_PORT MEMORY_MB CPUS" >&2; exit 2; }
@@ -11,6 +12,8 @@ log="$hostdir/serial.log"
 quick_failures=0
 while [ ! -e "$hostdir/stop" ]; do
     if [ -f "$hostdir/pending" ]; then
+        # The other partition keeps the release that ran until now: a rollback's target.
+        cp "$hostdir/kernel" "$hostdir/previous"
         mv "$hostdir/pending" "$hostdir/kernel"
     fi
     kver=$(cat "$hostdir/kernel")

@@ -115,11 +115,12 @@ export async function ensureImages(): Promise<Images> {
   const key = await ensureSigningKey(path.join(cacheDir(), "keys", "gnupg"));
   const releaseRoot = path.join(cacheDir(), "release");
   const stampFile = path.join(releaseRoot, ".published");
-  const stamp = `${devName} ${key.fingerprint}\n`;
+  // "facts": every release has version.txt and its contents listing (a tree without them is published again).
+  const stamp = `${devName} ${key.fingerprint} facts\n`;
   if (!fs.existsSync(stampFile) || fs.readFileSync(stampFile, "utf8") !== stamp) {
     fs.rmSync(releaseRoot, { recursive: true, force: true });
     for (const k of kernels) {
-      await publishRelease({ root: releaseRoot, group: GROUP, board: BOARD, version: k.osVersion, image: path.join(devDir, k.release, IMAGE_NAME), key });
+      await publishRelease({ root: releaseRoot, group: GROUP, board: BOARD, version: k.osVersion, kernelRelease: k.release, image: path.join(devDir, k.release, IMAGE_NAME), key });
     }
     fs.writeFileSync(stampFile, stamp);
     log(`published and signed the developer containers under ${releaseRoot}`);

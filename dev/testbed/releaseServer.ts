@@ -1,5 +1,7 @@
 // A local release server laid out like Flatcar's:
 //   <base>/<GROUP>/<BOARD>/<VERSION>/flatcar_developer_container.bin.bz2 (+ .sig)
+//   <base>/<GROUP>/<BOARD>/<VERSION>/version.txt, flatcar_production_image_contents.txt
+//   <base>/<GROUP>/<BOARD>/current/... (the channel's current release, testbed/channel.ts)
 // It listens on loopback; QEMU guests reach it at 10.0.2.2:<port> through user-mode
 // networking. For failure tests it can serve a corrupted image, a wrong signature or a
 // 404, for all versions or one. Every request is logged. Exported for the provider tests.
@@ -8,6 +10,7 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { Transform } from "node:stream";
 import { SigningKey, signDetached } from "./signingKey";
+import { readChannel } from "./channel";
 
 export const IMAGE_NAME = "flatcar_developer_container.bin.bz2";
 
@@ -43,6 +46,8 @@ export interface ReleaseServerOptions {
   modeFile?: string;
   /** Requests are appended here as JSON lines, too. */
   requestLog?: string;
+  /** The release channel (testbed/channel.ts), read on every request: what `current` is. */
+  channelFile?: string;
 }
 
 export interface ReleaseServer {
@@ -99,9 +104,10 @@ export function writeMode(modeFile: string, mode: ReleaseMode, version?: string)
  * (`.sig-bad`) next to it for the bad-signature mode. The image is hard-linked when
  * possible (images are large), copied otherwise.
  */
-export async function publishRelease(opts: { root: string; group: string; board: string; version: string; image: string; key: SigningKey }): Promise<{ image: string; signature: string }> {
+export async function publishRelease(opts: { root: string; group: string; board: string; version: string; kernelRelease: string; image: string; key: SigningKey }): Promise<{ image: string; signature: string }> {
   const dir = releaseDir(opts.root, opts.group, opts.board, opts.version);
   fs.mkdirSync(dir, { recursive: true });
+  writeReleaseFacts(dir, opts.version, opts.kernelRelease);
   const image = path.join(dir, IMAGE_NAME);
   fs.rmSync(image, { force: true });
   try {
@@ -116,6 +122,25 @@ export async function publishRelease(opts: { root: string; group: string; board:
   await signDetached(opts.key, other, `${image}.sig-bad`);
   fs.rmSync(other);
   return { image, signature };
+}
+
+/**
+ * What Flatcar publishes next to each release and what tells its kernel without booting
+ * it: version.txt, and the image's file listing (flatcar_production_image_contents.txt,
+ * here only the kernel's module folder, in the listing's format).
+ */
+function writeReleaseFacts(dir: string, version: string, kernelRelease: string): void {
+  const [major] = version.split(".");
+  fs.writeFileSync(path.join(dir, "version.txt"), `FLATCAR_BUILD=${major}\nFLATCAR_VERSION=${version}\nFLATCAR_VERSION_ID=${version}\nFLATCAR_BUILD_ID="testbed"\n`);
+  fs.writeFileSync(path.join(dir, "flatcar_production_image_contents.txt"), `drwxr-xr-x 0 root root 0 1970-01-01 00:00 ./usr/lib/modules/\ndrwxr-xr-x 0 root root 0 1970-01-01 00:00 ./usr/lib/modules/${kernelRelease}/\n`);
+}
+
+/** Segments of a request for <GROUP>/<BOARD>/current/<file>, with the channel's version in its place. */
+function resolveCurrent(segments: string[], channelFile: string | undefined): string[] {
+  if (segments.length !== 4 || segments[2] !== "current" || !channelFile) return segments;
+  const channel = readChannel(channelFile);
+  if (!channel || channel.group !== segments[0] || channel.board !== segments[1]) return segments;
+  return [segments[0], segments[1], channel.version, segments[3]];
 }
 
 /** Flips one byte at `offset` of a stream, keeping its length. */
@@ -142,7 +167,7 @@ export function startReleaseServer(opts: ReleaseServerOptions): Promise<ReleaseS
 
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent((req.url ?? "/").split("?")[0]);
-    const segments = urlPath.split("/").filter(Boolean);
+    const segments = resolveCurrent(urlPath.split("/").filter(Boolean), opts.channelFile);
     // <GROUP>/<BOARD>/<VERSION>/<file>
     const version = segments.length === 4 ? segments[2] : undefined;
     const table = modes();

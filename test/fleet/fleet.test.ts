@@ -9,7 +9,9 @@ import { run } from "../../dev/testbed/exec";
 import { probeFacts } from "../../components/providers/hostFacts/hostFacts";
 import { builtInProfiles } from "../../config/profiles";
 import type { ConnectionSpec } from "../../host/ssh/session";
-import { down, findHost, keyPath, knownHostsPath, readState, reboot, releaseModeFile, sshArgs, sshCapture, stackConfig, status, up, updateKernel } from "../../dev/testbed/fleet";
+import { down, findHost, keyPath, knownHostsPath, readState, reboot, releaseModeFile, sshArgs, sshCapture, stackConfig, status, up, updateKernel, waitForNewBoot } from "../../dev/testbed/fleet";
+import { spawnSync } from "node:child_process";
+import { repoRoot } from "../../dev/toolchain/env";
 import { missingPrerequisites } from "../../dev/testbed/images";
 import { BOARD, GROUP, testKernels } from "../../dev/testbed/recipe";
 import { IMAGE_NAME, writeMode } from "../../dev/testbed/releaseServer";
@@ -148,6 +150,47 @@ describe("test fleet", () => {
     // h1 was left alone.
     const h1 = (await status()).find((h) => h.name === "h1")!;
     expect(h1.kernelRelease).toBe(installed.release);
+  });
+
+  it("a release published on the channel reaches h1 through its update_engine; its reboot manager reboots it only inside the window of update.conf; a rollback boots the other partition's release", async () => {
+    // The commands as a user (or a test outside the project) types them.
+    const testbed = (...args: string[]) => {
+      const r = spawnSync("npx", ["tsx", "dev/testbed/cli.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 600_000 });
+      expect(r.status, `testbed ${args.join(" ")}: ${r.stderr}`).toBe(0);
+      return r.stdout.trim();
+    };
+    const h1 = findHost("h1");
+    const guest = async (command: string) => (await sshCapture(h1, command)).stdout.trim();
+    const state = async () => (await status()).find((h) => h.name === "h1")!;
+    const rebootSettings = (start: string) => guest(`sed -i '/^REBOOT_STRATEGY=/d; /^LOCKSMITHD_REBOOT_WINDOW_/d' /etc/flatcar/update.conf && printf 'REBOOT_STRATEGY=reboot\\nLOCKSMITHD_REBOOT_WINDOW_START=%s\\nLOCKSMITHD_REBOOT_WINDOW_LENGTH=1h\\n' "$(date -d '${start}' +%H:%M)" >>/etc/flatcar/update.conf && systemctl restart locksmithd`);
+    expect(testbed("release", "current")).toBe(installed.osVersion);
+    expect(JSON.parse(testbed("update", "h1"))).toMatchObject({ staged: false, version: installed.osVersion });
+    // The fleet's own update.conf says REBOOT_STRATEGY=off: its reboot manager stopped, as Flatcar's does.
+    expect(await guest("systemctl is-active locksmithd; journalctl -u locksmithd --no-pager -o cat")).toMatch(/^inactive\n[\s\S]*REBOOT_STRATEGY=off: shutting down/);
+    expect(JSON.parse(testbed("release", "publish"))).toMatchObject({ version: update.osVersion, kernelRelease: update.release });
+    expect(testbed("release", "current")).toBe(update.osVersion);
+
+    // A window that opens in three hours: the release is staged and h1 waits.
+    await rebootSettings("+3 hours");
+    const before = await state();
+    expect(JSON.parse(testbed("update", "h1"))).toMatchObject({ staged: true, version: update.osVersion, kernelRelease: update.release });
+    expect(await guest("update_engine_client -status")).toContain("CURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT");
+    await new Promise((r) => setTimeout(r, 15_000));
+    expect((await state()).bootId).toBe(before.bootId);
+    expect(await guest("journalctl -u locksmithd --no-pager -o cat")).toContain(`update ${update.osVersion} is staged; waiting for the reboot window`);
+
+    // The window opened ten minutes ago: h1's reboot manager reboots it, nobody else does.
+    const t0 = Date.now();
+    await rebootSettings("-10 minutes");
+    await waitForNewBoot("h1", before.bootId!, 300);
+    console.log(`h1 rebooted by its reboot manager ${((Date.now() - t0) / 1000).toFixed(0)} s after its window opened`);
+    expect(await state()).toMatchObject({ kernelRelease: update.release, osVersion: update.osVersion, pendingKernel: null });
+    expect(await guest("update_engine_client -status")).toContain("UPDATE_STATUS_IDLE");
+
+    // Flatcar's manual rollback: the release on the other partition boots again.
+    expect(JSON.parse(testbed("rollback", "h1"))).toMatchObject({ from: update.release, to: installed.release });
+    expect(await state()).toMatchObject({ kernelRelease: installed.release, osVersion: installed.osVersion });
+    expect(await guest("ls /usr/lib/modules")).toBe(installed.release);
   });
 
   it("prints a stack config with the fleet's hosts, pinned keys and the release server", async () => {

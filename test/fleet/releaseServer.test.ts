@@ -6,12 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishRelease, ReleaseServer, startReleaseServer, writeMode } from "../../dev/testbed/releaseServer";
 import { ensureSigningKey, SigningKey, verifyDetached } from "../../dev/testbed/signingKey";
 import { haveCommand } from "../../dev/testbed/exec";
+import { publishNext, readChannel, startChannel } from "../../dev/testbed/channel";
+import type { TestKernel } from "../../dev/testbed/recipe";
 
 describe("release server", () => {
   let dir: string;
   let key: SigningKey;
   let srv: ReleaseServer;
   const modeFile = () => path.join(dir, "modes.json");
+  const channelFile = () => path.join(dir, "channel.json");
   const url = (v: string) => `${srv.url}/stable/amd64-usr/${v}/flatcar_developer_container.bin.bz2`;
 
   beforeAll(async () => {
@@ -20,9 +23,10 @@ describe("release server", () => {
     key = await ensureSigningKey(path.join(dir, "gnupg"));
     fs.writeFileSync(path.join(dir, "payload"), "tiny developer container\n".repeat(100));
     for (const v of ["1.0.0", "1.0.1"]) {
-      await publishRelease({ root: path.join(dir, "root"), group: "stable", board: "amd64-usr", version: v, image: path.join(dir, "payload"), key });
+      await publishRelease({ root: path.join(dir, "root"), group: "stable", board: "amd64-usr", version: v, kernelRelease: `6.1.0-${v.split(".")[2]}-test-amd64`, image: path.join(dir, "payload"), key });
     }
-    srv = await startReleaseServer({ root: path.join(dir, "root"), modeFile: modeFile(), requestLog: path.join(dir, "requests.log") });
+    startChannel(channelFile(), "stable", "amd64-usr", { release: "6.1.0-0-test-amd64", osVersion: "1.0.0" } as TestKernel);
+    srv = await startReleaseServer({ root: path.join(dir, "root"), modeFile: modeFile(), requestLog: path.join(dir, "requests.log"), channelFile: channelFile() });
   });
 
   afterAll(async () => {
@@ -70,5 +74,19 @@ describe("release server", () => {
     const logged = fs.readFileSync(path.join(dir, "requests.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(logged.length).toBe(srv.requests.length);
     expect(logged[0]).toMatchObject({ method: "GET", status: 200, mode: "ok" });
+  });
+
+  it("serves the channel's current release, which moves when the next one is published, with its version and kernel", async () => {
+    const text = async (p: string) => (await fetch(`${srv.url}/stable/amd64-usr/${p}`)).text();
+    expect(await text("current/version.txt")).toMatch(/^FLATCAR_VERSION=1\.0\.0$/m);
+    expect(await text("1.0.1/flatcar_production_image_contents.txt")).toContain("./usr/lib/modules/6.1.0-1-test-amd64/");
+    const kernels = [{ release: "6.1.0-0-test-amd64", osVersion: "1.0.0" }, { release: "6.1.0-1-test-amd64", osVersion: "1.0.1" }] as TestKernel[];
+    expect(publishNext(channelFile(), kernels)).toMatchObject({ version: "1.0.1", kernelRelease: "6.1.0-1-test-amd64" });
+    expect(await text("current/version.txt")).toMatch(/^FLATCAR_VERSION=1\.0\.1$/m);
+    expect(await text("current/flatcar_production_image_contents.txt")).toContain("./usr/lib/modules/6.1.0-1-test-amd64/");
+    expect(readChannel(channelFile())?.published.map((p) => p.version)).toEqual(["1.0.0", "1.0.1"]);
+    expect(() => publishNext(channelFile(), kernels)).toThrow(/already serves the newest test release \(1\.0\.1\)/);
+    // Another group's current is not this channel's.
+    expect((await fetch(`${srv.url}/beta/amd64-usr/current/version.txt`)).status).toBe(404);
   });
 });

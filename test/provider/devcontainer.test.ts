@@ -29,7 +29,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(work, "image.bin"), payload);
   execFileSync("bzip2", ["-k", path.join(work, "image.bin")]);
   for (const version of ["100.0.0", "100.0.1"]) {
-    await publishRelease({ root: path.join(work, "www"), group: "stable", board: "amd64-usr", version, image: path.join(work, "image.bin.bz2"), key });
+    await publishRelease({ root: path.join(work, "www"), group: "stable", board: "amd64-usr", version, kernelRelease: "6.1.0-1-test-amd64", image: path.join(work, "image.bin.bz2"), key });
   }
   server = await startReleaseServer({ root: path.join(work, "www") });
   inputs = {

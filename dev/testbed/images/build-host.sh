@@ -86,7 +86,7 @@ rm -f "$root"/etc/ssh/ssh_host_*
 : >"$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id"
 echo testbed >"$root/etc/hostname"
-chroot "$root" systemctl enable systemd-networkd.service testbed-seed.service testbed-partition.service flatcar-dress.service >/dev/null 2>&1
+chroot "$root" systemctl enable systemd-networkd.service testbed-seed.service testbed-partition.service flatcar-dress.service locksmithd.service >/dev/null 2>&1
 chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
     systemd-networkd-wait-online.service getty@tty1.service >/dev/null 2>&1 || true
 
