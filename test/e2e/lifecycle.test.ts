@@ -14,6 +14,9 @@ import { footprint, loaded, sh, Stack, testbed } from "./harness";
 import { repoRoot } from "../../dev/toolchain/env";
 import { DEMO_GREETING, DEMO_MODULES as PAIR, demoFleetConfig, demoModuleSet } from "../../demo/config";
 import { EXAMPLE_PROJECT, installExample, packRepo } from "../package/example";
+import { startRegistry } from "../registry/registry";
+import { projectCopy } from "../registry/projectCopy";
+import { RegistryArtifactStore } from "../../artifacts/registryStore";
 
 const HOSTS = ["h1", "h2", "h3"];
 // The demo's own stack (repo backend .pulumi/), so the test runs exactly what a newcomer does.
@@ -467,6 +470,81 @@ describe("kmod-fleet on the test fleet", () => {
       expect(await footprint(h)).toBe(before[h]);
     }
     expect(storedManifests()).toEqual([]);
+  });
+
+  // A team's store on an OCI registry (Debian's docker-registry on loopback, with a login),
+  // used by two stacks: the first builds on h2 and pushes; a second one, from another
+  // checkout with empty state (a CI runner), installs on h3 with no build and no developer
+  // container. Both hosts pull the files from the registry themselves, through QEMU's
+  // address for the machine (10.0.2.2). Needs only a fresh fleet: `-t "registry"` runs it alone.
+  it("a team's registry store: one build on h2 pushed once, h2 and h3 pull the files themselves; a second stack from another checkout builds nothing", async () => {
+    const registry = await startRegistry();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "kmod-fleet-e2e-registry-"));
+    const port = new URL(registry.url).port;
+    const access = { url: registry.url, repository: "team/kmod-fleet", username: registry.username, password: registry.password };
+    const store = { registry: { url: registry.url, hostUrl: `http://10.0.2.2:${port}`, repository: access.repository, username: access.username, passwordConfig: "registryPassword", insecureHttp: true } };
+    const stackOn = (name: string, h: string, projectDir: string) => {
+      const s = new Stack(name, path.join(work, `state-${name}`), projectDir);
+      const fleet = demoFleetConfig({ ...baseFleet, hosts: (baseFleet.hosts as any[]).filter((x) => x.name === h), build: { ...((baseFleet.build as object) ?? {}), store } });
+      s.initWith({ "kmod-fleet:fleet": fleet }, { "kmod-fleet:sshPrivateKey": fs.readFileSync(testbed.keyPath(), "utf8"), "kmod-fleet:registryPassword": registry.password });
+      return s;
+    };
+    const outputsOf = (s: Stack): Map<string, any> =>
+      new Map((JSON.parse(s.cli(["stack", "export"]).stdout).deployment?.resources ?? []).map((r: any) => [String(r.urn).split("::").pop(), r.outputs ?? {}]));
+    const team = stackOn("team", "h2", repoRoot);
+    const ci = stackOn("ci", "h3", projectCopy(path.join(work, "ci-checkout")));
+    const k = kernels.h2;
+    expect(kernels.h3).toBe(k);
+    try {
+      // The first stack: built once on h2, pushed, and pulled by h2 from the registry.
+      const a = team.up();
+      timings.upRegistryBuild = a.seconds;
+      expect(reportingHosts(a.output, "building kmod-pair for")).toEqual(["h2"]);
+      const teamOutputs = outputsOf(team);
+      const manifest = teamOutputs.get(buildName("kmod-pair", k)).manifest;
+      expect(teamOutputs.get(buildName("kmod-pair", k)).obtained).toBe("built on h2");
+      const pulledOn = (outputs: Map<string, any>, h: string) => [...outputs].filter(([n]) => n.startsWith(`${h}-kmod-pair-install-`)).map(([, o]) => o.filesFrom);
+      expect(pulledOn(teamOutputs, "h2")).toEqual([expect.stringMatching(/^pulled by the host from oci:\/\//)]);
+      expect(await new RegistryArtifactStore(access).has(manifest)).toBe(true);
+      const sums = await installedSums("h2", k);
+      expect(manifest.modules.map((m: any) => `${m.sha256}  ${m.name}.ko`).sort().join("\n")).toBe(sums.split("\n").sort().join("\n"));
+      expect(await loaded("h2", PAIR)).toEqual(PAIR);
+
+      // The second stack, from another checkout with no state and no local store: the
+      // artifact is found in the registry, h3 pulls it; nothing is built or downloaded for a build.
+      const b = ci.up();
+      timings.upRegistrySecondStack = b.seconds;
+      expect(b.output).not.toMatch(/building kmod-pair|fetching the developer container/);
+      const ciOutputs = outputsOf(ci);
+      expect([...ciOutputs].filter(([n]) => n.startsWith("build-")).map(([, o]) => o.obtained)).toEqual(["found in the store"]);
+      expect([...ciOutputs.keys()].filter((n) => n.includes("devcontainer"))).toEqual([]);
+      expect(pulledOn(ciOutputs, "h3")).toEqual([expect.stringMatching(/^pulled by the host from oci:\/\//)]);
+      expect(await installedSums("h3", k)).toBe(sums);
+      expect(await loaded("h3", PAIR)).toEqual(PAIR);
+      expect(await sh("h3", "ls -d /var/cache/kmod-fleet 2>/dev/null; true")).toBe("");
+      // The login never reaches a stack file or the state in clear, nor stays on a host.
+      for (const s of [team, ci]) {
+        expect(fs.readFileSync(s.configFile, "utf8")).not.toContain(registry.password);
+        expect(s.cli(["stack", "export"]).stdout).not.toContain(registry.password);
+      }
+      for (const h of ["h2", "h3"]) expect(await sh(h, `grep -rls -F ${registry.password} /var/lib/kmod-fleet /tmp 2>/dev/null; true`), h).toBe("");
+
+      // The second stack goes first: the artifact it did not build stays for the team; then
+      // the team's stack removes what it built, from its host and from the registry.
+      ci.cli(["destroy", "--yes", "--skip-preview"]);
+      expect(await footprint("h3")).toBe(before.h3);
+      expect(await new RegistryArtifactStore(access).has(manifest)).toBe(true);
+      team.cli(["destroy", "--yes", "--skip-preview"]);
+      expect(await footprint("h2")).toBe(before.h2);
+      expect(await new RegistryArtifactStore(access).has(manifest)).toBe(false);
+    } finally {
+      for (const s of [ci, team]) {
+        s.cli(["destroy", "--yes", "--skip-preview"], { allowFail: true });
+        s.destroyState();
+      }
+      await registry.stop();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 
   // The fleet is clean again. A user's own program (examples/fleet-from-machines), with

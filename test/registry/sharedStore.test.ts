@@ -21,6 +21,7 @@ import { LocalArtifactStore } from "../../artifacts/store";
 import { RegistryArtifactStore } from "../../artifacts/registryStore";
 import { orasBinary } from "../../artifacts/oras";
 import { startRegistry, type TestRegistry } from "./registry";
+import { projectCopy } from "./projectCopy";
 
 const R = "/tmp/kmod-fleet-shared-store-test";
 /** Each .ko this large: an upload per host shows in the figures, a pull does not. */
@@ -53,16 +54,6 @@ async function countingProxy(targetPort: number): Promise<CountingProxy> {
   proxy.port = (server.address() as net.AddressInfo).port;
   proxy.close = () => new Promise<void>((r) => (sockets.forEach((s) => s.destroy()), server.close(() => r())));
   return proxy;
-}
-
-/** Another checkout of this project: every top-level entry linked, but no state, store or stack file of its own. */
-function projectCopy(dir: string): string {
-  fs.mkdirSync(dir, { recursive: true });
-  for (const entry of fs.readdirSync(repoRoot)) {
-    if (/^(\.pulumi|\.kmod-fleet|\.git|Pulumi\..+\.yaml)$/.test(entry)) continue;
-    fs.symlinkSync(path.join(repoRoot, entry), path.join(dir, entry));
-  }
-  return dir;
 }
 
 let registry: TestRegistry;
