@@ -24,3 +24,4 @@ export const devContainerScript = script("devcontainer");
 export const buildScript = script("build");
 export const loadScript = script("load");
 export const installScript = script("install");
+export const gateScript = script("gate");
