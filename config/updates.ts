@@ -18,12 +18,19 @@ export function durationSeconds(text: string): number | undefined {
 /** A hold longer than this is no hold but an outage of updates: a security release must come. */
 export const MAX_REBOOT_HOLD_LIMIT_SECONDS = 30 * 86400;
 
+/** One message per bad duration: what it is not, or which bound it passes. */
 const duration = z
   .string()
   .max(32)
-  .refine((s) => durationSeconds(s) !== undefined, "expected a duration such as 90s, 30m, 6h, 2d or 1h30m")
-  .refine((s) => (durationSeconds(s) ?? 0) >= 1, "expected at least 1s")
-  .refine((s) => (durationSeconds(s) ?? 0) <= MAX_REBOOT_HOLD_LIMIT_SECONDS, "expected at most 30d: a security update must not wait longer");
+  .superRefine((s, ctx) => {
+    const seconds = durationSeconds(s);
+    const problem =
+      seconds === undefined ? "expected a duration such as 90s, 30m, 6h, 2d or 1h30m"
+      : seconds < 1 ? "expected at least 1s"
+      : seconds > MAX_REBOOT_HOLD_LIMIT_SECONDS ? "expected at most 30d: a security update must not wait longer"
+      : undefined;
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 export const updatesSchema = z
   .object({

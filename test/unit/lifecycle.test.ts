@@ -8,6 +8,7 @@ import { developerContainerLifecycle, type DeveloperContainerInputs } from "../.
 import { moduleBuildLifecycle, type ModuleBuildInputs } from "../../components/moduleBuild";
 import { moduleInstallLifecycle, type ModuleInstallInputs } from "../../components/moduleInstall";
 import { moduleLoadLifecycle, type ModuleLoadInputs } from "../../components/moduleLoad";
+import { rebootGateLifecycle, type RebootGateInputs } from "../../components/rebootGate";
 import type { ConnectionSpec } from "../../ssh/session";
 
 const connection: ConnectionSpec = { host: "h1", address: "127.0.0.1", port: 22, user: "root", hostKeys: ["SHA256:x"], connectTimeoutSeconds: 5, connectAttempts: 1, privateKey: "KEY" };
@@ -60,6 +61,16 @@ const load: Row<ModuleLoadInputs> = {
   drifted: { notLoaded: ["pair"], persisted: true },
 };
 
+const gate: Row<RebootGateInputs> = {
+  contract: rebootGateLifecycle,
+  inputs: {
+    connection, sets: ["pair"], modulesDir: "/usr/lib/modules", kernelImages: ["/boot/flatcar/vmlinuz-a", "/boot/flatcar/vmlinuz-b"], updateConf: "/etc/flatcar/update.conf",
+    gateDir: "/var/lib/kmod-fleet/reboot-gate", maxRebootHoldSeconds: 21600, afterMaxHold: "proceed", commandTimeoutSeconds: 60,
+  },
+  converged: { units: true, updateConfKept: true, hold: { state: "idle", version: "", kernel: "", since: "", waiting: [] } },
+  drifted: { units: true, updateConfKept: false, hold: { state: "idle", version: "", kernel: "", since: "", waiting: [] } },
+};
+
 /** Another value of the same type. */
 function other(v: unknown): unknown {
   if (typeof v === "string") return `${v}-other`;
@@ -69,7 +80,7 @@ function other(v: unknown): unknown {
   return { ...(v as object), other: 1 };
 }
 
-const rows: Row<any>[] = [overlay, devContainer, build, install, load];
+const rows: Row<any>[] = [overlay, devContainer, build, install, load, gate];
 
 describe.each(rows.map((r) => [r.contract.resource, r] as const))("%s", (_name, row) => {
   const c = row.contract;
