@@ -11,6 +11,7 @@ import { checkHostValues } from "./hostValues";
 import { parseSigningFacts, type SigningFacts } from "./signing";
 import { unreachableProblem } from "./unreachableHosts";
 import { probeOverrides, withDefaults } from "./factsProbe";
+import { parseRebootHold, type RebootHold } from "./rebootHold";
 
 export interface HostFactsValues extends SigningFacts {
   kernelRelease: string;
@@ -30,6 +31,8 @@ export interface HostFactsValues extends SigningFacts {
   stagedKernelRelease?: string;
   /** The slot the staged release boots from. */
   stagedSlot?: string;
+  /** What the host's reboot gate does with the staged update (absent: no gate on the host). */
+  rebootHold?: RebootHold;
 }
 
 export interface FactsProbe {
@@ -41,6 +44,8 @@ export interface FactsProbe {
   kernelConfigSources: string[];
   /** The A/B slots' kernel images (profile.kernelImages). */
   kernelImages?: string[];
+  /** The reboot gate's folder, whose state the facts report. */
+  rebootGateDir?: string;
 }
 
 /**
@@ -66,7 +71,7 @@ type HostFactsOutputs = HostFactsInputs & HostFactsValues;
 /** Every key facts.sh prints, once each. */
 const FACT_KEYS = [
   "kernelRelease", "arch", "bootId", "osVersion", "board", "group", "osId", "kernelConfig", "bootSlot",
-  "stagedOsVersion", "stagedKernelRelease", "stagedSlot", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot",
+  "stagedOsVersion", "stagedKernelRelease", "stagedSlot", "rebootGate", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot",
 ];
 
 /**
@@ -106,11 +111,14 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
       DEFAULT_GROUP: probe.defaultGroup,
       CONFIG_SOURCES: probe.kernelConfigSources.join("\n"),
       KERNEL_IMAGES: (probe.kernelImages ?? []).join("\n"),
+      ...(probe.rebootGateDir ? { REBOOT_GATE_DIR: probe.rebootGateDir } : {}),
     },
     timeoutSeconds,
   );
   const v = parseFactsOutput(connection.host, r.stdout);
-  const facts: HostFactsValues = {
+  const hold = parseRebootHold(v.rebootGate ?? "");
+  if (hold instanceof Error) throw new Error(`${connection.host}: ${hold.message} (${probe.rebootGateDir}/state)`);
+  const facts: Omit<HostFactsValues, "rebootHold"> = {
     ...parseSigningFacts(connection.host, v),
     kernelRelease: v.kernelRelease ?? "",
     arch: v.arch ?? "",
@@ -132,7 +140,8 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     stagedOsVersion: "NEW_VERSION of update_engine_client -status",
     stagedKernelRelease: `the staged kernel image (${(probe.kernelImages ?? []).join(", ")})`,
   });
-  return facts;
+  // Checked by its parser, above.
+  return hold ? { ...facts, rebootHold: hold } : facts;
 }
 
 /**

@@ -107,6 +107,9 @@ const DEFAULTS = {
   commandTimeoutSeconds: 900,
 };
 
+/** Build trees, job folders, the reboot gate's folder (storage.workDir). */
+export const DEFAULT_WORK_DIR = "/var/lib/kmod-fleet";
+
 /** The reboot gate: on, a hold of at most 6 hours (a working day's rebuild and retry), then the reboot proceeds. */
 export const DEFAULT_UPDATES: ResolvedUpdates = { gate: true, maxRebootHoldSeconds: 6 * 3600, afterMaxHold: "proceed" };
 
@@ -176,7 +179,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
     modulesWorkDir: `${modulesRoot}.wd`,
     persistence: cfg.storage?.persistence ?? "mount-unit",
     cacheDir: cfg.storage?.cacheDir ?? "/var/cache/kmod-fleet",
-    workDir: cfg.storage?.workDir ?? "/var/lib/kmod-fleet",
+    workDir: cfg.storage?.workDir ?? DEFAULT_WORK_DIR,
   };
   overlappingFolders(storage, profile.modulesDir, { storage: cfg.storage ?? {}, modulesDir: cfg.profile?.modulesDir !== undefined }, problems);
 

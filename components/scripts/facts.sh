@@ -5,7 +5,8 @@
 # Environment (from the profile): RELEASE_FILES, VERSION_VARIABLE, BOARD_VARIABLE,
 # UPDATE_CONF_FILES (newline-separated; later files win), DEFAULT_GROUP,
 # CONFIG_SOURCES (newline-separated, ${KERNEL} stands for `uname -r`), KERNEL_IMAGES (the
-# A/B slots' kernel images, newline-separated). Its one verb: ACTION=probe.
+# A/B slots' kernel images, newline-separated), REBOOT_GATE_DIR (the reboot gate's folder,
+# gate.sh). Its one verb: ACTION=probe.
 set -eu
 
 emit() { # $1 = key, $2 = value
@@ -84,6 +85,10 @@ fi
 emit stagedOsVersion "$staged_version"
 emit stagedKernelRelease "$staged_kernel"
 emit stagedSlot "$staged_slot"
+# What the reboot gate (gate.sh) does with a staged update: its state file, as it is.
+gate_state=""
+if [ -n "${REBOOT_GATE_DIR:-}" ] && [ -f "$REBOOT_GATE_DIR/state" ]; then gate_state=$(head -c 4096 -- "$REBOOT_GATE_DIR/state"); fi
+emit rebootGate "$gate_state"
 
 # Whether the kernel refuses unsigned modules. Raw values, one line each; kmod-fleet checks
 # their shapes (components/signing.ts).

@@ -61,7 +61,7 @@ export const HOST_SCRIPTS = {
   facts: {
     probe: {
       lock: false,
-      env: [text("RELEASE_FILES"), text("VERSION_VARIABLE"), text("BOARD_VARIABLE"), text("UPDATE_CONF_FILES"), text("DEFAULT_GROUP"), text("CONFIG_SOURCES"), optional(text("KERNEL_IMAGES"))],
+      env: [text("RELEASE_FILES"), text("VERSION_VARIABLE"), text("BOARD_VARIABLE"), text("UPDATE_CONF_FILES"), text("DEFAULT_GROUP"), text("CONFIG_SOURCES"), optional(text("KERNEL_IMAGES")), optional(text("REBOOT_GATE_DIR"))],
     },
   },
   overlay: {
