@@ -59,13 +59,15 @@ replace_file() { # $1 = file, $2 = the new content's temporary file: one rename,
 # The gate closes: the user's file (if update.conf is theirs now, it is the one to keep)
 # is kept, and update.conf becomes the same lines with REBOOT_STRATEGY=off.
 close_gate() {
+  # In this order, so that a crash between two steps leaves either the record of the file
+  # the user has now, or update.conf still theirs (the next check does it again).
   if ! ours; then
     if [ -f "$UPDATE_CONF" ]; then
       cp -p -- "$UPDATE_CONF" "$kept.new" && replace_file "$kept" "$kept.new"
       rm -f -- "$absent"
     else
-      : > "$absent"
       rm -f -- "$kept"
+      : > "$absent"
     fi
   fi
   local new
@@ -79,7 +81,8 @@ close_gate() {
   if [ -f "$UPDATE_CONF" ] && cmp -s -- "$new" "$UPDATE_CONF"; then rm -f -- "$new"; return; fi
   mkdir -p -- "$(dirname "$UPDATE_CONF")"
   replace_file "$UPDATE_CONF" "$new"
-  restart_reboot_manager
+  # A running locksmithd reads off, and exits.
+  systemctl try-restart locksmithd.service >/dev/null 2>&1 || true
 }
 
 # The gate opens: the user's update.conf exactly as it was (or none, if there was none).
@@ -90,11 +93,19 @@ open_gate() {
   else
     rm -f -- "$UPDATE_CONF"
   fi
-  restart_reboot_manager
+  start_reboot_manager
 }
 
-# locksmithd reads update.conf when it starts; a stopped one stays stopped.
-restart_reboot_manager() { systemctl try-restart locksmithd.service >/dev/null 2>&1 || true; }
+# locksmithd reads update.conf when it starts, and with REBOOT_STRATEGY=off it exits: once
+# the user's file is back, it is started again if the host starts it at boot (enabled); one
+# the user disabled or masked stays as it is.
+start_reboot_manager() {
+  if systemctl is-enabled --quiet locksmithd.service 2>/dev/null; then
+    systemctl restart locksmithd.service >/dev/null 2>&1 || true
+  else
+    systemctl try-restart locksmithd.service >/dev/null 2>&1 || true
+  fi
+}
 
 # The kernel release in a kernel image (Linux's x86 boot header, as facts.sh reads it).
 image_release() { # $1 = kernel image
@@ -189,7 +200,11 @@ check() {
 probe() {
   local st
   st=$(state_value state)
-  if [ -f "$unit_dir/$service" ] && [ -f "$unit_dir/$timer" ] && [ -f "$GATE_DIR/gate.sh" ] && [ -f "$GATE_DIR/gate.env" ]; then echo "units=true"; else echo "units=false"; fi
+  if [ -f "$unit_dir/$service" ] && [ -f "$unit_dir/$timer" ] && [ -f "$GATE_DIR/gate.sh" ] && [ -f "$GATE_DIR/gate.env" ] && systemctl is-enabled --quiet "$timer"; then
+    echo "units=true"
+  else
+    echo "units=false"
+  fi
   case "$st" in
   released | proceeded) if ours; then echo "updateConf=false"; else echo "updateConf=true"; fi ;;
   *) if ours && grep -qx 'REBOOT_STRATEGY=off' -- "$UPDATE_CONF"; then echo "updateConf=true"; else echo "updateConf=false"; fi ;;

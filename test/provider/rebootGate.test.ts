@@ -5,7 +5,7 @@
 // maxRebootHold proceeds or keeps holding as the policy says; delete gives the file back.
 // Stubs (on PATH in the namespace): `update_engine_client` prints the status in the test's
 // state folder (idle, or UPDATED_NEED_REBOOT with NEW_VERSION); `systemctl` records its
-// calls; `uname -r` prints the running kernel; `modinfo` and `depmod` as install.sh needs
+// calls, and `is-enabled` fails for a unit the test marked disabled; `uname -r` prints the running kernel; `modinfo` and `depmod` as install.sh needs
 // them. /etc/systemd/system and /run/lock are private tmpfs; update.conf, the A/B kernel
 // images and the modules folder are in the test's folder.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -92,7 +92,7 @@ beforeAll(async () => {
       tmpfs: ["/etc/systemd/system", "/run/lock"],
       stubs: {
         update_engine_client: `[ "$1" = -status ] && cat "$(cat /tmp/kmod-fleet-gate-state)/status"`,
-        systemctl: `echo "systemctl $*" >> "$(cat /tmp/kmod-fleet-gate-state)/systemctl"`,
+        systemctl: `S=$(cat /tmp/kmod-fleet-gate-state); echo "systemctl $*" >> $S/systemctl; [ "$1" != is-enabled ] || [ ! -e "$S/disabled-\${!#}" ]`,
         uname: `if [ "$1" = -r ]; then echo ${RUNNING}; else exec /bin/uname "$@"; fi`,
         modinfo: `while [ $# -gt 0 ]; do case "$1" in -F) f=$2; shift 2 ;; *) file=$1; shift ;; esac; done; sed -n "s/^$f=//p" "$file" | head -n 1`,
         depmod: "exit 0",
@@ -123,7 +123,8 @@ describe("the reboot gate", () => {
     const written = fs.readFileSync(conf(), "utf8").split("\n");
     expect(written[0]).toMatch(/^# Written by kmod-fleet/);
     expect(written.slice(1)).toEqual(["GROUP=stable", "# the operator's window", 'LOCKSMITHD_REBOOT_WINDOW_START="Thu 23:00"', "LOCKSMITHD_REBOOT_WINDOW_LENGTH=1h30m", "REBOOT_STRATEGY=off", ""]);
-    expect(calls()).toEqual(["systemctl try-restart locksmithd.service", "systemctl daemon-reload", "systemctl enable --now kmod-fleet-reboot-gate.timer"]);
+    // locksmithd, if it runs, reads REBOOT_STRATEGY=off (and exits); the timer runs the check.
+    expect(calls()).toEqual(["systemctl try-restart locksmithd.service", "systemctl daemon-reload", "systemctl enable --now kmod-fleet-reboot-gate.timer", "systemctl is-enabled --quiet kmod-fleet-reboot-gate.timer"]);
     expect(await sh("cat /etc/systemd/system/kmod-fleet-reboot-gate.timer")).toMatch(/OnBootSec=0\nOnUnitActiveSec=30s/);
     expect(outs).toMatchObject({ units: true, updateConfKept: true, hold: { state: "idle" } });
     const read = await rebootGateProvider.read!("id", outs as RebootGateOutputs);
@@ -134,7 +135,8 @@ describe("the reboot gate", () => {
     expect(fs.statSync(conf()).mode & 0o777).toBe(0o640);
     expect(fs.existsSync(gateDir())).toBe(false);
     expect(await sh("ls -A /etc/systemd/system")).toBe("");
-    expect(calls().slice(-1)).toEqual(["systemctl try-restart locksmithd.service"]);
+    // locksmithd exited when it read REBOOT_STRATEGY=off: it is started again with the user's file.
+    expect(calls().slice(-2)).toEqual(["systemctl is-enabled --quiet locksmithd.service", "systemctl restart locksmithd.service"]);
   });
 
   it("a host without an update.conf has none again after delete", async () => {
@@ -159,7 +161,7 @@ describe("the reboot gate", () => {
     expect(await timerCheck()).toBe(`released: every module set is installed for ${VERSION} (kernel ${STAGED}); the reboot is up to the reboot manager and ${conf()}`);
     // The user's own strategy and window decide the reboot now.
     expect(fs.readFileSync(conf(), "utf8")).toBe(USER_CONF);
-    expect(calls().slice(-1)).toEqual(["systemctl try-restart locksmithd.service"]);
+    expect(calls().slice(-2)).toEqual(["systemctl is-enabled --quiet locksmithd.service", "systemctl restart locksmithd.service"]);
     expect((await rebootGateProvider.read!("id", outs as RebootGateOutputs)).props).toMatchObject({ updateConfKept: true, hold: { state: "released" } });
 
     // After the reboot into the new release nothing is staged: the gate is in front of the next update.
@@ -167,6 +169,44 @@ describe("the reboot gate", () => {
     expect(await timerCheck()).toMatch(/^no update staged: the gate is closed/);
     expect(fs.readFileSync(conf(), "utf8")).toMatch(/^# Written by kmod-fleet.*\nGROUP=stable\n/);
     expect(fs.readFileSync(`${gateDir()}/update.conf.user`, "utf8")).toBe(USER_CONF);
+  });
+
+  it("the hold's start is on disk: every check counts from the first one that saw the release staged", async () => {
+    await rebootGateProvider.create!(inputs());
+    staged(true);
+    const first = await timerCheck();
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await timerCheck()).toBe(first);
+  });
+
+  it("an update.conf the user changed while the reboot was allowed is the one kept from then on", async () => {
+    const { outs } = await rebootGateProvider.create!(inputs({ sets: [] }));
+    staged(true);
+    expect(await timerCheck()).toMatch(/^released/);
+    fs.writeFileSync(conf(), "GROUP=beta\nREBOOT_STRATEGY=etcd-lock\n");
+    staged(false);
+    await timerCheck();
+    expect(fs.readFileSync(conf(), "utf8")).toMatch(/^# Written by kmod-fleet.*\nGROUP=beta\nREBOOT_STRATEGY=off\n$/);
+    await rebootGateProvider.delete!("id", outs as RebootGateOutputs);
+    expect(fs.readFileSync(conf(), "utf8")).toBe("GROUP=beta\nREBOOT_STRATEGY=etcd-lock\n");
+  });
+
+  it("a reboot manager the user disabled or masked is not started when the reboot is allowed", async () => {
+    await rebootGateProvider.create!(inputs({ sets: [] }));
+    fs.writeFileSync(`${S}/disabled-locksmithd.service`, "");
+    staged(true);
+    await timerCheck();
+    expect(fs.readFileSync(conf(), "utf8")).toBe(USER_CONF);
+    expect(calls().slice(-2)).toEqual(["systemctl is-enabled --quiet locksmithd.service", "systemctl try-restart locksmithd.service"]);
+  });
+
+  it("read reports drift: a timer that is no longer enabled, an update.conf that is no longer the gate's", async () => {
+    const { outs } = await rebootGateProvider.create!(inputs());
+    fs.writeFileSync(`${S}/disabled-kmod-fleet-reboot-gate.timer`, "");
+    expect((await rebootGateProvider.read!("id", outs as RebootGateOutputs)).props).toMatchObject({ units: false, updateConfKept: true });
+    fs.rmSync(`${S}/disabled-kmod-fleet-reboot-gate.timer`);
+    fs.writeFileSync(conf(), USER_CONF);
+    expect((await rebootGateProvider.read!("id", outs as RebootGateOutputs)).props).toMatchObject({ units: true, updateConfKept: false });
   });
 
   it("a damaged install (a file's sha256 differs from the one install.sh recorded) is not ready", async () => {
