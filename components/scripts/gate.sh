@@ -160,6 +160,12 @@ report() {
 check() {
   local status version kernel since now waiting="" s
   status=$(update_engine_client -status 2>/dev/null || true)
+  # No answer (update_engine starting, or restarting): nothing is known, nothing changes;
+  # taking it for "idle" would start a held release's hold again.
+  if ! printf '%s\n' "$status" | grep -q '^CURRENT_OP='; then
+    report "<4>WARNING: update_engine_client -status did not answer; the gate stays as it was ($(state_value state || true))"
+    return
+  fi
   if ! printf '%s\n' "$status" | grep -qx 'CURRENT_OP=UPDATE_STATUS_UPDATED_NEED_REBOOT'; then
     close_gate
     write_state "state=idle"

@@ -179,6 +179,17 @@ describe("the reboot gate", () => {
     expect(await timerCheck()).toBe(first);
   });
 
+  it("update_engine not answering changes nothing: the hold goes on from where it was", async () => {
+    await rebootGateProvider.create!(inputs());
+    staged(true);
+    const first = await timerCheck();
+    fs.writeFileSync(`${S}/status`, "");
+    expect(await timerCheck()).toBe("<4>WARNING: update_engine_client -status did not answer; the gate stays as it was (held)");
+    expect(fs.readFileSync(conf(), "utf8")).toMatch(/\nREBOOT_STRATEGY=off\n$/);
+    staged(true);
+    expect(await timerCheck()).toBe(first);
+  });
+
   it("an update.conf the user changed while the reboot was allowed is the one kept from then on", async () => {
     const { outs } = await rebootGateProvider.create!(inputs({ sets: [] }));
     staged(true);
