@@ -6,7 +6,7 @@
 import type { ResolvedFleet } from "../config/resolve";
 import { DEFAULT_KERNEL_CONFIG_SOURCES, DEFAULT_WORK_DIR } from "../config/resolve";
 import { builtInProfiles } from "../config/profiles";
-import { rebootGateDir } from "../config/updates";
+import { rebootGateDir } from "../config/rebootGateDir";
 import type { FactsProbe } from "./hostFacts";
 
 function probeOf(profile: ResolvedFleet["profile"], kernelConfigSources: string[], workDir: string): FactsProbe {

@@ -19,7 +19,7 @@ import { ModuleLoad } from "./moduleLoad";
 import type { HostInventory } from "./inventory";
 import { RebootGate } from "./rebootGate";
 import { describeRebootHold } from "./rebootHold";
-import { rebootGateDir } from "../config/updates";
+import { rebootGateDir } from "../config/rebootGateDir";
 
 /** A module set as one host gets it, with the identity of its local sources. */
 export interface HostModuleSet extends ResolvedModuleSet {

@@ -45,11 +45,6 @@ export const updatesSchema = z
 
 export type UpdatesConfig = z.infer<typeof updatesSchema>;
 
-/** The reboot gate's folder on a host: under kmod-fleet's work dir (storage.workDir). */
-export function rebootGateDir(workDir: string): string {
-  return `${workDir}/reboot-gate`;
-}
-
 export interface ResolvedUpdates {
   gate: boolean;
   maxRebootHoldSeconds: number;

@@ -1,6 +1,8 @@
 // The pure parts of the reboot gate: its config (durations, defaults, refusals by path),
 // the state a host reports (components/rebootHold.ts) and the line a preview shows for it.
 import { describe, expect, it } from "vitest";
+import { execFileSync } from "child_process";
+import * as path from "path";
 import { ConfigError, DEFAULT_UPDATES, resolveFleetConfig } from "../../config/resolve";
 import { durationSeconds } from "../../config/updates";
 import { describeRebootHold, parseRebootHold } from "../../components/rebootHold";
@@ -67,4 +69,13 @@ describe("the hold a host reports", () => {
     expect((r as Error).message).toBe("the reboot gate's state cannot be read (version, since, waiting)");
     expect(parseRebootHold("state=open\n")).toBeInstanceOf(Error);
   });
+});
+
+describe("the providers Pulumi serializes", () => {
+  // A provider's closure goes into state; a module it captures that imports the config
+  // schema brings zod, which Pulumi cannot serialize ("package.json export path ... not found").
+  it("the facts and the gate providers serialize, without the config schema", () => {
+    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(__dirname, "fixtures", "serializeProviders.ts")], { encoding: "utf8", timeout: 120_000 });
+    expect(out.trim().split("\n")).toEqual(["hostFacts ok", "rebootGate ok"]);
+  }, 120_000);
 });
