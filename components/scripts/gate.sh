@@ -21,6 +21,8 @@ timer=kmod-fleet-reboot-gate.timer
 kept=$GATE_DIR/update.conf.user
 absent=$GATE_DIR/update.conf.absent
 state=$GATE_DIR/state
+# Present when the gate made update.conf's folder (delete removes it again, if empty).
+made_conf_dir=$GATE_DIR/update.conf.dir-made
 # Not in GATE_DIR: delete removes that folder while holding it.
 gate_lock=/run/lock/kmod-fleet-reboot-gate.lock
 
@@ -71,6 +73,10 @@ close_gate() {
     fi
   fi
   local new
+  if [ ! -d "$(dirname "$UPDATE_CONF")" ]; then
+    mkdir -p -- "$(dirname "$UPDATE_CONF")"
+    : > "$made_conf_dir"
+  fi
   new=$(mktemp "$UPDATE_CONF.kmod-fleet.XXXXXX")
   {
     echo "$KMOD_FLEET_MARK: your file with REBOOT_STRATEGY=off while an update waits for its modules; yours is $kept (or $absent: none)."
@@ -79,7 +85,6 @@ close_gate() {
   } > "$new"
   chmod 0644 "$new"
   if [ -f "$UPDATE_CONF" ] && cmp -s -- "$new" "$UPDATE_CONF"; then rm -f -- "$new"; return; fi
-  mkdir -p -- "$(dirname "$UPDATE_CONF")"
   replace_file "$UPDATE_CONF" "$new"
   # A running locksmithd reads off, and exits.
   systemctl try-restart locksmithd.service >/dev/null 2>&1 || true
@@ -294,10 +299,15 @@ delete)
   for f in "$unit_dir/$service" "$unit_dir/$timer"; do
     if written_by_kmod_fleet "$f"; then rm -f -- "$f"; fi
   done
+  # disable leaves the folder of the timer's link behind.
+  rmdir -- "$unit_dir/timers.target.wants" 2>/dev/null || true
   systemctl daemon-reload
   # The user's update.conf exactly as it was, or none if there was none.
   open_gate
+  if [ -f "$made_conf_dir" ]; then rmdir -- "$(dirname "$UPDATE_CONF")" 2>/dev/null || true; fi
   rm -rf -- "$GATE_DIR"
+  # kmod-fleet's work dir, if nothing else of it is left.
+  rmdir -- "$(dirname "$GATE_DIR")" 2>/dev/null || true
   ;;
 *)
   echo "usage: ACTION=create|check|probe|delete $0" >&2

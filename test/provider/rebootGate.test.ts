@@ -139,12 +139,13 @@ describe("the reboot gate", () => {
     expect(calls().slice(-2)).toEqual(["systemctl is-enabled --quiet locksmithd.service", "systemctl restart locksmithd.service"]);
   });
 
-  it("a host without an update.conf has none again after delete", async () => {
-    fs.rmSync(conf());
+  it("a host without an update.conf (nor its folder) has none again after delete, nor the folders the gate made", async () => {
+    fs.rmSync(path.dirname(conf()), { recursive: true });
     const { outs } = await rebootGateProvider.create!(inputs());
     expect(fs.readFileSync(conf(), "utf8")).toMatch(/^# Written by kmod-fleet.*\nREBOOT_STRATEGY=off\n$/);
     await rebootGateProvider.delete!("id", outs as RebootGateOutputs);
-    expect(fs.existsSync(conf())).toBe(false);
+    expect(fs.existsSync(path.dirname(conf()))).toBe(false);
+    expect(fs.readdirSync(`${dir}/var/lib`)).toEqual([]);
   });
 
   it("holds the reboot while a set has no install for the staged kernel, and releases it once install.sh has installed it", async () => {
