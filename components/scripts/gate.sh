@@ -112,22 +112,13 @@ start_reboot_manager() {
   fi
 }
 
-# The kernel release in a kernel image (Linux's x86 boot header, as facts.sh reads it).
-image_release() { # $1 = kernel image
-  [ -r "$1" ] && [ "$(dd if="$1" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ] || return 0
-  local at
-  at=$(od -An -tu2 -j526 -N2 "$1" | tr -d ' ')
-  [ -n "$at" ] && [ "$at" -gt 0 ] || return 0
-  dd if="$1" bs=1 skip=$((at + 512)) count=160 2>/dev/null | tr '\0' '\n' | head -n 1 | cut -d' ' -f1
-}
-
 # The staged release's kernel: the slot's image that is not the one running (the running
 # kernel again when the release keeps it), as facts.sh finds it; empty when unreadable.
 staged_kernel() {
   local image r running skipped=false found=""
   running=$(uname -r)
   for image in $KERNEL_IMAGES; do
-    r=$(image_release "$image")
+    r=$(kernel_image_release "$image")
     if ! $skipped && [ "$r" = "$running" ]; then skipped=true; elif [ -n "$r" ]; then found=$r; fi
   done
   printf '%s' "$found"
