@@ -50,6 +50,7 @@ export function describeRebootHold(host: string, hold: RebootHold | undefined): 
     case "held":
       return `${host}: ${target} held since ${hold.since}: waiting for ${hold.waiting.join(", ")}`;
     case "proceeded":
+      if (!hold.kernel) return `${host}: ${target} allowed: its kernel cannot be read before the reboot, so ${hold.waiting.join(", ")} cannot be checked`;
       return `${host}: ${target} allowed after the longest hold (since ${hold.since}), without ${hold.waiting.join(", ")}`;
     case "released":
       return `${host}: ${target} allowed: every module set is installed for it`;

@@ -177,8 +177,14 @@ check() {
   now=$(date +%s)
   since=$(state_value since)
   if [ "$(state_value version)" != "$version" ] || ! [[ $since =~ ^[0-9]+$ ]]; then since=$now; fi
-  local about="$version (kernel ${kernel:-unknown: its image cannot be read})"
-  if [ -z "$waiting" ]; then
+  local about="$version (kernel $kernel)"
+  if [ -z "$kernel" ] && [ -n "$waiting" ]; then
+    # Nothing can be built for a kernel nobody knows (an arm64 image has no x86 boot
+    # header): holding would only delay the update by maxRebootHold.
+    open_gate
+    write_state "state=proceeded" "version=$version" "kernel=" "since=$since" "waiting=$waiting"
+    report "<4>WARNING: the kernel of $version cannot be read from $KERNEL_IMAGES, so its modules cannot be checked: the reboot is not held, and $waiting will be installed after it"
+  elif [ -z "$waiting" ]; then
     open_gate
     write_state "state=released" "version=$version" "kernel=$kernel" "since=$since" "waiting="
     report "released: every module set is installed for $about; the reboot is up to the reboot manager and $UPDATE_CONF"

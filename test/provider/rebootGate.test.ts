@@ -221,6 +221,14 @@ describe("the reboot gate", () => {
     expect((await rebootGateProvider.read!("id", outs as RebootGateOutputs)).props).toMatchObject({ units: true, updateConfKept: false });
   });
 
+  it("a staged kernel that cannot be read (no x86 boot header) is not held: nothing could become ready", async () => {
+    await rebootGateProvider.create!(inputs());
+    fs.writeFileSync(`${dir}/boot/vmlinuz-b`, "an arm64 Image\n");
+    staged(true);
+    expect(await timerCheck()).toBe(`<4>WARNING: the kernel of ${VERSION} cannot be read from ${dir}/boot/vmlinuz-a ${dir}/boot/vmlinuz-b, so its modules cannot be checked: the reboot is not held, and pair will be installed after it`);
+    expect(fs.readFileSync(conf(), "utf8")).toBe(USER_CONF);
+  });
+
   it("a damaged install (a file's sha256 differs from the one install.sh recorded) is not ready", async () => {
     await rebootGateProvider.create!(inputs());
     const installDir = await installStaged();

@@ -59,8 +59,10 @@ describe("the hold a host reports", () => {
   it("says when the reboot is allowed, and when it was allowed without a set", () => {
     const released = parseRebootHold("state=released\nversion=3975.2.1\nkernel=6.6.60-flatcar\nsince=1\nwaiting=\n") as any;
     expect(describeRebootHold("h3", released)).toBe("h3: reboot into 3975.2.1 (kernel 6.6.60-flatcar) allowed: every module set is installed for it");
-    const proceeded = parseRebootHold("state=proceeded\nversion=3975.2.1\nkernel=\nsince=1796529600\nwaiting=kmod-pair\n") as any;
-    expect(describeRebootHold("h2", proceeded)).toBe("h2: reboot into 3975.2.1 (kernel unknown) allowed after the longest hold (since 2026-12-06T04:00:00Z), without kmod-pair");
+    const proceeded = parseRebootHold("state=proceeded\nversion=3975.2.1\nkernel=6.6.60-flatcar\nsince=1796529600\nwaiting=kmod-pair\n") as any;
+    expect(describeRebootHold("h2", proceeded)).toBe("h2: reboot into 3975.2.1 (kernel 6.6.60-flatcar) allowed after the longest hold (since 2026-12-06T04:00:00Z), without kmod-pair");
+    const unknown = parseRebootHold("state=proceeded\nversion=3975.2.1\nkernel=\nsince=1796529600\nwaiting=kmod-pair\n") as any;
+    expect(describeRebootHold("h2", unknown)).toBe("h2: reboot into 3975.2.1 (kernel unknown) allowed: its kernel cannot be read before the reboot, so kmod-pair cannot be checked");
   });
 
   it("a value gate.sh never writes is an error, not a state", () => {
