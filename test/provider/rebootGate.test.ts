@@ -265,4 +265,12 @@ describe("the reboot gate", () => {
     expect(fs.existsSync(gateDir())).toBe(false);
     expect(calls()).toEqual([]);
   });
+
+  it("refuses a unit of the gate's name that kmod-fleet did not write, changing nothing", async () => {
+    await sh("printf '[Service]\\nExecStart=/bin/true\\n' > /etc/systemd/system/kmod-fleet-reboot-gate.service");
+    await expect(rebootGateProvider.create!(inputs())).rejects.toThrow(/refusing to set up the reboot gate; nothing was changed:\n\/etc\/systemd\/system\/kmod-fleet-reboot-gate\.service is there and kmod-fleet did not write it/);
+    expect(fs.readFileSync(conf(), "utf8")).toBe(USER_CONF);
+    expect(await sh("cat /etc/systemd/system/kmod-fleet-reboot-gate.service")).toBe("[Service]\nExecStart=/bin/true");
+    expect(calls()).toEqual([]);
+  });
 });
