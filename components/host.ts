@@ -67,6 +67,8 @@ export interface HostSummary {
   kernelRelease: string;
   osVersion: string;
   sets: Record<string, SetSummary>;
+  /** What the reboot gate does with a staged update, as the preview says it (absent when nothing is staged). */
+  rebootHold?: string;
 }
 
 /** Pending (only in a preview): what comes from the group's build is not known yet. */
@@ -296,8 +298,9 @@ export class FleetHost extends pulumi.ComponentResource {
   finish(): pulumi.Output<HostSummary> {
     const facts = this.facts;
     const installed = this.sets.map((s) => pulumi.all([s.install.modules, s.install.installDir]));
-    const summary = pulumi.all([facts.kernelRelease, facts.osVersion, pulumi.all(installed)]).apply(([kernelRelease, osVersion, results]) => {
-      const out: HostSummary = { kernelRelease, osVersion, sets: {} };
+    const hold = this.args.probed.apply((p) => (this.rebootGate ? describeRebootHold(this.hostName, p.facts?.rebootHold) : undefined));
+    const summary = pulumi.all([facts.kernelRelease, facts.osVersion, pulumi.all(installed), hold]).apply(([kernelRelease, osVersion, results, rebootHold]) => {
+      const out: HostSummary = { kernelRelease, osVersion, sets: {}, ...(rebootHold ? { rebootHold } : {}) };
       results.forEach(([modules, installDir], i) => {
         out.sets[this.sets[i].name] = { modules: (modules ?? []).map((m) => m.name), installDir, builtOn: this.sets[i].builtOn };
       });

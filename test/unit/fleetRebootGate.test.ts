@@ -1,6 +1,7 @@
 // The reboot gate in a fleet's plan: a host with module sets gets one, for its own sets, with
 // the fleet's hold settings and the profile's update.conf; a host without sets gets none;
-// and the preview says which host holds a staged update, since when and for which set.
+// and the preview (and up, and the stack's summary) says which host holds a staged update,
+// since when and for which set.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
@@ -11,9 +12,10 @@ import { recordResources } from "./pulumiMocks";
 import { KEY } from "./fixtures/badConfigs";
 import { LOADS_UNSIGNED } from "./fixtures/signing";
 
-const registered = recordResources({ preview: true });
+const registered = recordResources();
 const warnings: string[] = [];
 let store: string;
+let gated: any;
 const HOLD: RebootHold = { state: "held", version: "3975.2.1", kernel: "6.6.60-flatcar", since: "2026-12-06T04:00:00Z", waiting: ["pair"] };
 
 beforeAll(async () => {
@@ -34,7 +36,7 @@ beforeAll(async () => {
       probe: async (spec) => ({ ...facts, ...(spec.host === "h1" ? { rebootHold: HOLD } : {}) }),
       inventory: async () => ({ artifacts: {}, developerContainer: false }),
     });
-  fleet("fleet", ["h1", "h2"], { maxRebootHold: "2h", afterMaxHold: "hold" });
+  gated = fleet("fleet", ["h1", "h2"], { maxRebootHold: "2h", afterMaxHold: "hold" });
   fleet("ungated", ["g1"], { gate: false });
   await vi.waitFor(() => expect(registered.filter((r) => r.name.endsWith("-pair-load")).length).toBe(2), { timeout: 10_000 });
   await new Promise((r) => setTimeout(r, 200));
@@ -64,5 +66,11 @@ describe("the reboot gate in the plan", () => {
   it("the preview says which host holds its reboot, since when, for which release, kernel and set", () => {
     expect(warnings).toContain("h1: reboot into 3975.2.1 (kernel 6.6.60-flatcar) held since 2026-12-06T04:00:00Z: waiting for pair");
     expect(named("h1-facts")?.inputs.rebootHold).toEqual(HOLD);
+  });
+
+  it("the stack's summary of the host says it too; a host with nothing held says nothing", async () => {
+    const summary = await new Promise<any>((resolve) => gated.summary.apply(resolve));
+    expect(summary.h1.rebootHold).toBe("h1: reboot into 3975.2.1 (kernel 6.6.60-flatcar) held since 2026-12-06T04:00:00Z: waiting for pair");
+    expect("rebootHold" in summary.h2).toBe(false);
   });
 });
