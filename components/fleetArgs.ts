@@ -18,6 +18,7 @@ import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type Profile
 import type { ConnectionSpec } from "../host/ssh/session";
 import type { FactsProbe, HostFactsValues } from "./providers/hostFacts/hostFacts";
 import type { InventoryProber } from "./inventory";
+import type { UpdatesConfig } from "../config/updates";
 import { isPlainObject, normalizeConnections, splitHostKeys } from "../host/commandConnection";
 
 export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<HostFactsValues>;
@@ -127,6 +128,12 @@ export interface FleetArgs {
   moduleSets?: ModuleSetArgs[];
   /** Which hosts may build (`builders`: host names or labels; default any host) and where the artifact store is (`store.path`, default `.kmod-fleet/artifacts` under `projectDir`). */
   build?: BuildArgs;
+  /**
+   * How a host meets a staged OS update: `gate` (default true) holds the reboot into it until
+   * every module set of the host is installed for its kernel, at most `maxRebootHold`
+   * (default `6h`), after which `afterMaxHold` applies (`proceed`, the default, or `hold`).
+   */
+  updates?: UpdatesConfig;
   /**
    * A host that cannot be probed changes nothing, and by default the run fails at its end
    * naming it (so that preview and up exit non-zero for a pipeline); true makes it a warning.

@@ -17,6 +17,9 @@ import type { ModuleBuild } from "./providers/moduleBuild/moduleBuild";
 import { ModuleInstall } from "./providers/moduleInstall/moduleInstall";
 import { ModuleLoad } from "./providers/moduleLoad/moduleLoad";
 import type { HostInventory } from "./inventory";
+import { RebootGate } from "./providers/rebootGate/rebootGate";
+import { describeRebootHold } from "./providers/rebootGate/rebootHold";
+import { rebootGateDir } from "../config/rebootGateDir";
 
 /** A module set as one host gets it, with the identity of its local sources. */
 export interface HostModuleSet extends ResolvedModuleSet {
@@ -64,6 +67,8 @@ export interface HostSummary {
   kernelRelease: string;
   osVersion: string;
   sets: Record<string, SetSummary>;
+  /** What the reboot gate does with a staged update, as the preview says it (absent when nothing is staged). */
+  rebootHold?: string;
 }
 
 /** Pending (only in a preview): what comes from the group's build is not known yet. */
@@ -78,6 +83,8 @@ export class FleetHost extends pulumi.ComponentResource {
   public readonly developerContainers: Record<string, DeveloperContainer> = {};
   public readonly installs: ModuleInstall[] = [];
   public readonly loads: ModuleLoad[] = [];
+  /** The reboot gate: on a host with module sets, unless updates.gate is false. */
+  public readonly rebootGate?: RebootGate;
   private readonly args: FleetHostArgs;
   private readonly hostName: string;
   private readonly sets: { name: string; install: ModuleInstall; builtOn: string }[] = [];
@@ -110,6 +117,7 @@ export class FleetHost extends pulumi.ComponentResource {
           stagedKernelRelease: field("stagedKernelRelease"),
           bootSlot: field("bootSlot"),
           stagedSlot: field("stagedSlot"),
+          rebootHold: field("rebootHold"),
           moduleSigForce: field("moduleSigForce"),
           machineKeyring: field("machineKeyring"),
           sigEnforce: field("sigEnforce"),
@@ -126,6 +134,39 @@ export class FleetHost extends pulumi.ComponentResource {
       // After `unreachable` is known: for a host that could not be probed, that is after every
       // other host's steps, when its facts fail, so that nothing else of it is planned.
       { parent: this, dependsOn: args.unreachable.apply(() => [this.facts]) },
+    );
+    this.rebootGate = this.addRebootGate();
+  }
+
+  /**
+   * The gate in front of the host's reboot manager, for the sets assigned to the host; and
+   * what it does with a staged update, in the preview's and the up's log.
+   */
+  private addRebootGate(): RebootGate | undefined {
+    const { host, fleet, connection, probed } = this.args;
+    const sets = fleet.moduleSets.filter((s) => s.hosts.includes(host.name)).map((s) => s.name);
+    if (!fleet.updates.gate || sets.length === 0) return undefined;
+    probed.apply((p) => {
+      const line = describeRebootHold(host.name, p.facts?.rebootHold);
+      if (line) (p.facts?.rebootHold?.state === "released" ? pulumi.log.info : pulumi.log.warn)(line, this);
+    });
+    const { profile, storage, updates } = fleet;
+    return new RebootGate(
+      `${this.hostName}-reboot-gate`,
+      {
+        connection,
+        sets,
+        modulesDir: profile.modulesDir,
+        kernelImages: profile.kernelImages,
+        // The last file wins: the user's, which the reboot manager reads over the OS defaults.
+        updateConf: profile.updateConfFiles[profile.updateConfFiles.length - 1],
+        gateDir: rebootGateDir(storage.workDir),
+        maxRebootHoldSeconds: updates.maxRebootHoldSeconds,
+        afterMaxHold: updates.afterMaxHold,
+        commandTimeoutSeconds: host.commandTimeoutSeconds,
+      },
+      // After the overlay: nothing of a host that could not be probed is planned.
+      { parent: this, dependsOn: [this.overlay] },
     );
   }
 
@@ -250,15 +291,16 @@ export class FleetHost extends pulumi.ComponentResource {
 
   /** Every resource of this host. */
   resources(): pulumi.CustomResource[] {
-    return [this.facts, this.overlay, ...Object.values(this.developerContainers), ...this.installs, ...this.loads];
+    return [this.facts, this.overlay, ...Object.values(this.developerContainers), ...this.installs, ...this.loads, ...(this.rebootGate ? [this.rebootGate] : [])];
   }
 
   /** Kernel, OS version and per set what is installed; registered once every set is added. */
   finish(): pulumi.Output<HostSummary> {
     const facts = this.facts;
     const installed = this.sets.map((s) => pulumi.all([s.install.modules, s.install.installDir]));
-    const summary = pulumi.all([facts.kernelRelease, facts.osVersion, pulumi.all(installed)]).apply(([kernelRelease, osVersion, results]) => {
-      const out: HostSummary = { kernelRelease, osVersion, sets: {} };
+    const hold = this.args.probed.apply((p) => (this.rebootGate ? describeRebootHold(this.hostName, p.facts?.rebootHold) : undefined));
+    const summary = pulumi.all([facts.kernelRelease, facts.osVersion, pulumi.all(installed), hold]).apply(([kernelRelease, osVersion, results, rebootHold]) => {
+      const out: HostSummary = { kernelRelease, osVersion, sets: {}, ...(rebootHold ? { rebootHold } : {}) };
       results.forEach(([modules, installDir], i) => {
         out.sets[this.sets[i].name] = { modules: (modules ?? []).map((m) => m.name), installDir, builtOn: this.sets[i].builtOn };
       });

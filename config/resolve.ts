@@ -6,6 +6,7 @@ import { buildSchema, moduleSetSchema, optionSymbol, profileSchema, stackConfigS
 import { builtInProfiles, type Profile } from "./profiles";
 import { reservedParameterKeys, resolveParameters } from "./parameters";
 import { overlappingFolders } from "./storageFolders";
+import { durationSeconds, updatesSchema, type ResolvedUpdates } from "./updates";
 
 export const CONFIG_KEY = "kmod-fleet:fleet";
 
@@ -77,6 +78,8 @@ export interface ResolvedFleet {
   build: ResolvedBuild;
   /** A host that cannot be probed is a warning, not a failed run (components/fleetOutcome.ts). */
   allowUnreachableHosts: boolean;
+  /** The reboot gate's settings. */
+  updates: ResolvedUpdates;
 }
 
 /** Under the Pulumi project, gitignored. */
@@ -103,6 +106,12 @@ const DEFAULTS = {
   buildTimeoutSeconds: 3600,
   commandTimeoutSeconds: 900,
 };
+
+/** Build trees, job folders, the reboot gate's folder (storage.workDir). */
+export const DEFAULT_WORK_DIR = "/var/lib/kmod-fleet";
+
+/** The reboot gate: on, a hold of at most 6 hours (a working day's rebuild and retry), then the reboot proceeds. */
+export const DEFAULT_UPDATES: ResolvedUpdates = { gate: true, maxRebootHoldSeconds: 6 * 3600, afterMaxHold: "proceed" };
 
 export const DEFAULT_KERNEL_CONFIG_SOURCES = ["/proc/config.gz", "/boot/config-${KERNEL}", "/usr/boot/config-${KERNEL}", "/usr/lib/modules/${KERNEL}/build/.config"];
 
@@ -170,7 +179,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
     modulesWorkDir: `${modulesRoot}.wd`,
     persistence: cfg.storage?.persistence ?? "mount-unit",
     cacheDir: cfg.storage?.cacheDir ?? "/var/cache/kmod-fleet",
-    workDir: cfg.storage?.workDir ?? "/var/lib/kmod-fleet",
+    workDir: cfg.storage?.workDir ?? DEFAULT_WORK_DIR,
   };
   overlappingFolders(storage, profile.modulesDir, { storage: cfg.storage ?? {}, modulesDir: cfg.profile?.modulesDir !== undefined }, problems);
 
@@ -182,7 +191,12 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
   if (cfg.build?.store?.registry) build.storeRegistry = cfg.build.store.registry;
 
   if (problems.length > 0) throw new ConfigError(problems, opts.subject);
-  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build, allowUnreachableHosts: cfg.allowUnreachableHosts ?? false };
+  const updates: ResolvedUpdates = {
+    gate: cfg.updates?.gate ?? DEFAULT_UPDATES.gate,
+    maxRebootHoldSeconds: (cfg.updates?.maxRebootHold && durationSeconds(cfg.updates.maxRebootHold)) || DEFAULT_UPDATES.maxRebootHoldSeconds,
+    afterMaxHold: cfg.updates?.afterMaxHold ?? DEFAULT_UPDATES.afterMaxHold,
+  };
+  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build, allowUnreachableHosts: cfg.allowUnreachableHosts ?? false, updates };
 }
 
 function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedHost {
@@ -342,6 +356,7 @@ function salvage(raw: unknown, schemas: FleetSchemas): FleetConfig {
     storage: fields(storageSchema, top.storage),
     moduleSets: list(top.moduleSets).map((s) => fields(moduleSetSchema, s)),
     build: fields(buildSchema, top.build),
+    updates: fields(updatesSchema, top.updates),
   } as FleetConfig;
 }
 

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { isPlainAbsolutePath } from "./paths";
 import { SET_NAME } from "./names";
+import { updatesSchema } from "./updates";
 
 /**
  * Upper bounds, so that a mistake is refused here rather than on a host. Every value reaches
@@ -335,6 +336,8 @@ function fleetSchemas<A extends typeof authSchema | typeof componentAuthSchema>(
       storage: storageSchema.optional(),
       moduleSets: z.array(moduleSetSchema).optional(),
       build: buildSchema.optional(),
+      /** How hosts meet a staged OS update: the reboot gate (config/updates.ts). */
+      updates: updatesSchema.optional(),
       /** A host that cannot be probed makes preview and up fail at their end (default); true makes it a warning. */
       allowUnreachableHosts: z.boolean().optional(),
     })

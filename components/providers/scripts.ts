@@ -11,3 +11,4 @@ export const devContainerScript = hostScript(join(__dirname, "developerContainer
 export const buildScript = hostScript(join(__dirname, "moduleBuild"), "build");
 export const loadScript = hostScript(join(__dirname, "moduleLoad"), "load");
 export const installScript = hostScript(join(__dirname, "moduleInstall"), "install");
+export const gateScript = hostScript(join(__dirname, "rebootGate"), "gate");

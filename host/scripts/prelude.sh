@@ -18,6 +18,18 @@ die() { # $1 = exit code, then the message
 KMOD_FLEET_MARK='# Written by kmod-fleet'
 written_by_kmod_fleet() { [ -f "$1" ] && head -n 1 -- "$1" | grep -q "^$KMOD_FLEET_MARK"; }
 
+# The kernel release in a kernel image, from Linux's x86 boot header: "HdrS" at 0x202, and
+# at 0x20E the offset, from 0x200, of the version string. Nothing for another image (arm64's
+# has no such header): the facts and the reboot gate then do not know the staged kernel.
+kernel_image_release() { # $1 = kernel image
+  [ -r "$1" ] || return 0
+  [ "$(dd if="$1" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ] || return 0
+  local at
+  at=$(od -An -tu2 -j526 -N2 "$1" | tr -d ' ')
+  [ -n "$at" ] && [ "$at" -gt 0 ] || return 0
+  dd if="$1" bs=1 skip=$((at + 512)) count=160 2>/dev/null | tr '\0' '\n' | head -n 1 | cut -d' ' -f1
+}
+
 # A value from the config or from a host, before it becomes part of a path, a file name or
 # a command: refused (exit 2, nothing done yet) unless the rule of its kind passes it.
 # In the C locale, where [A-Z] means those 26 letters and a character is a byte.

@@ -53,12 +53,15 @@ const container = [
   optional(text("BUILD_HOST")),
 ] as const;
 const installed = [KERNEL, SET, MODULES_DIR, WORK_DIR] as const;
+const gatePlace = [spec("GATE_DIR", "path", "path"), spec("UPDATE_CONF", "path", "path")] as const;
+// What the timer's check is run with (the installed gate.env), and create with it.
+const gateCheck = [...gatePlace, { ...SET, name: "SETS", list: true }, MODULES_DIR, { ...spec("KERNEL_IMAGES", "path", "path"), list: true }, text("MAX_HOLD"), text("POLICY")] as const;
 
 export const HOST_SCRIPTS = {
   facts: {
     probe: {
       lock: false,
-      env: [text("RELEASE_FILES"), text("VERSION_VARIABLE"), text("BOARD_VARIABLE"), text("UPDATE_CONF_FILES"), text("DEFAULT_GROUP"), text("CONFIG_SOURCES"), optional(text("KERNEL_IMAGES"))],
+      env: [text("RELEASE_FILES"), text("VERSION_VARIABLE"), text("BOARD_VARIABLE"), text("UPDATE_CONF_FILES"), text("DEFAULT_GROUP"), text("CONFIG_SOURCES"), optional(text("KERNEL_IMAGES")), optional(text("REBOOT_GATE_DIR"))],
     },
   },
   overlay: {
@@ -97,6 +100,13 @@ export const HOST_SCRIPTS = {
     probe: { lock: false, env: [SET, MODULES, text("PARAMETERS")] },
     unload: { lock: true, env: [SET, MODULES] },
     "unload-modules": { lock: true, env: [SET, MODULES] },
+  },
+  gate: {
+    create: { lock: true, env: [...gateCheck, text("CHECK_SCRIPT")] },
+    // Run by the host's timer, not by kmod-fleet: the gate's own lock, never the host lock.
+    check: { lock: false, env: gateCheck },
+    probe: { lock: false, env: gatePlace },
+    delete: { lock: true, env: gatePlace },
   },
 } as const satisfies Record<string, Record<string, VerbSpec>>;
 

@@ -163,6 +163,17 @@ describe("a staged OS update", () => {
     fakeKernelImage(`${staged.dir}/vmlinuz-b`, "../../etc");
     await expect(probeFacts(stagedSpec, slots)).rejects.toThrow(/staged kernel release "\.\.\/\.\.\/etc" \(the staged kernel image/);
   });
+
+  it("the reboot gate's hold, as the gate's state on the host says: no state, no hold; a state it never writes is refused", async () => {
+    fakeKernelImage(`${staged.dir}/vmlinuz-b`, STAGED);
+    const gated = { ...slots, rebootGateDir: `${staged.dir}/gate` };
+    expect((await probeFacts(stagedSpec, gated)).rebootHold).toBeUndefined();
+    fs.mkdirSync(`${staged.dir}/gate`, { recursive: true });
+    fs.writeFileSync(`${staged.dir}/gate/state`, `state=held\nversion=3975.2.1\nkernel=${STAGED}\nsince=1796529600\nwaiting=kmod-pair\nchecked=1796529630\n`);
+    expect((await probeFacts(stagedSpec, gated)).rebootHold).toEqual({ state: "held", version: "3975.2.1", kernel: STAGED, since: "2026-12-06T04:00:00Z", waiting: ["kmod-pair"] });
+    fs.writeFileSync(`${staged.dir}/gate/state`, "state=held\nversion=$(reboot)\n");
+    await expect(probeFacts(stagedSpec, gated)).rejects.toThrow(/^loop: the reboot gate's state cannot be read \(version\) \(\S+\/gate\/state\)$/);
+  });
 });
 
 describe("a kernel release the host makes up", () => {

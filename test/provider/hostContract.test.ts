@@ -31,6 +31,7 @@ function goodValues(): Record<string, string> {
   return {
     KERNEL: "6.1.0-1-test", SET: "s", VERSION: "3975.2.0", ARTIFACT: "abc123", MODULES: "m1 m2", OLD_MODULES: "m1",
     WORK_DIR: `${root}/work`, MODULES_DIR: `${root}/modules`, UPPER_DIR: `${root}/upper`, OLD_UPPER_DIR: `${root}/old-upper`, OLD_WORK_DIR: `${root}/old-work`,
+    GATE_DIR: `${root}/work/reboot-gate`, UPDATE_CONF: `${root}/update.conf`, SETS: "s", KERNEL_IMAGES: `${root}/boot/a ${root}/boot/b`,
     CACHE_DIR: `${root}/cache`, IMAGE: `${root}/cache/3975.2.0/developer_container.bin`, UPLOAD: `${root}/work/uploads/s-k.1`, SOURCE_ARCHIVE: `${root}/work/uploads/s.tar.gz`,
   };
 }
@@ -73,7 +74,7 @@ const verbs = Object.entries(HOST_SCRIPTS).flatMap(([script, vs]) => Object.entr
 
 describe("every verb of every host script refuses bad values alike", () => {
   it("the table covers every script, and only the facts have no value to check", () => {
-    expect(new Set(verbs.map((v) => v.script))).toEqual(new Set(["facts", "overlay", "devcontainer", "build", "install", "load"]));
+    expect(new Set(verbs.map((v) => v.script))).toEqual(new Set(["facts", "overlay", "devcontainer", "build", "install", "load", "gate"]));
     expect(verbs.filter((v) => v.env.every((e) => e.kind === "text")).map((v) => `${v.script} ${v.verb}`)).toEqual(["facts probe"]);
   });
 
@@ -85,10 +86,11 @@ describe("every verb of every host script refuses bad values alike", () => {
       const base = Object.fromEntries(env.map((e) => [e.name, e.kind === "text" ? textValue(e) : good[e.name]]));
       for (const e of env.filter((x) => x.kind !== "text")) {
         const kind = e.kind as ValueKind;
-        const bads = BAD[kind].filter((b) => !(e.list && b === ""));
+        // In a list, a space separates two words, each checked on its own.
+        const bads = BAD[kind].filter((b) => !(e.list && (b === "" || b.includes(" "))));
         for (const bad of bads) {
-          // A list with one bad word among good ones.
-          const value = e.list ? `m1 ${bad}` : bad;
+          // A list with one bad word after a good one.
+          const value = e.list ? `${good[e.name].split(" ")[0]} ${bad}` : bad;
           const refused = await hostStep(spec, "the step", scriptOf(script), verb as never, { ...base, [e.name]: value } as never, 120).then(
             () => "accepted",
             (err: Error) => err.message,

@@ -160,7 +160,7 @@ describe("hosts from another resource's outputs (up)", () => {
     const build = registered.find((r) => r.name === "build-pair-6.1.0-50-cloud-amd64-x86_64")!;
     expect(build.inputs).toMatchObject({ kernelRelease: "6.1.0-50-cloud-amd64", builder: "h1", obtain: "build on h1" });
     expect(registered.find((r) => r.name === "h1-pair-install-a")!.inputs.kernelRelease).toBe("6.1.0-50-cloud-amd64");
-    expect(registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/")).map((r) => r.name).sort()).toEqual(["build-pair-6.1.0-50-cloud-amd64-x86_64", "h1-devcontainer-3975.2.0", "h1-facts", "h1-overlay", "h1-pair-install-a", "h1-pair-load"]);
+    expect(registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/")).map((r) => r.name).sort()).toEqual(["build-pair-6.1.0-50-cloud-amd64-x86_64", "h1-devcontainer-3975.2.0", "h1-facts", "h1-overlay", "h1-pair-install-a", "h1-pair-load", "h1-reboot-gate"]);
   });
 
   it("a key given as a plain string still reaches every provider as a secret", () => {

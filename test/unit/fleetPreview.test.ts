@@ -80,7 +80,7 @@ describe("a host created in the same run, in a preview", () => {
   });
 
   it("its facts, overlay, and per set an install and a load are registered: the preview plans them as creates", () => {
-    expect(of("h1")).toEqual(["h1-facts", "h1-overlay", "h1-pair-install-a", "h1-pair-load"]);
+    expect(of("h1")).toEqual(["h1-facts", "h1-overlay", "h1-pair-install-a", "h1-pair-load", "h1-reboot-gate"]);
   });
 
   it("it is not probed, no error is reported for it, and the preview says why it builds nothing yet", () => {
@@ -105,13 +105,13 @@ describe("a host created in the same run, in a preview", () => {
 
   it("the known hosts are probed and planned with their facts: one build per kernel on a known host that may build", () => {
     expect(dynamic().filter((r) => r.type.endsWith(":ModuleBuild")).map((r) => [r.name, r.inputs.builder])).toEqual([["build-pair-6.1.0-50-cloud-amd64-x86_64", "h2"]]);
-    expect(of("h2")).toEqual(["h2-devcontainer-3975.2.0", "h2-facts", "h2-overlay", "h2-pair-install-a", "h2-pair-load"]);
+    expect(of("h2")).toEqual(["h2-devcontainer-3975.2.0", "h2-facts", "h2-overlay", "h2-pair-install-a", "h2-pair-load", "h2-reboot-gate"]);
     expect(inputs("h2-pair-install-a")).toMatchObject({ kernelRelease: "6.1.0-50-cloud-amd64", builder: "h2" });
     expect(inputs("h2-pair-install-a").artifactId).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("a kernel only the pending host may build for is not reported as a failure: that install waits for its group too", () => {
-    expect(of("h3")).toEqual(["h3-facts", "h3-overlay", "h3-pair-install-a", "h3-pair-load"]);
+    expect(of("h3")).toEqual(["h3-facts", "h3-overlay", "h3-pair-install-a", "h3-pair-load", "h3-reboot-gate"]);
     expect(inputs("h3-pair-install-a").kernelRelease).toBe("6.1.0-57-cloud-amd64");
     expect(pulumi.isUnknown(inputs("h3-pair-install-a").buildFailure)).toBe(true);
     expect(pulumi.isUnknown(inputs("h3-pair-install-a").artifactId)).toBe(true);

@@ -13,6 +13,7 @@ import { moduleBuildLifecycle, moduleBuildProvider, type ModuleBuildInputs } fro
 import { moduleInstallLifecycle, moduleInstallProvider, type ModuleInstallInputs } from "../../components/providers/moduleInstall/moduleInstall";
 import { moduleLoadLifecycle, moduleLoadProvider, type ModuleLoadInputs } from "../../components/providers/moduleLoad/moduleLoad";
 import { hostFactsLifecycle, hostFactsProvider, type HostFactsInputs } from "../../components/providers/hostFacts/hostFacts";
+import { rebootGateLifecycle, rebootGateProvider, type RebootGateInputs } from "../../components/providers/rebootGate/rebootGate";
 import type { ConnectionSpec } from "../../host/ssh/session";
 
 const connection: ConnectionSpec = { host: "h1", address: "127.0.0.1", port: 22, user: "root", hostKeys: ["SHA256:x"], connectTimeoutSeconds: 5, connectAttempts: 1, privateKey: "KEY" };
@@ -72,6 +73,17 @@ const load: Row<ModuleLoadInputs> = {
   drifted: { notLoaded: ["pair"], persisted: true },
 };
 
+const gate: Row<RebootGateInputs> = {
+  contract: rebootGateLifecycle,
+  provider: rebootGateProvider,
+  inputs: {
+    connection, sets: ["pair"], modulesDir: "/usr/lib/modules", kernelImages: ["/boot/flatcar/vmlinuz-a", "/boot/flatcar/vmlinuz-b"], updateConf: "/etc/flatcar/update.conf",
+    gateDir: "/var/lib/kmod-fleet/reboot-gate", maxRebootHoldSeconds: 21600, afterMaxHold: "proceed", commandTimeoutSeconds: 60,
+  },
+  converged: { units: true, updateConfKept: true, hold: { state: "idle", version: "", kernel: "", since: "", waiting: [] } },
+  drifted: { units: true, updateConfKept: false, hold: { state: "idle", version: "", kernel: "", since: "", waiting: [] } },
+};
+
 /** Another value of the same type. */
 function other(v: unknown): unknown {
   if (typeof v === "string") return `${v}-other`;
@@ -90,11 +102,12 @@ const facts: Row<HostFactsInputs> = {
     kernelRelease: "6.1.0-50-cloud-amd64", arch: "x86_64", bootId: "b1", osId: "flatcar", osVersion: "3975.2.0", board: "amd64-usr", group: "stable", kernelConfig: "/proc/config.gz",
     bootSlot: "a", stagedOsVersion: "", stagedKernelRelease: "", stagedSlot: "",
     moduleSigForce: "n", machineKeyring: "n", sigEnforce: "N", lockdown: "none", secureBoot: "off",
+    rebootHold: { state: "idle", version: "", kernel: "", since: "", waiting: [] },
   },
   converged: {},
 };
 
-const rows: Row<any>[] = [facts, overlay, devContainer, build, install, load];
+const rows: Row<any>[] = [facts, overlay, devContainer, build, install, load, gate];
 
 /** The provider's own diff, which must be the contract's verdict. */
 async function providerDiff(row: Row<any>, olds: object, news: object): Promise<pulumi.dynamic.DiffResult> {

@@ -14,13 +14,14 @@ import { moduleBuildLifecycle } from "../../components/providers/moduleBuild/mod
 import { moduleInstallLifecycle } from "../../components/providers/moduleInstall/moduleInstall";
 import { moduleLoadLifecycle } from "../../components/providers/moduleLoad/moduleLoad";
 import { hostFactsLifecycle } from "../../components/providers/hostFacts/hostFacts";
+import { rebootGateLifecycle } from "../../components/providers/rebootGate/rebootGate";
 
 const repo = path.resolve(__dirname, "../..");
 const DOC = path.join(repo, "docs/resources.md");
 
 /** Each resource: the file and Inputs type of its provider, and what a change of each field does. */
 const resources: { resource: string; file: string; inputs: string; change: (field: string) => string; otherLabels: string[] }[] = [
-  ...[hostFactsLifecycle, modulesOverlayLifecycle, developerContainerLifecycle, moduleBuildLifecycle, moduleInstallLifecycle, moduleLoadLifecycle].map((c: LifecycleContract<any, string>) => ({
+  ...[hostFactsLifecycle, modulesOverlayLifecycle, developerContainerLifecycle, moduleBuildLifecycle, moduleInstallLifecycle, moduleLoadLifecycle, rebootGateLifecycle].map((c: LifecycleContract<any, string>) => ({
     resource: c.resource,
     file: ((name) => `components/providers/${name}/${name}.ts`)(`${c.resource[0].toLowerCase()}${c.resource.slice(1)}`),
     inputs: `${c.resource}Inputs`,

@@ -5,7 +5,8 @@
 # Environment (from the profile): RELEASE_FILES, VERSION_VARIABLE, BOARD_VARIABLE,
 # UPDATE_CONF_FILES (newline-separated; later files win), DEFAULT_GROUP,
 # CONFIG_SOURCES (newline-separated, ${KERNEL} stands for `uname -r`), KERNEL_IMAGES (the
-# A/B slots' kernel images, newline-separated). Its one verb: ACTION=probe.
+# A/B slots' kernel images, newline-separated), REBOOT_GATE_DIR (the reboot gate's folder,
+# gate.sh). Its one verb: ACTION=probe.
 set -eu
 
 emit() { # $1 = key, $2 = value
@@ -39,17 +40,8 @@ emit kernelConfig "$config"
 # The A/B boot slots (Flatcar: USR-A and USR-B, each with its kernel image on the ESP):
 # which one runs, and after the update engine has written a release to the other one and
 # waits for the reboot (a staged update), that release's version and its kernel's release,
-# read from the slot's image header (Linux's x86 boot header: "HdrS" at 0x202, and at
-# 0x20E the offset, from 0x200, of the version string). Slots are named a, b, ... in the
-# order of KERNEL_IMAGES.
-image_release() { # $1 = kernel image
-  [ -r "$1" ] || return 0
-  [ "$(dd if="$1" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ] || return 0
-  local at
-  at=$(od -An -tu2 -j526 -N2 "$1" | tr -d ' ')
-  [ -n "$at" ] && [ "$at" -gt 0 ] || return 0
-  dd if="$1" bs=1 skip=$((at + 512)) count=160 2>/dev/null | tr '\0' '\n' | head -n 1 | cut -d' ' -f1
-}
+# read from the slot's image header (kernel_image_release, in the prelude). Slots are named
+# a, b, ... in the order of KERNEL_IMAGES.
 letters=(a b c d)
 boot_slot=""
 other_slot=""
@@ -57,7 +49,7 @@ other_kernel=""
 i=0
 while IFS= read -r image; do
   [ -n "$image" ] || continue
-  r=$(image_release "$image")
+  r=$(kernel_image_release "$image")
   if [ -z "$boot_slot" ] && [ "$r" = "$kernel" ]; then
     boot_slot=${letters[$i]}
   elif [ -n "$r" ]; then
@@ -84,6 +76,10 @@ fi
 emit stagedOsVersion "$staged_version"
 emit stagedKernelRelease "$staged_kernel"
 emit stagedSlot "$staged_slot"
+# What the reboot gate (gate.sh) does with a staged update: its state file, as it is.
+gate_state=""
+if [ -n "${REBOOT_GATE_DIR:-}" ] && [ -f "$REBOOT_GATE_DIR/state" ]; then gate_state=$(head -c 4096 -- "$REBOOT_GATE_DIR/state"); fi
+emit rebootGate "$gate_state"
 
 # Whether the kernel refuses unsigned modules. Raw values, one line each; kmod-fleet checks
 # their shapes (components/providers/hostFacts/signing.ts).

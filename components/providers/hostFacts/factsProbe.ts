@@ -4,11 +4,12 @@
 // what differs from Flatcar's defaults, so that a preview of a default fleet does not
 // repeat the same two dozen lines for every host.
 import type { ResolvedFleet } from "../../../config/resolve";
-import { DEFAULT_KERNEL_CONFIG_SOURCES } from "../../../config/resolve";
+import { DEFAULT_KERNEL_CONFIG_SOURCES, DEFAULT_WORK_DIR } from "../../../config/resolve";
 import { builtInProfiles } from "../../../config/profiles";
+import { rebootGateDir } from "../../../config/rebootGateDir";
 import type { FactsProbe } from "./hostFacts";
 
-function probeOf(profile: ResolvedFleet["profile"], kernelConfigSources: string[]): FactsProbe {
+function probeOf(profile: ResolvedFleet["profile"], kernelConfigSources: string[], workDir: string): FactsProbe {
   return {
     releaseFiles: profile.releaseFiles,
     versionVariable: profile.versionVariable,
@@ -17,15 +18,16 @@ function probeOf(profile: ResolvedFleet["profile"], kernelConfigSources: string[
     defaultGroup: profile.defaultGroup,
     kernelConfigSources,
     kernelImages: profile.kernelImages,
+    rebootGateDir: rebootGateDir(workDir),
   };
 }
 
 /** Flatcar's: what a facts resource's `probe` leaves out. */
-export const DEFAULT_FACTS_PROBE: FactsProbe = probeOf(builtInProfiles.flatcar, DEFAULT_KERNEL_CONFIG_SOURCES);
+export const DEFAULT_FACTS_PROBE: FactsProbe = probeOf(builtInProfiles.flatcar, DEFAULT_KERNEL_CONFIG_SOURCES, DEFAULT_WORK_DIR);
 
 /** The fleet's probe settings, whole. */
-export function factsProbeOf(fleet: Pick<ResolvedFleet, "profile" | "kernelConfigSources">): FactsProbe {
-  return probeOf(fleet.profile, fleet.kernelConfigSources);
+export function factsProbeOf(fleet: Pick<ResolvedFleet, "profile" | "kernelConfigSources" | "storage">): FactsProbe {
+  return probeOf(fleet.profile, fleet.kernelConfigSources, fleet.storage.workDir);
 }
 
 /** Only the settings that differ from Flatcar's defaults (what a facts resource records). */

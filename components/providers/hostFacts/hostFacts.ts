@@ -12,6 +12,7 @@ import { checkHostValues } from "../../../host/hostValues";
 import { parseSigningFacts, type SigningFacts } from "./signing";
 import { unreachableProblem } from "../../../host/unreachableHosts";
 import { probeOverrides, withDefaults } from "./factsProbe";
+import { parseRebootHold, type RebootHold } from "../rebootGate/rebootHold";
 
 // Every fact is probed when the program runs. A change of a tracked fact (TRACKED_FACTS)
 // is an update that stores it (nothing runs on the host); the others are stored with it.
@@ -40,6 +41,8 @@ export interface HostFactsValues extends SigningFacts {
   stagedKernelRelease?: string;
   /** The slot the staged release boots from. Tracked. */
   stagedSlot?: string;
+  /** What the host's reboot gate does with the staged update (absent: no gate on the host). */
+  rebootHold?: RebootHold;
 }
 
 export interface FactsProbe {
@@ -51,6 +54,8 @@ export interface FactsProbe {
   kernelConfigSources: string[];
   /** The A/B slots' kernel images (profile.kernelImages). */
   kernelImages?: string[];
+  /** The reboot gate's folder, whose state the facts report. */
+  rebootGateDir?: string;
 }
 
 /**
@@ -77,7 +82,7 @@ type HostFactsOutputs = HostFactsInputs & HostFactsValues;
 /** Every key facts.sh prints, once each. */
 const FACT_KEYS = [
   "kernelRelease", "arch", "bootId", "osVersion", "board", "group", "osId", "kernelConfig", "bootSlot",
-  "stagedOsVersion", "stagedKernelRelease", "stagedSlot", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot",
+  "stagedOsVersion", "stagedKernelRelease", "stagedSlot", "rebootGate", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot",
 ];
 
 /**
@@ -117,11 +122,14 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
       DEFAULT_GROUP: probe.defaultGroup,
       CONFIG_SOURCES: probe.kernelConfigSources.join("\n"),
       KERNEL_IMAGES: (probe.kernelImages ?? []).join("\n"),
+      ...(probe.rebootGateDir ? { REBOOT_GATE_DIR: probe.rebootGateDir } : {}),
     },
     timeoutSeconds,
   );
   const v = parseFactsOutput(connection.host, r.stdout);
-  const facts: HostFactsValues = {
+  const hold = parseRebootHold(v.rebootGate ?? "");
+  if (hold instanceof Error) throw new Error(`${connection.host}: ${hold.message} (${probe.rebootGateDir}/state)`);
+  const facts: Omit<HostFactsValues, "rebootHold"> = {
     ...parseSigningFacts(connection.host, v),
     kernelRelease: v.kernelRelease ?? "",
     arch: v.arch ?? "",
@@ -143,7 +151,8 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     stagedOsVersion: "NEW_VERSION of update_engine_client -status",
     stagedKernelRelease: `the staged kernel image (${(probe.kernelImages ?? []).join(", ")})`,
   });
-  return facts;
+  // Checked by its parser, above.
+  return hold ? { ...facts, rebootHold: hold } : facts;
 }
 
 /**
@@ -162,7 +171,8 @@ export const TRACKED_FACTS: (keyof HostFactsValues)[] = ["kernelRelease", "arch"
 export const hostFactsLifecycle: LifecycleContract<HostFactsInputs> = {
   resource: "HostFacts",
   recorded: [],
-  readWhenActing: ["connection", "probe", "unreachable", "allowUnreachable", "bootId", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot"],
+  // rebootHold too: the preview's and the summary's hold line come from the live probe, and a hold that starts or ends is not a new record.
+  readWhenActing: ["connection", "probe", "unreachable", "allowUnreachable", "bootId", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot", "rebootHold"],
   inPlace: TRACKED_FACTS,
   elsewhere: [],
   // A probe is what the host is: read refreshes the facts, there is nothing to repair.
