@@ -12,7 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../ssh/session";
 import type { ModuleSource } from "../config/resolve";
-import { artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../artifacts/store";
+import { artifactId, artifactKeyOf, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../artifacts/store";
 import { artifactStoreFor, storeSettingOf, type StoreSetting } from "../artifacts/location";
 import { hostStep } from "./hostStep";
 import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
@@ -82,14 +82,6 @@ export interface ModuleBuildOutputs extends ModuleBuildInputs {
   logPath: string;
   /** Observed by read: the artifact is whole in the store. */
   inStore: boolean;
-}
-
-export function keyOf(m: ArtifactKey): ArtifactKey {
-  return { kernelRelease: m.kernelRelease, arch: m.arch, set: m.set, sourceIdentity: m.sourceIdentity };
-}
-
-export function artifactKeyOf(p: Pick<ModuleBuildInputs, "kernelRelease" | "arch" | "set" | "sourceIdentity">): ArtifactKey {
-  return { kernelRelease: p.kernelRelease, arch: p.arch, set: p.set, sourceIdentity: p.sourceIdentity };
 }
 
 /**
@@ -242,7 +234,7 @@ async function obtainArtifact(store: ArtifactStore, p: ModuleBuildInputs, olds?:
   };
   // The old artifact's store entry goes once a new one (another source) is in place.
   const dropPrevious = async () => {
-    if (previous.ownsEntry && previous.manifest && previous.artifactId !== id) await store.remove(keyOf(previous.manifest));
+    if (previous.ownsEntry && previous.manifest && previous.artifactId !== id) await store.remove(artifactKeyOf(previous.manifest));
   };
 
   // Once the artifact is whole in the store, that is how the next run has it. (Outputs
@@ -295,7 +287,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting
     let inStore = false;
     if (props.manifest) {
       // get() checks every file's sha256, so a damaged blob is drift too.
-      const found = await artifactStoreFor(this).get(keyOf(props.manifest));
+      const found = await artifactStoreFor(this).get(artifactKeyOf(props.manifest));
       inStore = found !== undefined && JSON.stringify(found.manifest.modules.map((m) => m.sha256)) === JSON.stringify(props.manifest.modules.map((m) => m.sha256));
     }
     return { id, props: { ...props, inStore } };
@@ -314,7 +306,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting
     for (const l of props.leftoversOn ?? []) {
       await hostStep(l.connection, `removing what the build of ${props.set} for ${props.kernelRelease} left`, buildScript, "delete", { KERNEL: props.kernelRelease, SET: props.set, WORK_DIR: l.workDir ?? props.workDir }, props.commandTimeoutSeconds);
     }
-    if (props.ownsEntry && props.manifest) await artifactStoreFor(this).remove(keyOf(props.manifest));
+    if (props.ownsEntry && props.manifest) await artifactStoreFor(this).remove(artifactKeyOf(props.manifest));
   },
 };
 
