@@ -6,6 +6,7 @@ import type { ConnectionSpec } from "../ssh/session";
 import { hostStep } from "./hostStep";
 import { diffFor, recordOnly, updateKind, type LifecycleContract } from "./lifecycle";
 import { devContainerScript } from "./scripts";
+import { developerContainerImagePath } from "../config/hostPaths";
 
 export interface DeveloperContainerInputs {
   connection: ConnectionSpec;
@@ -61,7 +62,7 @@ function env(p: DeveloperContainerInputs) {
 
 async function fetchAndVerify(p: DeveloperContainerInputs): Promise<DeveloperContainerOutputs> {
   const r = await hostStep(p.connection, `fetching the developer container for OS ${p.osVersion}`, devContainerScript, "create", env(p), p.commandTimeoutSeconds);
-  return { ...p, present: true, imagePath: `${p.cacheDir}/${p.osVersion}/developer_container.bin`, sha256: r.values.sha256 ?? "", signedBy: r.values.fingerprint ?? "" };
+  return { ...p, present: true, imagePath: developerContainerImagePath(p.cacheDir, p.osVersion), sha256: r.values.sha256 ?? "", signedBy: r.values.fingerprint ?? "" };
 }
 
 /** Exported for the provider tests, which call it directly against real hosts. */

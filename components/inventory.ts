@@ -4,16 +4,12 @@
 // builder that has it keeps it; one that does not downloads it only when it must build);
 // the same for the kernel and release of an update staged for the next boot.
 import type { ConnectionSpec } from "../ssh/session";
+import type { PlanInventory } from "../plan/fleetPlan";
 import { hostStep } from "./hostStep";
 import { devContainerScript, installScript } from "./scripts";
 
-export interface HostInventory {
-  /** Set name -> id of the artifact installed for the running kernel (files unchanged since). */
-  artifacts: Record<string, string>;
-  developerContainer: boolean;
-  /** The same for the kernel and release of an update staged for the next boot. */
-  staged?: { artifacts: Record<string, string>; developerContainer: boolean };
-}
+/** What the plan reads of it (plan/fleetPlan.ts). */
+export type HostInventory = PlanInventory;
 
 export interface InventoryQuery {
   kernelRelease: string;
