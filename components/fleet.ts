@@ -37,7 +37,7 @@ import { probeInventory, type InventoryProber } from "./inventory";
 import { developerContainerImagePath } from "../config/hostPaths";
 import { FleetHost, type HostModuleSet, type HostSummary, type Probed, type SetSource } from "./host";
 import { ModuleBuild } from "./moduleBuild";
-import { planFleet, type FactsProber, type FleetArgs, type FleetOptions, type PlannedFleet } from "./fleetArgs";
+import { planFleet, planStackConfig, type FactsProber, type FleetArgs, type FleetOptions, type PlannedFleet } from "./fleetArgs";
 import type { ResolvedFleet, ResolvedHost } from "../config/resolve";
 import { hashSourceDir, sourceIdentity } from "./sourceHash";
 import { unsignedModulesWarning } from "./signing";
@@ -150,11 +150,13 @@ export class Fleet extends pulumi.ComponentResource {
   public readonly summary: pulumi.Output<Record<string, HostSummary>>;
 
   constructor(name: string, args: FleetArgs, opts?: FleetOptions) {
-    const { probe, inventory, ...resourceOptions } = opts ?? {};
+    const { probe, inventory, fromStackConfig, ...resourceOptions } = opts ?? {};
     super("kmod-fleet:index:Fleet", name, {}, resourceOptions);
     const projectDir = args?.projectDir ?? process.cwd();
-    // Every problem of the args at once (FleetArgsError), before any resource exists.
-    const planned = planFleet(args, { subject: `Fleet "${name}" args`, dirExists: (dir) => isDirectory(path.resolve(projectDir, dir)) });
+    // Every problem of the args at once (FleetArgsError), before any resource exists: the
+    // only validation of the run (a host with Inputs is checked again once their values are known).
+    const dirExists = (dir: string) => isDirectory(path.resolve(projectDir, dir));
+    const planned = fromStackConfig ? planStackConfig(args, { dirExists }) : planFleet(args, { subject: `Fleet "${name}" args`, dirExists });
     const { fleet } = planned;
     // Read where it runs, never an input: the providers must find the same folder.
     const store = programStore(fleet.build, projectDir, { get: (key) => pulumi.runtime.getConfig(key) });

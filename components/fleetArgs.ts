@@ -12,7 +12,7 @@
 // exists), the host is resolved again with the real values, and an invalid one fails that
 // host's resources with the same message.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, resolveFleetConfig, type ResolvedFleet, type ResolvedHost } from "../config/resolve";
+import { CONFIG_KEY, ConfigError, resolveFleetConfig, type ResolvedFleet, type ResolvedHost } from "../config/resolve";
 import { componentSchemas } from "../config/schema";
 import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type ProfileArgs, type StorageArgs } from "./fleetArgTypes";
 import type { ConnectionSpec } from "../ssh/session";
@@ -141,6 +141,11 @@ export interface FleetArgs {
 export interface FleetOptions extends pulumi.ComponentResourceOptions {
   probe?: FactsProber;
   inventory?: InventoryProber;
+  /**
+   * The args are the stack config `kmod-fleet:fleet` as read (the program, index.ts): plain
+   * values, checked once, with the stack config's own schema and named so in the error.
+   */
+  fromStackConfig?: boolean;
 }
 
 /**
@@ -265,6 +270,21 @@ export interface PlannedFleet {
    * turns out invalid.
    */
   host(i: number): pulumi.Output<ResolvedHost>;
+}
+
+/**
+ * The stack config `kmod-fleet:fleet`: plain values, so resolved once, with the stack
+ * config's schema; a mistake is a FleetArgsError that names the config key.
+ */
+export function planStackConfig(raw: unknown, opts: Pick<ResolveArgsOptions, "dirExists">): PlannedFleet {
+  let fleet: ResolvedFleet;
+  try {
+    fleet = resolveFleetConfig(raw, { dirExists: opts.dirExists });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new FleetArgsError(e.problems, `${CONFIG_KEY} config`);
+    throw e;
+  }
+  return { fleet, host: (i) => pulumi.output(fleet.hosts[i]) };
 }
 
 /** Validates the args at once (throws FleetArgsError) and plans the fleet. */

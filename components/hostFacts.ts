@@ -11,6 +11,7 @@ import { checkHostValues } from "./hostValues";
 import { parseSigningFacts, type SigningFacts } from "./signing";
 import { unreachableProblem } from "./unreachableHosts";
 import { probeOverrides, withDefaults } from "./factsProbe";
+import { runningSlotOf } from "../plan/bootSlots";
 
 export interface HostFactsValues extends SigningFacts {
   kernelRelease: string;
@@ -122,7 +123,7 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     kernelConfig: v.kernelConfig ?? "",
     stagedOsVersion: v.stagedOsVersion ?? "",
     stagedKernelRelease: v.stagedKernelRelease ?? "",
-    bootSlot: v.bootSlot || "a",
+    bootSlot: runningSlotOf(v),
     stagedSlot: v.stagedSlot ?? "",
   };
   checkHostValues(connection.host, { ...facts }, {
