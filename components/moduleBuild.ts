@@ -20,6 +20,7 @@ import { buildScript, installScript } from "./scripts";
 import { runPreflightOnHost } from "./preflightOnHost";
 import { progress } from "./progress";
 import { inTreePlan } from "../kernel/inTreePlan";
+import { obtainWay } from "../plan/buildPlan";
 
 export interface ModuleBuildInputs {
   /** The builder's connection. */
@@ -242,15 +243,17 @@ async function obtainArtifact(store: ArtifactStore, p: ModuleBuildInputs, olds?:
   const { takeBackFrom: _takeBackFrom, ...rest } = p;
   const had = { obtain: "stored" };
   const found = await store.get(key);
-  if (found) {
+  // A host's files are taken back only against the manifest in state: the program saw them installed, and
+  // the state holds the manifest of that artifact (not one replaced in the store since).
+  const checkable = p.takeBackFrom && previous.manifest && previous.artifactId === id ? p.takeBackFrom.host : undefined;
+  const way = obtainWay({ stored: found !== undefined, ...(checkable ? { installedOn: checkable } : {}), builder: p.builder });
+  if (found && way.kind === "stored") {
     await dropPrevious();
     const owns = previous.artifactId === id && previous.ownsEntry;
     return { ...rest, ...previous, ...had, artifactId: id, manifest: found.manifest, ownsEntry: owns, failure: "", obtained: "found in the store", inStore: true };
   }
 
-  if (p.takeBackFrom && !(previous.manifest && previous.artifactId === id)) {
-    // The host reports it installed, but the state holds no manifest of it (it was replaced
-    // in the store since) to check the files against.
+  if (p.takeBackFrom && way.kind !== "take-back") {
     progress(p.takeBackFrom.host, `${p.set} for ${p.kernelRelease} is not taken back: no manifest of it is recorded to check its files against; building it on ${p.builder} instead`);
   } else if (p.takeBackFrom && previous.manifest) {
     try {

@@ -153,11 +153,22 @@ export function installsByHost(plan: BuildPlan): Map<string, BuildGroup[]> {
 export type Obtain = { kind: "stored" } | { kind: "take-back"; from: string } | { kind: "build"; on: string };
 
 export function decideObtain(group: BuildGroup, found: { stored: boolean; installedOn: readonly string[] }): Obtain {
-  if (found.stored) return { kind: "stored" };
   // Only a host of the group can have it: the artifact is for the group's kernel.
   const from = found.installedOn.filter((h) => group.installs.includes(h)).sort()[0];
-  if (from) return { kind: "take-back", from };
-  return { kind: "build", on: group.builder };
+  return obtainWay({ stored: found.stored, ...(from ? { installedOn: from } : {}), builder: group.builder });
+}
+
+/**
+ * The one rule of how an artifact is had: from the store when it holds it whole; else taken
+ * back from a host that has it installed whole; else built on the builder. The program
+ * applies it to what it finds when it runs (so the preview says it, decideObtain); the
+ * build applies it again to what it finds when it acts (components/moduleBuild.ts), because
+ * the store may have been filled by another run in between.
+ */
+export function obtainWay(found: { stored: boolean; installedOn?: string; builder: string }): Obtain {
+  if (found.stored) return { kind: "stored" };
+  if (found.installedOn) return { kind: "take-back", from: found.installedOn };
+  return { kind: "build", on: found.builder };
 }
 
 /** What the preview shows in the build's `obtain` input. */
