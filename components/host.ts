@@ -74,6 +74,14 @@ function notKnownYet<T>(): pulumi.Output<T> {
   return pulumi.output(pulumi.unknown) as unknown as pulumi.Output<T>;
 }
 
+/**
+ * One rule for the values that come from a host's facts: every input reads them as the
+ * probe returned them when the program ran (`probed`), never from the HostFacts resource's
+ * outputs. Those are the values the plan decided from, known in every preview (a facts
+ * resource that is about to change has unknown outputs there), and the same for the host's
+ * own steps and for the builds on it. The HostFacts resource records them (for refresh and
+ * for `pulumi stack output`), and the steps still run after it (through the overlay).
+ */
 export class FleetHost extends pulumi.ComponentResource {
   public readonly facts: HostFacts;
   public readonly overlay: ModulesOverlay;
@@ -140,7 +148,7 @@ export class FleetHost extends pulumi.ComponentResource {
     const { osVersion } = planned;
     const { fleet, connection, host } = this.args;
     const { profile, storage } = fleet;
-    // The probed values, like every value that comes from a host's facts (see addLoad).
+    // The probed values, like every input that comes from a host's facts (see FleetHost).
     const probed = this.args.probed.apply((p) => p.facts);
     const urls = probed.apply((f) => (f ? devContainerUrls(profile, { group: f.group, board: f.board, version: osVersion }) : { image: undefined, signature: undefined }));
     this.developerContainers[osVersion] = new DeveloperContainer(
@@ -205,7 +213,7 @@ export class FleetHost extends pulumi.ComponentResource {
   }
 
   private addLoad(set: HostModuleSet, name: string, source: SetSource, install: ModuleInstall, kernelRelease: pulumi.Output<string>): void {
-    const { fleet, connection, host } = this.args;
+    const { fleet, connection, host, probed } = this.args;
     const { profile, storage } = fleet;
     const fromBuild = source.kind === "build" ? source : undefined;
     const pending = source.kind === "pending";
@@ -221,7 +229,7 @@ export class FleetHost extends pulumi.ComponentResource {
         buildDigest: pending ? notKnownYet<string>() : (fromBuild?.artifactId ?? ""),
         modulesDir: profile.modulesDir,
         workDir: storage.workDir,
-        kernelConfig: this.facts.kernelConfig,
+        kernelConfig: probed.apply((p) => p.facts?.kernelConfig) as pulumi.Output<string>,
         // The doctor reads the kernel's sources where they are: on the builder.
         ...(fromBuild && fromBuild.builder !== this ? { doctorOn: fromBuild.builder.args.connection.apply((c) => ({ connection: c, kernelConfig: fromBuild.builderFacts.kernelConfig })) } : {}),
         commandTimeoutSeconds: host.commandTimeoutSeconds,
