@@ -14,6 +14,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEY, ConfigError, resolveFleetConfig, type ResolvedFleet, type ResolvedHost } from "../config/resolve";
 import { componentSchemas } from "../config/schema";
+import { FLEET_DEFAULTS } from "../config/defaults";
 import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type ProfileArgs, type StorageArgs } from "./fleetArgTypes";
 import type { ConnectionSpec } from "../ssh/session";
 import type { FactsProbe, HostFactsValues } from "./hostFacts";
@@ -167,8 +168,8 @@ const INPUT_PATH = /^(defaults|hosts\[(\d+)\])(\.jump)?\.(address|port|user|host
 const PLACEHOLDERS: Record<string, unknown> = {
   // "<address>" is also what the host-key message says when there is no address.
   address: "<address>",
-  port: 22,
-  user: "core",
+  port: FLEET_DEFAULTS.port,
+  user: FLEET_DEFAULTS.user,
   hostKey: `SHA256:${"A".repeat(43)}`,
   "auth.privateKey": "<private key>",
   "auth.passphrase": "<passphrase>",

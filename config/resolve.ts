@@ -4,6 +4,7 @@
 import type { z } from "zod";
 import { buildSchema, moduleSetSchema, optionSymbol, profileSchema, stackConfigSchemas, storageSchema, type ComponentAuthConfig, type FleetConfig, type FleetSchemas, type ModuleSetConfig, type RegistryStoreConfig } from "./schema";
 import { builtInProfiles, type Profile } from "./profiles";
+import { FLEET_DEFAULTS } from "./defaults";
 import { reservedParameterKeys, resolveParameters } from "./parameters";
 import { overlappingFolders } from "./storageFolders";
 
@@ -80,7 +81,7 @@ export interface ResolvedFleet {
 }
 
 /** Under the Pulumi project, gitignored. */
-export const DEFAULT_STORE_PATH = ".kmod-fleet/artifacts";
+export const DEFAULT_STORE_PATH = FLEET_DEFAULTS.storePath;
 
 export class ConfigError extends Error {
   /** `subject` names what was checked: the stack config by default, or a Fleet's args. */
@@ -93,18 +94,9 @@ export class ConfigError extends Error {
   }
 }
 
-export const DEFAULT_AUTH: ResolvedAuth = { privateKeyConfig: "sshPrivateKey" };
+export const DEFAULT_AUTH: ResolvedAuth = FLEET_DEFAULTS.auth;
 
-const DEFAULTS = {
-  port: 22,
-  user: "core",
-  connectTimeoutSeconds: 15,
-  connectAttempts: 3,
-  buildTimeoutSeconds: 3600,
-  commandTimeoutSeconds: 900,
-};
-
-export const DEFAULT_KERNEL_CONFIG_SOURCES = ["/proc/config.gz", "/boot/config-${KERNEL}", "/usr/boot/config-${KERNEL}", "/usr/lib/modules/${KERNEL}/build/.config"];
+export const DEFAULT_KERNEL_CONFIG_SOURCES: string[] = [...FLEET_DEFAULTS.kernelConfigSources];
 
 function pathOf(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(top level)";
@@ -149,7 +141,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
     else seen.set(h.name, i);
   });
 
-  const profile: Profile = { ...builtInProfiles[cfg.profile?.base ?? "flatcar"], ...stripUndefined(cfg.profile ?? {}) };
+  const profile: Profile = { ...builtInProfiles[cfg.profile?.base ?? FLEET_DEFAULTS.profileBase], ...stripUndefined(cfg.profile ?? {}) };
   // After ${URL} is replaced, the signature URL must still be an http(s) URL (it is curl's argument).
   if (!/^https?:\/\/\S+$/.test(profile.signatureUrl.replaceAll("${URL}", "https://example.invalid/image"))) {
     problems.push(`profile.signatureUrl: expected an http(s) URL or a template such as \${URL}.sig`);
@@ -164,13 +156,13 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
   });
   duplicateModules(moduleSets, problems);
 
-  const modulesRoot = cfg.storage?.modulesRoot ?? "/opt/modules";
+  const modulesRoot = cfg.storage?.modulesRoot ?? FLEET_DEFAULTS.storage.modulesRoot;
   const storage: ResolvedStorage = {
     modulesRoot,
     modulesWorkDir: `${modulesRoot}.wd`,
-    persistence: cfg.storage?.persistence ?? "mount-unit",
-    cacheDir: cfg.storage?.cacheDir ?? "/var/cache/kmod-fleet",
-    workDir: cfg.storage?.workDir ?? "/var/lib/kmod-fleet",
+    persistence: cfg.storage?.persistence ?? FLEET_DEFAULTS.storage.persistence,
+    cacheDir: cfg.storage?.cacheDir ?? FLEET_DEFAULTS.storage.cacheDir,
+    workDir: cfg.storage?.workDir ?? FLEET_DEFAULTS.storage.workDir,
   };
   overlappingFolders(storage, profile.modulesDir, { storage: cfg.storage ?? {}, modulesDir: cfg.profile?.modulesDir !== undefined }, problems);
 
@@ -182,7 +174,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
   if (cfg.build?.store?.registry) build.storeRegistry = cfg.build.store.registry;
 
   if (problems.length > 0) throw new ConfigError(problems, opts.subject);
-  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build, allowUnreachableHosts: cfg.allowUnreachableHosts ?? false };
+  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build, allowUnreachableHosts: cfg.allowUnreachableHosts ?? FLEET_DEFAULTS.allowUnreachableHosts };
 }
 
 function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedHost {
@@ -199,7 +191,7 @@ function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedH
   const hostKey = own ? h.hostKey : d.hostKey;
   const insecure = own ? h.insecureIgnoreHostKey : d.insecureIgnoreHostKey;
   if (hostKey === undefined && !insecure) {
-    problems.push(`${at}.hostKey: required: pin the host's public SSH key (e.g. the output of \`ssh-keyscan -p ${h.port ?? d.port ?? DEFAULTS.port} ${h.address ?? "<address>"}\` without the host name), or set insecureIgnoreHostKey: true for this host`);
+    problems.push(`${at}.hostKey: required: pin the host's public SSH key (e.g. the output of \`ssh-keyscan -p ${h.port ?? d.port ?? FLEET_DEFAULTS.port} ${h.address ?? "<address>"}\` without the host name), or set insecureIgnoreHostKey: true for this host`);
   }
   const jumpCfg = h.jump ?? d.jump;
   let jump: ResolvedJump | undefined;
@@ -210,8 +202,8 @@ function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedH
     }
     jump = {
       address: jumpCfg.address,
-      port: jumpCfg.port ?? DEFAULTS.port,
-      user: jumpCfg.user ?? h.user ?? d.user ?? DEFAULTS.user,
+      port: jumpCfg.port ?? FLEET_DEFAULTS.port,
+      user: jumpCfg.user ?? h.user ?? d.user ?? FLEET_DEFAULTS.user,
       auth: jumpCfg.auth ?? h.auth ?? d.auth ?? DEFAULT_AUTH,
       hostKeys: jumpKey === undefined ? "insecure" : [jumpKey].flat(),
     };
@@ -219,16 +211,16 @@ function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedH
   return {
     name: h.name,
     address: h.address,
-    port: h.port ?? d.port ?? DEFAULTS.port,
-    user: h.user ?? d.user ?? DEFAULTS.user,
+    port: h.port ?? d.port ?? FLEET_DEFAULTS.port,
+    user: h.user ?? d.user ?? FLEET_DEFAULTS.user,
     auth: h.auth ?? d.auth ?? DEFAULT_AUTH,
     hostKeys: hostKey === undefined ? "insecure" : [hostKey].flat(),
     jump,
     labels: [...new Set([...(d.labels ?? []), ...(h.labels ?? [])])],
-    connectTimeoutSeconds: h.connectTimeoutSeconds ?? d.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
-    connectAttempts: h.connectAttempts ?? d.connectAttempts ?? DEFAULTS.connectAttempts,
-    buildTimeoutSeconds: h.buildTimeoutSeconds ?? d.buildTimeoutSeconds ?? DEFAULTS.buildTimeoutSeconds,
-    commandTimeoutSeconds: h.commandTimeoutSeconds ?? d.commandTimeoutSeconds ?? DEFAULTS.commandTimeoutSeconds,
+    connectTimeoutSeconds: h.connectTimeoutSeconds ?? d.connectTimeoutSeconds ?? FLEET_DEFAULTS.connectTimeoutSeconds,
+    connectAttempts: h.connectAttempts ?? d.connectAttempts ?? FLEET_DEFAULTS.connectAttempts,
+    buildTimeoutSeconds: h.buildTimeoutSeconds ?? d.buildTimeoutSeconds ?? FLEET_DEFAULTS.buildTimeoutSeconds,
+    commandTimeoutSeconds: h.commandTimeoutSeconds ?? d.commandTimeoutSeconds ?? FLEET_DEFAULTS.commandTimeoutSeconds,
   };
 }
 

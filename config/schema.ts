@@ -1,6 +1,7 @@
 // The stack configuration of kmod-fleet, as the user writes it under the config key
 // `kmod-fleet:fleet` (see Pulumi.example.yaml). Every field is validated here; defaults are
-// filled in by config/resolve.ts, not here, so that "what the user wrote" stays visible.
+// filled in by config/resolve.ts (from config/defaults.ts), not here, so that "what the user
+// wrote" stays visible.
 import { z } from "zod";
 import { isPlainAbsolutePath } from "./paths";
 import { SET_NAME } from "./names";
@@ -120,13 +121,13 @@ const connectionFields = {
 };
 
 const timeouts = {
-  /** Seconds to wait for SSH to answer, per attempt (default 15). */
+  /** Seconds to wait for SSH to answer, per attempt. */
   connectTimeoutSeconds: z.number().int().min(1).max(600),
-  /** Connection attempts before giving up (default 3, with backoff). */
+  /** Connection attempts before giving up (with backoff). */
   connectAttempts: z.number().int().min(1).max(10),
-  /** Seconds a module build may run (default 3600). */
+  /** Seconds a module build may run. */
   buildTimeoutSeconds: z.number().int().min(10).max(LIMITS.buildTimeoutSeconds, `expected at most ${LIMITS.buildTimeoutSeconds} (24 hours)`),
-  /** Seconds any other step may run (default 900: downloads of a 1 GB image included). */
+  /** Seconds any other step may run (downloads of a 1 GB image included). */
   commandTimeoutSeconds: z.number().int().min(5).max(LIMITS.commandTimeoutSeconds, `expected at most ${LIMITS.commandTimeoutSeconds} (6 hours)`),
 };
 

@@ -1,0 +1,25 @@
+// Every default of the fleet config, in one table: config/resolve.ts fills them in from here,
+// and test/unit/defaults.test.ts checks that the README's configuration table and the
+// Fleet's typed args (components/fleetArgs.ts, fleetArgTypes.ts) say the same.
+
+export const FLEET_DEFAULTS = {
+  /** SSH port. */
+  port: 22,
+  /** Login user: Flatcar's. */
+  user: "core",
+  /** The private key, from this secret stack config key. */
+  auth: { privateKeyConfig: "sshPrivateKey" },
+  connectTimeoutSeconds: 15,
+  connectAttempts: 3,
+  buildTimeoutSeconds: 3600,
+  commandTimeoutSeconds: 900,
+  /** The built-in profile the fleet's `profile` starts from (config/profiles.ts). */
+  profileBase: "flatcar",
+  /** Where the running kernel's config is, tried in order; `${KERNEL}` is `uname -r`. */
+  kernelConfigSources: ["/proc/config.gz", "/boot/config-${KERNEL}", "/usr/boot/config-${KERNEL}", "/usr/lib/modules/${KERNEL}/build/.config"],
+  /** Where kmod-fleet keeps things on the hosts (the overlay's work dir is `<modulesRoot>.wd`). */
+  storage: { modulesRoot: "/opt/modules", persistence: "mount-unit", cacheDir: "/var/cache/kmod-fleet", workDir: "/var/lib/kmod-fleet" },
+  /** The local artifact store, under the Pulumi project (gitignored). */
+  storePath: ".kmod-fleet/artifacts",
+  allowUnreachableHosts: false,
+} as const;
