@@ -1,6 +1,8 @@
 // Every default of the fleet config, in one table: config/resolve.ts fills them in from here,
 // and test/unit/defaults.test.ts checks that the README's configuration table and the
-// Fleet's typed args (components/fleetArgs.ts, fleetArgTypes.ts) say the same.
+// Fleet's typed args (components/fleetArgs.ts, fleetArgTypes.ts) say the same. The host
+// folders are config/hostPaths.ts's.
+import { HOST_PATHS } from "./hostPaths";
 
 export const FLEET_DEFAULTS = {
   /** SSH port. */
@@ -18,7 +20,7 @@ export const FLEET_DEFAULTS = {
   /** Where the running kernel's config is, tried in order; `${KERNEL}` is `uname -r`. */
   kernelConfigSources: ["/proc/config.gz", "/boot/config-${KERNEL}", "/usr/boot/config-${KERNEL}", "/usr/lib/modules/${KERNEL}/build/.config"],
   /** Where kmod-fleet keeps things on the hosts (the overlay's work dir is `<modulesRoot>.wd`). */
-  storage: { modulesRoot: "/opt/modules", persistence: "mount-unit", cacheDir: "/var/cache/kmod-fleet", workDir: "/var/lib/kmod-fleet" },
+  storage: { modulesRoot: HOST_PATHS.modulesRoot, persistence: "mount-unit", cacheDir: HOST_PATHS.cacheDir, workDir: HOST_PATHS.workDir },
   /** The local artifact store, under the Pulumi project (gitignored). */
   storePath: ".kmod-fleet/artifacts",
   allowUnreachableHosts: false,

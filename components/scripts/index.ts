@@ -3,6 +3,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { rulesShell } from "./rules";
+import { hostPathsShell } from "../../config/hostPaths";
 import type { ScriptName } from "./verbs";
 
 const read = (name: string) => readFileSync(join(__dirname, name), "utf8");
@@ -15,8 +16,8 @@ export interface HostScript<S extends ScriptName = ScriptName> {
 
 const script = <S extends ScriptName>(name: S): HostScript<S> => ({ name, body: read(`${name}.sh`) });
 
-/** What every host script is sent after: the value rules and components/scripts/prelude.sh. */
-export const preludeScript = rulesShell() + read("prelude.sh");
+/** What every host script is sent after: the value rules, the host's system folders and components/scripts/prelude.sh. */
+export const preludeScript = rulesShell() + hostPathsShell() + read("prelude.sh");
 
 export const factsScript = script("facts");
 export const overlayScript = script("overlay");
