@@ -288,12 +288,25 @@ export function planStackConfig(raw: unknown, opts: Pick<ResolveArgsOptions, "di
   return { fleet, host: (i) => pulumi.output(fleet.hosts[i]) };
 }
 
+/**
+ * Host i alone, with the defaults it may take fields from: all that its own Inputs' values
+ * can change. A problem keeps the host's path in the whole args.
+ */
+function resolveHostAlone(args: FleetArgs, i: number, opts: ResolveArgsOptions): ResolvedHost {
+  try {
+    return resolveFleetArgs({ ...(args.defaults !== undefined ? { defaults: args.defaults } : {}), hosts: [args.hosts[i]] }, opts).hosts[0];
+  } catch (e) {
+    if (!(e instanceof FleetArgsError)) throw e;
+    throw new FleetArgsError(e.problems.map((p) => p.replace(/^hosts\[0\]/, `hosts[${i}]`)), opts.subject);
+  }
+}
+
 /** Validates the args at once (throws FleetArgsError) and plans the fleet. */
 export function planFleet(args: FleetArgs, opts: Omit<ResolveArgsOptions, "known">): PlannedFleet {
   const fleet = resolveFleetArgs(args, opts);
   const { deferred } = plainCopy(forSchema(args, []), new Map());
-  const resolveWith = (values: Deferred[]) =>
-    pulumi.all(values.map((d) => d.value)).apply((vs) => resolveFleetArgs(args, { subject: opts.subject, known: new Map(values.map((d, k) => [d.value, vs[k] as unknown])) }));
+  const valuesOf = (values: Deferred[], vs: unknown[]) => new Map(values.map((d, k) => [d.value, vs[k]]));
+  const resolveWith = (values: Deferred[]) => pulumi.all(values.map((d) => d.value)).apply((vs) => resolveFleetArgs(args, { subject: opts.subject, known: valuesOf(values, vs) }));
   // Every host without Inputs of its own is exact once the defaults' Inputs are known: one
   // resolution (none without such Inputs) serves them all. Resolving the whole fleet again
   // for each host made planning grow with the square of the number of hosts.
@@ -304,8 +317,8 @@ export function planFleet(args: FleetArgs, opts: Omit<ResolveArgsOptions, "known
     host(i: number) {
       // Only the host's own Inputs and the defaults' can change it: another host's address,
       // unknown in a preview, must not hold this one back.
-      const own = deferred.filter((d) => d.host === i);
-      if (own.length > 0) return resolveWith([...shared, ...own]).apply((f) => f.hosts[i]);
+      const own = [...shared, ...deferred.filter((d) => d.host === i)];
+      if (own.length > shared.length) return pulumi.all(own.map((d) => d.value)).apply((vs) => resolveHostAlone(args, i, { subject: opts.subject, known: valuesOf(own, vs) }));
       withDefaults ??= shared.length > 0 ? resolveWith(shared) : pulumi.output(fleet);
       return withDefaults.apply((f) => f.hosts[i]);
     },
