@@ -151,12 +151,13 @@ export class Fleet extends pulumi.ComponentResource {
 
   constructor(name: string, args: FleetArgs, opts?: FleetOptions) {
     const { probe, inventory, fromStackConfig, ...resourceOptions } = opts ?? {};
-    super("kmod-fleet:index:Fleet", name, {}, resourceOptions);
     const projectDir = args?.projectDir ?? process.cwd();
-    // Every problem of the args at once (FleetArgsError), before any resource exists: the
-    // only validation of the run (a host with Inputs is checked again once their values are known).
+    // Every problem of the args at once (FleetArgsError), before any resource exists, this
+    // component included: the only validation of the run (a host with Inputs is checked
+    // again, alone, once their values are known).
     const dirExists = (dir: string) => isDirectory(path.resolve(projectDir, dir));
     const planned = fromStackConfig ? planStackConfig(args, { dirExists }) : planFleet(args, { subject: `Fleet "${name}" args`, dirExists });
+    super("kmod-fleet:index:Fleet", name, {}, resourceOptions);
     const { fleet } = planned;
     // Read where it runs, never an input: the providers must find the same folder.
     const store = programStore(fleet.build, projectDir, { get: (key) => pulumi.runtime.getConfig(key) });

@@ -51,6 +51,8 @@ describe("the program's stack config", () => {
     expect(message).toContain('  - hosts[1].name: "h1" is already used by hosts[0]');
     expect(message).toContain("  - storage.workDir: expected an absolute path");
     expect(run.validations).toBe(1);
+    // Not even the Fleet component: a preview of a bad config shows nothing to create.
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(run.registered).toEqual([]);
   });
 
