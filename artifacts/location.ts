@@ -12,9 +12,10 @@
 import { LocalArtifactStore, type ArtifactStore } from "./store";
 import { RegistryArtifactStore } from "./registryStore";
 import type { RegistryAccess } from "./oras";
+import { FLEET_DEFAULTS } from "../config/defaults";
 
 export const STORE_ENV = "KMOD_FLEET_STORE";
-const DEFAULT_STORE = ".kmod-fleet/artifacts";
+const DEFAULT_STORE = FLEET_DEFAULTS.storePath;
 
 /** `build.store.path` of the stack config's fleet (its JSON text, or the value), if it sets one. */
 export function storePathInStackConfig(fleetConfig: unknown): string | undefined {

@@ -76,7 +76,8 @@ export function artifactId(key: ArtifactKey): string {
 /** A temporary file older than this is a failed write's leftover (a live write takes milliseconds). */
 const TEMP_MAX_AGE_MS = 10 * 60_000;
 
-function keyOf(m: ArtifactKey): ArtifactKey {
+/** The key alone, of anything that carries one (a manifest, a build's inputs, a plan's group). */
+export function artifactKeyOf(m: ArtifactKey): ArtifactKey {
   return { kernelRelease: m.kernelRelease, arch: m.arch, set: m.set, sourceIdentity: m.sourceIdentity };
 }
 
@@ -151,7 +152,7 @@ export class LocalArtifactStore implements ArtifactStore {
   /** The artifact when its manifest is valid for the key and every blob matches it. */
   private load(key: ArtifactKey): StoredArtifact | undefined {
     const manifest = this.readManifestFile(key);
-    if (!manifest || manifestProblems(manifest, keyOf(key)).length > 0) return undefined;
+    if (!manifest || manifestProblems(manifest, artifactKeyOf(key)).length > 0) return undefined;
     const contents = new Map<string, Buffer>();
     const files = new Map<string, string>();
     for (const m of manifest.modules) {

@@ -1,8 +1,9 @@
 // The whole fleet: validates the args, probes every host (in parallel, each bounded by its
-// SSH timeouts) for its facts and what it has, then plans the builds (components/plan/buildPlan.ts):
+// SSH timeouts) for its facts and what it has, asks the artifact store what it holds, and
+// registers what the fleet's plan says (components/plan/fleetPlan.ts, which decides everything):
 // one build per kernel, architecture and module set, on one builder host, whose artifact
-// every host of that kernel installs. The plan is made here, from facts probed when the
-// program runs, so that a preview shows exactly the builds and installs an `up` will do.
+// every host of that kernel installs. The plan is made from facts probed when the program
+// runs, so that a preview shows exactly the builds and installs an `up` will do.
 //
 // A host with an update staged for its next boot is also in the group of the staged kernel:
 // that kernel's build (from the staged release's developer container) is installed there
@@ -27,14 +28,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { closeSession, type ConnectionSpec } from "../host/ssh/session";
 import { artifactId, type ArtifactStore } from "../artifacts/store";
 import { programStore } from "../artifacts/location";
-import { decideObtain, describeObtain, developerContainerNeeds, planBuilds, type BuildGroup, type BuildPlan, type Obtain } from "./plan/buildPlan";
+import { describeObtain } from "./plan/buildPlan";
+import { fleetPlan, wantedArtifacts, type FleetPlan, type FleetPlanInput, type PlannedBuild, type PlannedSource } from "./plan/fleetPlan";
 import { connectionFor, hostKeyWarnings } from "../host/connection";
 import { probeFacts, type FactsProbe } from "./providers/hostFacts/hostFacts";
 import { factsProbeOf } from "./providers/hostFacts/factsProbe";
 import { probeInventory, type InventoryProber } from "./inventory";
+import { developerContainerImagePath } from "../config/hostPaths";
 import { FleetHost, type HostModuleSet, type HostSummary, type Probed, type SetSource } from "./host";
-import { ModuleBuild, artifactKeyOf } from "./providers/moduleBuild/moduleBuild";
-import { planFleet, type FactsProber, type FleetArgs, type FleetOptions, type PlannedFleet } from "./fleetArgs";
+import { ModuleBuild } from "./providers/moduleBuild/moduleBuild";
+import { planFleet, planStackConfig, type FactsProber, type FleetArgs, type FleetOptions, type PlannedFleet } from "./fleetArgs";
 import type { ResolvedFleet, ResolvedHost } from "../config/resolve";
 import { hashSourceDir, sourceIdentity } from "./sourceHash";
 import { unsignedModulesWarning } from "./providers/hostFacts/signing";
@@ -59,31 +62,9 @@ function settled(probed: pulumi.Output<Probed>): pulumi.Output<Probed> {
   return pulumi.output(Promise.all([o.isKnown, o.promise()]).then(([known, value]): Probed => (known ? value : { pending: true })));
 }
 
-/** The id of the artifact a host has installed whole for one of its kernels (running or staged). */
-function installedArtifact(p: Probed, kernelRelease: string, set: string): string | undefined {
-  if (kernelRelease === p.facts?.kernelRelease) return p.inventory?.artifacts[set];
-  if (kernelRelease === p.facts?.stagedKernelRelease) return p.inventory?.staged?.artifacts[set];
-  return undefined;
-}
-
-/** Whether a host has the verified developer container of a release (its running one or its staged one). */
-function hasImage(p: Probed | undefined, osVersion: string): boolean {
-  if (osVersion === p?.facts?.osVersion) return p?.inventory?.developerContainer === true;
-  if (osVersion === p?.facts?.stagedOsVersion) return p?.inventory?.staged?.developerContainer === true;
-  return false;
-}
-
-/** A group of the plan, with how its artifact is had this run. */
-interface DecidedGroup {
-  group: BuildGroup;
-  obtain: Obtain;
-  artifactId: string;
-}
-
 /** The plan of the run, with what every host answered. */
-interface Decided {
-  plan: BuildPlan;
-  groups: DecidedGroup[];
+interface PlannedRun {
+  plan: FleetPlan;
   probed: Map<string, Probed>;
 }
 
@@ -102,12 +83,6 @@ interface Probing {
   settings: FactsProbe;
   /** A secret of the stack config, by key (privateKeyConfig and passphraseConfig name them). */
   secret: (key: string) => pulumi.Output<string>;
-}
-
-/** Where each host's module sets come from: `host\0set` -> source, for its running and its staged kernel. */
-interface Sources {
-  running: Map<string, SetSource>;
-  staged: Map<string, { slot: string; kernelRelease: string; source: SetSource }>;
 }
 
 /** The module sets with their source folder (resolved against the project) and its hash. */
@@ -145,53 +120,26 @@ async function probeHost(spec: ConnectionSpec, host: ResolvedHost, setNames: str
 }
 
 /**
- * Plans the builds from every host's facts at once (a pending host's absence, in a
- * preview) and decides how each group's artifact is had: from the store, taken back from
- * a host that has it installed, or built.
+ * The plan of the run (plan/fleetPlan.ts), from every host's probe at once (a pending
+ * host's absence, in a preview) and what the store holds of the artifacts it may use.
  */
-function decideGroups(run: FleetRun, probes: pulumi.Output<Probed>[], logTo: pulumi.Resource): pulumi.Output<Decided> {
+function planRun(run: FleetRun, probes: pulumi.Output<Probed>[], logTo: pulumi.Resource): pulumi.Output<PlannedRun> {
   const { fleet, sets, store } = run;
   return pulumi.all(probes).apply(async (results) => {
     const probed = new Map(fleet.hosts.map((h, i) => [h.name, results[i]]));
-    const pending = fleet.hosts.filter((h) => probed.get(h.name)!.pending).map((h) => h.name);
-    for (const h of pending) {
-      pulumi.log.info(`${h}: its address or host key is not known before the resource it comes from exists, so it is not probed in this preview; its module sets are planned as installs of an artifact not known yet: pulumi up probes ${h} and then plans its builds (and its developer container, if it builds)`, logTo);
-    }
-    const plan = planBuilds(
-      fleet.hosts.map((h) => ({ name: h.name, labels: h.labels, facts: probed.get(h.name)!.facts })),
-      sets.map((s) => ({ name: s.name, hosts: s.hosts, sourceIdentity: s.sourceIdentity })),
-      { builders: fleet.build.builders },
-    );
-    for (const w of plan.warnings) pulumi.log.warn(w, logTo);
-    const groups: DecidedGroup[] = [];
-    for (const group of plan.groups) {
-      const key = artifactKeyOf(group);
-      const id = artifactId(key);
-      const stored = await store.has(key);
-      const installedOn = group.installs.filter((h) => installedArtifact(probed.get(h)!, group.kernelRelease, group.set) === id);
-      groups.push({ group, obtain: decideObtain(group, { stored, installedOn }), artifactId: id });
-    }
-    return { plan, groups, probed };
+    const input: FleetPlanInput = {
+      hosts: fleet.hosts.map((h) => ({ name: h.name, labels: h.labels, ...probed.get(h.name)! })),
+      sets: sets.map((s) => ({ name: s.name, hosts: s.hosts, sourceIdentity: s.sourceIdentity })),
+      builders: fleet.build.builders,
+      storeLocation: store.location,
+    };
+    // The store's index of what the plan may use: asked one artifact at a time, in the plan's order.
+    const stored = new Set<string>();
+    for (const key of wantedArtifacts(input)) if (await store.has(key)) stored.add(artifactId(key));
+    const plan = fleetPlan(input, stored);
+    for (const m of plan.messages) pulumi.log[m.level](m.text, logTo);
+    return { plan, probed };
   });
-}
-
-/** The sets of the plan's problems (no build possible) and of pending hosts, added to `sources`. */
-function addUnbuiltSources(run: FleetRun, { plan, probed }: Decided, sources: Sources): void {
-  const { fleet } = run;
-  // A pending host may turn out to be the builder a group lacks: not a problem before up knows.
-  const builders = fleet.build.builders;
-  const pendingBuilder = fleet.hosts.some((h) => probed.get(h.name)!.pending && (builders.length === 0 || builders.includes(h.name) || h.labels.some((l) => builders.includes(l))));
-  for (const p of plan.problems) {
-    for (const h of p.hosts) {
-      const source: SetSource = pendingBuilder ? { kind: "pending" } : { kind: "problem", reason: `${p.set} cannot be built for ${p.kernelRelease}: ${p.reason}` };
-      if (p.staged.includes(h)) sources.staged.set(`${h}\0${p.set}`, { slot: probed.get(h)!.facts!.stagedSlot || "b", kernelRelease: p.kernelRelease, source });
-      else sources.running.set(`${h}\0${p.set}`, source);
-    }
-  }
-  for (const h of fleet.hosts) {
-    if (!probed.get(h.name)!.pending) continue;
-    for (const set of run.sets.filter((s) => s.hosts.includes(h.name))) sources.running.set(`${h.name}\0${set.name}`, { kind: "pending" });
-  }
 }
 
 export class Fleet extends pulumi.ComponentResource {
@@ -202,11 +150,14 @@ export class Fleet extends pulumi.ComponentResource {
   public readonly summary: pulumi.Output<Record<string, HostSummary>>;
 
   constructor(name: string, args: FleetArgs, opts?: FleetOptions) {
-    const { probe, inventory, ...resourceOptions } = opts ?? {};
-    super("kmod-fleet:index:Fleet", name, {}, resourceOptions);
+    const { probe, inventory, fromStackConfig, ...resourceOptions } = opts ?? {};
     const projectDir = args?.projectDir ?? process.cwd();
-    // Every problem of the args at once (FleetArgsError), before any resource exists.
-    const planned = planFleet(args, { subject: `Fleet "${name}" args`, dirExists: (dir) => isDirectory(path.resolve(projectDir, dir)) });
+    // Every problem of the args at once (FleetArgsError), before any resource exists, this
+    // component included: the only validation of the run (a host with Inputs is checked
+    // again, alone, once their values are known).
+    const dirExists = (dir: string) => isDirectory(path.resolve(projectDir, dir));
+    const planned = fromStackConfig ? planStackConfig(args, { dirExists }) : planFleet(args, { subject: `Fleet "${name}" args`, dirExists });
+    super("kmod-fleet:index:Fleet", name, {}, resourceOptions);
     const { fleet } = planned;
     // Read where it runs, never an input: the providers must find the same folder.
     const store = programStore(fleet.build, projectDir, { get: (key) => pulumi.runtime.getConfig(key) });
@@ -221,7 +172,7 @@ export class Fleet extends pulumi.ComponentResource {
     const probes = fleet.hosts.map((_, i) => this.#addHost(run, planned, i, probing, everyReachableResource));
 
     // The plan needs every host's facts at once; the resources it decides are made here.
-    this.summary = decideGroups(run, probes, this).apply((decided) => {
+    this.summary = planRun(run, probes, this).apply((decided) => {
       const summaries = this.#registerPlan(run, decided);
       const reachable = fleet.hosts.filter((h) => !decided.probed.get(h.name)!.unreachable).map((h) => this.#hosts[h.name]);
       registeredAll([...Object.values(this.#builds), ...reachable.flatMap((h) => h.resources())]);
@@ -254,86 +205,57 @@ export class Fleet extends pulumi.ComponentResource {
     const unreachable = settled(probed).apply((p) =>
       p.unreachable ? pulumi.output(everyReachableResource).apply((rs) => afterEveryStep(rs).apply(() => p.unreachable)) : pulumi.output(p.unreachable),
     );
-    this.#hosts[host.name] = new FleetHost(host.name, { host, fleet, connection, probed, unreachable }, { parent: this });
+    this.#hosts[host.name] = new FleetHost(host.name, { host, fleet, probe: probing.settings, connection, probed, unreachable }, { parent: this });
     return settled(probed);
   }
 
-  /** Registers the developer containers, builds, installs and loads of the decided plan; returns each host's summary. */
-  #registerPlan(run: FleetRun, decided: Decided): Record<string, pulumi.Output<HostSummary>> {
-    const { fleet, sets } = run;
-    const { groups, probed } = decided;
-    for (const need of developerContainerNeeds(groups, (h, v) => hasImage(probed.get(h), v))) this.#hosts[need.host].addDeveloperContainer(need.osVersion, probed.get(need.host)!.facts!.osVersion === need.osVersion);
-    const sources = this.#registerBuilds(run, decided);
-    addUnbuiltSources(run, decided, sources);
-
+  /** Registers the developer containers, builds, installs and loads the plan says; returns each host's summary. */
+  #registerPlan(run: FleetRun, { plan, probed }: PlannedRun): Record<string, pulumi.Output<HostSummary>> {
+    for (const d of plan.developerContainers) this.#hosts[d.host].addDeveloperContainer(d);
+    for (const b of plan.builds) this.#registerBuild(run, b, probed);
+    const sourceOf = (s: PlannedSource): SetSource =>
+      s.kind !== "build" ? s : { kind: "build", build: this.#builds[s.build], artifactId: s.artifactId, builder: this.#hosts[s.builder], builderFacts: probed.get(s.builder)!.facts! };
     const summaries: Record<string, pulumi.Output<HostSummary>> = {};
-    for (const host of fleet.hosts) {
-      for (const set of sets.filter((s) => s.hosts.includes(host.name))) {
-        const facts = probed.get(host.name)!.facts;
-        this.#hosts[host.name].addModuleSet(set, sources.running.get(`${host.name}\0${set.name}`) ?? { kind: "unknown" }, {
-          running: facts ? facts.bootSlot || "a" : undefined,
-          staged: sources.staged.get(`${host.name}\0${set.name}`),
-        });
-      }
+    for (const host of run.fleet.hosts) {
+      for (const planned of plan.hosts.get(host.name)!.sets) this.#hosts[host.name].addModuleSet(run.sets.find((s) => s.name === planned.set)!, planned, sourceOf);
       summaries[host.name] = this.#hosts[host.name].finish();
     }
     return summaries;
   }
 
-  /** One build per group, on its builder; returns the source each installing host gets (for its running or its staged kernel). */
-  #registerBuilds(run: FleetRun, { groups, probed }: Decided): Sources {
-    const { fleet, sets, store, connections } = run;
-    const factsOf = (h: string) => probed.get(h)!.facts!;
-    const sources: Sources = { running: new Map(), staged: new Map() };
-    const lastBuildOn = new Map<string, ModuleBuild>();
-    for (const { group, obtain, artifactId: id } of groups) {
-      const builder = this.#hosts[group.builder];
-      const builderHost = fleet.hosts.find((h) => h.name === group.builder)!;
-      const set = sets.find((s) => s.name === group.set)!;
-      const f = factsOf(group.builder);
-      if (obtain.kind !== "stored") {
-        pulumi.log.info(`${group.set} for ${group.kernelRelease} (${group.arch}): not in the artifact store (${store.location}); ${obtain.kind === "take-back" ? `it will be taken back from ${obtain.from}, where it is installed` : `it will be built on ${obtain.on}`}`, this);
-      }
-      // The builder does not run the group's kernel (it has it staged): the kernel's config,
-      // Module.symvers and modules come from the developer container of its release.
-      const stagedKernel = f.kernelRelease !== group.kernelRelease;
-      const image = builder.developerContainers[group.osVersion];
-      const previous = lastBuildOn.get(group.builder);
-      const build = new ModuleBuild(
-        `build-${group.id}`,
-        {
-          connection: connections[group.builder],
-          builder: group.builder,
-          set: group.set,
-          kernelRelease: group.kernelRelease,
-          arch: group.arch,
-          osVersion: group.osVersion,
-          kernelConfig: stagedKernel ? "" : f.kernelConfig,
-          kernelFromImage: stagedKernel,
-          imagePath: `${fleet.storage.cacheDir}/${group.osVersion}/developer_container.bin`,
-          sourcesCommand: fleet.profile.sourcesCommand,
-          source: set.source,
-          sourceDir: set.sourceDir,
-          sourceHash: set.sourceHash,
-          sourceIdentity: set.sourceIdentity,
-          modulesDir: fleet.profile.modulesDir,
-          workDir: fleet.storage.workDir,
-          obtain: describeObtain(obtain),
-          ...(obtain.kind === "take-back" ? { takeBackFrom: connections[obtain.from] } : {}),
-          buildTimeoutSeconds: builderHost.buildTimeoutSeconds,
-          commandTimeoutSeconds: builderHost.commandTimeoutSeconds,
-        },
-        // Builds on one builder run one after another: they share its kernel tree.
-        { parent: this, dependsOn: [builder.facts, ...(image ? [image] : []), ...(previous ? [previous] : [])] },
-      );
-      this.#builds[`build-${group.id}`] = build;
-      lastBuildOn.set(group.builder, build);
-      for (const h of group.installs) {
-        const source = { kind: "build" as const, build, artifactId: id, builder, builderFacts: f };
-        if (group.staged.includes(h)) sources.staged.set(`${h}\0${group.set}`, { slot: factsOf(h).stagedSlot || "b", kernelRelease: group.kernelRelease, source });
-        else sources.running.set(`${h}\0${group.set}`, source);
-      }
-    }
-    return sources;
+  /** One build of the plan, on its group's builder. */
+  #registerBuild(run: FleetRun, b: PlannedBuild, probed: Map<string, Probed>): void {
+    const { fleet, sets, connections } = run;
+    const { group, obtain } = b;
+    const builder = this.#hosts[group.builder];
+    const builderHost = fleet.hosts.find((h) => h.name === group.builder)!;
+    const set = sets.find((s) => s.name === group.set)!;
+    const image = b.developerContainer ? builder.developerContainers[group.osVersion] : undefined;
+    this.#builds[b.name] = new ModuleBuild(
+      b.name,
+      {
+        connection: connections[group.builder],
+        builder: group.builder,
+        set: group.set,
+        kernelRelease: group.kernelRelease,
+        arch: group.arch,
+        osVersion: group.osVersion,
+        kernelConfig: b.kernelConfig,
+        kernelFromImage: b.kernelFromImage,
+        imagePath: developerContainerImagePath(fleet.storage.cacheDir, group.osVersion),
+        sourcesCommand: fleet.profile.sourcesCommand,
+        source: set.source,
+        sourceDir: set.sourceDir,
+        sourceHash: set.sourceHash,
+        sourceIdentity: set.sourceIdentity,
+        modulesDir: fleet.profile.modulesDir,
+        workDir: fleet.storage.workDir,
+        obtain: describeObtain(obtain),
+        ...(obtain.kind === "take-back" ? { takeBackFrom: connections[obtain.from] } : {}),
+        buildTimeoutSeconds: builderHost.buildTimeoutSeconds,
+        commandTimeoutSeconds: builderHost.commandTimeoutSeconds,
+      },
+      { parent: this, dependsOn: [builder.facts, ...(image ? [image] : []), ...(b.after ? [this.#builds[b.after]] : [])] },
+    );
   }
 }

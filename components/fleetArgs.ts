@@ -12,8 +12,9 @@
 // exists), the host is resolved again with the real values, and an invalid one fails that
 // host's resources with the same message.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, resolveFleetConfig, type ResolvedFleet, type ResolvedHost } from "../config/resolve";
+import { CONFIG_KEY, ConfigError, resolveFleetConfig, type ResolvedFleet, type ResolvedHost } from "../config/resolve";
 import { componentSchemas } from "../config/schema";
+import { FLEET_DEFAULTS } from "../config/defaults";
 import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type ProfileArgs, type StorageArgs } from "./fleetArgTypes";
 import type { ConnectionSpec } from "../host/ssh/session";
 import type { FactsProbe, HostFactsValues } from "./providers/hostFacts/hostFacts";
@@ -148,6 +149,11 @@ export interface FleetArgs {
 export interface FleetOptions extends pulumi.ComponentResourceOptions {
   probe?: FactsProber;
   inventory?: InventoryProber;
+  /**
+   * The args are the stack config `kmod-fleet:fleet` as read (the program, index.ts): plain
+   * values, checked once, with the stack config's own schema and named so in the error.
+   */
+  fromStackConfig?: boolean;
 }
 
 /**
@@ -169,8 +175,8 @@ const INPUT_PATH = /^(defaults|hosts\[(\d+)\])(\.jump)?\.(address|port|user|host
 const PLACEHOLDERS: Record<string, unknown> = {
   // "<address>" is also what the host-key message says when there is no address.
   address: "<address>",
-  port: 22,
-  user: "core",
+  port: FLEET_DEFAULTS.port,
+  user: FLEET_DEFAULTS.user,
   hostKey: `SHA256:${"A".repeat(43)}`,
   "auth.privateKey": "<private key>",
   "auth.passphrase": "<passphrase>",
@@ -274,12 +280,40 @@ export interface PlannedFleet {
   host(i: number): pulumi.Output<ResolvedHost>;
 }
 
+/**
+ * The stack config `kmod-fleet:fleet`: plain values, so resolved once, with the stack
+ * config's schema; a mistake is a FleetArgsError that names the config key.
+ */
+export function planStackConfig(raw: unknown, opts: Pick<ResolveArgsOptions, "dirExists">): PlannedFleet {
+  let fleet: ResolvedFleet;
+  try {
+    fleet = resolveFleetConfig(raw, { dirExists: opts.dirExists });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new FleetArgsError(e.problems, `${CONFIG_KEY} config`);
+    throw e;
+  }
+  return { fleet, host: (i) => pulumi.output(fleet.hosts[i]) };
+}
+
+/**
+ * Host i alone, with the defaults it may take fields from: all that its own Inputs' values
+ * can change. A problem keeps the host's path in the whole args.
+ */
+function resolveHostAlone(args: FleetArgs, i: number, opts: ResolveArgsOptions): ResolvedHost {
+  try {
+    return resolveFleetArgs({ ...(args.defaults !== undefined ? { defaults: args.defaults } : {}), hosts: [args.hosts[i]] }, opts).hosts[0];
+  } catch (e) {
+    if (!(e instanceof FleetArgsError)) throw e;
+    throw new FleetArgsError(e.problems.map((p) => p.replace(/^hosts\[0\]/, `hosts[${i}]`)), opts.subject);
+  }
+}
+
 /** Validates the args at once (throws FleetArgsError) and plans the fleet. */
 export function planFleet(args: FleetArgs, opts: Omit<ResolveArgsOptions, "known">): PlannedFleet {
   const fleet = resolveFleetArgs(args, opts);
   const { deferred } = plainCopy(forSchema(args, []), new Map());
-  const resolveWith = (values: Deferred[]) =>
-    pulumi.all(values.map((d) => d.value)).apply((vs) => resolveFleetArgs(args, { subject: opts.subject, known: new Map(values.map((d, k) => [d.value, vs[k] as unknown])) }));
+  const valuesOf = (values: Deferred[], vs: unknown[]) => new Map(values.map((d, k) => [d.value, vs[k]]));
+  const resolveWith = (values: Deferred[]) => pulumi.all(values.map((d) => d.value)).apply((vs) => resolveFleetArgs(args, { subject: opts.subject, known: valuesOf(values, vs) }));
   // Every host without Inputs of its own is exact once the defaults' Inputs are known: one
   // resolution (none without such Inputs) serves them all. Resolving the whole fleet again
   // for each host made planning grow with the square of the number of hosts.
@@ -290,8 +324,8 @@ export function planFleet(args: FleetArgs, opts: Omit<ResolveArgsOptions, "known
     host(i: number) {
       // Only the host's own Inputs and the defaults' can change it: another host's address,
       // unknown in a preview, must not hold this one back.
-      const own = deferred.filter((d) => d.host === i);
-      if (own.length > 0) return resolveWith([...shared, ...own]).apply((f) => f.hosts[i]);
+      const own = [...shared, ...deferred.filter((d) => d.host === i)];
+      if (own.length > shared.length) return pulumi.all(own.map((d) => d.value)).apply((vs) => resolveHostAlone(args, i, { subject: opts.subject, known: valuesOf(own, vs) }));
       withDefaults ??= shared.length > 0 ? resolveWith(shared) : pulumi.output(fleet);
       return withDefaults.apply((f) => f.hosts[i]);
     },

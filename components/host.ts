@@ -10,7 +10,8 @@ import type { ResolvedFleet, ResolvedHost, ResolvedModuleSet } from "../config/r
 import { devContainerUrls } from "../config/profiles";
 import type { ConnectionSpec } from "../host/ssh/session";
 import { HostFacts, type HostFactsValues } from "./providers/hostFacts/hostFacts";
-import { factsProbeOf } from "./providers/hostFacts/factsProbe";
+import type { FactsProbe } from "./providers/hostFacts/hostFacts";
+import type { PlannedDeveloperContainer, PlannedInstall, PlannedSet, PlannedSource } from "./plan/fleetPlan";
 import { ModulesOverlay } from "./providers/modulesOverlay/modulesOverlay";
 import { DeveloperContainer } from "./providers/developerContainer/developerContainer";
 import type { ModuleBuild } from "./providers/moduleBuild/moduleBuild";
@@ -41,6 +42,8 @@ export interface FleetHostArgs {
   /** The host as planned: its name and bounds are exact; its address, port, user and keys may be placeholders (`connection` has the real ones). */
   host: ResolvedHost;
   fleet: ResolvedFleet;
+  /** Where its facts are read from: the fleet's settings, made once (components/providers/hostFacts/factsProbe.ts). */
+  probe: FactsProbe;
   connection: pulumi.Output<ConnectionSpec>;
   probed: pulumi.Output<Probed>;
   /** Why the host could not be probed: known only once every other host's steps are done (host/unreachableHosts.ts). */
@@ -76,6 +79,14 @@ function notKnownYet<T>(): pulumi.Output<T> {
   return pulumi.output(pulumi.unknown) as unknown as pulumi.Output<T>;
 }
 
+/**
+ * One rule for the values that come from a host's facts: every input reads them as the
+ * probe returned them when the program ran (`probed`), never from the HostFacts resource's
+ * outputs. Those are the values the plan decided from, known in every preview (a facts
+ * resource that is about to change has unknown outputs there), and the same for the host's
+ * own steps and for the builds on it. The HostFacts resource records them (for refresh and
+ * for `pulumi stack output`), and the steps still run after it (through the overlay).
+ */
 export class FleetHost extends pulumi.ComponentResource {
   public readonly facts: HostFacts;
   public readonly overlay: ModulesOverlay;
@@ -95,13 +106,12 @@ export class FleetHost extends pulumi.ComponentResource {
     this.hostName = name;
     const { host, fleet, connection } = args;
     const { profile, storage } = fleet;
-    const probe = factsProbeOf(fleet);
     const field = <K extends keyof HostFactsValues>(k: K) => args.probed.apply((p) => p.facts?.[k]) as pulumi.Output<HostFactsValues[K]>;
     this.facts = new HostFacts(
       `${name}-facts`,
       {
         connection,
-        probe,
+        probe: args.probe,
         unreachable: args.unreachable as pulumi.Output<string>,
         allowUnreachable: fleet.allowUnreachableHosts,
         facts: {
@@ -175,16 +185,15 @@ export class FleetHost extends pulumi.ComponentResource {
    * after the release, so that the image fetched for a staged update is the same resource
    * once the host runs that release (it was `<host>-devcontainer` before staged updates).
    */
-  addDeveloperContainer(osVersion: string, runsIt: boolean): DeveloperContainer {
-    if (this.developerContainers[osVersion]) return this.developerContainers[osVersion];
+  addDeveloperContainer(planned: PlannedDeveloperContainer): DeveloperContainer {
+    const { osVersion } = planned;
     const { fleet, connection, host } = this.args;
     const { profile, storage } = fleet;
-    const facts = this.facts;
-    // The probed values (not the facts resource's outputs): known in every preview.
+    // The probed values, like every input that comes from a host's facts (see FleetHost).
     const probed = this.args.probed.apply((p) => p.facts);
     const urls = probed.apply((f) => (f ? devContainerUrls(profile, { group: f.group, board: f.board, version: osVersion }) : { image: undefined, signature: undefined }));
     this.developerContainers[osVersion] = new DeveloperContainer(
-      `${this.hostName}-devcontainer-${osVersion}`,
+      planned.name,
       {
         connection,
         osVersion,
@@ -195,44 +204,32 @@ export class FleetHost extends pulumi.ComponentResource {
         cacheDir: storage.cacheDir,
         commandTimeoutSeconds: host.commandTimeoutSeconds,
       },
-      {
-        parent: this,
-        dependsOn: [facts],
-        // Only the running release's image can be the one a stack of before has.
-        ...(runsIt ? { aliases: [{ name: `${this.hostName}-devcontainer` }] } : {}),
-      },
+      { parent: this, dependsOn: [this.facts], ...(planned.aliases.length > 0 ? { aliases: planned.aliases } : {}) },
     );
     return this.developerContainers[osVersion];
   }
 
   /**
-   * The set's install (of the group's artifact) and its load, and the install for a kernel
-   * staged for the next boot. Installs are named after the A/B boot slot whose kernel they
-   * are for: the staged install is the running one once the host has booted that slot, and
-   * the other slot's install goes then (the host has run the new kernel). A host whose
-   * slot is not known (it could not be probed, or is pending in a preview) keeps every
-   * slot's install as it is. Steps that change the host wait for each other through the
-   * host lock (host/hostLock.ts).
+   * The set's installs as the plan names them (components/plan/fleetPlan.ts), followed by its load. Each
+   * install is named after the A/B boot slot whose kernel it is for: the staged install is
+   * the running one once the host has booted that slot, and the other slot's install goes
+   * then (the host has run the new kernel). Steps that change the host wait for each other
+   * through the host lock (host/hostLock.ts).
    */
-  addModuleSet(set: HostModuleSet, source: SetSource, slots: { running?: string; staged?: { slot: string; kernelRelease: string; source: SetSource } }): void {
+  addModuleSet(set: HostModuleSet, planned: PlannedSet, sourceOf: (s: PlannedSource) => SetSource): void {
     const { probed } = this.args;
     const kernelRelease = probed.apply((p) => p.facts?.kernelRelease) as pulumi.Output<string>;
-    const known = slots.running !== undefined;
-    const install = this.addInstall(set, source, slots.running ?? "a", kernelRelease, true);
-    // Not known which slot runs: the other slot's install stays as it is too.
-    if (!known && source.kind === "unknown") this.addInstall(set, source, "b", kernelRelease, false);
-    if (slots.staged) this.addInstall(set, slots.staged.source, slots.staged.slot, slots.staged.kernelRelease, false);
-    this.addLoad(set, source, install, kernelRelease);
+    const [install] = planned.installs.map((i) => this.addInstall(set, i, sourceOf(i.source), i.stagedKernelRelease ?? kernelRelease));
+    this.addLoad(set, planned.load.name, sourceOf(planned.load.source), install, kernelRelease);
   }
 
-  /** `takesOver`: the running kernel's install, which takes over the names a stack of before used for it. */
-  private addInstall(set: HostModuleSet, source: SetSource, slot: string, kernelRelease: pulumi.Input<string>, takesOver: boolean): ModuleInstall {
+  private addInstall(set: HostModuleSet, planned: PlannedInstall, source: SetSource, kernelRelease: pulumi.Input<string>): ModuleInstall {
     const { fleet, connection, host } = this.args;
     const { profile, storage } = fleet;
     const fromBuild = source.kind === "build" ? source : undefined;
     const pending = source.kind === "pending";
     const install = new ModuleInstall(
-      `${this.hostName}-${set.name}-install-${slot}`,
+      planned.name,
       {
         connection,
         set: set.name,
@@ -249,25 +246,20 @@ export class FleetHost extends pulumi.ComponentResource {
         parent: this,
         // Not after the host's other sets: a set whose build failed must not hold the others back.
         dependsOn: [this.overlay, ...(fromBuild ? [fromBuild.build] : [])],
-        // Before staged updates the running kernel's install was `<host>-<set>-install`, and
-        // before build plans each host built its own set as `<host>-<set>-build`, installed in
-        // the same folder: taken over in place, so that their delete cannot remove the new install.
-        ...(!takesOver
-          ? {}
-          : { aliases: [{ name: `${this.hostName}-${set.name}-install` }, { name: `${this.hostName}-${set.name}-build`, type: "pulumi-nodejs:dynamic/kmod-fleet:ModuleBuild" }] }),
+        ...(planned.aliases.length > 0 ? { aliases: planned.aliases } : {}),
       },
     );
     this.installs.push(install);
     return install;
   }
 
-  private addLoad(set: HostModuleSet, source: SetSource, install: ModuleInstall, kernelRelease: pulumi.Output<string>): void {
-    const { fleet, connection, host } = this.args;
+  private addLoad(set: HostModuleSet, name: string, source: SetSource, install: ModuleInstall, kernelRelease: pulumi.Output<string>): void {
+    const { fleet, connection, host, probed } = this.args;
     const { profile, storage } = fleet;
     const fromBuild = source.kind === "build" ? source : undefined;
     const pending = source.kind === "pending";
     const load = new ModuleLoad(
-      `${this.hostName}-${set.name}-load`,
+      name,
       {
         connection,
         set: set.name,
@@ -278,7 +270,7 @@ export class FleetHost extends pulumi.ComponentResource {
         buildDigest: pending ? notKnownYet<string>() : (fromBuild?.artifactId ?? ""),
         modulesDir: profile.modulesDir,
         workDir: storage.workDir,
-        kernelConfig: this.facts.kernelConfig,
+        kernelConfig: probed.apply((p) => p.facts?.kernelConfig) as pulumi.Output<string>,
         // The doctor reads the kernel's sources where they are: on the builder.
         ...(fromBuild && fromBuild.builder !== this ? { doctorOn: fromBuild.builder.args.connection.apply((c) => ({ connection: c, kernelConfig: fromBuild.builderFacts.kernelConfig })) } : {}),
         commandTimeoutSeconds: host.commandTimeoutSeconds,

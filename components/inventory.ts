@@ -6,14 +6,10 @@
 import type { ConnectionSpec } from "../host/ssh/session";
 import { hostStep } from "../host/hostStep";
 import { devContainerScript, installScript } from "./providers/scripts";
+import type { PlanInventory } from "./plan/fleetPlan";
 
-export interface HostInventory {
-  /** Set name -> id of the artifact installed for the running kernel (files unchanged since). */
-  artifacts: Record<string, string>;
-  developerContainer: boolean;
-  /** The same for the kernel and release of an update staged for the next boot. */
-  staged?: { artifacts: Record<string, string>; developerContainer: boolean };
-}
+/** What the plan reads of it (plan/fleetPlan.ts). */
+export type HostInventory = PlanInventory;
 
 export interface InventoryQuery {
   kernelRelease: string;

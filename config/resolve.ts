@@ -4,6 +4,7 @@
 import type { z } from "zod";
 import { buildSchema, moduleSetSchema, optionSymbol, profileSchema, stackConfigSchemas, storageSchema, type ComponentAuthConfig, type FleetConfig, type FleetSchemas, type ModuleSetConfig, type RegistryStoreConfig } from "./schema";
 import { builtInProfiles, type Profile } from "./profiles";
+import { FLEET_DEFAULTS } from "./defaults";
 import { reservedParameterKeys, resolveParameters } from "./parameters";
 import { overlappingFolders } from "./storageFolders";
 import { durationSeconds, updatesSchema, type ResolvedUpdates } from "./updates";
@@ -83,7 +84,7 @@ export interface ResolvedFleet {
 }
 
 /** Under the Pulumi project, gitignored. */
-export const DEFAULT_STORE_PATH = ".kmod-fleet/artifacts";
+export const DEFAULT_STORE_PATH = FLEET_DEFAULTS.storePath;
 
 export class ConfigError extends Error {
   /** `subject` names what was checked: the stack config by default, or a Fleet's args. */
@@ -96,24 +97,14 @@ export class ConfigError extends Error {
   }
 }
 
-export const DEFAULT_AUTH: ResolvedAuth = { privateKeyConfig: "sshPrivateKey" };
+export const DEFAULT_AUTH: ResolvedAuth = FLEET_DEFAULTS.auth;
 
-const DEFAULTS = {
-  port: 22,
-  user: "core",
-  connectTimeoutSeconds: 15,
-  connectAttempts: 3,
-  buildTimeoutSeconds: 3600,
-  commandTimeoutSeconds: 900,
-};
+export const DEFAULT_KERNEL_CONFIG_SOURCES: string[] = [...FLEET_DEFAULTS.kernelConfigSources];
 
 /** Build trees, job folders, the reboot gate's folder (storage.workDir). */
-export const DEFAULT_WORK_DIR = "/var/lib/kmod-fleet";
+export const DEFAULT_WORK_DIR: string = FLEET_DEFAULTS.storage.workDir;
 
-/** The reboot gate: on, a hold of at most 6 hours (a working day's rebuild and retry), then the reboot proceeds. */
-export const DEFAULT_UPDATES: ResolvedUpdates = { gate: true, maxRebootHoldSeconds: 6 * 3600, afterMaxHold: "proceed" };
-
-export const DEFAULT_KERNEL_CONFIG_SOURCES = ["/proc/config.gz", "/boot/config-${KERNEL}", "/usr/boot/config-${KERNEL}", "/usr/lib/modules/${KERNEL}/build/.config"];
+export const DEFAULT_UPDATES: ResolvedUpdates = { gate: FLEET_DEFAULTS.updates.gate, maxRebootHoldSeconds: FLEET_DEFAULTS.updates.maxRebootHoldSeconds, afterMaxHold: FLEET_DEFAULTS.updates.afterMaxHold };
 
 function pathOf(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(top level)";
@@ -158,7 +149,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
     else seen.set(h.name, i);
   });
 
-  const profile: Profile = { ...builtInProfiles[cfg.profile?.base ?? "flatcar"], ...stripUndefined(cfg.profile ?? {}) };
+  const profile: Profile = { ...builtInProfiles[cfg.profile?.base ?? FLEET_DEFAULTS.profileBase], ...stripUndefined(cfg.profile ?? {}) };
   // After ${URL} is replaced, the signature URL must still be an http(s) URL (it is curl's argument).
   if (!/^https?:\/\/\S+$/.test(profile.signatureUrl.replaceAll("${URL}", "https://example.invalid/image"))) {
     problems.push(`profile.signatureUrl: expected an http(s) URL or a template such as \${URL}.sig`);
@@ -173,13 +164,13 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
   });
   duplicateModules(moduleSets, problems);
 
-  const modulesRoot = cfg.storage?.modulesRoot ?? "/opt/modules";
+  const modulesRoot = cfg.storage?.modulesRoot ?? FLEET_DEFAULTS.storage.modulesRoot;
   const storage: ResolvedStorage = {
     modulesRoot,
     modulesWorkDir: `${modulesRoot}.wd`,
-    persistence: cfg.storage?.persistence ?? "mount-unit",
-    cacheDir: cfg.storage?.cacheDir ?? "/var/cache/kmod-fleet",
-    workDir: cfg.storage?.workDir ?? DEFAULT_WORK_DIR,
+    persistence: cfg.storage?.persistence ?? FLEET_DEFAULTS.storage.persistence,
+    cacheDir: cfg.storage?.cacheDir ?? FLEET_DEFAULTS.storage.cacheDir,
+    workDir: cfg.storage?.workDir ?? FLEET_DEFAULTS.storage.workDir,
   };
   overlappingFolders(storage, profile.modulesDir, { storage: cfg.storage ?? {}, modulesDir: cfg.profile?.modulesDir !== undefined }, problems);
 
@@ -196,7 +187,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
     maxRebootHoldSeconds: (cfg.updates?.maxRebootHold && durationSeconds(cfg.updates.maxRebootHold)) || DEFAULT_UPDATES.maxRebootHoldSeconds,
     afterMaxHold: cfg.updates?.afterMaxHold ?? DEFAULT_UPDATES.afterMaxHold,
   };
-  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build, allowUnreachableHosts: cfg.allowUnreachableHosts ?? false, updates };
+  return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build, allowUnreachableHosts: cfg.allowUnreachableHosts ?? FLEET_DEFAULTS.allowUnreachableHosts, updates };
 }
 
 function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedHost {
@@ -213,7 +204,7 @@ function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedH
   const hostKey = own ? h.hostKey : d.hostKey;
   const insecure = own ? h.insecureIgnoreHostKey : d.insecureIgnoreHostKey;
   if (hostKey === undefined && !insecure) {
-    problems.push(`${at}.hostKey: required: pin the host's public SSH key (e.g. the output of \`ssh-keyscan -p ${h.port ?? d.port ?? DEFAULTS.port} ${h.address ?? "<address>"}\` without the host name), or set insecureIgnoreHostKey: true for this host`);
+    problems.push(`${at}.hostKey: required: pin the host's public SSH key (e.g. the output of \`ssh-keyscan -p ${h.port ?? d.port ?? FLEET_DEFAULTS.port} ${h.address ?? "<address>"}\` without the host name), or set insecureIgnoreHostKey: true for this host`);
   }
   const jumpCfg = h.jump ?? d.jump;
   let jump: ResolvedJump | undefined;
@@ -224,8 +215,8 @@ function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedH
     }
     jump = {
       address: jumpCfg.address,
-      port: jumpCfg.port ?? DEFAULTS.port,
-      user: jumpCfg.user ?? h.user ?? d.user ?? DEFAULTS.user,
+      port: jumpCfg.port ?? FLEET_DEFAULTS.port,
+      user: jumpCfg.user ?? h.user ?? d.user ?? FLEET_DEFAULTS.user,
       auth: jumpCfg.auth ?? h.auth ?? d.auth ?? DEFAULT_AUTH,
       hostKeys: jumpKey === undefined ? "insecure" : [jumpKey].flat(),
     };
@@ -233,16 +224,16 @@ function resolveHost(cfg: FleetConfig, i: number, problems: string[]): ResolvedH
   return {
     name: h.name,
     address: h.address,
-    port: h.port ?? d.port ?? DEFAULTS.port,
-    user: h.user ?? d.user ?? DEFAULTS.user,
+    port: h.port ?? d.port ?? FLEET_DEFAULTS.port,
+    user: h.user ?? d.user ?? FLEET_DEFAULTS.user,
     auth: h.auth ?? d.auth ?? DEFAULT_AUTH,
     hostKeys: hostKey === undefined ? "insecure" : [hostKey].flat(),
     jump,
     labels: [...new Set([...(d.labels ?? []), ...(h.labels ?? [])])],
-    connectTimeoutSeconds: h.connectTimeoutSeconds ?? d.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
-    connectAttempts: h.connectAttempts ?? d.connectAttempts ?? DEFAULTS.connectAttempts,
-    buildTimeoutSeconds: h.buildTimeoutSeconds ?? d.buildTimeoutSeconds ?? DEFAULTS.buildTimeoutSeconds,
-    commandTimeoutSeconds: h.commandTimeoutSeconds ?? d.commandTimeoutSeconds ?? DEFAULTS.commandTimeoutSeconds,
+    connectTimeoutSeconds: h.connectTimeoutSeconds ?? d.connectTimeoutSeconds ?? FLEET_DEFAULTS.connectTimeoutSeconds,
+    connectAttempts: h.connectAttempts ?? d.connectAttempts ?? FLEET_DEFAULTS.connectAttempts,
+    buildTimeoutSeconds: h.buildTimeoutSeconds ?? d.buildTimeoutSeconds ?? FLEET_DEFAULTS.buildTimeoutSeconds,
+    commandTimeoutSeconds: h.commandTimeoutSeconds ?? d.commandTimeoutSeconds ?? FLEET_DEFAULTS.commandTimeoutSeconds,
   };
 }
 

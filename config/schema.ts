@@ -1,10 +1,12 @@
 // The stack configuration of kmod-fleet, as the user writes it under the config key
 // `kmod-fleet:fleet` (see Pulumi.example.yaml). Every field is validated here; defaults are
-// filled in by config/resolve.ts, not here, so that "what the user wrote" stays visible.
+// filled in by config/resolve.ts (from config/defaults.ts), not here, so that "what the user
+// wrote" stays visible.
 import { z } from "zod";
 import { isPlainAbsolutePath } from "./paths";
 import { SET_NAME } from "./names";
 import { updatesSchema } from "./updates";
+import { HOST_PATHS } from "./hostPaths";
 
 /**
  * Upper bounds, so that a mistake is refused here rather than on a host. Every value reaches
@@ -57,7 +59,9 @@ const hostName = z
 const notAnOption = (s: string) => !s.startsWith("-");
 const NOT_AN_OPTION = "must not start with '-': it becomes a command argument on the host and would be read as an option";
 
-const PATH_MESSAGE = "expected an absolute path of plain characters, e.g. /opt/modules (letters, digits, '.', '_', '+', '~', '-'; no spaces, glob characters, quotes, ',', ':', '=', '.' or '..' segments, no trailing '/')";
+const pathMessage = (example: string) =>
+  `expected an absolute path of plain characters, e.g. ${example} (letters, digits, '.', '_', '+', '~', '-'; no spaces, glob characters, quotes, ',', ':', '=', '.' or '..' segments, no trailing '/')`;
+const PATH_MESSAGE = pathMessage(HOST_PATHS.modulesRoot);
 
 const configKey = text(LIMITS.name).regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "expected the name of a secret stack config key, e.g. sshPrivateKey");
 
@@ -121,13 +125,13 @@ const connectionFields = {
 };
 
 const timeouts = {
-  /** Seconds to wait for SSH to answer, per attempt (default 15). */
+  /** Seconds to wait for SSH to answer, per attempt. */
   connectTimeoutSeconds: z.number().int().min(1).max(600),
-  /** Connection attempts before giving up (default 3, with backoff). */
+  /** Connection attempts before giving up (with backoff). */
   connectAttempts: z.number().int().min(1).max(10),
-  /** Seconds a module build may run (default 3600). */
+  /** Seconds a module build may run. */
   buildTimeoutSeconds: z.number().int().min(10).max(LIMITS.buildTimeoutSeconds, `expected at most ${LIMITS.buildTimeoutSeconds} (24 hours)`),
-  /** Seconds any other step may run (default 900: downloads of a 1 GB image included). */
+  /** Seconds any other step may run (downloads of a 1 GB image included). */
   commandTimeoutSeconds: z.number().int().min(5).max(LIMITS.commandTimeoutSeconds, `expected at most ${LIMITS.commandTimeoutSeconds} (6 hours)`),
 };
 
@@ -135,7 +139,7 @@ const timeouts = {
 const urlTemplate = text(LIMITS.url).regex(/^https?:\/\/\S+$/, "expected an http(s) URL template, e.g. https://${GROUP}.release.flatcar-linux.net/${BOARD}/${VERSION}/flatcar_developer_container.bin.bz2");
 const absolutePath = text(LIMITS.path).refine(isPlainAbsolutePath, PATH_MESSAGE);
 /** A path in which `${KERNEL}` stands for the running kernel's release. */
-const kernelPathTemplate = text(LIMITS.path).refine((s) => isPlainAbsolutePath(s.replaceAll("${KERNEL}", "k")), PATH_MESSAGE.replace("e.g. /opt/modules", "e.g. /boot/config-${KERNEL}"));
+const kernelPathTemplate = text(LIMITS.path).refine((s) => isPlainAbsolutePath(s.replaceAll("${KERNEL}", "k")), pathMessage("/boot/config-${KERNEL}"));
 const shellVariable = text(LIMITS.name).regex(/^[A-Z_][A-Z0-9_]*$/, "expected a shell variable name");
 
 /** Where the OS, its release and its developer container are. Every field overrides the base. */
@@ -215,7 +219,7 @@ const parameterName = text(LIMITS.name)
 
 /** Written into an /etc/modprobe.d `options` line: one word, nothing that starts a new line. */
 const parameterValue = z.union([
-  text(LIMITS.parameterValue).regex(/^[^\s"'\\]+$/, "expected a value without spaces, quotes, backslashes or line breaks (it is written to an /etc/modprobe.d options line)"),
+  text(LIMITS.parameterValue).regex(/^[^\s"'\\]+$/, `expected a value without spaces, quotes, backslashes or line breaks (it is written to an ${HOST_PATHS.modprobeDir} options line)`),
   z.number(),
   z.boolean(),
 ]);

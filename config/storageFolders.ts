@@ -3,6 +3,7 @@
 // the modules dir is what the overlay covers. A folder inside another one would be hidden
 // by the overlay, or removed with it.
 import { isSameOrInside } from "./paths";
+import { HOST_PATHS } from "./hostPaths";
 import type { ResolvedStorage } from "./resolve";
 
 interface Folder {
@@ -44,4 +45,4 @@ export function overlappingFolders(storage: ResolvedStorage, modulesDir: string,
   });
 }
 
-const HINT = "the overlay's upper dir (default /opt/modules) and its work dir, the cache, the work dir and the modules dir must be separate folders, none inside another";
+const HINT = `the overlay's upper dir (default ${HOST_PATHS.modulesRoot}) and its work dir, the cache, the work dir and the modules dir must be separate folders, none inside another`;

@@ -5,8 +5,9 @@
 // with this preamble: it takes an flock on a file in /run/lock (per boot, outside the
 // folders `destroy` empties) and records who holds it. A step of the same run waits for
 // the lock; a step of another run fails at once, naming it.
+import { HOST_PATHS } from "../config/hostPaths";
 
-export const LOCK_FILE = "/run/lock/kmod-fleet.lock";
+export const LOCK_FILE = HOST_PATHS.lockFile;
 
 /** Who this provider process is: the stack, and when the run started (the process did). */
 export function runIdentity(stack: string | undefined): { id: string; info: string } {

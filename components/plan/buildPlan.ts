@@ -67,6 +67,11 @@ export interface PlanOptions {
   builders?: readonly string[];
 }
 
+/** Whether a host may build: `build.builders` names it or one of its labels, or is empty (any host may). */
+export function mayBuild(host: { name: string; labels: readonly string[] }, builders: readonly string[]): boolean {
+  return builders.length === 0 || builders.includes(host.name) || host.labels.some((l) => builders.includes(l));
+}
+
 /** Resource-name-safe: lower case letters, digits, dots, underscores and dashes. */
 function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "");
@@ -79,7 +84,6 @@ function slug(s: string): string {
 export function planBuilds(hosts: readonly PlanHost[], sets: readonly PlanSet[], opts: PlanOptions = {}): BuildPlan {
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const builders = opts.builders ?? [];
-  const mayBuild = (h: PlanHost) => builders.length === 0 || builders.includes(h.name) || h.labels.some((l) => builders.includes(l));
   const groups: BuildGroup[] = [];
   const problems: PlanProblem[] = [];
 
@@ -109,7 +113,7 @@ export function planBuilds(hosts: readonly PlanHost[], sets: readonly PlanSet[],
     for (const [key, group] of members) {
       const [kernelRelease, arch] = JSON.parse(key) as [string, string];
       const installs = group.map((m) => m.host.name).sort();
-      const builder = group.filter((m) => mayBuild(m.host)).sort((a, b) => a.host.name.localeCompare(b.host.name))[0];
+      const builder = group.filter((m) => mayBuild(m.host, builders)).sort((a, b) => a.host.name.localeCompare(b.host.name))[0];
       if (!builder) {
         problems.push({ set: set.name, kernelRelease, hosts: installs, staged: group.filter((m) => m.staged).map((m) => m.host.name).sort(), reason: `no host allowed to build runs ${kernelRelease} (${arch}) or has it staged: build.builders is [${builders.join(", ")}]` });
         continue;
@@ -149,11 +153,22 @@ export function installsByHost(plan: BuildPlan): Map<string, BuildGroup[]> {
 export type Obtain = { kind: "stored" } | { kind: "take-back"; from: string } | { kind: "build"; on: string };
 
 export function decideObtain(group: BuildGroup, found: { stored: boolean; installedOn: readonly string[] }): Obtain {
-  if (found.stored) return { kind: "stored" };
   // Only a host of the group can have it: the artifact is for the group's kernel.
   const from = found.installedOn.filter((h) => group.installs.includes(h)).sort()[0];
-  if (from) return { kind: "take-back", from };
-  return { kind: "build", on: group.builder };
+  return obtainWay({ stored: found.stored, ...(from ? { installedOn: from } : {}), builder: group.builder });
+}
+
+/**
+ * The one rule of how an artifact is had: from the store when it holds it whole; else taken
+ * back from a host that has it installed whole; else built on the builder. The program
+ * applies it to what it finds when it runs (so the preview says it, decideObtain); the
+ * build applies it again to what it finds when it acts (components/providers/moduleBuild/moduleBuild.ts), because
+ * the store may have been filled by another run in between.
+ */
+export function obtainWay(found: { stored: boolean; installedOn?: string; builder: string }): Obtain {
+  if (found.stored) return { kind: "stored" };
+  if (found.installedOn) return { kind: "take-back", from: found.installedOn };
+  return { kind: "build", on: found.builder };
 }
 
 /** What the preview shows in the build's `obtain` input. */

@@ -4,6 +4,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { rulesShell } from "./rules";
+import { hostPathsShell } from "../../config/hostPaths";
 import type { ScriptName } from "./verbs";
 
 const read = (dir: string, file: string) => readFileSync(join(dir, file), "utf8");
@@ -17,5 +18,5 @@ export interface HostScript<S extends ScriptName = ScriptName> {
 /** The script `<name>.sh` in the folder `dir`. */
 export const hostScript = <S extends ScriptName>(dir: string, name: S): HostScript<S> => ({ name, body: read(dir, `${name}.sh`) });
 
-/** What every host script is sent after: the value rules and host/scripts/prelude.sh. */
-export const preludeScript = rulesShell() + read(__dirname, "prelude.sh");
+/** What every host script is sent after: the value rules, the host's system folders and host/scripts/prelude.sh. */
+export const preludeScript = rulesShell() + hostPathsShell() + read(__dirname, "prelude.sh");

@@ -1,6 +1,6 @@
 // The fleet's build plan: table tests on made-up fleets.
 import { describe, expect, it } from "vitest";
-import { decideObtain, describeObtain, developerContainerNeeds, installsByHost, planBuilds, type PlanHost } from "../../components/plan/buildPlan";
+import { decideObtain, describeObtain, developerContainerNeeds, installsByHost, mayBuild, obtainWay, planBuilds, type PlanHost } from "../../components/plan/buildPlan";
 
 const host = (name: string, kernelRelease?: string, labels: string[] = [], osVersion = "3975.2.0"): PlanHost => ({
   name,
@@ -91,6 +91,20 @@ describe("how an artifact is had, and who needs the developer container", () => 
   it("not in the store but installed on hosts: taken back from the first by name", () => expect(describeObtain(decideObtain(group, { stored: false, installedOn: ["h3", "h2"] }))).toBe("take back from h2"));
   it("nowhere: built on the builder", () => expect(describeObtain(decideObtain(group, { stored: false, installedOn: [] }))).toBe("build on h1"));
   it("a host outside the group never gives it back (another kernel)", () => expect(decideObtain(group, { stored: false, installedOn: ["h9"] })).toEqual({ kind: "build", on: "h1" }));
+
+  // The same rule when the build acts (components/providers/moduleBuild/moduleBuild.ts): the store may have been filled since the program ran.
+  it.each([
+    [{ stored: true, installedOn: "h2", builder: "h1" }, "stored"],
+    [{ stored: false, installedOn: "h2", builder: "h1" }, "take back from h2"],
+    [{ stored: false, builder: "h1" }, "build on h1"],
+  ])("obtainWay(%j) is %s", (found, said) => expect(describeObtain(obtainWay(found))).toBe(said));
+
+  it.each([
+    [[], true],
+    [["h1"], true],
+    [["big"], true],
+    [["h2", "small"], false],
+  ])("with build.builders %j, h1 (labelled big) may build: %s", (builders, may) => expect(mayBuild({ name: "h1", labels: ["big"] }, builders)).toBe(may));
 
   it("the developer container: on builders that must build, or that have it already", () => {
     const plan = planBuilds([host("h1", "k2", [], "3975.2.1"), host("h2", "k2", [], "3975.2.1"), host("h3", "k2", [], "3975.2.1"), host("h4", "k1")], [pair(["h1", "h2", "h3", "h4"])]);

@@ -180,6 +180,16 @@ describe("hosts from another resource's outputs (up)", () => {
     void host.isSecret.catch(() => {});
     await expect(host.promise()).rejects.toThrow(/^invalid Fleet "fleet" args \(1 problem\):\n {2}- hosts\[0\]\.hostKey: expected a public key line/);
   });
+
+  it("the message names the host's place in the args, though the host is checked alone", async () => {
+    const m2 = new Machine("m2-second");
+    MACHINES["m2-second"] = MACHINES.m2;
+    const planned = fleetArgs.planFleet({ hosts: [{ name: "h1", address: "10.0.0.1", hostKey: KEY }, { name: "h2", address: m2.address, hostKey: m2.hostKey }] }, { subject: SUBJECT });
+    const host = planned.host(1) as any;
+    void host.isKnown.catch(() => {});
+    void host.isSecret.catch(() => {});
+    await expect(host.promise()).rejects.toThrow(/^invalid Fleet "fleet" args \(1 problem\):\n {2}- hosts\[1\]\.hostKey: expected a public key line/);
+  });
 });
 
 describe("planning grows with the number of hosts, not its square", () => {
@@ -194,6 +204,21 @@ describe("planning grows with the number of hosts, not its square", () => {
       expect(resolved.map((h) => h.address)).toEqual(hosts.map((h) => h.address));
       // The fleet's validation itself, once (it was once per host, each of the whole fleet).
       expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it("a host with Inputs of its own is checked again alone once their values are known, not with the whole fleet", async () => {
+    const { componentSchemas } = await import("../../config/schema");
+    const parse = vi.spyOn(componentSchemas.fleet, "safeParse");
+    try {
+      const own = hosts.map((h) => ({ ...h, address: pulumi.output(h.address) }));
+      const planned = fleetArgs.planFleet({ hosts: own }, { subject: SUBJECT });
+      const resolved = await Promise.all(own.map((_, i) => (planned.host(i) as any).promise()));
+      expect(resolved.map((h) => h.address)).toEqual(hosts.map((h) => h.address));
+      // The fleet once, then each host with its values: one host per check.
+      expect(parse.mock.calls.map(([raw]) => (raw as { hosts: unknown[] }).hosts.length)).toEqual([hosts.length, ...hosts.map(() => 1)]);
     } finally {
       parse.mockRestore();
     }

@@ -6,6 +6,7 @@ import type { ConnectionSpec } from "../../../host/ssh/session";
 import { hostStep } from "../../../host/hostStep";
 import { diffFor, updateFor, type LifecycleContract } from "../lifecycle";
 import { devContainerScript } from "../scripts";
+import { developerContainerImagePath } from "../../../config/hostPaths";
 
 export interface DeveloperContainerInputs {
   /** How to reach the host over SSH (address, user, pinned host keys, credentials as Pulumi secrets), from `hosts[]` and the secret config. Recorded: a new one is stored, nothing runs. */
@@ -68,7 +69,7 @@ function env(p: DeveloperContainerInputs) {
 
 async function fetchAndVerify(p: DeveloperContainerInputs): Promise<DeveloperContainerOutputs> {
   const r = await hostStep(p.connection, `fetching the developer container for OS ${p.osVersion}`, devContainerScript, "create", env(p), p.commandTimeoutSeconds);
-  return { ...p, present: true, imagePath: `${p.cacheDir}/${p.osVersion}/developer_container.bin`, sha256: r.values.sha256 ?? "", signedBy: r.values.fingerprint ?? "" };
+  return { ...p, present: true, imagePath: developerContainerImagePath(p.cacheDir, p.osVersion), sha256: r.values.sha256 ?? "", signedBy: r.values.fingerprint ?? "" };
 }
 
 /** Exported for the provider tests, which call it directly against real hosts. */

@@ -13,6 +13,7 @@ import { parseSigningFacts, type SigningFacts } from "./signing";
 import { unreachableProblem } from "../../../host/unreachableHosts";
 import { probeOverrides, withDefaults } from "./factsProbe";
 import { parseRebootHold, type RebootHold } from "../rebootGate/rebootHold";
+import { runningSlotOf } from "../../plan/bootSlots";
 
 // Every fact is probed when the program runs. A change of a tracked fact (TRACKED_FACTS)
 // is an update that stores it (nothing runs on the host); the others are stored with it.
@@ -141,7 +142,7 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     kernelConfig: v.kernelConfig ?? "",
     stagedOsVersion: v.stagedOsVersion ?? "",
     stagedKernelRelease: v.stagedKernelRelease ?? "",
-    bootSlot: v.bootSlot || "a",
+    bootSlot: runningSlotOf(v),
     stagedSlot: v.stagedSlot ?? "",
   };
   checkHostValues(connection.host, { ...facts }, {

@@ -12,7 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../../../host/ssh/session";
 import type { ModuleSource } from "../../../config/resolve";
-import { artifactId, type ArtifactKey, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../../../artifacts/store";
+import { artifactId, artifactKeyOf, type ArtifactManifest, type ArtifactModule, type ArtifactStore } from "../../../artifacts/store";
 import { artifactStoreFor, storeSettingOf, type StoreSetting } from "../../../artifacts/location";
 import { hostStep } from "../../../host/hostStep";
 import { diffFor, updateFor, type LifecycleContract } from "../lifecycle";
@@ -20,6 +20,7 @@ import { buildScript, installScript } from "../scripts";
 import { runPreflightOnHost } from "../preflightOnHost";
 import { progress } from "../../../host/progress";
 import { inTreePlan } from "../../../kernel/inTreePlan";
+import { obtainWay } from "../../plan/buildPlan";
 
 export interface ModuleBuildInputs {
   /** The builder's connection (see `builder`). Recorded. */
@@ -94,14 +95,6 @@ export interface ModuleBuildOutputs extends ModuleBuildInputs {
   logPath: string;
   /** Observed by read: the artifact is whole in the store. */
   inStore: boolean;
-}
-
-export function keyOf(m: ArtifactKey): ArtifactKey {
-  return { kernelRelease: m.kernelRelease, arch: m.arch, set: m.set, sourceIdentity: m.sourceIdentity };
-}
-
-export function artifactKeyOf(p: Pick<ModuleBuildInputs, "kernelRelease" | "arch" | "set" | "sourceIdentity">): ArtifactKey {
-  return { kernelRelease: p.kernelRelease, arch: p.arch, set: p.set, sourceIdentity: p.sourceIdentity };
 }
 
 /**
@@ -259,7 +252,7 @@ async function obtainArtifact(store: ArtifactStore, p: ModuleBuildInputs, olds?:
   };
   // The old artifact's store entry goes once a new one (another source) is in place.
   const dropPrevious = async () => {
-    if (previous.ownsEntry && previous.manifest && previous.artifactId !== id) await store.remove(keyOf(previous.manifest));
+    if (previous.ownsEntry && previous.manifest && previous.artifactId !== id) await store.remove(artifactKeyOf(previous.manifest));
   };
 
   // Once the artifact is whole in the store, that is how the next run has it. (Outputs
@@ -267,15 +260,17 @@ async function obtainArtifact(store: ArtifactStore, p: ModuleBuildInputs, olds?:
   const { takeBackFrom: _takeBackFrom, ...rest } = p;
   const had = { obtain: "stored" };
   const found = await store.get(key);
-  if (found) {
+  // A host's files are taken back only against the manifest in state: the program saw them installed, and
+  // the state holds the manifest of that artifact (not one replaced in the store since).
+  const checkable = p.takeBackFrom && previous.manifest && previous.artifactId === id ? p.takeBackFrom.host : undefined;
+  const way = obtainWay({ stored: found !== undefined, ...(checkable ? { installedOn: checkable } : {}), builder: p.builder });
+  if (found && way.kind === "stored") {
     await dropPrevious();
     const owns = previous.artifactId === id && previous.ownsEntry;
     return { ...rest, ...previous, ...had, artifactId: id, manifest: found.manifest, ownsEntry: owns, failure: "", obtained: "found in the store", inStore: true };
   }
 
-  if (p.takeBackFrom && !(previous.manifest && previous.artifactId === id)) {
-    // The host reports it installed, but the state holds no manifest of it (it was replaced
-    // in the store since) to check the files against.
+  if (p.takeBackFrom && way.kind !== "take-back") {
     progress(p.takeBackFrom.host, `${p.set} for ${p.kernelRelease} is not taken back: no manifest of it is recorded to check its files against; building it on ${p.builder} instead`);
   } else if (p.takeBackFrom && previous.manifest) {
     try {
@@ -312,7 +307,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting
     let inStore = false;
     if (props.manifest) {
       // get() checks every file's sha256, so a damaged blob is drift too.
-      const found = await artifactStoreFor(this).get(keyOf(props.manifest));
+      const found = await artifactStoreFor(this).get(artifactKeyOf(props.manifest));
       inStore = found !== undefined && JSON.stringify(found.manifest.modules.map((m) => m.sha256)) === JSON.stringify(props.manifest.modules.map((m) => m.sha256));
     }
     return { id, props: { ...props, inStore } };
@@ -327,7 +322,7 @@ export const moduleBuildProvider: pulumi.dynamic.ResourceProvider & StoreSetting
     for (const l of props.leftoversOn ?? []) {
       await hostStep(l.connection, `removing what the build of ${props.set} for ${props.kernelRelease} left`, buildScript, "delete", { KERNEL: props.kernelRelease, SET: props.set, WORK_DIR: l.workDir ?? props.workDir }, props.commandTimeoutSeconds);
     }
-    if (props.ownsEntry && props.manifest) await artifactStoreFor(this).remove(keyOf(props.manifest));
+    if (props.ownsEntry && props.manifest) await artifactStoreFor(this).remove(artifactKeyOf(props.manifest));
   },
 };
 

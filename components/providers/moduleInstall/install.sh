@@ -43,7 +43,7 @@ fi
 # Written into the install folder with the modules (depmod and modprobe ignore them).
 marker=.kmod-fleet-artifact
 sums=.kmod-fleet-sha256
-boot_dropin=/etc/systemd/system/systemd-modules-load.service.d/kmod-fleet-depmod.conf
+boot_dropin=$HOST_MODULES_LOAD_DROPIN_DIR/kmod-fleet-depmod.conf
 running() { [ "$(uname -r)" = "$KERNEL" ]; }
 
 probe() {

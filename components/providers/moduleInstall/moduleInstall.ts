@@ -10,7 +10,7 @@
 // or altered .ko is drift, repaired by installing the same artifact again: no rebuild.
 import * as pulumi from "@pulumi/pulumi";
 import { uploadBytes, type ConnectionSpec } from "../../../host/ssh/session";
-import { artifactId, type ArtifactManifest, type ArtifactStore } from "../../../artifacts/store";
+import { artifactId, artifactKeyOf, type ArtifactManifest, type ArtifactStore } from "../../../artifacts/store";
 import type { RegistryAccess } from "../../../artifacts/oras";
 import { localStore, storeSettingOf, type StoreSetting } from "../../../artifacts/location";
 import { hostPullPlan, pullList } from "../../../artifacts/hostPull";
@@ -18,7 +18,6 @@ import { RegistryArtifactStore } from "../../../artifacts/registryStore";
 import { hostStep } from "../../../host/hostStep";
 import { diffFor, updateFor, UNKNOWN_IN_PREVIEW, type LifecycleContract } from "../lifecycle";
 import { buildScript, installScript } from "../scripts";
-import { keyOf } from "../moduleBuild/moduleBuild";
 
 export interface InstalledModule {
   name: string;
@@ -126,7 +125,7 @@ async function install(setting: StoreSetting, p: ModuleInstallInputs): Promise<M
   const failure = knownFailure(p.buildFailure);
   if (failure) throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: ${failure}`);
   const manifest = p.manifest;
-  if (!manifest || artifactId(keyOf(manifest)) !== p.artifactId) {
+  if (!manifest || artifactId(manifest) !== p.artifactId) {
     throw new Error(`${host}: cannot install ${p.set} for ${p.kernelRelease}: the build on ${p.builder} has no artifact ${p.artifactId.slice(0, 12)}… yet; run pulumi up again`);
   }
   // A folder of this run's own, outside the host lock: another run's files cannot replace
@@ -155,7 +154,7 @@ function notInStore(p: ModuleInstallInputs, location: string): string {
 /** Sends the files from the local store: the operator's traffic grows with the number of hosts. */
 async function uploadFromLocalStore(store: ArtifactStore, p: ModuleInstallInputs, manifest: ArtifactManifest, upload: string): Promise<string> {
   // The bytes get() read and checked: what another run does to the store meanwhile cannot change them.
-  const stored = await store.get(keyOf(manifest));
+  const stored = await store.get(artifactKeyOf(manifest));
   if (!stored) throw new Error(notInStore(p, store.location));
   for (const m of manifest.modules) {
     await uploadBytes(p.connection, stored.contents.get(m.name)!, `${upload}/${m.name}.ko`, p.commandTimeoutSeconds);

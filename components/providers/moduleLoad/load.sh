@@ -11,8 +11,8 @@
 set -eu
 set -f # MODULES is split into words below, never globbed
 
-load_conf=/etc/modules-load.d/kmod-fleet-$SET.conf
-options_conf=/etc/modprobe.d/kmod-fleet-$SET.conf
+load_conf=$HOST_MODULES_LOAD_DIR/kmod-fleet-$SET.conf
+options_conf=$HOST_MODPROBE_DIR/kmod-fleet-$SET.conf
 
 sysfs_name() { echo "/sys/module/${1//-/_}"; }
 reverse() { printf '%s\n' "$@" | tac; }
@@ -135,7 +135,7 @@ load)
     loaded_now="$loaded_now $m"
   done
   # Every module is loaded: only now do the boot-time files name them.
-  mkdir -p /etc/modules-load.d /etc/modprobe.d
+  mkdir -p "$HOST_MODULES_LOAD_DIR" "$HOST_MODPROBE_DIR"
   expected_options_conf | write_file "$options_conf"
   expected_load_conf | write_file "$load_conf"
   # The new build works: the one it replaced is no longer needed.

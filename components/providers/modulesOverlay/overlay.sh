@@ -12,11 +12,11 @@
 set -eu
 
 unit=$(systemd-escape --path --suffix=mount "$MODULES_DIR")
-unit_file=/etc/systemd/system/$unit
+unit_file=$HOST_UNIT_DIR/$unit
 options="lowerdir=$MODULES_DIR,upperdir=$UPPER_DIR,workdir=$WORK_DIR"
 fstab_line="overlay $MODULES_DIR overlay $options,nofail 0 0"
 # systemd-modules-load must wait for the overlay, or modules built here are not found at boot.
-dropin_dir=/etc/systemd/system/systemd-modules-load.service.d
+dropin_dir=$HOST_MODULES_LOAD_DROPIN_DIR
 dropin=$dropin_dir/kmod-fleet-overlay.conf
 
 # Mounted with our upper dir, and what the path shows (a mount made later on a parent,
@@ -32,7 +32,7 @@ owned() { printf '%s\n' "${OWNED:-}" | grep -qx "$1"; }
 # never adopted, overwritten or later deleted.
 check_conflicts() {
   local f foreign
-  for f in "/etc/systemd/system/$unit" "/run/systemd/system/$unit" "/usr/lib/systemd/system/$unit" "/lib/systemd/system/$unit"; do
+  for f in "$HOST_UNIT_DIR/$unit" "/run/systemd/system/$unit" "/usr/lib/systemd/system/$unit" "/lib/systemd/system/$unit"; do
     if [ -e "$f" ] && ! written_by_kmod_fleet "$f"; then
       echo "refusing: $f, a mount unit for $MODULES_DIR that kmod-fleet did not write, is already there:" >&2
       sed 's/^/  | /' "$f" >&2
@@ -94,7 +94,7 @@ UNIT
 remove_unit() {
   systemctl disable "$unit" >/dev/null 2>&1 || true
   rm -f -- "$unit_file"
-  rmdir /etc/systemd/system/local-fs.target.wants 2>/dev/null || true
+  rmdir "$HOST_UNIT_DIR/local-fs.target.wants" 2>/dev/null || true
 }
 
 # /etc/fstab is rewritten in place (it may be a bind mount), keeping every other line.
@@ -124,7 +124,7 @@ refuse_move_conflicts() { # $1 = the current overlay's fstab line
     done
   done
   # What is in the way that kmod-fleet did not write.
-  for d in "/etc/systemd/system/$unit" "/run/systemd/system/$unit"; do
+  for d in "$HOST_UNIT_DIR/$unit" "/run/systemd/system/$unit"; do
     if [ -e "$d" ] && ! written_by_kmod_fleet "$d"; then
       echo "refusing: $d, a mount unit for $MODULES_DIR that kmod-fleet did not write, is there; kmod-fleet never replaces it" >&2
       exit 3
@@ -265,7 +265,7 @@ delete)
   if mine dropin && [ -f "$dropin" ]; then rm -f -- "$dropin"; fi
   rmdir "$dropin_dir" 2>/dev/null || true
   systemctl daemon-reload
-  # Only the folders create made (a pre-existing /opt/modules is the user's and stays), and
+  # Only the folders create made (a pre-existing modules root is the user's and stays), and
   # only if they are this overlay's upper or work dir: a recorded name is never a pattern.
   # By now the builds are deleted, so they hold nothing but depmod's regenerated indexes.
   printf '%s\n' "${CREATED_DIRS:-}" | while IFS= read -r d; do

@@ -15,7 +15,7 @@
 # Which verb gets which: host/scripts/verbs.ts.
 set -eu
 
-unit_dir=/etc/systemd/system
+unit_dir=$HOST_UNIT_DIR
 service=kmod-fleet-reboot-gate.service
 timer=kmod-fleet-reboot-gate.timer
 kept=$GATE_DIR/update.conf.user
