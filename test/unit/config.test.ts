@@ -2,22 +2,12 @@ import { describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { ConfigError, resolveFleetConfig } from "../../config/resolve";
+import { resolveFleetConfig } from "../../config/resolve";
 
 const root = path.join(__dirname, "..", "..");
 const example = (yaml.load(fs.readFileSync(path.join(root, "Pulumi.example.yaml"), "utf8")) as any).config["kmod-fleet:fleet"];
 
-import { BAD_CONFIGS, KEY, minimal } from "./fixtures/badConfigs";
-
-function problemsOf(raw: unknown): string[] {
-  try {
-    resolveFleetConfig(raw);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be rejected");
-}
+import { BAD_CONFIGS, KEY, minimal, problemsOf } from "./fixtures/badConfigs";
 
 describe("the example stack config", () => {
   it("validates, with every default filled in", () => {

@@ -3,22 +3,12 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { ConfigError, DEFAULT_UPDATES, resolveFleetConfig } from "../../config/resolve";
+import { DEFAULT_UPDATES, resolveFleetConfig } from "../../config/resolve";
 import { durationSeconds } from "../../config/updates";
 import { describeRebootHold, parseRebootHold } from "../../components/providers/rebootGate/rebootHold";
-import { KEY } from "./fixtures/badConfigs";
+import { KEY, problemsOf } from "./fixtures/badConfigs";
 
 const fleet = (updates?: unknown) => ({ hosts: [{ name: "h2", address: "x", hostKey: KEY }], ...(updates === undefined ? {} : { updates }) });
-
-function problemsOf(raw: unknown): string[] {
-  try {
-    resolveFleetConfig(raw);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be rejected");
-}
 
 describe("the updates config", () => {
   it("defaults to a gate that holds at most 6 hours, then proceeds", () => {

@@ -1,22 +1,12 @@
 // build.store.registry: what the stack config accepts, and the store the providers pick from it.
 import { describe, expect, it } from "vitest";
-import { ConfigError, resolveFleetConfig } from "../../config/resolve";
+import { resolveFleetConfig } from "../../config/resolve";
 import { artifactStoreFor, registryAccessOf } from "../../artifacts/location";
 import { LocalArtifactStore } from "../../artifacts/store";
 import { RegistryArtifactStore } from "../../artifacts/registryStore";
-import { minimal } from "./fixtures/badConfigs";
+import { minimal, problemsOf } from "./fixtures/badConfigs";
 
 const registry = { url: "https://registry.example.com", repository: "team/kmod-fleet", username: "ci", passwordConfig: "registryPassword" };
-
-function problemsOf(raw: unknown): string[] {
-  try {
-    resolveFleetConfig(raw);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected the config to be rejected");
-}
 
 describe("build.store.registry", () => {
   it("is resolved beside the builders", () => {
