@@ -44,7 +44,7 @@ import { unsignedModulesWarning } from "./providers/hostFacts/signing";
 import { afterEveryStep, unreachableWarning, withoutHostPrefix } from "../host/unreachableHosts";
 
 export type { AuthArgs, ConnectionArgs, FactsProber, FleetArgs, FleetOptions, HostArgs, HostDefaultsArgs } from "./fleetArgs";
-export type { BuildArgs, GitSourceArgs, HostSelectorArgs, InTreeSourceArgs, ModuleSetArgs, ProfileArgs, SourceArgs, StorageArgs, StoreArgs } from "./fleetArgTypes";
+export type { BuildArgs, GitSourceArgs, HostSelectorArgs, InTreeSourceArgs, ModuleSetArgs, ProfileArgs, SourceArgs, StorageArgs, StoreArgs, UpdatesArgs } from "./fleetArgTypes";
 export type { InventoryProber } from "./inventory";
 export { FleetArgsError } from "./fleetArgs";
 

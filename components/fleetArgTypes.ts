@@ -45,6 +45,19 @@ export interface StorageArgs {
   workDir?: string;
 }
 
+/**
+ * How a host meets a staged OS update. A named type with plain fields: the component
+ * package's schema (for Python and Go programs) is read from these declarations.
+ */
+export interface UpdatesArgs {
+  /** The reboot gate: no reboot into a staged release before every module set of the host is installed for its kernel. Default `true`. */
+  gate?: boolean;
+  /** The longest hold, as `90s`, `30m`, `6h`, `2d` or `1h30m` (at most `30d`). Default `6h`. */
+  maxRebootHold?: string;
+  /** After `maxRebootHold`: `proceed` (the reboot is allowed, with a critical journal line) or `hold`. Default `proceed`. */
+  afterMaxHold?: string;
+}
+
 /** A git repository at a pinned ref. */
 export interface GitSourceArgs {
   url: string;

@@ -15,11 +15,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEY, ConfigError, resolveFleetConfig, type ResolvedFleet, type ResolvedHost } from "../config/resolve";
 import { componentSchemas } from "../config/schema";
 import { FLEET_DEFAULTS } from "../config/defaults";
-import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type ProfileArgs, type StorageArgs } from "./fleetArgTypes";
+import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type ProfileArgs, type StorageArgs, type UpdatesArgs } from "./fleetArgTypes";
 import type { ConnectionSpec } from "../host/ssh/session";
 import type { FactsProbe, HostFactsValues } from "./providers/hostFacts/hostFacts";
 import type { InventoryProber } from "./inventory";
-import type { UpdatesConfig } from "../config/updates";
 import { isPlainObject, normalizeConnections, splitHostKeys } from "../host/commandConnection";
 
 export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<HostFactsValues>;
@@ -134,7 +133,7 @@ export interface FleetArgs {
    * every module set of the host is installed for its kernel, at most `maxRebootHold`
    * (default `6h`), after which `afterMaxHold` applies (`proceed`, the default, or `hold`).
    */
-  updates?: UpdatesConfig;
+  updates?: UpdatesArgs;
   /**
    * A host that cannot be probed changes nothing, and by default the run fails at its end
    * naming it (so that preview and up exit non-zero for a pipeline); true makes it a warning.

@@ -104,7 +104,7 @@ export const DEFAULT_KERNEL_CONFIG_SOURCES: string[] = [...FLEET_DEFAULTS.kernel
 /** Build trees, job folders, the reboot gate's folder (storage.workDir). */
 export const DEFAULT_WORK_DIR: string = FLEET_DEFAULTS.storage.workDir;
 
-export const DEFAULT_UPDATES: ResolvedUpdates = { gate: FLEET_DEFAULTS.updates.gate, maxRebootHoldSeconds: FLEET_DEFAULTS.updates.maxRebootHoldSeconds, afterMaxHold: FLEET_DEFAULTS.updates.afterMaxHold };
+export const DEFAULT_UPDATES: ResolvedUpdates = { gate: FLEET_DEFAULTS.updates.gate, maxRebootHoldSeconds: durationSeconds(FLEET_DEFAULTS.updates.maxRebootHold)!, afterMaxHold: FLEET_DEFAULTS.updates.afterMaxHold };
 
 function pathOf(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(top level)";

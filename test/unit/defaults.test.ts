@@ -37,6 +37,9 @@ describe("defaults", () => {
       ["`storage`", [D.storage.modulesRoot, D.storage.persistence, D.storage.cacheDir, D.storage.workDir].map(code).join(", ")],
       ["`build.store.path`", code(D.storePath)],
       ["`allowUnreachableHosts`", code(D.allowUnreachableHosts)],
+      ["`updates.gate`", code(D.updates.gate)],
+      ["`updates.maxRebootHold`", code(D.updates.maxRebootHold)],
+      ["`updates.afterMaxHold`", code(D.updates.afterMaxHold)],
     ];
     for (const [field, value] of expected) expect([field, readme.get(field)]).toEqual([field, value]);
   });
@@ -58,6 +61,9 @@ describe("defaults", () => {
       ["components/fleetArgTypes.ts", "cacheDir", `Default ${code(D.storage.cacheDir)}.`],
       ["components/fleetArgTypes.ts", "workDir", `Default ${code(D.storage.workDir)}.`],
       ["components/fleetArgTypes.ts", "path", `Default ${code(D.storePath)}.`],
+      ["components/fleetArgTypes.ts", "gate", `Default ${code(D.updates.gate)}.`],
+      ["components/fleetArgTypes.ts", "maxRebootHold", `Default ${code(D.updates.maxRebootHold)}.`],
+      ["components/fleetArgTypes.ts", "afterMaxHold", `Default ${code(D.updates.afterMaxHold)}.`],
     ];
     for (const [file, field, says] of expected) expect([file, field, docOf(file, field)]).toEqual([file, field, expect.stringContaining(says)]);
   });
