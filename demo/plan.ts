@@ -43,6 +43,8 @@ function what(type: string, name: string, inputs: Record<string, any>): string {
     }
     case "ModuleInstall":
       return `install ${known(inputs.set) ?? name}${known(inputs.kernelRelease) ? ` for ${inputs.kernelRelease}` : ""}${known(inputs.builder) ? ` (built on ${inputs.builder})` : ""}`;
+    case "RebootGate":
+      return `reboot gate for ${Array.isArray(inputs.sets) && inputs.sets.length ? inputs.sets.join(" ") : name}`;
     case "ModuleLoad":
       return `load ${Array.isArray(inputs.modules) && inputs.modules.length ? inputs.modules.join(" ") : (known(inputs.set) ?? name)}`;
     default:

@@ -137,8 +137,9 @@ describe("kmod-fleet on the test fleet", () => {
     }
     // The developer container and the kernel sources are on the builder only.
     expect(await sh("h1", "ls /var/cache/kmod-fleet/*/")).toMatch(/developer_container.bin\s+verified/);
+    // ... where the reboot gate is the only thing of kmod-fleet's in its work folder.
     for (const h of ["h2", "h3"]) {
-      expect(await sh(h, "ls -d /var/cache/kmod-fleet /var/lib/kmod-fleet 2>/dev/null; true"), h).toBe("");
+      expect(await sh(h, "ls -d /var/cache/kmod-fleet 2>/dev/null; ls -A /var/lib/kmod-fleet 2>/dev/null; true"), h).toBe("reboot-gate");
     }
     // One artifact in the local store, with the sha256 every host has.
     const manifests = storedManifests();
@@ -210,7 +211,7 @@ describe("kmod-fleet on the test fleet", () => {
     expect(await sh("h2", "stat -f -c %T /usr/lib/modules/")).toBe("overlayfs");
     expect(await installedSums("h2", k)).toBe(sums);
     expect(await loaded("h2", PAIR)).toEqual(PAIR);
-    expect(await sh("h2", "ls -d /var/cache/kmod-fleet /var/lib/kmod-fleet 2>/dev/null; true")).toBe("");
+    expect(await sh("h2", "ls -d /var/cache/kmod-fleet 2>/dev/null; ls -A /var/lib/kmod-fleet 2>/dev/null; true")).toBe("reboot-gate");
     expect(stack.preview(["--refresh"]).changes).toEqual([]);
 
     // The store is gone (a new machine, a deleted folder): the preview says the artifact is
@@ -345,8 +346,8 @@ describe("kmod-fleet on the test fleet", () => {
       expect(await sh(h, `ls -A /usr/lib/modules/${k}/extra/`)).toBe("kmod-pair");
       expect(await sh(h, `modinfo -F vermagic /usr/lib/modules/${k}/extra/kmod-pair/pair_consumer.ko`)).toMatch(new RegExp(`^${k} `));
     }
-    // h3 builds nothing: no developer container, no kernel sources, only what its boot needs.
-    expect(await sh("h3", "ls -d /var/cache/kmod-fleet 2>/dev/null; ls -A /var/lib/kmod-fleet")).toBe("depmod-at-boot");
+    // h3 builds nothing: no developer container, no kernel sources, only what its boot needs (and its reboot gate).
+    expect(await sh("h3", "ls -d /var/cache/kmod-fleet 2>/dev/null; ls -A /var/lib/kmod-fleet")).toBe("depmod-at-boot\nreboot-gate");
   });
 
   it("the reboot into the staged release finds the modules loaded by the boot itself, with no pulumi run in between; then nothing is built or installed, and the old kernel's modules go", async () => {

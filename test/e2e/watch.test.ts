@@ -79,8 +79,8 @@ describe("kmod-fleet watch on a simulated fleet", () => {
     ]);
     expect(summaries(r)[0].hosts).toEqual({ ok: 2, failed: 0, unreachable: 0 });
     for (const h of ["h1", "h2"]) {
-      // facts, overlay, install and load on each host (and its component).
-      expect(hostLines(r, 1)[h]).toMatchObject({ action: "up", outcome: "ok", changes: { create: 5 } });
+      // facts, overlay, reboot gate, install and load on each host (and its component).
+      expect(hostLines(r, 1)[h]).toMatchObject({ action: "up", outcome: "ok", changes: { create: 6 } });
       expect(hostLines(r, 2)[h]).toMatchObject({ action: "none", outcome: "ok", changes: {} });
       expect(await installed(h)).toBe(fleet.sums);
       expect(await loaded(h)).toBe("pair_consumer\npair_provider");
