@@ -17,7 +17,9 @@ setting() {
     local value="" f line
     for f in /usr/share/flatcar/update.conf /etc/flatcar/update.conf; do
         [ -f "$f" ] || continue
-        line=$(grep -E "^$1=" "$f" | tail -n 1) || continue
+        # The pipeline's status is tail's: an absent key is an empty line, not a failure.
+        line=$(grep -E "^$1=" "$f" | tail -n 1)
+        [ -n "$line" ] || continue
         value=${line#*=}
     done
     value=${value#\"}
