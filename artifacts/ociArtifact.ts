@@ -38,7 +38,9 @@ export function tagFor(key: ArtifactKey): string {
 }
 
 /** The empty JSON object an OCI 1.1 artifact names as its config (`{}`). */
-export const EMPTY_CONFIG = { mediaType: "application/vnd.oci.empty.v1+json", digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", size: 2, bytes: Buffer.from("{}") };
+// Its content as text, not a Buffer: a provider captures this object when Pulumi serializes
+// it, and a Buffer does not survive that (fs refuses the copy).
+export const EMPTY_CONFIG = { mediaType: "application/vnd.oci.empty.v1+json", digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", size: 2, text: "{}" };
 
 /**
  * The OCI manifest of an artifact, as text: the same build always gives the same bytes

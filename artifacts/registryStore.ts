@@ -121,7 +121,7 @@ export class RegistryArtifactStore implements ArtifactStore {
     const path = require("path");
     const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "kmod-fleet-push-"));
     try {
-      fs.writeFileSync(path.join(dir, "config.json"), EMPTY_CONFIG.bytes);
+      fs.writeFileSync(path.join(dir, "config.json"), EMPTY_CONFIG.text);
       await this.oras(["blob", "push", this.blobReference(EMPTY_CONFIG.digest.slice(7)), "config.json"], "upload the artifact's config", dir);
       for (const m of manifest.modules) {
         fs.writeFileSync(path.join(dir, `${m.name}.ko`), files.get(m.name)!);

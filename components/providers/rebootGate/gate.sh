@@ -230,7 +230,7 @@ $KMOD_FLEET_MARK: the reboot gate's check (see $GATE_DIR).
 [Unit]
 Description=kmod-fleet reboot gate: no reboot into a staged update before its modules are installed
 After=local-fs.target update-engine.service
-RequiresMountsFor=$GATE_DIR $MODULES_DIR
+RequiresMountsFor=$GATE_DIR
 
 [Service]
 Type=oneshot
