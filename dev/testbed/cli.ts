@@ -1,7 +1,7 @@
 // testbed CLI: `npm run testbed -- <command>`. See docs/testbed.md.
 import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
-import { channelFile, down, findHost, readState, reboot, releaseLogFile, releaseModeFile, rollback, sshArgs, stackConfig, status, up, updateFromChannel, updateKernel } from "./fleet";
+import { channelFile, down, findHost, readState, reboot, requireState, releaseLogFile, releaseModeFile, rollback, sshArgs, stackConfig, status, up, updateFromChannel, updateKernel } from "./fleet";
 import { publishNext, readChannel } from "./channel";
 import { ensureImages, missingPrerequisites } from "./images";
 import { RELEASE_MODES, ReleaseMode, readModeTable, startReleaseServer, writeMode } from "./releaseServer";
@@ -40,12 +40,6 @@ function numberFlag(args: string[], name: string): number | undefined {
   return n;
 }
 
-function requireFleet(): NonNullable<ReturnType<typeof readState>> {
-  const s = readState();
-  if (!s) throw new Error("the test fleet is not up: run `npm run testbed -- up` first");
-  return s;
-}
-
 const print = (v: unknown) => process.stdout.write(JSON.stringify(v, null, 2) + "\n");
 
 async function main(argv: string[]): Promise<number> {
@@ -82,9 +76,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "release": {
-      if (args[0] === "publish") print(publishNext(channelFile(), requireFleet().kernels));
+      if (args[0] === "publish") print(publishNext(channelFile(), requireState().kernels));
       else if (args[0] === "current") {
-        requireFleet();
+        requireState();
         const channel = readChannel(channelFile());
         if (!channel) throw new Error("the running fleet has no release channel (it was started before channels existed): run `npm run testbed -- down` and `up`");
         process.stdout.write(`${channel.version}\n`);

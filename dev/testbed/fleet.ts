@@ -69,7 +69,7 @@ export function readState(): FleetState | undefined {
   return fs.existsSync(stateFile()) ? (JSON.parse(fs.readFileSync(stateFile(), "utf8")) as FleetState) : undefined;
 }
 
-function requireState(): FleetState {
+export function requireState(): FleetState {
   const s = readState();
   if (!s) throw new Error("the test fleet is not up; run `npm run testbed -- up` first");
   return s;
