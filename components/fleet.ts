@@ -42,6 +42,7 @@ import type { ResolvedFleet, ResolvedHost } from "../config/resolve";
 import { hashSourceDir, sourceIdentity } from "./sourceHash";
 import { unsignedModulesWarning } from "./providers/hostFacts/signing";
 import { afterEveryStep, unreachableWarning, withoutHostPrefix } from "../host/unreachableHosts";
+import { publishedReleases, type Channel } from "./releaseChannel";
 
 export type { AuthArgs, ConnectionArgs, FactsProber, FleetArgs, FleetOptions, HostArgs, HostDefaultsArgs } from "./fleetArgs";
 export type { BuildArgs, GitSourceArgs, HostSelectorArgs, InTreeSourceArgs, ModuleSetArgs, ProfileArgs, SourceArgs, StorageArgs, StoreArgs, UpdatesArgs } from "./fleetArgTypes";
@@ -104,7 +105,8 @@ async function probeHost(spec: ConnectionSpec, host: ResolvedHost, setNames: str
     const inventory = await probing.inventoryProber(spec, {
       kernelRelease: facts.kernelRelease,
       osVersion: facts.osVersion,
-      ...(facts.stagedKernelRelease && facts.stagedOsVersion ? { stagedKernelRelease: facts.stagedKernelRelease, stagedOsVersion: facts.stagedOsVersion } : {}),
+      // The other slot: what is staged there (its release known), or what ran before an update.
+      ...(facts.stagedOsVersion ? (facts.stagedKernelRelease ? { otherKernelRelease: facts.stagedKernelRelease, stagedOsVersion: facts.stagedOsVersion } : {}) : facts.otherKernelRelease ? { otherKernelRelease: facts.otherKernelRelease } : {}),
       modulesDir: fleet.profile.modulesDir,
       workDir: fleet.storage.workDir,
       cacheDir: fleet.storage.cacheDir,
@@ -127,11 +129,13 @@ function planRun(run: FleetRun, probes: pulumi.Output<Probed>[], logTo: pulumi.R
   const { fleet, sets, store } = run;
   return pulumi.all(probes).apply(async (results) => {
     const probed = new Map(fleet.hosts.map((h, i) => [h.name, results[i]]));
+    const published = fleet.updates.buildAhead ? await readChannels(run, probed) : [];
     const input: FleetPlanInput = {
       hosts: fleet.hosts.map((h) => ({ name: h.name, labels: h.labels, ...probed.get(h.name)! })),
       sets: sets.map((s) => ({ name: s.name, hosts: s.hosts, sourceIdentity: s.sourceIdentity })),
       builders: fleet.build.builders,
       storeLocation: store.location,
+      published,
     };
     // The store's index of what the plan may use: asked one artifact at a time, in the plan's order.
     const stored = new Set<string>();
@@ -140,6 +144,18 @@ function planRun(run: FleetRun, probes: pulumi.Output<Probed>[], logTo: pulumi.R
     for (const m of plan.messages) pulumi.log[m.level](m.text, logTo);
     return { plan, probed };
   });
+}
+
+/** What the channels of the hosts with module sets publish now (updates.buildAhead); a channel that does not answer is a warning. */
+async function readChannels(run: FleetRun, probed: Map<string, Probed>) {
+  const channels: Channel[] = run.fleet.hosts
+    .filter((h) => run.sets.some((s) => s.hosts.includes(h.name)))
+    .map((h) => probed.get(h.name)?.facts)
+    .filter((f) => !!f?.group && !!f.board)
+    .map((f) => ({ group: f!.group, board: f!.board }));
+  const { releases, warnings } = await publishedReleases(run.fleet.profile, channels);
+  for (const w of warnings) pulumi.log.warn(w);
+  return releases;
 }
 
 export class Fleet extends pulumi.ComponentResource {

@@ -31,6 +31,10 @@ export interface ProfileArgs {
   modulesDir?: string;
   /** The A/B boot slots' kernel images, in slot order. */
   kernelImages?: string[];
+  /** The channel's current release, its `version.txt` (`${GROUP}`, `${BOARD}`). */
+  currentReleaseUrl?: string;
+  /** A release's image contents listing, which names its kernel (`${GROUP}`, `${BOARD}`, `${VERSION}`). */
+  releaseContentsUrl?: string;
 }
 
 /** Where the overlay, images and builds live on the hosts. */
@@ -56,6 +60,8 @@ export interface UpdatesArgs {
   maxRebootHold?: string;
   /** After `maxRebootHold`: `proceed` (the reboot is allowed, with a critical journal line) or `hold`. Default `proceed`. */
   afterMaxHold?: string;
+  /** Build every module set for a release as soon as the hosts' channel publishes it, before any host stages it; the machine that runs Pulumi reads the release server. Default `false`. */
+  buildAhead?: boolean;
 }
 
 /** A git repository at a pinned ref. */

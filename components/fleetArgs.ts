@@ -17,11 +17,11 @@ import { componentSchemas } from "../config/schema";
 import { FLEET_DEFAULTS } from "../config/defaults";
 import { hostSelectorForSchema, type BuildArgs, type ModuleSetArgs, type ProfileArgs, type StorageArgs, type UpdatesArgs } from "./fleetArgTypes";
 import type { ConnectionSpec } from "../host/ssh/session";
-import type { FactsProbe, HostFactsValues } from "./providers/hostFacts/hostFacts";
+import type { FactsProbe, ProbedFacts } from "./providers/hostFacts/hostFacts";
 import type { InventoryProber } from "./inventory";
 import { isPlainObject, normalizeConnections, splitHostKeys } from "../host/commandConnection";
 
-export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<HostFactsValues>;
+export type FactsProber = (spec: ConnectionSpec, probe: FactsProbe) => Promise<ProbedFacts>;
 
 /**
  * How to log in: exactly one of `privateKey`, `privateKeyConfig`, `keyFile`, `agent` (or

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedFleet, ResolvedHost, ResolvedModuleSet } from "../config/resolve";
 import { devContainerUrls } from "../config/profiles";
 import type { ConnectionSpec } from "../host/ssh/session";
-import { HostFacts, type HostFactsValues } from "./providers/hostFacts/hostFacts";
+import { HostFacts, type HostFactsValues, type ProbedFacts } from "./providers/hostFacts/hostFacts";
 import type { FactsProbe } from "./providers/hostFacts/hostFacts";
 import type { PlannedDeveloperContainer, PlannedInstall, PlannedSet, PlannedSource } from "./plan/fleetPlan";
 import { ModulesOverlay } from "./providers/modulesOverlay/modulesOverlay";
@@ -31,7 +31,7 @@ export interface HostModuleSet extends ResolvedModuleSet {
 
 /** What the program learned of a host when it ran: its facts and what it has, or why it could not be probed. */
 export interface Probed {
-  facts?: HostFactsValues;
+  facts?: ProbedFacts;
   inventory?: HostInventory;
   unreachable?: string;
   /** Not probed: the host's connection is not known in this preview (components/fleet.ts). */

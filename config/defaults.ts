@@ -25,5 +25,5 @@ export const FLEET_DEFAULTS = {
   storePath: ".kmod-fleet/artifacts",
   allowUnreachableHosts: false,
   /** The reboot gate: on, a hold of at most 6 hours (a working day's rebuild and retry), then the reboot proceeds. */
-  updates: { gate: true, maxRebootHold: "6h", afterMaxHold: "proceed" },
+  updates: { gate: true, maxRebootHold: "6h", afterMaxHold: "proceed", buildAhead: false },
 } as const;

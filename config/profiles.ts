@@ -30,6 +30,14 @@ export interface Profile {
    * header, so that the build for it can be planned before the reboot.
    */
   kernelImages: string[];
+  /**
+   * The channel's current release as its release server publishes it (`version.txt`),
+   * and one release's list of its image's files, which names its kernel. ${GROUP} and
+   * ${BOARD} are a host's; ${VERSION} is the release's. Read by the program when
+   * `updates.buildAhead` is on, to build a release before any host stages it.
+   */
+  currentReleaseUrl: string;
+  releaseContentsUrl: string;
 }
 
 export const builtInProfiles: Record<Profile["base"], Profile> = {
@@ -49,6 +57,8 @@ export const builtInProfiles: Record<Profile["base"], Profile> = {
     modulesDir: "/usr/lib/modules",
     // The ESP, where the update's postinstall step writes the passive slot's kernel.
     kernelImages: ["/boot/flatcar/vmlinuz-a", "/boot/flatcar/vmlinuz-b"],
+    currentReleaseUrl: "https://${GROUP}.release.flatcar-linux.net/${BOARD}/current/version.txt",
+    releaseContentsUrl: "https://${GROUP}.release.flatcar-linux.net/${BOARD}/${VERSION}/flatcar_production_image_contents.txt",
   },
   // CoreOS Container Linux exactly as in the seed recipe (the release servers are gone;
   // kept for mirrors of old releases).
@@ -65,6 +75,8 @@ export const builtInProfiles: Record<Profile["base"], Profile> = {
     sourcesCommand: "emerge-gitclone && emerge -gKv bootengine coreos-sources dracut && update-bootengine -o /usr/src/linux/bootengine.cpio",
     modulesDir: "/lib/modules",
     kernelImages: ["/boot/coreos/vmlinuz-a", "/boot/coreos/vmlinuz-b"],
+    currentReleaseUrl: "http://${GROUP}.release.core-os.net/${BOARD}/current/version.txt",
+    releaseContentsUrl: "http://${GROUP}.release.core-os.net/${BOARD}/${VERSION}/coreos_production_image_contents.txt",
   },
 };
 

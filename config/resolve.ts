@@ -104,7 +104,12 @@ export const DEFAULT_KERNEL_CONFIG_SOURCES: string[] = [...FLEET_DEFAULTS.kernel
 /** Build trees, job folders, the reboot gate's folder (storage.workDir). */
 export const DEFAULT_WORK_DIR: string = FLEET_DEFAULTS.storage.workDir;
 
-export const DEFAULT_UPDATES: ResolvedUpdates = { gate: FLEET_DEFAULTS.updates.gate, maxRebootHoldSeconds: durationSeconds(FLEET_DEFAULTS.updates.maxRebootHold)!, afterMaxHold: FLEET_DEFAULTS.updates.afterMaxHold };
+export const DEFAULT_UPDATES: ResolvedUpdates = {
+  gate: FLEET_DEFAULTS.updates.gate,
+  maxRebootHoldSeconds: durationSeconds(FLEET_DEFAULTS.updates.maxRebootHold)!,
+  afterMaxHold: FLEET_DEFAULTS.updates.afterMaxHold,
+  buildAhead: FLEET_DEFAULTS.updates.buildAhead,
+};
 
 function pathOf(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("") || "(top level)";
@@ -186,6 +191,7 @@ export function resolveFleetConfig(raw: unknown, opts: ResolveOptions = {}): Res
     gate: cfg.updates?.gate ?? DEFAULT_UPDATES.gate,
     maxRebootHoldSeconds: (cfg.updates?.maxRebootHold && durationSeconds(cfg.updates.maxRebootHold)) || DEFAULT_UPDATES.maxRebootHoldSeconds,
     afterMaxHold: cfg.updates?.afterMaxHold ?? DEFAULT_UPDATES.afterMaxHold,
+    buildAhead: cfg.updates?.buildAhead ?? DEFAULT_UPDATES.buildAhead,
   };
   return { hosts, profile, kernelConfigSources: cfg.kernelConfigSources ?? DEFAULT_KERNEL_CONFIG_SOURCES, storage, moduleSets, build, allowUnreachableHosts: cfg.allowUnreachableHosts ?? FLEET_DEFAULTS.allowUnreachableHosts, updates };
 }

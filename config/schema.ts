@@ -167,6 +167,10 @@ export const profileSchema = z
     modulesDir: absolutePath.optional(),
     /** The kernel images of the A/B slots (Flatcar: /boot/flatcar/vmlinuz-a and -b); a staged update's kernel is read from them. */
     kernelImages: z.array(absolutePath).min(1).optional(),
+    /** The channel's current release (`${GROUP}`, `${BOARD}`): its version.txt. */
+    currentReleaseUrl: urlTemplate.optional(),
+    /** A release's image contents listing (`${GROUP}`, `${BOARD}`, `${VERSION}`), which names its kernel. */
+    releaseContentsUrl: urlTemplate.optional(),
   })
   .strict();
 

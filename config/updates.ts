@@ -40,6 +40,8 @@ export const updatesSchema = z
     maxRebootHold: duration.optional(),
     /** After maxRebootHold: reboot anyway, with a warning in the journal (proceed, the default), or keep holding, warning at every check (hold). */
     afterMaxHold: z.enum(["proceed", "hold"]).optional(),
+    /** Build for a release as soon as the channel publishes it, before any host stages it (default false: the program reads the release server). */
+    buildAhead: z.boolean().optional(),
   })
   .strict();
 
@@ -49,4 +51,5 @@ export interface ResolvedUpdates {
   gate: boolean;
   maxRebootHoldSeconds: number;
   afterMaxHold: "proceed" | "hold";
+  buildAhead: boolean;
 }

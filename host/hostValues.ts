@@ -31,6 +31,8 @@ const RULES: Record<string, Rule> = {
   stagedKernelRelease: plainOrMissing("staged kernel release"),
   bootSlot: { what: "boot slot", ok: (v) => /^[a-d]?$/.test(v), max: 1 },
   stagedSlot: { what: "staged boot slot", ok: (v) => /^[a-d]?$/.test(v), max: 1 },
+  otherSlot: { what: "other boot slot", ok: (v) => /^[a-d]?$/.test(v), max: 1 },
+  otherKernelRelease: plainOrMissing("other slot's kernel release"),
 };
 
 /** A value as a message shows it: quoted, and cut short when a host sent pages of it. */

@@ -12,6 +12,7 @@ export function runningSlotOf(facts: { bootSlot?: string }): string {
   return facts.bootSlot || UNREAD_RUNNING_SLOT;
 }
 
-export function stagedSlotOf(facts: { stagedSlot?: string }): string {
-  return facts.stagedSlot || UNREAD_STAGED_SLOT;
+/** The slot the host does not run: where an update is staged, or the release before it stays. */
+export function otherSlotOf(facts: { stagedSlot?: string; otherSlot?: string }): string {
+  return facts.stagedSlot || facts.otherSlot || UNREAD_STAGED_SLOT;
 }

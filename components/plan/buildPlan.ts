@@ -5,13 +5,34 @@
 // update staged for its next boot is in two groups: its running kernel's and the staged
 // kernel's, so that the modules are there before the reboot. Pure: from the config and
 // the facts probed when the program runs, before any resource exists.
+//
+// Two more kinds of member keep a host's modules ready across Flatcar's A/B updates. After
+// a reboot into an update, the other slot still holds the release that ran before: the
+// target of a fallback or a manual rollback. A host that has a set installed whole for that
+// kernel stays in its group ("kept"), so the install stays until the update engine writes
+// another release to that slot. And a release the channel has published, before any host
+// has staged it, gets its group with no installs yet, so that it is built ahead: when the
+// hosts stage it, only their installs are left.
 
 /** What the plan needs to know of one host. */
 export interface PlanHost {
   name: string;
   labels: readonly string[];
   /** Probed facts; absent when the host could not be reached (it gets nothing planned). */
-  facts?: { kernelRelease: string; arch: string; osVersion: string; stagedOsVersion?: string; stagedKernelRelease?: string };
+  facts?: { kernelRelease: string; arch: string; osVersion: string; stagedOsVersion?: string; stagedKernelRelease?: string; group?: string; board?: string };
+  /** The other slot's kernel, when nothing is staged there, and the sets installed whole for it: their installs stay. */
+  kept?: { kernelRelease: string; sets: readonly string[] };
+}
+
+/** A release the update channel serves, as its release server publishes it (components/releaseChannel.ts). */
+export interface PublishedRelease {
+  /** The channel: update.conf's GROUP and the release's board, as the hosts' facts say them. */
+  group: string;
+  board: string;
+  osVersion: string;
+  kernelRelease: string;
+  /** `uname -m` of the board's hosts. */
+  arch: string;
 }
 
 /** What the plan needs to know of one module set. */
@@ -39,6 +60,8 @@ export interface BuildGroup {
   installs: string[];
   /** Those of `installs` that get it for a staged update, before booting its kernel. */
   staged: string[];
+  /** Those of `installs` that keep it for the release in their other slot (a rollback's target). */
+  kept: string[];
 }
 
 export interface PlanProblem {
@@ -47,6 +70,8 @@ export interface PlanProblem {
   hosts: string[];
   /** Those of `hosts` that have the kernel staged for the next boot (not running). */
   staged: string[];
+  /** Those of `hosts` that have it in their other slot, from before their update. */
+  kept: string[];
   reason: string;
 }
 
@@ -65,6 +90,8 @@ export interface PlanOptions {
    * the developer container of the kernel's release builds, on any host that can start it.
    */
   builders?: readonly string[];
+  /** Releases the channels serve: each gets its builds before any host stages it (`updates.buildAhead`). */
+  published?: readonly PublishedRelease[];
 }
 
 /** Whether a host may build: `build.builders` names it or one of its labels, or is empty (any host may). */
@@ -96,45 +123,79 @@ export function planBuilds(hosts: readonly PlanHost[], sets: readonly PlanSet[],
   }
 
   for (const set of sets) {
-    // (kernel, arch) -> members, each with the release that ships the kernel and whether
-    // the member gets it for a staged update.
-    const members = new Map<string, { host: PlanHost; osVersion: string; staged: boolean }[]>();
-    const join = (key: string, m: { host: PlanHost; osVersion: string; staged: boolean }) => members.set(key, [...(members.get(key) ?? []), m]);
-    for (const name of set.hosts) {
-      const host = byName.get(name);
-      const facts = host?.facts;
-      if (!host || !facts) continue;
-      join(JSON.stringify([facts.kernelRelease, facts.arch]), { host, osVersion: facts.osVersion, staged: false });
-      const staged = facts.stagedKernelRelease;
-      if (staged && facts.stagedOsVersion && staged !== facts.kernelRelease) {
-        join(JSON.stringify([staged, facts.arch]), { host, osVersion: facts.stagedOsVersion, staged: true });
-      }
-    }
+    const members = membersOf(set, byName);
     for (const [key, group] of members) {
       const [kernelRelease, arch] = JSON.parse(key) as [string, string];
       const installs = group.map((m) => m.host.name).sort();
-      const builder = group.filter((m) => mayBuild(m.host, builders)).sort((a, b) => a.host.name.localeCompare(b.host.name))[0];
+      const named = (kind: Member["kind"]) => group.filter((m) => m.kind === kind).map((m) => m.host.name).sort();
+      const byHostName = (a: Member, b: Member) => a.host.name.localeCompare(b.host.name);
+      // Only kept members: nothing is built for them (each has the artifact installed whole,
+      // so it is in the store or taken back), and who may build does not matter.
+      const keptOnly = group.every((m) => m.kind === "kept");
+      const builder = group.filter((m) => keptOnly || mayBuild(m.host, builders)).sort(byHostName)[0];
       if (!builder) {
-        problems.push({ set: set.name, kernelRelease, hosts: installs, staged: group.filter((m) => m.staged).map((m) => m.host.name).sort(), reason: `no host allowed to build runs ${kernelRelease} (${arch}) or has it staged: build.builders is [${builders.join(", ")}]` });
+        problems.push({ set: set.name, kernelRelease, hosts: installs, staged: named("staged"), kept: named("kept"), reason: `no host allowed to build runs ${kernelRelease} (${arch}) or has it staged: build.builders is [${builders.join(", ")}]` });
         continue;
       }
-      // A host that runs the kernel says best which release ships it.
-      const release = (group.find((m) => !m.staged) ?? group[0]).osVersion;
-      groups.push({
-        id: slug(`${set.name}-${kernelRelease}-${arch}`),
-        set: set.name,
-        kernelRelease,
-        arch,
-        sourceIdentity: set.sourceIdentity,
-        osVersion: release,
-        builder: builder.host.name,
-        installs,
-        staged: group.filter((m) => m.staged).map((m) => m.host.name).sort(),
-      });
+      // A host that runs the kernel says best which release ships it; then one that stages it.
+      const release = (group.find((m) => m.kind === "running") ?? group.find((m) => m.kind === "staged") ?? group[0]).osVersion;
+      groups.push({ id: groupId(set.name, kernelRelease, arch), set: set.name, kernelRelease, arch, sourceIdentity: set.sourceIdentity, osVersion: release, builder: builder.host.name, installs, staged: named("staged"), kept: named("kept") });
+    }
+    for (const r of opts.published ?? []) {
+      if (members.has(JSON.stringify([r.kernelRelease, r.arch]))) continue;
+      const ahead = aheadGroup(set, r, byName, builders);
+      if (typeof ahead === "string") warnings.push(ahead);
+      else if (ahead) groups.push(ahead);
     }
   }
   groups.sort((a, b) => a.id.localeCompare(b.id));
   return { groups, problems, warnings };
+}
+
+const groupId = (set: string, kernelRelease: string, arch: string) => slug(`${set}-${kernelRelease}-${arch}`);
+
+/** A host in a group: it runs the kernel, has it staged for the next boot, or keeps it in its other slot. */
+interface Member {
+  host: PlanHost;
+  /** The release that ships the kernel, as this member knows it ("" for a kept one: nothing on the host says it). */
+  osVersion: string;
+  kind: "running" | "staged" | "kept";
+}
+
+/** A set's hosts by (kernel, arch): JSON of the pair -> its members. */
+function membersOf(set: PlanSet, byName: Map<string, PlanHost>): Map<string, Member[]> {
+  const members = new Map<string, Member[]>();
+  const join = (kernelRelease: string, arch: string, m: Member) => {
+    const key = JSON.stringify([kernelRelease, arch]);
+    members.set(key, [...(members.get(key) ?? []), m]);
+  };
+  for (const name of set.hosts) {
+    const host = byName.get(name);
+    const facts = host?.facts;
+    if (!host || !facts) continue;
+    join(facts.kernelRelease, facts.arch, { host, osVersion: facts.osVersion, kind: "running" });
+    const staged = facts.stagedKernelRelease;
+    if (staged && facts.stagedOsVersion && staged !== facts.kernelRelease) {
+      join(staged, facts.arch, { host, osVersion: facts.stagedOsVersion, kind: "staged" });
+    } else if (!facts.stagedOsVersion && host.kept && host.kept.kernelRelease !== facts.kernelRelease && host.kept.sets.includes(set.name)) {
+      join(host.kept.kernelRelease, facts.arch, { host, osVersion: "", kind: "kept" });
+    }
+  }
+  return members;
+}
+
+/**
+ * The build of a published release no host of the set runs or has staged yet: on the first
+ * host by name that may build, is on the release's channel and has its architecture; it
+ * builds from the release's developer container. None such: the reason, as a warning (the
+ * hosts plan the build when they stage the release, and say then what is missing).
+ */
+function aheadGroup(set: PlanSet, r: PublishedRelease, byName: Map<string, PlanHost>, builders: readonly string[]): BuildGroup | string | undefined {
+  const onChannel = set.hosts.map((n) => byName.get(n)).filter((h): h is PlanHost => !!h?.facts && h.facts.arch === r.arch && h.facts.group === r.group && h.facts.board === r.board);
+  if (onChannel.length === 0) return undefined;
+  const builder = onChannel.filter((h) => mayBuild(h, builders)).sort((a, b) => a.name.localeCompare(b.name))[0];
+  if (!builder) return `${set.name} is not built ahead for ${r.osVersion} (kernel ${r.kernelRelease}), published on ${r.group}/${r.board}: no host of that channel may build (build.builders is [${builders.join(", ")}])`;
+  return { id: groupId(set.name, r.kernelRelease, r.arch), set: set.name, kernelRelease: r.kernelRelease, arch: r.arch, sourceIdentity: set.sourceIdentity, osVersion: r.osVersion, builder: builder.name, installs: [], staged: [], kept: [] };
 }
 
 /** Per host, the groups whose result it installs. */

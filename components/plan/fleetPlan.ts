@@ -6,8 +6,8 @@
 // its developer containers, and each host, per module set, its installs (one per boot slot
 // whose kernel it is for) and its load.
 import { artifactId, artifactKeyOf, type ArtifactKey } from "../../artifacts/store";
-import { mayBuild, planBuilds, decideObtain, developerContainerNeeds, type BuildGroup, type Obtain, type PlanSet } from "./buildPlan";
-import { runningSlotOf, stagedSlotOf, UNREAD_RUNNING_SLOT, UNREAD_STAGED_SLOT } from "./bootSlots";
+import { mayBuild, planBuilds, decideObtain, developerContainerNeeds, type BuildGroup, type Obtain, type PlanHost, type PlanSet, type PublishedRelease } from "./buildPlan";
+import { otherSlotOf, runningSlotOf, UNREAD_RUNNING_SLOT, UNREAD_STAGED_SLOT } from "./bootSlots";
 
 /** The probed facts the plan reads. */
 export interface PlanFacts {
@@ -20,6 +20,12 @@ export interface PlanFacts {
   stagedKernelRelease?: string;
   bootSlot?: string;
   stagedSlot?: string;
+  /** The update channel and board (a published release is built ahead for the hosts on its channel). */
+  group?: string;
+  board?: string;
+  /** The slot the host does not run, and its kernel, staged or not. */
+  otherSlot?: string;
+  otherKernelRelease?: string;
 }
 
 /** What a host has, as its inventory probe says (components/inventory.ts). */
@@ -28,8 +34,12 @@ export interface PlanInventory {
   artifacts: Record<string, string>;
   /** The verified developer container of its running release is there. */
   developerContainer: boolean;
-  /** The same for the kernel and release of an update staged for the next boot. */
-  staged?: { artifacts: Record<string, string>; developerContainer: boolean };
+  /**
+   * The same for the other slot's kernel: an update staged for the next boot (and whether
+   * its release's developer container is there), or the release that ran before an update,
+   * a rollback's target (its release is not known on the host: no developer container).
+   */
+  other?: { artifacts: Record<string, string>; developerContainer: boolean };
 }
 
 /** One host as the program found it: probed, unreachable, or pending (a preview before its machine exists). */
@@ -49,6 +59,8 @@ export interface FleetPlanInput {
   sets: readonly PlanSet[];
   /** build.builders: host names or labels that may build; empty: any host. */
   builders: readonly string[];
+  /** The releases the hosts' channels serve, to build ahead (`updates.buildAhead`; empty when off). */
+  published?: readonly PublishedRelease[];
 }
 
 /** Where a host's set comes from. */
@@ -91,7 +103,7 @@ export interface PlannedDeveloperContainer {
 export interface PlannedInstall {
   name: string;
   slot: string;
-  /** The kernel it is for: undefined for the running one (known once the host is probed). */
+  /** The kernel it is for, when it is not the running one (staged, or kept for a rollback): undefined for the running one (known once the host is probed). */
   stagedKernelRelease?: string;
   source: PlannedSource;
   aliases: ResourceAlias[];
@@ -126,10 +138,24 @@ export interface FleetPlan {
 /** The hosts as the build plan reads them: a host that was not probed has no facts. */
 function buildPlanOf(input: FleetPlanInput) {
   return planBuilds(
-    input.hosts.map((h) => ({ name: h.name, labels: h.labels, facts: h.facts })),
+    input.hosts.map((h): PlanHost => ({ name: h.name, labels: h.labels, facts: h.facts, ...keptOf(h, input.sets) })),
     input.sets,
-    { builders: input.builders },
+    { builders: input.builders, published: input.published ?? [] },
   );
+}
+
+/**
+ * The other slot's kernel when nothing is staged there, with the sets installed whole for
+ * it from the artifact the set has now (a set whose source changed since keeps the install
+ * it has: setPlan leaves it as it is).
+ */
+function keptOf(h: ProbedHost, sets: readonly PlanSet[]): Pick<PlanHost, "kept"> {
+  const f = h.facts;
+  const other = f?.otherKernelRelease;
+  if (!f || !other || f.stagedOsVersion || other === f.kernelRelease) return {};
+  const installed = h.inventory?.other?.artifacts ?? {};
+  const kept = sets.filter((s) => s.hosts.includes(h.name) && installed[s.name] === artifactId({ kernelRelease: other, arch: f.arch, set: s.name, sourceIdentity: s.sourceIdentity }));
+  return { kept: { kernelRelease: other, sets: kept.map((s) => s.name) } };
 }
 
 /** The artifacts the plan may use: ask the store which of these it has, then call `fleetPlan`. */
@@ -140,15 +166,21 @@ export function wantedArtifacts(input: FleetPlanInput): ArtifactKey[] {
 /** The id of the artifact a host has installed whole for one of its kernels (running or staged). */
 function installedArtifact(h: ProbedHost, kernelRelease: string, set: string): string | undefined {
   if (kernelRelease === h.facts?.kernelRelease) return h.inventory?.artifacts[set];
-  if (kernelRelease === h.facts?.stagedKernelRelease) return h.inventory?.staged?.artifacts[set];
+  if (kernelRelease === h.facts?.otherKernelRelease || kernelRelease === h.facts?.stagedKernelRelease) return h.inventory?.other?.artifacts[set];
   return undefined;
 }
 
 /** Whether a host has the verified developer container of a release (its running one or its staged one). */
 function hasImage(h: ProbedHost | undefined, osVersion: string): boolean {
   if (osVersion === h?.facts?.osVersion) return h?.inventory?.developerContainer === true;
-  if (osVersion === h?.facts?.stagedOsVersion) return h?.inventory?.staged?.developerContainer === true;
+  if (osVersion === h?.facts?.stagedOsVersion) return h?.inventory?.other?.developerContainer === true;
   return false;
+}
+
+/** The other slot holds a release from before an update, with this set installed from an older source. */
+function keepsOlderInstall(h: ProbedHost, set: string): boolean {
+  const f = h.facts!;
+  return !f.stagedOsVersion && !!f.otherKernelRelease && f.otherKernelRelease !== f.kernelRelease && !!h.inventory?.other?.artifacts[set];
 }
 
 export const developerContainerName = (host: string, osVersion: string) => `${host}-devcontainer-${osVersion}`;
@@ -180,12 +212,13 @@ export function fleetPlan(input: FleetPlanInput, stored: ReadonlySet<string>): F
   });
 
   const running = new Map<string, PlannedSource>();
-  const staged = new Map<string, { kernelRelease: string; source: PlannedSource }>();
+  // The other slot's install: staged for the next boot, or kept for a rollback.
+  const other = new Map<string, { kernelRelease: string; source: PlannedSource }>();
   const builds = planBuildsOf(decided, input, developerContainers, messages);
   for (const b of builds) {
     for (const h of b.group.installs) {
       const source: PlannedSource = { kind: "build", build: b.name, artifactId: b.artifactId, builder: b.group.builder };
-      if (b.group.staged.includes(h)) staged.set(`${h}\0${b.group.set}`, { kernelRelease: b.group.kernelRelease, source });
+      if (b.group.staged.includes(h) || b.group.kept.includes(h)) other.set(`${h}\0${b.group.set}`, { kernelRelease: b.group.kernelRelease, source });
       else running.set(`${h}\0${b.group.set}`, source);
     }
   }
@@ -194,7 +227,7 @@ export function fleetPlan(input: FleetPlanInput, stored: ReadonlySet<string>): F
   for (const p of plan.problems) {
     const source: PlannedSource = pendingBuilder ? { kind: "pending" } : { kind: "problem", reason: `${p.set} cannot be built for ${p.kernelRelease}: ${p.reason}` };
     for (const h of p.hosts) {
-      if (p.staged.includes(h)) staged.set(`${h}\0${p.set}`, { kernelRelease: p.kernelRelease, source });
+      if (p.staged.includes(h) || p.kept.includes(h)) other.set(`${h}\0${p.set}`, { kernelRelease: p.kernelRelease, source });
       else running.set(`${h}\0${p.set}`, source);
     }
   }
@@ -203,7 +236,7 @@ export function fleetPlan(input: FleetPlanInput, stored: ReadonlySet<string>): F
     for (const set of input.sets.filter((s) => s.hosts.includes(h.name))) {
       const key = `${h.name}\0${set.name}`;
       const source: PlannedSource = h.pending ? { kind: "pending" } : (running.get(key) ?? { kind: "unknown" });
-      hosts.get(h.name)!.sets.push(setPlan(h, set.name, source, staged.get(key)));
+      hosts.get(h.name)!.sets.push(setPlan(h, set.name, source, other.get(key)));
     }
   }
   return { developerContainers, builds, hosts, messages };
@@ -217,7 +250,8 @@ function planBuildsOf(decided: { group: BuildGroup; obtain: Obtain; artifactId: 
     const f = input.hosts.find((h) => h.name === group.builder)!.facts!;
     if (obtain.kind !== "stored") {
       const how = obtain.kind === "take-back" ? `it will be taken back from ${obtain.from}, where it is installed` : `it will be built on ${obtain.on}`;
-      messages.push({ level: "info", text: `${group.set} for ${group.kernelRelease} (${group.arch}): not in the artifact store (${storeLocation}); ${how}` });
+      const ahead = group.installs.length === 0 ? `, for OS ${group.osVersion} (published, staged by no host yet)` : "";
+      messages.push({ level: "info", text: `${group.set} for ${group.kernelRelease} (${group.arch})${ahead}: not in the artifact store (${storeLocation}); ${how}` });
     }
     const kernelFromImage = f.kernelRelease !== group.kernelRelease;
     const image = developerContainers.find((d) => d.host === group.builder && d.osVersion === group.osVersion);
@@ -230,11 +264,13 @@ function planBuildsOf(decided: { group: BuildGroup; obtain: Obtain; artifactId: 
 
 /**
  * A set on one host: the install for the running kernel's boot slot (which takes over the
- * names a stack of before used), the install for a kernel staged for the next boot, and
- * the load. A host whose running slot is not known because it could not be probed keeps
- * both slots' installs as they are.
+ * names a stack of before used), the install for the other slot's kernel (staged for the
+ * next boot, or kept from before the update for a rollback), and the load. A host whose
+ * running slot is not known because it could not be probed keeps both slots' installs as
+ * they are; so does a set whose install for the other slot holds an artifact from an older
+ * source (a rollback loads what ran before).
  */
-function setPlan(h: ProbedHost, set: string, source: PlannedSource, staged: { kernelRelease: string; source: PlannedSource } | undefined): PlannedSet {
+function setPlan(h: ProbedHost, set: string, source: PlannedSource, other: { kernelRelease: string; source: PlannedSource } | undefined): PlannedSet {
   const install = (slot: string, src: PlannedSource, takesOver: boolean, stagedKernelRelease?: string): PlannedInstall => ({
     name: `${h.name}-${set}-install-${slot}`,
     slot,
@@ -247,6 +283,7 @@ function setPlan(h: ProbedHost, set: string, source: PlannedSource, staged: { ke
   });
   const installs = [install(h.facts ? runningSlotOf(h.facts) : UNREAD_RUNNING_SLOT, source, true)];
   if (!h.facts && source.kind === "unknown") installs.push(install(UNREAD_STAGED_SLOT, source, false));
-  if (staged && h.facts) installs.push(install(stagedSlotOf(h.facts), staged.source, false, staged.kernelRelease));
+  if (other && h.facts) installs.push(install(otherSlotOf(h.facts), other.source, false, other.kernelRelease));
+  else if (h.facts && keepsOlderInstall(h, set)) installs.push(install(otherSlotOf(h.facts), { kind: "unknown" }, false, ""));
   return { set, installs, load: { name: `${h.name}-${set}-load`, source } };
 }

@@ -9,7 +9,7 @@ import { isAlive, run, runOk, sleep } from "./exec";
 import { ensureImages, missingPrerequisites } from "./images";
 import { kernelOfVersion, readChannel, startChannel } from "./channel";
 import { BOARD, GROUP, SOURCES_COMMAND, TESTBED_DIR, TestKernel, cacheDir, testKernels } from "./recipe";
-import { devContainerUrlTemplate } from "./releaseServer";
+import { channelUrlTemplates, devContainerUrlTemplate } from "./releaseServer";
 import { ensureSigningKey } from "./signingKey";
 import { fleetSchema } from "../../config/schema";
 
@@ -409,6 +409,8 @@ export async function stackConfig(): Promise<Record<string, unknown>> {
     profile: {
       base: "flatcar",
       devContainerUrl: devContainerUrlTemplate(`http://10.0.2.2:${s.releaseServer.port}`),
+      // Read by the program (updates.buildAhead), which runs here: loopback.
+      ...channelUrlTemplates(`http://127.0.0.1:${s.releaseServer.port}`),
       signingKey: key.publicKeyArmored,
       signingKeyFingerprint: key.fingerprint,
       sourcesCommand: SOURCES_COMMAND,

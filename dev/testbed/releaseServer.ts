@@ -72,6 +72,14 @@ export function devContainerUrlTemplate(baseUrl: string): string {
   return `${baseUrl}/\${GROUP}/\${BOARD}/\${VERSION}/${IMAGE_NAME}`;
 }
 
+/** The profile's channel URLs (currentReleaseUrl, releaseContentsUrl) for a server at `baseUrl`. */
+export function channelUrlTemplates(baseUrl: string): { currentReleaseUrl: string; releaseContentsUrl: string } {
+  return {
+    currentReleaseUrl: `${baseUrl}/\${GROUP}/\${BOARD}/current/version.txt`,
+    releaseContentsUrl: `${baseUrl}/\${GROUP}/\${BOARD}/\${VERSION}/flatcar_production_image_contents.txt`,
+  };
+}
+
 export function readModeTable(modeFile: string | undefined): ModeTable {
   if (modeFile && fs.existsSync(modeFile)) {
     const t = JSON.parse(fs.readFileSync(modeFile, "utf8")) as Partial<ModeTable>;

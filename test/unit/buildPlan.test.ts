@@ -13,7 +13,7 @@ describe("planBuilds", () => {
   it("one build per kernel: three hosts on one kernel give one build, three installs", () => {
     const plan = planBuilds([host("h1", "k1"), host("h2", "k1"), host("h3", "k1")], [pair(["h1", "h2", "h3"])]);
     expect(plan.groups).toEqual([
-      { id: "kmod-pair-k1-x86_64", set: "kmod-pair", kernelRelease: "k1", arch: "x86_64", sourceIdentity: "sha256:abc", osVersion: "3975.2.0", builder: "h1", installs: ["h1", "h2", "h3"], staged: [] },
+      { id: "kmod-pair-k1-x86_64", set: "kmod-pair", kernelRelease: "k1", arch: "x86_64", sourceIdentity: "sha256:abc", osVersion: "3975.2.0", builder: "h1", installs: ["h1", "h2", "h3"], staged: [], kept: [] },
     ]);
     expect(plan.problems).toEqual([]);
   });
@@ -62,7 +62,7 @@ describe("planBuilds", () => {
   it("a group with no allowed builder is a problem for its hosts, other groups go on", () => {
     const plan = planBuilds([host("a", "k1", ["big"]), host("b", "k2"), host("c", "k2")], [pair(["a", "b", "c"])], { builders: ["big"] });
     expect(plan.groups.map((g) => g.kernelRelease)).toEqual(["k1"]);
-    expect(plan.problems).toEqual([{ set: "kmod-pair", kernelRelease: "k2", hosts: ["b", "c"], staged: [], reason: expect.stringMatching(/no host allowed to build runs k2 .*build\.builders is \[big\]/) }]);
+    expect(plan.problems).toEqual([{ set: "kmod-pair", kernelRelease: "k2", hosts: ["b", "c"], staged: [], kept: [], reason: expect.stringMatching(/no host allowed to build runs k2 .*build\.builders is \[big\]/) }]);
   });
 
   it("an unreachable host gets nothing planned and builds nothing", () => {

@@ -40,6 +40,7 @@ describe("defaults", () => {
       ["`updates.gate`", code(D.updates.gate)],
       ["`updates.maxRebootHold`", code(D.updates.maxRebootHold)],
       ["`updates.afterMaxHold`", code(D.updates.afterMaxHold)],
+      ["`updates.buildAhead`", code(D.updates.buildAhead)],
     ];
     for (const [field, value] of expected) expect([field, readme.get(field)]).toEqual([field, value]);
   });
@@ -64,6 +65,7 @@ describe("defaults", () => {
       ["components/fleetArgTypes.ts", "gate", `Default ${code(D.updates.gate)}.`],
       ["components/fleetArgTypes.ts", "maxRebootHold", `Default ${code(D.updates.maxRebootHold)}.`],
       ["components/fleetArgTypes.ts", "afterMaxHold", `Default ${code(D.updates.afterMaxHold)}.`],
+      ["components/fleetArgTypes.ts", "buildAhead", `Default ${code(D.updates.buildAhead)}.`],
     ];
     for (const [file, field, says] of expected) expect([file, field, docOf(file, field)]).toEqual([file, field, expect.stringContaining(says)]);
   });

@@ -126,4 +126,80 @@ describe("fleetPlan", () => {
       ["build-pair-k1-x86_64", "build-bfs-k1-x86_64"],
     ]);
   });
+
+  describe("the other slot after an update: a rollback's target keeps its modules", () => {
+    // h2 rebooted into k2 (slot b); slot a still holds k1, the release before, with pair installed whole.
+    const rebooted = (inventory: ProbedHost["inventory"]) => up("h2", facts("k2", { bootSlot: "b", osVersion: "3975.2.1", otherSlot: "a", otherKernelRelease: "k1" }), inventory);
+    const installedK1 = { artifacts: { pair: idOf("k2") }, developerContainer: false, other: { artifacts: { pair: idOf("k1") }, developerContainer: false } };
+
+    it("its install for the other slot stays, from the store, beside the running one; nothing is built for it", () => {
+      const plan = fleetPlan(input([up("h1", facts("k1")), rebooted(installedK1)]), new Set([idOf("k1"), idOf("k2")]));
+      expect(registered(plan).h2).toEqual(["h2-pair-install-b <- build-pair-k2-x86_64", "h2-pair-install-a <- build-pair-k1-x86_64 for k1", "h2-pair-load <- build-pair-k2-x86_64"]);
+      expect(plan.builds.map((b) => [b.name, b.obtain.kind, b.group.installs, b.group.kept])).toEqual([
+        ["build-pair-k1-x86_64", "stored", ["h1", "h2"], ["h2"]],
+        ["build-pair-k2-x86_64", "stored", ["h2"], []],
+      ]);
+    });
+
+    it("when no host runs that kernel any more its build stays (the store keeps the artifact), taken back from the host if the store lost it, never built", () => {
+      const plan = fleetPlan(input([rebooted(installedK1)], { builders: ["elsewhere"] }), new Set([idOf("k2")]));
+      const k1 = plan.builds.find((b) => b.group.kernelRelease === "k1")!;
+      expect([k1.obtain, k1.group.builder, k1.group.osVersion]).toEqual([{ kind: "take-back", from: "h2" }, "h2", ""]);
+      expect(plan.developerContainers).toEqual([]);
+    });
+
+    it("a set not installed whole for it, or from an older source, is not rebuilt for it: an older install stays as it is", () => {
+      const none = fleetPlan(input([rebooted({ ...installedK1, other: { artifacts: {}, developerContainer: false } })]), new Set([idOf("k2")]));
+      expect(registered(none).h2).toEqual(["h2-pair-install-b <- build-pair-k2-x86_64", "h2-pair-load <- build-pair-k2-x86_64"]);
+      const older = fleetPlan(input([rebooted({ ...installedK1, other: { artifacts: { pair: "older" }, developerContainer: false } })]), new Set([idOf("k2")]));
+      expect(registered(older).h2).toEqual(["h2-pair-install-b <- build-pair-k2-x86_64", "h2-pair-install-a <- unknown", "h2-pair-load <- build-pair-k2-x86_64"]);
+      expect(older.builds.map((b) => b.name)).toEqual(["build-pair-k2-x86_64"]);
+    });
+
+    it("a new update staged over it: the slot's install is for the staged kernel (update_engine has overwritten the old release)", () => {
+      const staged = up("h2", facts("k2", { bootSlot: "b", osVersion: "3975.2.1", otherSlot: "a", otherKernelRelease: "k3", stagedOsVersion: "3975.2.2", stagedKernelRelease: "k3", stagedSlot: "a" }), installedK1);
+      const plan = fleetPlan(input([staged]), new Set());
+      expect(registered(plan).h2).toEqual(["h2-pair-install-b <- build-pair-k2-x86_64", "h2-pair-install-a <- build-pair-k3-x86_64 for k3", "h2-pair-load <- build-pair-k2-x86_64"]);
+    });
+  });
+
+  describe("build ahead: a release the channel publishes is built before any host stages it", () => {
+    const onChannel = (name: string, kernel: string, more: Partial<PlanFacts> = {}) => up(name, facts(kernel, { group: "stable", board: "amd64-usr", ...more }));
+    const published = [{ group: "stable", board: "amd64-usr", osVersion: "3975.2.1", kernelRelease: "k2", arch: "x86_64" }];
+
+    it("one build on the first host that may build, from the release's developer container; no host installs it yet", () => {
+      const plan = fleetPlan(input([onChannel("h1", "k1"), onChannel("h2", "k1")], { published, builders: ["h2"] }), new Set([idOf("k1")]));
+      const ahead = plan.builds.find((b) => b.group.kernelRelease === "k2")!;
+      expect([ahead.name, ahead.group.builder, ahead.group.installs, ahead.group.osVersion, ahead.kernelFromImage, ahead.obtain]).toEqual(["build-pair-k2-x86_64", "h2", [], "3975.2.1", true, { kind: "build", on: "h2" }]);
+      expect(plan.developerContainers.map((d) => d.name)).toEqual(["h2-devcontainer-3975.2.1"]);
+      expect(registered(plan).h1).toEqual(["h1-pair-install-a <- build-pair-k1-x86_64", "h1-pair-load <- build-pair-k1-x86_64"]);
+      expect(plan.messages.map((m) => m.text)).toContain("pair for k2 (x86_64), for OS 3975.2.1 (published, staged by no host yet): not in the artifact store (/store); it will be built on h2");
+    });
+
+    it("once built, it is had from the store; when a host stages it, the same build is its group's and only the install is left", () => {
+      const stored = new Set([idOf("k1"), idOf("k2")]);
+      const before = fleetPlan(input([onChannel("h1", "k1"), onChannel("h2", "k1")], { published }), stored);
+      expect(before.builds.map((b) => [b.name, b.obtain.kind])).toEqual([["build-pair-k1-x86_64", "stored"], ["build-pair-k2-x86_64", "stored"]]);
+      expect(before.developerContainers).toEqual([]);
+      const staged = onChannel("h2", "k1", { stagedOsVersion: "3975.2.1", stagedKernelRelease: "k2", stagedSlot: "b" });
+      const after = fleetPlan(input([onChannel("h1", "k1"), staged], { published }), stored);
+      expect(after.builds.map((b) => [b.name, b.obtain.kind, b.group.installs])).toEqual([["build-pair-k1-x86_64", "stored", ["h1", "h2"]], ["build-pair-k2-x86_64", "stored", ["h2"]]]);
+      expect(registered(after).h2).toContain("h2-pair-install-b <- build-pair-k2-x86_64 for k2");
+    });
+
+    it("a release the hosts run already, another channel's or another architecture's is not built ahead", () => {
+      const current = fleetPlan(input([onChannel("h1", "k2")], { published }), new Set());
+      expect(current.builds.map((b) => b.name)).toEqual(["build-pair-k2-x86_64"]);
+      const beta = fleetPlan(input([up("h1", facts("k1", { group: "beta", board: "amd64-usr" }))], { published }), new Set());
+      expect(beta.builds.map((b) => b.name)).toEqual(["build-pair-k1-x86_64"]);
+      const arm = fleetPlan(input([onChannel("h1", "k1")], { published: [{ ...published[0], board: "amd64-usr", arch: "aarch64" }] }), new Set());
+      expect(arm.builds.map((b) => b.name)).toEqual(["build-pair-k1-x86_64"]);
+    });
+
+    it("no host of the channel may build: a warning, nothing planned", () => {
+      const plan = fleetPlan(input([onChannel("h1", "k1")], { published, builders: ["elsewhere"] }), new Set());
+      expect(plan.builds.filter((b) => b.group.kernelRelease === "k2")).toEqual([]);
+      expect(plan.messages).toContainEqual({ level: "warn", text: expect.stringMatching(/^pair is not built ahead for 3975\.2\.1 \(kernel k2\), published on stable\/amd64-usr: no host of that channel may build/) });
+    });
+  });
 });

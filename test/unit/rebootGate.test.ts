@@ -12,12 +12,12 @@ const fleet = (updates?: unknown) => ({ hosts: [{ name: "h2", address: "x", host
 
 describe("the updates config", () => {
   it("defaults to a gate that holds at most 6 hours, then proceeds", () => {
-    expect(resolveFleetConfig(fleet()).updates).toEqual({ gate: true, maxRebootHoldSeconds: 21600, afterMaxHold: "proceed" });
+    expect(resolveFleetConfig(fleet()).updates).toEqual({ gate: true, maxRebootHoldSeconds: 21600, afterMaxHold: "proceed", buildAhead: false });
     expect(DEFAULT_UPDATES.maxRebootHoldSeconds).toBe(6 * 3600);
   });
 
   it("takes durations in s, m, h, d and their sums", () => {
-    expect(resolveFleetConfig(fleet({ maxRebootHold: "1h30m", afterMaxHold: "hold", gate: false })).updates).toEqual({ gate: false, maxRebootHoldSeconds: 5400, afterMaxHold: "hold" });
+    expect(resolveFleetConfig(fleet({ maxRebootHold: "1h30m", afterMaxHold: "hold", gate: false })).updates).toEqual({ gate: false, maxRebootHoldSeconds: 5400, afterMaxHold: "hold", buildAhead: false });
     expect([durationSeconds("90s"), durationSeconds("2d"), durationSeconds("6h"), durationSeconds("6 h"), durationSeconds("-1h"), durationSeconds("")]).toEqual([90, 172800, 21600, undefined, undefined, undefined]);
   });
 

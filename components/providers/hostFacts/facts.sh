@@ -62,6 +62,10 @@ if [ -z "$boot_slot" ]; then
   if [ "$other_slot" = a ]; then boot_slot=b; else boot_slot=a; fi
 fi
 emit bootSlot "$boot_slot"
+# The other slot's kernel, staged or not: after a reboot into an update it holds the release
+# that ran before, the target of a fallback or a manual rollback, whose modules stay.
+emit otherSlot "$other_slot"
+emit otherKernelRelease "$other_kernel"
 
 staged_version=""
 staged_kernel=""

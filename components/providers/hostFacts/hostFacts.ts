@@ -46,6 +46,17 @@ export interface HostFactsValues extends SigningFacts {
   rebootHold?: RebootHold;
 }
 
+/** Facts the plan reads and the HostFacts resource does not record (they decide no change of their own). */
+export interface OtherSlotFacts {
+  /** The slot the host does not run ("" when only one image is readable). */
+  otherSlot?: string;
+  /** The kernel in that slot, staged or not ("" when unreadable): after an update, the rollback target's. */
+  otherKernelRelease?: string;
+}
+
+/** What a probe learns: the facts, and the other slot's. */
+export type ProbedFacts = HostFactsValues & OtherSlotFacts;
+
 export interface FactsProbe {
   releaseFiles: string[];
   versionVariable: string;
@@ -83,7 +94,7 @@ type HostFactsOutputs = HostFactsInputs & HostFactsValues;
 /** Every key facts.sh prints, once each. */
 const FACT_KEYS = [
   "kernelRelease", "arch", "bootId", "osVersion", "board", "group", "osId", "kernelConfig", "bootSlot",
-  "stagedOsVersion", "stagedKernelRelease", "stagedSlot", "rebootGate", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot",
+  "stagedOsVersion", "stagedKernelRelease", "stagedSlot", "otherSlot", "otherKernelRelease", "rebootGate", "moduleSigForce", "machineKeyring", "sigEnforce", "lockdown", "secureBoot",
 ];
 
 /**
@@ -109,7 +120,7 @@ export function parseFactsOutput(host: string, stdout: string): Record<string, s
 /** Group names are channels, but update.conf may hold a UUID (a Nebraska group): the URL needs a channel. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, timeoutSeconds = 60): Promise<HostFactsValues> {
+export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, timeoutSeconds = 60): Promise<ProbedFacts> {
   const r = await hostStep(
     connection,
     "reading host facts",
@@ -130,7 +141,7 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
   const v = parseFactsOutput(connection.host, r.stdout);
   const hold = parseRebootHold(v.rebootGate ?? "");
   if (hold instanceof Error) throw new Error(`${connection.host}: ${hold.message} (${probe.rebootGateDir}/state)`);
-  const facts: Omit<HostFactsValues, "rebootHold"> = {
+  const facts: Omit<ProbedFacts, "rebootHold"> = {
     ...parseSigningFacts(connection.host, v),
     kernelRelease: v.kernelRelease ?? "",
     arch: v.arch ?? "",
@@ -144,6 +155,8 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     stagedKernelRelease: v.stagedKernelRelease ?? "",
     bootSlot: runningSlotOf(v),
     stagedSlot: v.stagedSlot ?? "",
+    otherSlot: v.otherSlot ?? "",
+    otherKernelRelease: v.otherKernelRelease ?? "",
   };
   checkHostValues(connection.host, { ...facts }, {
     osVersion: `${probe.versionVariable} in ${probe.releaseFiles.join(", ")}`,
@@ -151,6 +164,7 @@ export async function probeFacts(connection: ConnectionSpec, probe: FactsProbe, 
     group: `GROUP in ${probe.updateConfFiles.join(", ")}`,
     stagedOsVersion: "NEW_VERSION of update_engine_client -status",
     stagedKernelRelease: `the staged kernel image (${(probe.kernelImages ?? []).join(", ")})`,
+    otherKernelRelease: `the other slot's kernel image (${(probe.kernelImages ?? []).join(", ")})`,
   });
   // Checked by its parser, above.
   return hold ? { ...facts, rebootHold: hold } : facts;
