@@ -273,5 +273,9 @@ export class Fleet extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [builder.facts, ...(image ? [image] : []), ...(b.after ? [this.#builds[b.after]] : [])] },
     );
+    // A build ahead has no install to report its failure: said here, before any host stages the release.
+    if (group.installs.length === 0) {
+      this.#builds[b.name].failure.apply((failure) => failure && pulumi.log.warn(`${group.builder}: ${group.set} cannot be built ahead for OS ${group.osVersion}, published and staged by no host yet: ${failure}\na host that stages it will hold its reboot for ${group.set} (updates.maxRebootHold)`, this.#builds[b.name]));
+    }
   }
 }
