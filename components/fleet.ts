@@ -31,9 +31,9 @@ import { programStore } from "../artifacts/location";
 import { describeObtain } from "./plan/buildPlan";
 import { fleetPlan, wantedArtifacts, type FleetPlan, type FleetPlanInput, type PlannedBuild, type PlannedSource } from "./plan/fleetPlan";
 import { connectionFor, hostKeyWarnings } from "../host/connection";
-import { probeFacts, type FactsProbe } from "./providers/hostFacts/hostFacts";
+import { probeFacts, type FactsProbe, type ProbedFacts } from "./providers/hostFacts/hostFacts";
 import { factsProbeOf } from "./providers/hostFacts/factsProbe";
-import { probeInventory, type InventoryProber } from "./inventory";
+import { probeInventory, type InventoryProber, type InventoryQuery } from "./inventory";
 import { developerContainerImagePath } from "../config/hostPaths";
 import { FleetHost, type HostModuleSet, type HostSummary, type Probed, type SetSource } from "./host";
 import { ModuleBuild } from "./providers/moduleBuild/moduleBuild";
@@ -95,6 +95,15 @@ function moduleSetsOf(fleet: ResolvedFleet, projectDir: string): HostModuleSet[]
   });
 }
 
+/**
+ * What the inventory reads of the other boot slot: the update staged there (its release
+ * known), or the release that ran before an update; nothing when a staged kernel cannot be read.
+ */
+function otherSlotQuery(facts: ProbedFacts): Pick<InventoryQuery, "otherKernelRelease" | "stagedOsVersion"> {
+  if (facts.stagedOsVersion) return facts.stagedKernelRelease ? { otherKernelRelease: facts.stagedKernelRelease, stagedOsVersion: facts.stagedOsVersion } : {};
+  return facts.otherKernelRelease ? { otherKernelRelease: facts.otherKernelRelease } : {};
+}
+
 /** Probes one host's facts and inventory; a host that does not answer is `unreachable` with the reason. */
 async function probeHost(spec: ConnectionSpec, host: ResolvedHost, setNames: string[], fleet: ResolvedFleet, probing: Probing): Promise<Probed> {
   try {
@@ -105,8 +114,7 @@ async function probeHost(spec: ConnectionSpec, host: ResolvedHost, setNames: str
     const inventory = await probing.inventoryProber(spec, {
       kernelRelease: facts.kernelRelease,
       osVersion: facts.osVersion,
-      // The other slot: what is staged there (its release known), or what ran before an update.
-      ...(facts.stagedOsVersion ? (facts.stagedKernelRelease ? { otherKernelRelease: facts.stagedKernelRelease, stagedOsVersion: facts.stagedOsVersion } : {}) : facts.otherKernelRelease ? { otherKernelRelease: facts.otherKernelRelease } : {}),
+      ...otherSlotQuery(facts),
       modulesDir: fleet.profile.modulesDir,
       workDir: fleet.storage.workDir,
       cacheDir: fleet.storage.cacheDir,
