@@ -213,7 +213,9 @@ export function startReleaseServer(opts: ReleaseServerOptions): Promise<ReleaseS
     let stream: NodeJS.ReadableStream = fs.createReadStream(file);
     if (mode === "corrupt-image" && isImage) stream = stream.pipe(flipByteAt(Math.floor(st.size / 2)));
     stream.on("data", (d: Buffer) => (bytes += d.length));
-    stream.on("end", () => finish(200));
+    // Recorded when the response closes, not when the file ends: a client that has its
+    // content-length closes first, and the piped file may then never reach its end.
+    res.once("close", () => finish(200));
     stream.on("error", () => res.destroy());
     stream.pipe(res);
   });
