@@ -19,6 +19,17 @@ const typeOf = (urn: string) => (String(urn).split("::")[2] ?? "").split("$").po
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const known = (v: unknown): string | undefined => (typeof v === "string" && v !== UNKNOWN && v !== "" ? v : undefined);
 
+/**
+ * A host's resources in the order they apply on it. The engine's step order is not
+ * stable for resources that do not depend on each other (a reboot gate and an install),
+ * and a plan that reorders itself from one preview to the next reads as a change.
+ */
+const ORDER = ["HostFacts", "ModulesOverlay", "DeveloperContainer", "RebootGate", "ModuleInstall", "ModuleLoad"];
+const rank = (type: string) => {
+  const i = ORDER.indexOf(type.split(":").pop() ?? "");
+  return i < 0 ? ORDER.length : i;
+};
+
 /** Pulumi's own marks: + create, ~ update, +- replace, - delete; undefined when nothing changes. */
 function mark(op: string): string | undefined {
   const marks: Record<string, string> = { create: "+", update: "~", replace: "+-", "create-replacement": "+-", "delete-replaced": "+-", delete: "-" };
@@ -52,6 +63,10 @@ function what(type: string, name: string, inputs: Record<string, any>): string {
   }
 }
 
+/** By kind in the order they apply, then by text: the same plan reads the same every time. */
+const inApplyOrder = (changes: Iterable<{ rank: number; line: string }>) =>
+  [...changes].sort((a, b) => a.rank - b.rank || a.line.localeCompare(b.line)).map((c) => c.line);
+
 /**
  * The fleet's builds first ("builds:", one line each, only when some change), then per host
  * what changes, one resource a line ("  + install kmod-pair for 6.1.0-50-cloud-amd64 (built on h1)"); a host whose
@@ -59,7 +74,7 @@ function what(type: string, name: string, inputs: Record<string, any>): string {
  */
 export function planByHost(preview: { steps?: Step[] }): string[] {
   const builds = new Map<string, string>();
-  const hosts = new Map<string, Map<string, string>>();
+  const hosts = new Map<string, Map<string, { rank: number; line: string }>>();
   const changesOf = (host: string) => hosts.get(host) ?? hosts.set(host, new Map()).get(host)!;
   for (const step of preview.steps ?? []) {
     const state = step.newState ?? step.oldState ?? {};
@@ -74,10 +89,10 @@ export function planByHost(preview: { steps?: Step[] }): string[] {
     }
     if (!state.parent || typeOf(state.parent) !== HOST_TYPE) continue;
     const changes = changesOf(nameOf(state.parent));
-    if (m && !changes.has(step.urn)) changes.set(step.urn, line());
+    if (m && !changes.has(step.urn)) changes.set(step.urn, { rank: rank(type), line: line() });
   }
   return [
     ...(builds.size ? ["builds:", ...[...builds.values()].sort()] : []),
-    ...[...hosts].sort(([a], [b]) => a.localeCompare(b)).flatMap(([host, changes]) => (changes.size ? [`${host}:`, ...changes.values()] : [`${host}: no changes`])),
+    ...[...hosts].sort(([a], [b]) => a.localeCompare(b)).flatMap(([host, changes]) => (changes.size ? [`${host}:`, ...inApplyOrder(changes.values())] : [`${host}: no changes`])),
   ];
 }

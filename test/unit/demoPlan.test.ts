@@ -71,6 +71,16 @@ describe("planByHost", () => {
     ]);
   });
 
+  it("lists a host's resources in the order they apply, whatever order the engine's steps come in", () => {
+    const gate = res("h2", "RebootGate", "h2-reboot-gate", "create", { sets: ["pair"] });
+    const install = res("h2", "ModuleInstall", "h2-pair-install-a", "create", { set: "pair", builder: "h1" });
+    const load = res("h2", "ModuleLoad", "h2-pair-load", "create", { modules: ["pair_provider"] });
+    const facts = res("h2", "HostFacts", "h2-facts", "create");
+    const expected = ["h2:", "  + facts", "  + reboot gate for pair", "  + install pair (built on h1)", "  + load pair_provider"];
+    expect(planByHost({ steps: [facts, gate, install, load] })).toEqual(expected);
+    expect(planByHost({ steps: [load, install, facts, gate] })).toEqual(expected);
+  });
+
   it("says when an artifact missing from the store is taken back from a host, not built", () => {
     const steps = [build("build-pair-k1-x86_64", "update", { set: "pair", kernelRelease: "k1", builder: "h1", obtain: "take back from h2" }), { op: "same", urn: host("h1"), newState: { type: "kmod-fleet:index:Host" } }];
     expect(planByHost({ steps })).toEqual(["builds:", "  ~ pair for k1: take back from h2 into the artifact store", "h1: no changes"]);
