@@ -181,15 +181,16 @@ export function startReleaseServer(opts: ReleaseServerOptions): Promise<ReleaseS
     const table = modes();
     const mode: ReleaseMode = (version && table.versions[version]) || table.default;
     let bytes = 0;
-    const finish = (status: number) => {
-      const rec: RequestRecord = { time: new Date().toISOString(), method: req.method ?? "?", path: urlPath, status, bytes, mode, remote: req.socket.remoteAddress ?? "" };
+    // Every request is recorded once, when its response closes: a client that has its
+    // content-length closes first, and a piped file may then never reach its end.
+    res.once("close", () => {
+      const rec: RequestRecord = { time: new Date().toISOString(), method: req.method ?? "?", path: urlPath, status: res.statusCode, bytes, mode, remote: req.socket.remoteAddress ?? "" };
       requests.push(rec);
       if (opts.requestLog) fs.appendFile(opts.requestLog, JSON.stringify(rec) + "\n", () => undefined);
-    };
+    });
     const fail = (status: number, msg: string) => {
       res.writeHead(status, { "content-type": "text/plain" });
       res.end(msg + "\n");
-      finish(status);
     };
     if (req.method !== "GET" && req.method !== "HEAD") return fail(405, "only GET and HEAD");
     let file = path.join(root, ...segments);
@@ -206,16 +207,10 @@ export function startReleaseServer(opts: ReleaseServerOptions): Promise<ReleaseS
     }
     if (!st.isFile()) return fail(404, "not found");
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(st.size) });
-    if (req.method === "HEAD") {
-      res.end();
-      return finish(200);
-    }
+    if (req.method === "HEAD") return res.end();
     let stream: NodeJS.ReadableStream = fs.createReadStream(file);
     if (mode === "corrupt-image" && isImage) stream = stream.pipe(flipByteAt(Math.floor(st.size / 2)));
     stream.on("data", (d: Buffer) => (bytes += d.length));
-    // Recorded when the response closes, not when the file ends: a client that has its
-    // content-length closes first, and the piped file may then never reach its end.
-    res.once("close", () => finish(200));
     stream.on("error", () => res.destroy());
     stream.pipe(res);
   });
