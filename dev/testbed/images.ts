@@ -6,6 +6,7 @@ import { haveCommand, runOk } from "./exec";
 import { BOARD, GROUP, IN_TREE, TESTBED_DIR, cacheDir, devContainerHash, hostImageHash, kernelPackages, testKernels } from "./recipe";
 import { publishRelease, IMAGE_NAME } from "./releaseServer";
 import { ensureSigningKey, SigningKey } from "./signingKey";
+import { withCacheLock } from "./cacheLock";
 
 export interface Images {
   /** base.qcow2, vmlinuz-<kver>, initrd.img-<kver> */
@@ -93,10 +94,17 @@ function pruneOld(kind: string, keep: string): void {
   }
 }
 
-/** Builds whatever is missing (host image and developer containers in parallel), then signs and publishes. */
+/**
+ * Builds whatever is missing (host image and developer containers in parallel), then signs
+ * and publishes; one process at a time (another waits, then finds the images built).
+ */
 export async function ensureImages(): Promise<Images> {
   const missing = missingPrerequisites();
   if (missing.length) throw new Error(`the test fleet cannot be built; missing: ${missing.join("; ")}. Install the packages listed in .ci/apt-packages.`);
+  return withCacheLock(path.join(cacheDir(), "images.lock"), "the test fleet's images", buildMissingImages, log);
+}
+
+async function buildMissingImages(): Promise<Images> {
   const debs = await ensureKernelPackages();
   const hostName = `host-${hostImageHash()}`;
   const devName = `dev-${devContainerHash()}`;
