@@ -38,7 +38,10 @@ wait "$kernel" || kernel_status=$?
 echo "=== npm run test:kernel (ran in the background; its output, $logs/kernel.log)"
 cat "$logs/kernel.log"
 [ "$status" -ne 0 ] || status=$kernel_status
-if ! wait "$images"; then
+if wait "$images"; then
+    echo "=== the fleet's images (built in the background; $logs/images-build.log)"
+    grep '^testbed: ' "$logs/images-build.log" || true
+else
     echo "=== the background build of the fleet's images failed; the fleet tests build again and say why. The end of $logs/images-build.log:"
     tail -n 30 "$logs/images-build.log"
 fi
