@@ -7,6 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { isAlive, run, runOk, sleep } from "./exec";
 import { ensureImages, missingPrerequisites } from "./images";
+import { guestStall } from "./guestStall";
 import { kernelOfVersion, readChannel, startChannel } from "./channel";
 import { BOARD, GROUP, SOURCES_COMMAND, TESTBED_DIR, TestKernel, cacheDir, testKernels } from "./recipe";
 import { channelUrlTemplates, devContainerUrlTemplate } from "./releaseServer";
@@ -137,9 +138,28 @@ function readPid(file: string): number | undefined {
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
-/** Waits until SSH on the host answers (and, if given, reports a boot id other than `notBootId`). */
+// How long a guest that reported a stall may stay silent on SSH before it is power-cycled.
+const STALL_SILENCE_MS = 90_000;
+
+function serialConsole(host: FleetHost): string {
+  const f = path.join(host.dir, "serial.log");
+  return fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "";
+}
+
+/** Ends the host's QEMU (its disk closed cleanly unless it ignores SIGTERM); host-loop.sh boots it again. */
+async function powerCycle(host: FleetHost): Promise<void> {
+  await stopPid(readPid(path.join(host.dir, "qemu.pid")), `qemu of ${host.name}`);
+}
+
+/**
+ * Waits until SSH on the host answers (and, if given, reports a boot id other than
+ * `notBootId`). A guest whose kernel reports a stalled CPU and that stays silent is
+ * power-cycled once, with a line saying so, and waited for again.
+ */
 async function waitForSsh(host: FleetHost, timeoutSeconds: number, notBootId?: string): Promise<string> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
+  let deadline = Date.now() + timeoutSeconds * 1000;
+  let lastAnswer = Date.now();
+  let powerCycled = false;
   for (;;) {
     const failed = path.join(host.dir, "failed");
     if (fs.existsSync(failed)) {
@@ -148,8 +168,16 @@ async function waitForSsh(host: FleetHost, timeoutSeconds: number, notBootId?: s
     const r = await sshCapture(host, "cat /proc/sys/kernel/random/boot_id", 20_000);
     const bootId = r.stdout.trim();
     if (r.code === 0 && bootId && bootId !== notBootId) return bootId;
-    if (Date.now() > deadline) {
-      throw new Error(`${host.name}: SSH on 127.0.0.1:${host.sshPort} did not answer within ${timeoutSeconds} s (last ssh error: ${r.stderr.trim() || "none"}); last lines of its serial console (${path.join(host.dir, "serial.log")}):\n${serialTail(host)}`);
+    if (r.code === 0) lastAnswer = Date.now();
+    const stall = !powerCycled && Date.now() - lastAnswer > STALL_SILENCE_MS ? guestStall(serialConsole(host)) : null;
+    if (stall) {
+      log(`${host.name}: its kernel reports "${stall}" and SSH has been silent for ${((Date.now() - lastAnswer) / 1000).toFixed(0)} s: an emulator stall; power-cycling it once`);
+      await powerCycle(host);
+      powerCycled = true;
+      lastAnswer = Date.now();
+      deadline = Date.now() + timeoutSeconds * 1000;
+    } else if (Date.now() > deadline) {
+      throw new Error(`${host.name}: SSH on 127.0.0.1:${host.sshPort} did not answer within ${timeoutSeconds} s${powerCycled ? " after a power cycle (its kernel had reported a stalled CPU)" : ""} (last ssh error: ${r.stderr.trim() || "none"}); last lines of its serial console (${path.join(host.dir, "serial.log")}):\n${serialTail(host)}`);
     }
     await sleep(2000);
   }

@@ -104,10 +104,14 @@ rm -f "$root"/boot/initrd.img-* "$root"/boot/System.map-*
 slim_rootfs "$root"
 
 echo "== make image" >&2
-make_ext4 "$root" "$work/base.raw" 64 tbroot
 # A sparse 4 GiB file system: room for developer containers and builds in each overlay.
+# Its inode tables and journal are written here, once (lazy_*_init=0). Left lazy, every
+# fresh host's kernel zeroes them in the background after its first boot (ext4lazyinit):
+# tens of MiB written through qcow2 while three TCG guests boot at once, which is when a
+# guest of CI's run stalled (soft lockup in ext4lazyinit) and never answered SSH.
+rm -f "$work/base.raw"
 truncate -s 4G "$work/base.raw"
-resize2fs -f "$work/base.raw" >/dev/null 2>&1
+mkfs.ext4 -q -F -L tbroot -m 0 -E root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0 -d "$root" "$work/base.raw"
 qemu-img convert -O qcow2 "$work/base.raw" "$out/base.qcow2"
 rm -rf "$work"
 echo "== host image ready in $out" >&2
