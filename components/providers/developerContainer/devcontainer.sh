@@ -72,8 +72,15 @@ create)
   fi
 
   sha=$(sha256sum "$tmp/image.bz2" | cut -d' ' -f1)
-  say "decompressing"
-  bunzip2 -c "$tmp/image.bz2" > "$tmp/image.bin"
+  # Flatcar's image ships lbzip2, which decompresses on every CPU: minutes less than
+  # bunzip2 for an image of several GB. bunzip2 where a host has no lbzip2.
+  if command -v lbzip2 >/dev/null 2>&1; then
+    say "decompressing (lbzip2, $(nproc) CPUs)"
+    lbzip2 -d -c < "$tmp/image.bz2" > "$tmp/image.bin"
+  else
+    say "decompressing (bunzip2)"
+    bunzip2 -c < "$tmp/image.bz2" > "$tmp/image.bin"
+  fi
   mkdir -p "$dir"
   mv "$tmp/image.bin" "$image"
   printf 'url=%s\nsha256=%s\nfingerprint=%s\nsize=%s\nclaim=%s\n' "$IMAGE_URL" "$sha" "$(echo "$signer" | head -n 1)" "$(stat -c %s "$image")" "$claim" > "$stamp"

@@ -20,7 +20,8 @@ mkdir -p "$work" "$out"
 trap 'chroot_release' EXIT
 
 # gpg-agent: `gpg --import` wants an agent even for public keys (Flatcar has one).
-pkgs=systemd,systemd-sysv,openssh-server,kmod,udev,iproute2,systemd-container,dbus,gpg,gpg-agent,gpgv,curl,ca-certificates,bzip2,initramfs-tools,linux-base,procps
+# bzip2 and lbzip2: Flatcar's image has both (coreos-base/coreos).
+pkgs=systemd,systemd-sysv,openssh-server,kmod,udev,iproute2,systemd-container,dbus,gpg,gpg-agent,gpgv,curl,ca-certificates,bzip2,lbzip2,initramfs-tools,linux-base,procps
 echo "== debootstrap host rootfs" >&2
 debootstrap --variant=minbase --include="$pkgs" "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; die "debootstrap failed (log: $work/debootstrap.log)"; }
