@@ -126,10 +126,16 @@ export async function sshCapture(host: FleetHost, command: string, timeoutMs = 6
   return run("ssh", [...sshArgs(host), command], { timeoutMs });
 }
 
+const serialLog = (host: FleetHost) => path.join(host.dir, "serial.log");
+
+/** The host's serial console since the fleet came up ("" before QEMU wrote to it). */
+function serialConsole(host: FleetHost): string {
+  return fs.existsSync(serialLog(host)) ? fs.readFileSync(serialLog(host), "utf8") : "";
+}
+
 function serialTail(host: FleetHost, lines = 40): string {
-  const f = path.join(host.dir, "serial.log");
-  if (!fs.existsSync(f)) return "(no serial console log)";
-  return fs.readFileSync(f, "utf8").split("\n").slice(-lines).join("\n");
+  if (!fs.existsSync(serialLog(host))) return "(no serial console log)";
+  return serialConsole(host).split("\n").slice(-lines).join("\n");
 }
 
 function readPid(file: string): number | undefined {
@@ -140,11 +146,6 @@ function readPid(file: string): number | undefined {
 
 // How long a guest that reported a stall may stay silent on SSH before it is power-cycled.
 const STALL_SILENCE_MS = 90_000;
-
-function serialConsole(host: FleetHost): string {
-  const f = path.join(host.dir, "serial.log");
-  return fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "";
-}
 
 /** Ends the host's QEMU (its disk closed cleanly unless it ignores SIGTERM); host-loop.sh boots it again. */
 async function powerCycle(host: FleetHost): Promise<void> {
@@ -163,7 +164,7 @@ async function waitForSsh(host: FleetHost, timeoutSeconds: number, notBootId?: s
   for (;;) {
     const failed = path.join(host.dir, "failed");
     if (fs.existsSync(failed)) {
-      throw new Error(`${host.name}: ${fs.readFileSync(failed, "utf8").trim()}; last lines of its serial console (${path.join(host.dir, "serial.log")}):\n${serialTail(host)}`);
+      throw new Error(`${host.name}: ${fs.readFileSync(failed, "utf8").trim()}; last lines of its serial console (${serialLog(host)}):\n${serialTail(host)}`);
     }
     const r = await sshCapture(host, "cat /proc/sys/kernel/random/boot_id", 20_000);
     const bootId = r.stdout.trim();
@@ -177,7 +178,7 @@ async function waitForSsh(host: FleetHost, timeoutSeconds: number, notBootId?: s
       lastAnswer = Date.now();
       deadline = Date.now() + timeoutSeconds * 1000;
     } else if (Date.now() > deadline) {
-      throw new Error(`${host.name}: SSH on 127.0.0.1:${host.sshPort} did not answer within ${timeoutSeconds} s${powerCycled ? " after a power cycle (its kernel had reported a stalled CPU)" : ""} (last ssh error: ${r.stderr.trim() || "none"}); last lines of its serial console (${path.join(host.dir, "serial.log")}):\n${serialTail(host)}`);
+      throw new Error(`${host.name}: SSH on 127.0.0.1:${host.sshPort} did not answer within ${timeoutSeconds} s${powerCycled ? " after a power cycle (its kernel had reported a stalled CPU)" : ""} (last ssh error: ${r.stderr.trim() || "none"}); last lines of its serial console (${serialLog(host)}):\n${serialTail(host)}`);
     }
     await sleep(2000);
   }
