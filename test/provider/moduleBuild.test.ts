@@ -37,7 +37,11 @@ exec unshare -m --propagation private env "\${envs[@]}" bash -c "$setup; exec \\
 // each name in <dir>/modules, holding the kernel release and <dir>/version.
 const MAKE = `for a in "$@"; do case "$a" in M=*) M=\${a#M=} ;; KBUILD_EXTRA_SYMBOLS=*) X=\${a#*=} ;; KERNELRELEASE=*) K=\${a#*=} ;; -*) ;; *) T=$a ;; esac; done
 # olddefconfig: a tree's "selects" file holds what another option selects back on.
-case "$T" in olddefconfig) [ -f selects ] && cat selects >> "$KCONFIG_CONFIG"; exit 0 ;; modules_prepare) exit 0 ;; esac
+# modules_prepare: leaves include/config/auto.conf, as the real one does, and says it ran.
+case "$T" in
+olddefconfig) echo "make olddefconfig" >> /mnt/prepare.calls; [ -f selects ] && cat selects >> "$KCONFIG_CONFIG"; exit 0 ;;
+modules_prepare) mkdir -p include/config && touch include/config/auto.conf && echo "make modules_prepare" >> /mnt/prepare.calls; exit 0 ;;
+esac
 d=$M; [ "\${M#/}" = "$M" ] && d=$PWD/$M
 echo "make M=$M extra=[$X]" >> /mnt/make.calls
 [ -f "$d/broken" ] && { echo "$d/x.c:1:1: error: $(cat "$d/broken")"; exit 2; }
@@ -182,6 +186,46 @@ describe("a rebuild never costs the installed modules", () => {
     await moduleBuildProvider.delete!("id", b2);
     expect(fs.existsSync(`${root}/work`)).toBe(false);
     expect(fs.existsSync(`${root}/work2`)).toBe(false);
+  });
+});
+
+describe("the kernel tree is prepared once per config", () => {
+  const calls = () => (fs.existsSync(`${root}/work/jobs/${K}/s/prepare.calls`) ? fs.readFileSync(`${root}/work/jobs/${K}/s/prepare.calls`, "utf8") : "");
+  const prepared = () => calls().includes("make modules_prepare");
+  it("a rebuild with the same config skips modules_prepare; an in-tree set's options prepare the tree again, and so does the next build with the running config", async () => {
+    const b1 = await build();
+    expect(prepared()).toBe(true);
+    fs.writeFileSync(`${root}/pair/version`, "v2");
+    const b2 = await rebuild(b1, { sourceHash: "v2", sourceIdentity: "v2" });
+    expect(prepared()).toBe(false);
+    expect(fs.readFileSync(`${root}/work/logs/s-${K}.log`, "utf8")).toContain("make modules_prepare: already done for this config");
+    await hostStep(spec, "building", buildScript, "build", {
+      KERNEL: K, SET: "s", IMAGE: "/nonexistent", WORK_DIR: `${root}/work`, MODULES_DIR: `${root}/modules`, KERNEL_CONFIG: `${root}/running.config`,
+      SOURCES_COMMAND: `cp -a ${root}/tree linux`, SOURCE_KIND: "inTree", OPTIONS: "ALPHA=m", DIRECTORIES: "a", GIT_URL: "", GIT_REF: "",
+    }, 60);
+    expect(prepared()).toBe(true);
+    fs.writeFileSync(`${root}/pair/version`, "v3");
+    const b3 = await rebuild(b2, { sourceHash: "v3", sourceIdentity: "v3" });
+    expect(b3.failure).toBe("");
+    expect(prepared()).toBe(true);
+    expect(fs.readFileSync(`${root}/work/src/${K}/linux/.config`, "utf8")).toBe("CONFIG_MODULES=y\n");
+    expect(fs.readFileSync(`${root}/work/jobs/${K}/s/prepare.calls`, "utf8")).toBe("make olddefconfig\nmake modules_prepare\n");
+    // A tree fetched again (another kernel's sources were there) is prepared again.
+    fs.writeFileSync(`${root}/work/src/${K}/.kmod-fleet-kernel`, "another\n");
+    fs.writeFileSync(`${root}/pair/version`, "v4");
+    await rebuild(b3, { sourceHash: "v4", sourceIdentity: "v4" });
+    expect(prepared()).toBe(true);
+  });
+  it("a tree whose .config is already the wanted config (a release's own tree) is not run through Kconfig, only prepared", async () => {
+    fs.copyFileSync(`${root}/running.config`, `${root}/tree/.config`);
+    try {
+      const b = await build();
+      expect(b.failure).toBe("");
+      expect(calls()).toBe("make modules_prepare\n");
+      expect(fs.readFileSync(`${root}/work/logs/s-${K}.log`, "utf8")).toContain("make olddefconfig: the tree's .config is already this config");
+    } finally {
+      fs.rmSync(`${root}/tree/.config`);
+    }
   });
 });
 

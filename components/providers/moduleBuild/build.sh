@@ -77,6 +77,7 @@ set -eu
 set -o pipefail
 set -f # OPTIONS and DIRECTORIES are split into words, never globbed
 if [ ! -f /usr/src/linux/Makefile ] || [ "$(cat /usr/src/.kmod-fleet-kernel 2>/dev/null)" != "$KERNEL" ]; then
+  rm -f /usr/src/.kmod-fleet-prepared
   say "fetching kernel sources for $KERNEL: $SOURCES_COMMAND"
   (cd /usr/src && bash -c "$SOURCES_COMMAND")
   [ -f /usr/src/linux/Makefile ] || { echo "the sources command left no kernel tree at /usr/src/linux" >&2; exit 5; }
@@ -105,7 +106,7 @@ fi
 # the tree remembers the running config it was last prepared for, and a wanted config
 # that resolves to the tree's own .config is not copied, so make finds the tree prepared.
 if [ -n "$OPTIONS" ] || ! cmp -s /mnt/kernel.config .kmod-fleet-config || [ ! -f include/config/auto.conf ]; then
-  rm -f .kmod-fleet-config
+  rm -f .kmod-fleet-config /usr/src/.kmod-fleet-prepared
   cp /mnt/kernel.config /mnt/wanted.config
   # OPTIONS: NAME=m or NAME=y (a bare NAME means =m); NAME=n keeps an optional feature off
   # (a preflight's "Would work" variant).
@@ -116,8 +117,15 @@ if [ -n "$OPTIONS" ] || ! cmp -s /mnt/kernel.config .kmod-fleet-config || [ ! -f
     *) scripts/config --file /mnt/wanted.config --module "${o%=m}" ;;
     esac
   done
-  say "make olddefconfig"
-  KCONFIG_CONFIG=/mnt/wanted.config mk olddefconfig > /dev/null
+  # A tree whose .config is already the wanted one (a release's own tree, built for the
+  # config its developer container ships) needs no Kconfig run: that .config is Kconfig's
+  # own output. modules_prepare below still runs, and syncs it if the compiler changed.
+  if cmp -s /mnt/wanted.config .config; then
+    say "make olddefconfig: the tree's .config is already this config"
+  else
+    say "make olddefconfig"
+    KCONFIG_CONFIG=/mnt/wanted.config mk olddefconfig > /dev/null
+  fi
   for o in $OPTIONS; do
     case "$o" in
     *=n)
@@ -131,8 +139,18 @@ if [ -n "$OPTIONS" ] || ! cmp -s /mnt/kernel.config .kmod-fleet-config || [ ! -f
   done
   cmp -s /mnt/wanted.config .config || cp /mnt/wanted.config .config
 fi
-say "make modules_prepare"
-mk modules_prepare
+# modules_prepare builds nothing on a tree it prepared before, but reading the tree's
+# makefiles to find that out takes most of a minute under emulation. So it runs only when
+# .config, the compiler or the kernel differ from its last success here; every change of
+# .config above forgets that stamp first, so an interrupted prepare is never skipped.
+prepared_for=$( { cat .config; gcc --version | head -n 1; echo "$KERNEL"; } | sha256sum | cut -d' ' -f1)
+if [ "$(cat /usr/src/.kmod-fleet-prepared 2>/dev/null)" = "$prepared_for" ] && [ -f include/config/auto.conf ]; then
+  say "make modules_prepare: already done for this config"
+else
+  say "make modules_prepare"
+  mk modules_prepare
+  echo "$prepared_for" > /usr/src/.kmod-fleet-prepared
+fi
 [ -n "$OPTIONS" ] || cp /mnt/kernel.config .kmod-fleet-config
 INSIDE
 }
