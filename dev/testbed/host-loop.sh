@@ -21,8 +21,8 @@ while [ ! -e "$hostdir/stop" ]; do
     started=$(date +%s)
     # The CPU model: Nehalem (SSE4.2, no AVX), not "max". Under TCG, glibc's AVX2 string
     # functions and 5-level page tables are slow to emulate: in an idle guest, depmod over
-    # the kernel's modules took 38 s against 166 s with "max", modules_prepare 146 s against
-    # 226 s. TESTBED_CPU chooses another model, to measure again.
+    # the kernel's modules took 38 s against 166 s with "max", a first modules_prepare 146 s
+    # against 226 s. TESTBED_CPU chooses another model, to measure again.
     qemu-system-x86_64 -accel tcg -machine q35 -cpu "${TESTBED_CPU:-Nehalem}" -m "$mem" -smp "$cpus" \
         -name "testbed-$(basename "$hostdir")" -display none -no-reboot \
         -chardev "file,id=ser0,path=$log,append=on" -serial chardev:ser0 -monitor none \

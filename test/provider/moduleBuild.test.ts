@@ -137,6 +137,13 @@ const installed = (name = "pair") => fs.readFileSync(`${root}/modules/${K}/extra
 const built = (name: string) => fs.readFileSync(`${root}/work/jobs/${K}/s/out/${name}.ko`, "utf8").trim();
 const previous = () => `${root}/work/previous/${K}/s`;
 
+/** build.sh's build of an in-tree set "s" of these directories and options. */
+const inTree = (directories: string, options = "ALPHA=m BETA=m GAMMA=y") =>
+  hostStep(spec, "building", buildScript, "build", {
+    KERNEL: K, SET: "s", IMAGE: "/nonexistent", WORK_DIR: `${root}/work`, MODULES_DIR: `${root}/modules`, KERNEL_CONFIG: `${root}/running.config`,
+    SOURCES_COMMAND: `cp -a ${root}/tree linux`, SOURCE_KIND: "inTree", OPTIONS: options, DIRECTORIES: directories, GIT_URL: "", GIT_REF: "",
+  }, 60);
+
 describe("a rebuild never costs the installed modules", () => {
   it("a source that does not compile: the build records the error with the log's end and path, each install reports it, and the installed modules and the kernel tree stay", async () => {
     const b1 = await build();
@@ -199,10 +206,7 @@ describe("the kernel tree is prepared once per config", () => {
     const b2 = await rebuild(b1, { sourceHash: "v2", sourceIdentity: "v2" });
     expect(prepared()).toBe(false);
     expect(fs.readFileSync(`${root}/work/logs/s-${K}.log`, "utf8")).toContain("make modules_prepare: already done for this config");
-    await hostStep(spec, "building", buildScript, "build", {
-      KERNEL: K, SET: "s", IMAGE: "/nonexistent", WORK_DIR: `${root}/work`, MODULES_DIR: `${root}/modules`, KERNEL_CONFIG: `${root}/running.config`,
-      SOURCES_COMMAND: `cp -a ${root}/tree linux`, SOURCE_KIND: "inTree", OPTIONS: "ALPHA=m", DIRECTORIES: "a", GIT_URL: "", GIT_REF: "",
-    }, 60);
+    await inTree("a", "ALPHA=m");
     expect(prepared()).toBe(true);
     fs.writeFileSync(`${root}/pair/version`, "v3");
     const b3 = await rebuild(b2, { sourceHash: "v3", sourceIdentity: "v3" });
@@ -230,11 +234,6 @@ describe("the kernel tree is prepared once per config", () => {
 });
 
 describe("in-tree directories", () => {
-  const inTree = (directories: string, options = "ALPHA=m BETA=m GAMMA=y") =>
-    hostStep(spec, "building", buildScript, "build", {
-      KERNEL: K, SET: "s", IMAGE: "/nonexistent", WORK_DIR: `${root}/work`, MODULES_DIR: `${root}/modules`, KERNEL_CONFIG: `${root}/running.config`,
-      SOURCES_COMMAND: `cp -a ${root}/tree linux`, SOURCE_KIND: "inTree", OPTIONS: options, DIRECTORIES: directories, GIT_URL: "", GIT_REF: "",
-    }, 60);
 
   it("a directory whose modules use another's symbols is built after it, with its Module.symvers", async () => {
     const r = await inTree("b a");
