@@ -142,9 +142,10 @@ fi
 # modules_prepare builds nothing on a tree it prepared before, but reading the tree's
 # makefiles to find that out takes most of a minute under emulation. So it runs only when
 # .config, the compiler or the kernel differ from its last success here; every change of
-# .config above forgets that stamp first, so an interrupted prepare is never skipped.
+# .config above (taken as well when auto.conf is missing) forgets that stamp first, so an
+# interrupted prepare is never skipped.
 prepared_for=$( { cat .config; gcc --version | head -n 1; echo "$KERNEL"; } | sha256sum | cut -d' ' -f1)
-if [ "$(cat /usr/src/.kmod-fleet-prepared 2>/dev/null)" = "$prepared_for" ] && [ -f include/config/auto.conf ]; then
+if [ "$(cat /usr/src/.kmod-fleet-prepared 2>/dev/null)" = "$prepared_for" ]; then
   say "make modules_prepare: already done for this config"
 else
   say "make modules_prepare"
