@@ -5,7 +5,7 @@
 // store. Builds are shared: one per kernel and module set, on the first host by name that
 // runs that kernel; every other host of the kernel installs the artifact. The last scenario
 // needs only a fresh fleet: `-t "a user's program"` runs it alone.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -18,6 +18,7 @@ import { startRegistry } from "../registry/registry";
 import { projectCopy } from "../registry/projectCopy";
 import { RegistryArtifactStore } from "../../artifacts/registryStore";
 import { Watcher } from "./watcher";
+import { busyPercent, cpuTimes, type CpuTimes } from "./machineLoad";
 
 const HOSTS = ["h1", "h2", "h3"];
 // The demo's own stack (repo backend .pulumi/), so the test runs exactly what a newcomer does.
@@ -34,6 +35,10 @@ const before: Record<string, string> = {};
 const kernels: Record<string, string> = {};
 const osVersions: Record<string, string> = {};
 const timings: Record<string, number> = {};
+// Per scenario (its name up to the first colon): seconds, and how busy the machine's CPUs were.
+const load: Record<string, { seconds: number; busyPercent?: number }> = {};
+const lifecycleStart = { at: Date.now(), cpu: cpuTimes() };
+let scenarioStart: { at: number; cpu: CpuTimes | undefined };
 
 function names(steps: { name: string }[]): string[] {
   return [...new Set(steps.map((s) => s.name))].sort();
@@ -107,10 +112,21 @@ beforeAll(async () => {
   stack.init(demoFleetConfig(baseFleet), fs.readFileSync(testbed.keyPath(), "utf8"));
 }, 1_800_000);
 
+beforeEach(() => {
+  scenarioStart = { at: Date.now(), cpu: cpuTimes() };
+});
+
+afterEach((ctx) => {
+  load[ctx.task.name.split(":")[0]] = { seconds: Math.round((Date.now() - scenarioStart.at) / 1000), busyPercent: busyPercent(scenarioStart.cpu, cpuTimes()) };
+});
+
 afterAll(async () => {
+  load.whole = { seconds: Math.round((Date.now() - lifecycleStart.at) / 1000), busyPercent: busyPercent(lifecycleStart.cpu, cpuTimes()) };
   console.log(`e2e phase timings (s): ${JSON.stringify(timings)}`);
+  console.log(`e2e scenarios, seconds and busy CPU (%): ${JSON.stringify(load)}`);
   fs.mkdirSync(path.join(repoRoot, ".cache", "e2e"), { recursive: true });
   fs.writeFileSync(path.join(repoRoot, ".cache", "e2e", "timings.json"), JSON.stringify(timings, null, 2) + "\n");
+  fs.writeFileSync(path.join(repoRoot, ".cache", "e2e", "load.json"), JSON.stringify(load, null, 2) + "\n");
   await testbed.down();
 }, 120_000);
 
