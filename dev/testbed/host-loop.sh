@@ -19,8 +19,8 @@ while [ ! -e "$hostdir/stop" ]; do
     kver=$(cat "$hostdir/kernel")
     echo "=== testbed: boot $(date -u +%FT%TZ) kernel $kver" >>"$log"
     started=$(date +%s)
-    # The CPU model: "max" unless TESTBED_CPU names another, to measure (docs/testbed.md has
-    # what Nehalem gained and lost: depmod 4 times faster, SSH and the lifecycle slower).
+    # The CPU model: "max" unless TESTBED_CPU names another, to measure (docs/testbed.md
+    # compares them: none is faster at the hosts' work; Intel models add Meltdown's PTI).
     qemu-system-x86_64 -accel tcg -machine q35 -cpu "${TESTBED_CPU:-max}" -m "$mem" -smp "$cpus" \
         -name "testbed-$(basename "$hostdir")" -display none -no-reboot \
         -chardev "file,id=ser0,path=$log,append=on" -serial chardev:ser0 -monitor none \
