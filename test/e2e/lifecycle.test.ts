@@ -18,7 +18,7 @@ import { startRegistry } from "../registry/registry";
 import { projectCopy } from "../registry/projectCopy";
 import { RegistryArtifactStore } from "../../artifacts/registryStore";
 import { Watcher } from "./watcher";
-import { busyPercent, cpuTimes, type CpuTimes } from "./machineLoad";
+import { measureSpan, type SpanLoad } from "./machineLoad";
 
 const HOSTS = ["h1", "h2", "h3"];
 // The demo's own stack (repo backend .pulumi/), so the test runs exactly what a newcomer does.
@@ -36,9 +36,9 @@ const kernels: Record<string, string> = {};
 const osVersions: Record<string, string> = {};
 const timings: Record<string, number> = {};
 // Per scenario (its name up to the first colon): seconds, and how busy the machine's CPUs were.
-const load: Record<string, { seconds: number; busyPercent?: number }> = {};
-const lifecycleStart = { at: Date.now(), cpu: cpuTimes() };
-let scenarioStart: { at: number; cpu: CpuTimes | undefined };
+const load: Record<string, SpanLoad> = {};
+const endLifecycle = measureSpan();
+let endScenario: () => SpanLoad;
 
 function names(steps: { name: string }[]): string[] {
   return [...new Set(steps.map((s) => s.name))].sort();
@@ -113,15 +113,15 @@ beforeAll(async () => {
 }, 1_800_000);
 
 beforeEach(() => {
-  scenarioStart = { at: Date.now(), cpu: cpuTimes() };
+  endScenario = measureSpan();
 });
 
 afterEach((ctx) => {
-  load[ctx.task.name.split(":")[0]] = { seconds: Math.round((Date.now() - scenarioStart.at) / 1000), busyPercent: busyPercent(scenarioStart.cpu, cpuTimes()) };
+  load[ctx.task.name.split(":")[0]] = endScenario();
 });
 
 afterAll(async () => {
-  load.whole = { seconds: Math.round((Date.now() - lifecycleStart.at) / 1000), busyPercent: busyPercent(lifecycleStart.cpu, cpuTimes()) };
+  load.whole = endLifecycle();
   console.log(`e2e phase timings (s): ${JSON.stringify(timings)}`);
   console.log(`e2e scenarios, seconds and busy CPU (%): ${JSON.stringify(load)}`);
   fs.mkdirSync(path.join(repoRoot, ".cache", "e2e"), { recursive: true });

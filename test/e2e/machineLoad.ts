@@ -31,3 +31,16 @@ export function busyPercent(from: CpuTimes | undefined, to: CpuTimes | undefined
   if (!from || !to || to.total <= from.total) return undefined;
   return Math.round((100 * (to.busy - from.busy)) / (to.total - from.total));
 }
+
+/** What a span of a test took: its seconds, and how busy the CPUs were (when known). */
+export interface SpanLoad {
+  seconds: number;
+  busyPercent?: number;
+}
+
+/** Starts a span now; the function it returns ends it and says what it took. */
+export function measureSpan(): () => SpanLoad {
+  const at = Date.now();
+  const cpu = cpuTimes();
+  return () => ({ seconds: Math.round((Date.now() - at) / 1000), busyPercent: busyPercent(cpu, cpuTimes()) });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { busyPercent, cpuTimes } from "../e2e/machineLoad";
+import { busyPercent, cpuTimes, measureSpan } from "../e2e/machineLoad";
 
 describe("the machine's CPU load over a span (the VM tests' per-scenario figure)", () => {
   it("is the busy share of the CPU time between two readings", () => {
@@ -19,5 +19,15 @@ describe("the machine's CPU load over a span (the VM tests' per-scenario figure)
     expect(a.busy).toBeLessThanOrEqual(a.total);
     expect(b.total).toBeGreaterThanOrEqual(a.total);
     expect(b.busy).toBeGreaterThanOrEqual(a.busy);
+  });
+
+  it("a span says its seconds and its busy share", async () => {
+    const end = measureSpan();
+    // 200 ms: tens of clock ticks on any machine, so the CPU time surely moved on.
+    await new Promise((r) => setTimeout(r, 200));
+    const span = end();
+    expect(span.seconds).toBe(0);
+    expect(span.busyPercent).toBeGreaterThanOrEqual(0);
+    expect(span.busyPercent).toBeLessThanOrEqual(100);
   });
 });
